@@ -1,0 +1,29 @@
+//! The `mcc-emu` command line: one module per subcommand.
+
+use clap::{Parser, Subcommand};
+
+mod run;
+
+/// mcc-emu: an edge-cloudlet mobility emulator.
+#[derive(Debug, Parser)]
+#[command(name = "mcc-emu", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What `mcc-emu` can do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an experiment (the embedded default scenario when no file is given).
+    Run(run::RunArgs),
+}
+
+impl Cli {
+    /// Runs the chosen subcommand.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Run(args) => run::run(args),
+        }
+    }
+}
