@@ -1,0 +1,101 @@
+//! Positions on the Earth and the great-circle arithmetic every crate shares.
+
+use geo::{Distance, Haversine, InterpolatePoint, Point};
+use serde::{Deserialize, Serialize};
+
+/// A WGS 84 position in degrees.
+///
+/// Construct it with [`LatLon::new`], which rejects coordinates off the globe,
+/// so that every `LatLon` in the program is a valid one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LatLon {
+    /// Latitude in degrees, in [-90, 90].
+    pub lat_deg: f64,
+    /// Longitude in degrees, in [-180, 180].
+    pub lon_deg: f64,
+}
+
+/// Why a pair of numbers is not a position.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InvalidCoordinate {
+    /// Latitude outside [-90, 90] or not a finite number.
+    #[error("latitude {0} is outside [-90, 90]")]
+    Latitude(f64),
+    /// Longitude outside [-180, 180] or not a finite number.
+    #[error("longitude {0} is outside [-180, 180]")]
+    Longitude(f64),
+}
+
+impl LatLon {
+    /// A position, if `lat_deg` is in [-90, 90] and `lon_deg` in [-180, 180].
+    pub fn new(lat_deg: f64, lon_deg: f64) -> Result<Self, InvalidCoordinate> {
+        if !(-90.0..=90.0).contains(&lat_deg) {
+            return Err(InvalidCoordinate::Latitude(lat_deg));
+        }
+        if !(-180.0..=180.0).contains(&lon_deg) {
+            return Err(InvalidCoordinate::Longitude(lon_deg));
+        }
+        Ok(Self { lat_deg, lon_deg })
+    }
+
+    /// Great-circle (haversine) distance in metres.
+    pub fn distance_m(self, other: LatLon) -> f64 {
+        Haversine.distance(self.to_point(), other.to_point())
+    }
+
+    /// The point a `fraction` (0 to 1) of the way from `self` to `other` along
+    /// the great circle.
+    pub fn towards(self, other: LatLon, fraction: f64) -> LatLon {
+        if fraction <= 0.0 || self == other {
+            return self;
+        }
+        if fraction >= 1.0 {
+            return other;
+        }
+        let p = Haversine.point_at_ratio_between(self.to_point(), other.to_point(), fraction);
+        LatLon {
+            lat_deg: p.y(),
+            lon_deg: p.x(),
+        }
+    }
+
+    /// As a `geo` point (x = longitude, y = latitude).
+    pub fn to_point(self) -> Point<f64> {
+        Point::new(self.lon_deg, self.lat_deg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_positions_off_the_globe() {
+        assert_eq!(
+            LatLon::new(123.0, 0.0),
+            Err(InvalidCoordinate::Latitude(123.0))
+        );
+        assert!(matches!(
+            LatLon::new(0.0, f64::NAN),
+            Err(InvalidCoordinate::Longitude(_))
+        ));
+        assert!(LatLon::new(-90.0, 180.0).is_ok());
+    }
+
+    #[test]
+    fn distance_matches_a_known_pair() {
+        // Dublin to Limerick, about 160 km as the crow flies.
+        let dublin = LatLon::new(53.3498, -6.2603).unwrap();
+        let limerick = LatLon::new(52.6638, -8.6267).unwrap();
+        let d = dublin.distance_m(limerick);
+        assert!((165_000.0..180_000.0).contains(&d), "{d}");
+    }
+
+    #[test]
+    fn towards_halfway_is_equidistant() {
+        let a = LatLon::new(52.0, -8.0).unwrap();
+        let b = LatLon::new(53.0, -6.0).unwrap();
+        let m = a.towards(b, 0.5);
+        assert!((a.distance_m(m) - b.distance_m(m)).abs() < 1e-3);
+    }
+}
