@@ -5,3 +5,4 @@
 //! ties the crates together (`mcc-emu`, in `main.rs` and [`cli`]).
 
 pub mod cli;
+pub mod output;

@@ -1,0 +1,227 @@
+//! The rows of the output files, and how each is written as CSV.
+//!
+//! Records carry small integer ids (device, VM, host, access point); the
+//! writer turns them into names through [`Names`](super::Names), so the
+//! engine never copies strings per request.
+
+use super::format::{push_ms, push_s};
+use super::writer::Names;
+
+/// How a request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answered.
+    Ok,
+    /// The device was outside every access point's coverage.
+    NoCoverage,
+    /// The answer came later than the scenario's request timeout.
+    TimedOut,
+}
+
+impl Outcome {
+    /// The word written in `requests.csv`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::NoCoverage => "no_coverage",
+            Outcome::TimedOut => "timed_out",
+        }
+    }
+}
+
+/// One request, from the device's send to the answer's arrival.
+///
+/// All durations are in nanoseconds of emulated time; `total_ns` is the sum of
+/// the parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// When the device sent it, since the start of the experiment.
+    pub sent_ns: u64,
+    /// Device index.
+    pub device: u32,
+    /// VM index.
+    pub vm: u32,
+    /// Cloudlet index of the host that answered (meaningless when no answer).
+    pub host: u32,
+    /// Wireless hop, both ways.
+    pub access_ns: u64,
+    /// Backbone path, both ways, with serialisation and link sharing.
+    pub backbone_ns: u64,
+    /// Waiting for a CPU on the host.
+    pub queueing_ns: u64,
+    /// Executing on the host.
+    pub processing_ns: u64,
+    /// Waiting because the VM was migrating (suspended, or a page missing).
+    pub migration_stall_ns: u64,
+    /// The whole delay the device saw.
+    pub total_ns: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+impl RequestRecord {
+    /// Header line of `requests.csv`.
+    pub const CSV_HEADER: &'static str = "time_s,device,vm,host,access_ms,backbone_ms,queueing_ms,processing_ms,migration_stall_ms,total_ms,outcome\n";
+
+    /// Appends this record as one CSV line.
+    pub fn write_csv(&self, names: &Names, out: &mut Vec<u8>) {
+        push_s(out, self.sent_ns);
+        out.push(b',');
+        out.extend_from_slice(names.device(self.device).as_bytes());
+        out.push(b',');
+        out.extend_from_slice(names.vm(self.vm).as_bytes());
+        out.push(b',');
+        if self.outcome != Outcome::NoCoverage {
+            out.extend_from_slice(names.host(self.host).as_bytes());
+        }
+        for part in [
+            self.access_ns,
+            self.backbone_ns,
+            self.queueing_ns,
+            self.processing_ns,
+            self.migration_stall_ns,
+            self.total_ns,
+        ] {
+            out.push(b',');
+            push_ms(out, part);
+        }
+        out.push(b',');
+        out.extend_from_slice(self.outcome.as_str().as_bytes());
+        out.push(b'\n');
+    }
+}
+
+/// A device moving from one access point to another (or out of, or into,
+/// coverage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandoverRecord {
+    /// When, since the start of the experiment.
+    pub time_ns: u64,
+    /// Device index.
+    pub device: u32,
+    /// Access point index before, `None` when out of coverage.
+    pub from: Option<u32>,
+    /// Access point index after, `None` when out of coverage.
+    pub to: Option<u32>,
+}
+
+impl HandoverRecord {
+    /// Header line of `handovers.csv`.
+    pub const CSV_HEADER: &'static str = "time_s,device,from_ap,to_ap\n";
+
+    /// Appends this record as one CSV line (an empty field for no access point).
+    pub fn write_csv(&self, names: &Names, out: &mut Vec<u8>) {
+        push_s(out, self.time_ns);
+        out.push(b',');
+        out.extend_from_slice(names.device(self.device).as_bytes());
+        for ap in [self.from, self.to] {
+            out.push(b',');
+            if let Some(ap) = ap {
+                out.extend_from_slice(names.access_point(ap).as_bytes());
+            }
+        }
+        out.push(b'\n');
+    }
+}
+
+/// One migration, as `migrations.csv` shows it: who moved where, why, and
+/// what it cost. The metric columns are the migration model's report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrationRecord {
+    /// When the migration started, since the start of the experiment.
+    pub start_ns: u64,
+    /// VM index.
+    pub vm: u32,
+    /// Source cloudlet index.
+    pub from: u32,
+    /// Target cloudlet index.
+    pub to: u32,
+    /// The placement policy that asked for it.
+    pub policy: &'static str,
+    /// Why the policy moved the VM (`handover`, `periodic`, ...).
+    pub reason: &'static str,
+    /// The metric columns, in the order of `metric_header`, already formatted.
+    pub metrics: Vec<u8>,
+}
+
+impl MigrationRecord {
+    /// The columns before the metrics in `migrations.csv`.
+    pub const CSV_HEADER_PREFIX: &'static str = "time_s,vm,from,to,policy,reason";
+
+    /// Appends this record as one CSV line.
+    pub fn write_csv(&self, names: &Names, out: &mut Vec<u8>) {
+        push_s(out, self.start_ns);
+        for name in [
+            names.vm(self.vm),
+            names.host(self.from),
+            names.host(self.to),
+        ] {
+            out.push(b',');
+            out.extend_from_slice(name.as_bytes());
+        }
+        for word in [self.policy, self.reason] {
+            out.push(b',');
+            out.extend_from_slice(word.as_bytes());
+        }
+        if !self.metrics.is_empty() {
+            out.push(b',');
+            out.extend_from_slice(&self.metrics);
+        }
+        out.push(b'\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Names {
+        Names {
+            devices: vec!["bus#0".into()],
+            vms: vec!["vm-bus#0".into()],
+            hosts: vec!["cl-a".into(), "cl-b".into()],
+            access_points: vec!["ap-1".into(), "ap-2".into()],
+        }
+    }
+
+    #[test]
+    fn a_request_row_lists_every_delay_part() {
+        let record = RequestRecord {
+            sent_ns: 1_500_000_000,
+            device: 0,
+            vm: 0,
+            host: 1,
+            access_ns: 4_000_000,
+            backbone_ns: 1_250_000,
+            queueing_ns: 0,
+            processing_ns: 2_000_000,
+            migration_stall_ns: 0,
+            total_ns: 7_250_000,
+            outcome: Outcome::Ok,
+        };
+        let mut out = Vec::new();
+        record.write_csv(&names(), &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1.500,bus#0,vm-bus#0,cl-b,4.000,1.250,0.000,2.000,0.000,7.250,ok\n"
+        );
+        assert_eq!(
+            RequestRecord::CSV_HEADER.matches(',').count(),
+            10,
+            "header and row have the same columns"
+        );
+    }
+
+    #[test]
+    fn a_handover_out_of_coverage_has_an_empty_field() {
+        let mut out = Vec::new();
+        HandoverRecord {
+            time_ns: 2_000_000_000,
+            device: 0,
+            from: Some(1),
+            to: None,
+        }
+        .write_csv(&names(), &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "2.000,bus#0,ap-2,\n");
+    }
+}

@@ -1,0 +1,268 @@
+//! A background thread that formats records and writes the CSV files.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
+
+use anyhow::Context;
+
+use super::records::{HandoverRecord, MigrationRecord, RequestRecord};
+
+/// Records per batch sent to the writer thread.
+const BATCH: usize = 8_192;
+/// Batches in flight at most: the engine waits when the disk falls this far
+/// behind, so memory stays bounded whatever the number of requests.
+const BATCHES_IN_FLIGHT: usize = 8;
+
+/// The names the CSV files show for the engine's integer ids.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    /// Device names, by device index.
+    pub devices: Vec<String>,
+    /// VM names, by VM index.
+    pub vms: Vec<String>,
+    /// Cloudlet names, by cloudlet index.
+    pub hosts: Vec<String>,
+    /// Access point names, by access point index.
+    pub access_points: Vec<String>,
+}
+
+fn name_of(names: &[String], index: u32) -> &str {
+    names.get(index as usize).map_or("?", String::as_str)
+}
+
+impl Names {
+    /// The name of device `index`.
+    pub fn device(&self, index: u32) -> &str {
+        name_of(&self.devices, index)
+    }
+    /// The name of VM `index`.
+    pub fn vm(&self, index: u32) -> &str {
+        name_of(&self.vms, index)
+    }
+    /// The name of cloudlet `index`.
+    pub fn host(&self, index: u32) -> &str {
+        name_of(&self.hosts, index)
+    }
+    /// The name of access point `index`.
+    pub fn access_point(&self, index: u32) -> &str {
+        name_of(&self.access_points, index)
+    }
+}
+
+enum Batch {
+    Requests(Vec<RequestRecord>),
+    Handovers(Vec<HandoverRecord>),
+    Migrations(Vec<MigrationRecord>),
+}
+
+/// The three CSV files an experiment streams its records into.
+#[derive(Debug)]
+pub struct CsvFiles {
+    /// `requests.csv`.
+    pub requests: File,
+    /// `handovers.csv`.
+    pub handovers: File,
+    /// `migrations.csv`.
+    pub migrations: File,
+}
+
+/// Streams records to the CSV files from a background thread.
+///
+/// The engine calls [`request`](Self::request), [`handover`](Self::handover)
+/// and [`migration`](Self::migration) as records happen and
+/// [`finish`](Self::finish) at the end; nothing per record is kept once the
+/// thread has written it.
+pub struct RecordWriter {
+    sender: Option<SyncSender<Batch>>,
+    thread: Option<JoinHandle<anyhow::Result<()>>>,
+    requests: Vec<RequestRecord>,
+    handovers: Vec<HandoverRecord>,
+    migrations: Vec<MigrationRecord>,
+}
+
+impl RecordWriter {
+    /// Starts the writer thread; `migration_metrics_header` names the metric
+    /// columns of `migrations.csv` (comma-separated, no leading comma).
+    pub fn start(files: CsvFiles, names: Arc<Names>, migration_metrics_header: &str) -> Self {
+        let (sender, receiver) = sync_channel(BATCHES_IN_FLIGHT);
+        let mut migration_header = String::from(MigrationRecord::CSV_HEADER_PREFIX);
+        if !migration_metrics_header.is_empty() {
+            migration_header.push(',');
+            migration_header.push_str(migration_metrics_header);
+        }
+        migration_header.push('\n');
+        let thread = std::thread::Builder::new()
+            .name("mcc-emu-writer".into())
+            .spawn(move || write_all(files, &names, &migration_header, receiver))
+            .expect("the OS can start one more thread");
+        Self {
+            sender: Some(sender),
+            thread: Some(thread),
+            requests: Vec::with_capacity(BATCH),
+            handovers: Vec::new(),
+            migrations: Vec::new(),
+        }
+    }
+
+    /// Records one request.
+    pub fn request(&mut self, record: RequestRecord) {
+        self.requests.push(record);
+        if self.requests.len() >= BATCH {
+            let batch = std::mem::replace(&mut self.requests, Vec::with_capacity(BATCH));
+            self.send(Batch::Requests(batch));
+        }
+    }
+
+    /// Records one handover.
+    pub fn handover(&mut self, record: HandoverRecord) {
+        self.handovers.push(record);
+        if self.handovers.len() >= BATCH {
+            let batch = std::mem::take(&mut self.handovers);
+            self.send(Batch::Handovers(batch));
+        }
+    }
+
+    /// Records one migration.
+    pub fn migration(&mut self, record: MigrationRecord) {
+        self.migrations.push(record);
+    }
+
+    fn send(&mut self, batch: Batch) {
+        let failed = match &self.sender {
+            Some(sender) => sender.send(batch).is_err(),
+            None => false,
+        };
+        if failed {
+            // The thread stopped on an I/O error; `finish` reports it.
+            self.sender = None;
+        }
+    }
+
+    /// Writes what is left, waits for the thread, and reports any I/O error.
+    pub fn finish(mut self) -> anyhow::Result<()> {
+        let requests = std::mem::take(&mut self.requests);
+        let handovers = std::mem::take(&mut self.handovers);
+        let migrations = std::mem::take(&mut self.migrations);
+        self.send(Batch::Requests(requests));
+        self.send(Batch::Handovers(handovers));
+        self.send(Batch::Migrations(migrations));
+        self.sender = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => anyhow::bail!("the output writer thread panicked"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RecordWriter {
+    fn drop(&mut self) {
+        self.sender = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn write_all(
+    files: CsvFiles,
+    names: &Names,
+    migration_header: &str,
+    receiver: Receiver<Batch>,
+) -> anyhow::Result<()> {
+    let mut requests = BufWriter::with_capacity(1 << 20, files.requests);
+    let mut handovers = BufWriter::new(files.handovers);
+    let mut migrations = BufWriter::new(files.migrations);
+    requests.write_all(RequestRecord::CSV_HEADER.as_bytes())?;
+    handovers.write_all(HandoverRecord::CSV_HEADER.as_bytes())?;
+    migrations.write_all(migration_header.as_bytes())?;
+    let mut line = Vec::with_capacity(256);
+    for batch in receiver {
+        line.clear();
+        match batch {
+            Batch::Requests(records) => {
+                for record in &records {
+                    record.write_csv(names, &mut line);
+                }
+                requests.write_all(&line)
+            }
+            Batch::Handovers(records) => {
+                for record in &records {
+                    record.write_csv(names, &mut line);
+                }
+                handovers.write_all(&line)
+            }
+            Batch::Migrations(records) => {
+                for record in &records {
+                    record.write_csv(names, &mut line);
+                }
+                migrations.write_all(&line)
+            }
+        }
+        .context("cannot write the output files")?;
+    }
+    for (name, writer) in [
+        ("requests.csv", requests),
+        ("handovers.csv", handovers),
+        ("migrations.csv", migrations),
+    ] {
+        let file = writer
+            .into_inner()
+            .map_err(|err| err.into_error())
+            .with_context(|| format!("cannot write {name}"))?;
+        file.sync_all()
+            .with_context(|| format!("cannot write {name}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::Outcome;
+
+    #[test]
+    fn every_record_reaches_its_file_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        let files = CsvFiles {
+            requests: File::create(path("requests.csv")).unwrap(),
+            handovers: File::create(path("handovers.csv")).unwrap(),
+            migrations: File::create(path("migrations.csv")).unwrap(),
+        };
+        let names = Arc::new(Names {
+            devices: vec!["d0".into()],
+            vms: vec!["v0".into()],
+            hosts: vec!["h0".into()],
+            access_points: vec!["a0".into()],
+        });
+        let mut writer = RecordWriter::start(files, names, "total_ms");
+        let n = 3 * BATCH as u64 + 7;
+        for i in 0..n {
+            writer.request(RequestRecord {
+                sent_ns: i * 1_000_000,
+                device: 0,
+                vm: 0,
+                host: 0,
+                access_ns: 0,
+                backbone_ns: 0,
+                queueing_ns: 0,
+                processing_ns: 0,
+                migration_stall_ns: 0,
+                total_ns: i,
+                outcome: Outcome::Ok,
+            });
+        }
+        writer.finish().unwrap();
+        let text = std::fs::read_to_string(path("requests.csv")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len() as u64, n + 1);
+        assert!(lines[1].starts_with("0.000,d0,"));
+        assert!(lines[n as usize].starts_with(&format!("{}.", (n - 1) / 1000)));
+        let migrations = std::fs::read_to_string(path("migrations.csv")).unwrap();
+        assert_eq!(migrations, "time_s,vm,from,to,policy,reason,total_ms\n");
+    }
+}
