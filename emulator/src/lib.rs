@@ -5,4 +5,5 @@
 //! ties the crates together (`mcc-emu`, in `main.rs` and [`cli`]).
 
 pub mod cli;
+pub mod engine;
 pub mod output;
