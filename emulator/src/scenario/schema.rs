@@ -1,0 +1,359 @@
+//! The scenario file (TOML) exactly as written: every table and key, with its
+//! default. `docs/scenario.md` documents the same fields for users.
+//!
+//! Unknown keys are errors everywhere, so a misspelt key never silently falls
+//! back to a default.
+
+use serde::Deserialize;
+
+/// A whole scenario file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// A name for the experiment, shown in outputs.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Seed of every random choice in the run.
+    #[serde(default)]
+    pub seed: u64,
+    /// Emulated time the experiment covers, in seconds.
+    pub duration_s: f64,
+    /// Requests slower than this count as SLA violations, in milliseconds.
+    #[serde(default = "default_sla_ms")]
+    pub sla_ms: f64,
+    /// Requests not answered within this many milliseconds fail as timed out.
+    #[serde(default = "default_timeout_ms")]
+    pub request_timeout_ms: f64,
+    /// How often devices' positions and attachments are updated, in seconds.
+    #[serde(default = "default_mobility_step_s")]
+    pub mobility_step_s: f64,
+    /// Folder the outputs go to (relative to the working directory).
+    #[serde(default = "default_output")]
+    pub output: String,
+    /// The network.
+    pub topology: TopologySection,
+    /// Defaults for every cloudlet the topology does not size itself.
+    #[serde(default)]
+    pub cloudlets: CloudletDefaults,
+    /// Groups of devices.
+    pub devices: Vec<DeviceGroup>,
+    /// What every device asks of its VM.
+    #[serde(default)]
+    pub workload: Workload,
+    /// Every device's VM.
+    #[serde(default)]
+    pub vm: VmSection,
+    /// How VMs move.
+    #[serde(default)]
+    pub migration: MigrationSection,
+    /// When and where VMs move.
+    #[serde(default)]
+    pub placement: PlacementSection,
+}
+
+fn default_name() -> String {
+    "experiment".into()
+}
+fn default_sla_ms() -> f64 {
+    50.0
+}
+fn default_timeout_ms() -> f64 {
+    10_000.0
+}
+fn default_mobility_step_s() -> f64 {
+    1.0
+}
+fn default_output() -> String {
+    "out".into()
+}
+
+/// `[topology]`: a backbone file and/or site files hung off it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopologySection {
+    /// A topology file: native TOML (`.toml`) or Topology Zoo GraphML (`.graphml`).
+    pub file: Option<String>,
+    /// Site files (EUA or iFogSim CSV) hung off the topology.
+    #[serde(default)]
+    pub sites: Vec<SiteSet>,
+}
+
+/// `[[topology.sites]]`: one site CSV.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSet {
+    /// The CSV file.
+    pub file: String,
+    /// What a site becomes: `access-point`, `cloudlet`, `both` (an access
+    /// point with a co-located cloudlet), or `tiered` (iFogSim levels).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Move the sites so their centroid lands here, keeping their geometry.
+    pub relocate_to: Option<Position>,
+    /// Coverage radius of the access points made from these sites, in metres.
+    pub coverage_radius_m: Option<f64>,
+}
+
+/// A position in a scenario file.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Position {
+    /// Latitude in degrees.
+    pub lat: f64,
+    /// Longitude in degrees.
+    pub lon: f64,
+}
+
+/// `[cloudlets]`: capacities of cloudlets whose topology entry gives none.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudletDefaults {
+    /// Cores per cloudlet.
+    #[serde(default = "default_cpu_cores")]
+    pub cpu_cores: u32,
+    /// Memory per cloudlet for VMs, in MiB.
+    #[serde(default = "default_memory_mib")]
+    pub memory_mib: u64,
+}
+
+fn default_cpu_cores() -> u32 {
+    16
+}
+fn default_memory_mib() -> u64 {
+    128 * 1024
+}
+
+impl Default for CloudletDefaults {
+    fn default() -> Self {
+        Self {
+            cpu_cores: default_cpu_cores(),
+            memory_mib: default_memory_mib(),
+        }
+    }
+}
+
+/// `[[devices]]`: devices that follow one trace file (or glob), or move by
+/// random waypoint.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceGroup {
+    /// A trace file or glob (GPX, PLT, CSV); each trace in it drives `count` devices.
+    pub trace: Option<String>,
+    /// Random-waypoint movement, when no trace is given.
+    pub random_waypoint: Option<RandomWaypoint>,
+    /// Devices per trace (or in all, for random waypoint).
+    #[serde(default = "default_count")]
+    pub count: u32,
+    /// Trace time at which the first device starts, in seconds.
+    #[serde(default)]
+    pub offset_s: f64,
+    /// Each further device of a trace starts this much later in its trace.
+    #[serde(default)]
+    pub stagger_s: f64,
+    /// Movement speed-up factor (2 = twice as fast as recorded).
+    #[serde(default = "default_speedup")]
+    pub speedup: f64,
+    /// Move the trace so it starts here, keeping its distances, speeds and pauses.
+    pub transplant_to: Option<Position>,
+    /// After the trace ends: `loop` or `hold`.
+    #[serde(default = "default_end")]
+    pub end: String,
+}
+
+fn default_count() -> u32 {
+    1
+}
+fn default_speedup() -> f64 {
+    1.0
+}
+fn default_end() -> String {
+    "loop".into()
+}
+
+/// Random-waypoint movement parameters.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RandomWaypoint {
+    /// Centre of the area.
+    pub center: Position,
+    /// Radius of the area, in metres.
+    pub radius_m: f64,
+    /// Slowest and fastest speed, in m/s.
+    #[serde(default = "default_speed_range")]
+    pub speed_mps: [f64; 2],
+    /// Shortest and longest pause at a waypoint, in seconds.
+    #[serde(default = "default_pause_range")]
+    pub pause_s: [f64; 2],
+}
+
+fn default_speed_range() -> [f64; 2] {
+    [0.5, 2.0]
+}
+fn default_pause_range() -> [f64; 2] {
+    [0.0, 60.0]
+}
+
+/// `[workload]`: the requests every device sends to its VM.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Requests per second per device.
+    #[serde(default = "default_rate_hz")]
+    pub rate_hz: f64,
+    /// `periodic` or `poisson`.
+    #[serde(default = "default_arrival")]
+    pub arrival: String,
+    /// Request size, in bytes.
+    #[serde(default = "default_request_bytes")]
+    pub request_bytes: u64,
+    /// Answer size, in bytes.
+    #[serde(default = "default_response_bytes")]
+    pub response_bytes: u64,
+    /// CPU time per request on one core, in milliseconds.
+    #[serde(default = "default_cpu_ms")]
+    pub cpu_ms: f64,
+}
+
+fn default_rate_hz() -> f64 {
+    1.0
+}
+fn default_arrival() -> String {
+    "periodic".into()
+}
+fn default_request_bytes() -> u64 {
+    1_024
+}
+fn default_response_bytes() -> u64 {
+    4_096
+}
+fn default_cpu_ms() -> f64 {
+    2.0
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Self {
+            rate_hz: default_rate_hz(),
+            arrival: default_arrival(),
+            request_bytes: default_request_bytes(),
+            response_bytes: default_response_bytes(),
+            cpu_ms: default_cpu_ms(),
+        }
+    }
+}
+
+/// `[vm]`: the VM profile every device gets.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmSection {
+    /// Memory, in MiB.
+    #[serde(default = "default_vm_memory_mib")]
+    pub memory_mib: f64,
+    /// Writable working set, in MiB.
+    #[serde(default = "default_working_set_mib")]
+    pub working_set_mib: f64,
+    /// Pages dirtied per second.
+    #[serde(default = "default_dirty_rate_pps")]
+    pub dirty_rate_pps: f64,
+    /// Dirty model: `linear`, `uniform` or `hot-cold`.
+    #[serde(default = "default_dirty_model")]
+    pub dirty_model: String,
+    /// Fraction of pages that are all zeros.
+    #[serde(default)]
+    pub zero_fraction: f64,
+}
+
+fn default_vm_memory_mib() -> f64 {
+    1_024.0
+}
+fn default_working_set_mib() -> f64 {
+    256.0
+}
+fn default_dirty_rate_pps() -> f64 {
+    5_000.0
+}
+fn default_dirty_model() -> String {
+    "linear".into()
+}
+
+impl Default for VmSection {
+    fn default() -> Self {
+        Self {
+            memory_mib: default_vm_memory_mib(),
+            working_set_mib: default_working_set_mib(),
+            dirty_rate_pps: default_dirty_rate_pps(),
+            dirty_model: default_dirty_model(),
+            zero_fraction: 0.0,
+        }
+    }
+}
+
+/// `[migration]`: the technique and its parameters.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationSection {
+    /// `stop-and-copy`, `pre-copy`, `post-copy` or `soft`.
+    #[serde(default = "default_technique")]
+    pub technique: String,
+    /// Most pre-copy rounds.
+    #[serde(default = "default_max_rounds")]
+    pub max_rounds: u32,
+    /// Pre-copy stops when the rest fits this downtime, in milliseconds.
+    #[serde(default = "default_downtime_target_ms")]
+    pub downtime_target_ms: f64,
+}
+
+fn default_technique() -> String {
+    "pre-copy".into()
+}
+fn default_max_rounds() -> u32 {
+    30
+}
+fn default_downtime_target_ms() -> f64 {
+    300.0
+}
+
+impl Default for MigrationSection {
+    fn default() -> Self {
+        Self {
+            technique: default_technique(),
+            max_rounds: default_max_rounds(),
+            downtime_target_ms: default_downtime_target_ms(),
+        }
+    }
+}
+
+/// `[placement]`: the policy and when it runs.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementSection {
+    /// Policy name: `never`, `nearest`.
+    #[serde(default = "default_policy")]
+    pub policy: String,
+    /// Run the policy every this many seconds (0 = never on a timer).
+    #[serde(default = "default_interval_s")]
+    pub interval_s: f64,
+    /// Run the policy for a device's VM when the device changes access point.
+    #[serde(default = "default_on_handover")]
+    pub on_handover: bool,
+}
+
+fn default_policy() -> String {
+    "nearest".into()
+}
+fn default_interval_s() -> f64 {
+    0.0
+}
+fn default_on_handover() -> bool {
+    true
+}
+
+impl Default for PlacementSection {
+    fn default() -> Self {
+        Self {
+            policy: default_policy(),
+            interval_s: default_interval_s(),
+            on_handover: default_on_handover(),
+        }
+    }
+}
