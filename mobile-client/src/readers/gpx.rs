@@ -180,7 +180,7 @@ pub fn parse_gpx(path: &Path, text: &str, options: &ReadOptions) -> Result<Vec<T
         }
     }
     if let Some((element, opened_line)) = open.pop() {
-        let line = crate::trace::error::line_of_offset(text, text.len());
+        let line = crate::trace::error::line_of_offset(text, text.trim_end().len());
         return Err(err(
             line,
             TraceErrorKind::Truncated {
