@@ -12,8 +12,9 @@
 //! **Index.** [`ApIndex`] puts the access points in a uniform grid in local
 //! metres (an equirectangular projection around the access points' mean
 //! position), with cells as wide as the largest coverage radius; a query
-//! looks at the 3 x 3 (or a few more) cells around the device and measures
-//! great-circle distances to those candidates only. The grid is a filter with
+//! looks at the 3 x 3 (or a few more) cells around the device, drops the
+//! candidates whose projected distance is clearly beyond their radius, and
+//! measures great-circle distances to the rest only. The grid is a filter with
 //! a safety margin, the decision is made on great-circle distances, so the
 //! answer is that of a scan of all access points for deployments up to a few
 //! hundred kilometres across (not across the antimeridian or near the poles).
@@ -80,6 +81,8 @@ pub struct ApIndex {
     m_per_deg_lon: f64,
     cell_m: f64,
     max_radius_m: f64,
+    /// Projected position of each access point, in metres.
+    xy_m: Vec<(f64, f64)>,
     cells: HashMap<(i64, i64), Vec<usize>>,
 }
 
@@ -106,8 +109,10 @@ impl ApIndex {
             m_per_deg_lon: M_PER_DEG * origin.lat_deg.to_radians().cos().max(1e-6),
             cell_m: max_radius_m.max(1.0),
             max_radius_m,
+            xy_m: Vec::new(),
             cells: HashMap::new(),
         };
+        index.xy_m = index.aps.iter().map(|a| index.project(a.pos)).collect();
         for i in 0..index.aps.len() {
             let cell = index.cell_of(index.aps[i].pos);
             index.cells.entry(cell).or_default().push(i);
@@ -145,6 +150,13 @@ impl ApIndex {
             for cy in cell(y - reach)..=cell(y + reach) {
                 for &i in self.cells.get(&(cx, cy)).map_or(&[][..], Vec::as_slice) {
                     let ap = self.aps[i];
+                    // Cheap projected test first; great-circle distance only for
+                    // access points that may cover the device.
+                    let (ax, ay) = self.xy_m[i];
+                    let reach_m = ap.coverage_radius_m * (1.0 + GRID_MARGIN) + 1.0;
+                    if (ax - x).powi(2) + (ay - y).powi(2) > reach_m * reach_m {
+                        continue;
+                    }
                     let d = ap.pos.distance_m(pos);
                     let better = match best {
                         None => true,

@@ -53,7 +53,6 @@ impl Trace {
     /// A cursor for queries whose times mostly go forward.
     pub fn cursor(&self, edge: Edge) -> TraceCursor<'_> {
         TraceCursor {
-            points: self.points(),
             trace: self,
             edge,
             segment: 0,
@@ -83,7 +82,6 @@ fn interpolate_around(points: &[TracePoint], segment: usize, t: f64) -> LatLon {
 #[derive(Debug, Clone)]
 pub struct TraceCursor<'a> {
     trace: &'a Trace,
-    points: &'a [TracePoint],
     edge: Edge,
     segment: usize,
 }
@@ -91,24 +89,35 @@ pub struct TraceCursor<'a> {
 impl TraceCursor<'_> {
     /// Where the device is at `t_s`; the same answer as [`Trace::position_at`].
     pub fn position_at(&mut self, t_s: f64) -> LatLon {
-        let t = self.trace.trace_time(t_s, self.edge);
-        let points = self.points;
-        let current = points.get(self.segment).map_or(f64::INFINITY, |p| p.t_s);
+        self.trace
+            .position_with_hint(t_s, self.edge, &mut self.segment)
+    }
+}
+
+impl Trace {
+    /// [`Trace::position_at`] for callers that keep the cursor state
+    /// themselves (one `usize` per device, no borrow of the trace): `segment`
+    /// is where the previous query ended (start with 0) and is updated.
+    /// Same cost as a [`TraceCursor`], same answer as `position_at`.
+    pub fn position_with_hint(&self, t_s: f64, edge: Edge, segment: &mut usize) -> LatLon {
+        let t = self.trace_time(t_s, edge);
+        let points = self.points();
+        let current = points.get(*segment).map_or(f64::INFINITY, |p| p.t_s);
         if t < current {
-            self.segment = points.partition_point(|p| p.t_s <= t).saturating_sub(1);
+            *segment = points.partition_point(|p| p.t_s <= t).saturating_sub(1);
         } else {
             let mut steps = 0;
-            while self.segment + 1 < points.len() && points[self.segment + 1].t_s <= t {
-                self.segment += 1;
+            while *segment + 1 < points.len() && points[*segment + 1].t_s <= t {
+                *segment += 1;
                 steps += 1;
                 if steps == CURSOR_LINEAR_STEPS {
-                    let rest = &points[self.segment..];
-                    self.segment += rest.partition_point(|p| p.t_s <= t).saturating_sub(1);
+                    let rest = &points[*segment..];
+                    *segment += rest.partition_point(|p| p.t_s <= t).saturating_sub(1);
                     break;
                 }
             }
         }
-        interpolate_around(points, self.segment, t)
+        interpolate_around(points, *segment, t)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Times as trace files write them, to unix seconds.
 
-use chrono::{FixedOffset, NaiveDateTime, TimeZone, Utc};
+use chrono::NaiveDate;
 
 /// How a CSV column writes its times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,18 +43,45 @@ impl TimeFormat {
 }
 
 /// Unix seconds of a calendar date-time (see [`TimeFormat::DateTime`]).
+///
+/// Hand-parsed at fixed positions (trace files hold millions of these;
+/// chrono's format-string parser was the readers' main cost), then checked
+/// by chrono's calendar.
 pub fn parse_datetime(s: &str) -> Option<f64> {
     let s = s.trim();
-    let (naive, rest) = NaiveDateTime::parse_and_remainder(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .or_else(|_| NaiveDateTime::parse_and_remainder(s, "%Y-%m-%d %H:%M:%S%.f"))
-        .ok()?;
+    let b = s.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        let digits = b.get(from..to)?;
+        digits.iter().try_fold(0u32, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(num(0, 4)?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, num(5, 7)?, num(8, 10)?)?;
+    let time = date.and_hms_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?)?;
+    let mut rest = s.get(19..)?;
+    let mut fraction_s = 0.0;
+    if let Some(after_dot) = rest.strip_prefix('.') {
+        let digits = after_dot.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        fraction_s = format!("0.{}", after_dot.get(..digits)?)
+            .parse::<f64>()
+            .ok()?;
+        rest = after_dot.get(digits..)?;
+    }
     let offset_s = parse_offset_s(rest)?;
-    let offset = FixedOffset::east_opt(offset_s)?;
-    let utc = offset
-        .from_local_datetime(&naive)
-        .single()?
-        .with_timezone(&Utc);
-    Some(utc.timestamp() as f64 + f64::from(utc.timestamp_subsec_nanos()) * 1e-9)
+    Some((time.and_utc().timestamp() - i64::from(offset_s)) as f64 + fraction_s)
 }
 
 /// Seconds east of UTC for `""`, `Z`, `±HH`, `±HHMM`, `±HH:MM`.
