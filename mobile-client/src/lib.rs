@@ -3,7 +3,28 @@
 //! Devices move along real GPS traces (or a seeded synthetic model) and
 //! attach to the access points around them; later they also send requests to
 //! their VMs as gRPC clients.
+//!
+//! How the parts fit:
+//! - [`position`]: `LatLon`, the validated position with great-circle
+//!   arithmetic every other part uses;
+//! - [`readers`]: GPX, GeoLife PLT and CSV files to raw points, and
+//!   [`readers::read_trace_file`] to pick a reader by file name;
+//! - [`trace`]: cleaning raw points into a [`Trace`] (with a report of what was
+//!   fixed), position at any time (binary search or a sequential cursor),
+//!   transforms (speed-up, offset, transplant) and the [`TraceSummary`];
+//! - [`random_waypoint`]: a seeded synthetic [`Trace`] when no real one fits;
+//! - [`attach`]: which access point a device at a position attaches to
+//!   (nearest in range, with hysteresis, via a grid index), and the handovers
+//!   along a trace.
 
+pub mod attach;
 pub mod position;
+pub mod random_waypoint;
+pub mod readers;
+pub mod trace;
 
+pub use attach::{AccessPoint, ApIndex, Handover, handovers_along};
 pub use position::{InvalidCoordinate, LatLon};
+pub use random_waypoint::{RandomWaypoint, WaypointArea};
+pub use readers::{ReadOptions, read_trace_file};
+pub use trace::{Edge, Trace, TraceCursor, TraceError, TracePoint, TraceSummary};

@@ -1,6 +1,6 @@
 //! Positions on the Earth and the great-circle arithmetic every crate shares.
 
-use geo::{Distance, Haversine, InterpolatePoint, Point};
+use geo::{Bearing, Destination, Distance, Haversine, InterpolatePoint, Point};
 use serde::{Deserialize, Serialize};
 
 /// A WGS 84 position in degrees.
@@ -59,6 +59,27 @@ impl LatLon {
         }
     }
 
+    /// Initial great-circle bearing from `self` to `other` in degrees, clockwise
+    /// from north, in [0, 360).
+    pub fn bearing_deg(self, other: LatLon) -> f64 {
+        Haversine.bearing(self.to_point(), other.to_point())
+    }
+
+    /// The point `distance_m` metres from `self` along the great circle that
+    /// leaves at `bearing_deg` (clockwise from north). The longitude is wrapped
+    /// into [-180, 180] so the result is always a valid position.
+    pub fn destination(self, bearing_deg: f64, distance_m: f64) -> LatLon {
+        let p = Haversine.destination(self.to_point(), bearing_deg, distance_m);
+        let mut lon_deg = (p.x() + 180.0).rem_euclid(360.0) - 180.0;
+        if !lon_deg.is_finite() {
+            lon_deg = self.lon_deg;
+        }
+        LatLon {
+            lat_deg: p.y().clamp(-90.0, 90.0),
+            lon_deg,
+        }
+    }
+
     /// As a `geo` point (x = longitude, y = latitude).
     pub fn to_point(self) -> Point<f64> {
         Point::new(self.lon_deg, self.lat_deg)
@@ -89,6 +110,16 @@ mod tests {
         let limerick = LatLon::new(52.6638, -8.6267).unwrap();
         let d = dublin.distance_m(limerick);
         assert!((165_000.0..180_000.0).contains(&d), "{d}");
+    }
+
+    #[test]
+    fn destination_inverts_bearing_and_distance() {
+        let a = LatLon::new(52.66, -8.63).unwrap();
+        let b = LatLon::new(52.68, -8.55).unwrap();
+        let c = a.destination(a.bearing_deg(b), a.distance_m(b));
+        assert!(c.distance_m(b) < 0.01, "{c:?}");
+        let east = LatLon::new(0.0, 179.9).unwrap().destination(90.0, 50_000.0);
+        assert!((-180.0..=-179.0).contains(&east.lon_deg), "{east:?}");
     }
 
     #[test]
