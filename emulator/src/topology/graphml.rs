@@ -228,7 +228,7 @@ fn read_document(text: &str, file: &Path) -> Result<Document, LoadError> {
     if let Some((name, line)) = open.last() {
         return Err(LoadError::element(
             file,
-            line_of(bytes, bytes.len()),
+            line_of(bytes, bytes.len().saturating_sub(1)),
             format!("<{name}> opened at line {line}"),
             "the file ends before this element is closed (truncated?)",
         ));
@@ -394,6 +394,12 @@ fn build(doc: Document, file: &Path, defaults: &LinkDefaults) -> Result<Loaded, 
             })
         };
         let (a, b) = (end(&el.source)?, end(&el.target)?);
+        // Name the ends by node id (labels) from here on.
+        let node_id = |ix| topology.node(ix).map(|n| n.id.clone()).unwrap_or_default();
+        let element = match &el.id {
+            Some(id) => format!("<edge id={id:?}> ({} – {})", node_id(a), node_id(b)),
+            None => format!("edge {} ({} – {})", i + 1, node_id(a), node_id(b)),
+        };
         let capacity_bps = match lookup(&doc, el, "LinkSpeedRaw") {
             Some(d) => {
                 let v = number(d, "LinkSpeedRaw", &element, file)?;
@@ -533,6 +539,43 @@ mod tests {
             s.diameter_ms > 10.0 && s.diameter_ms < 100.0,
             "{}",
             s.diameter_ms
+        );
+    }
+
+    fn bad(name: &str) -> String {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/data/bad")
+            .join(name);
+        let err = load_graphml(&file, &LinkDefaults::default()).unwrap_err();
+        assert!(err.file.ends_with(name));
+        err.to_string()
+    }
+
+    #[test]
+    fn crafted_bad_files_fail_with_file_line_and_reason() {
+        let e = bad("topo-truncated.graphml");
+        assert!(
+            e.contains("topo-truncated.graphml:34: malformed XML"),
+            "{e}"
+        );
+        let e = bad("topo-truncated-node.graphml");
+        assert!(
+            e.contains(":100: <graph> opened at line 41: the file ends"),
+            "{e}"
+        );
+        let e = bad("topo-nonnumeric-coords.graphml");
+        assert!(
+            e.contains(":85: <node id=\"1\"> (Limerick): Latitude \"fifty-two\" is not a number"),
+            "{e}"
+        );
+        let e = bad("topo-latitude-123.graphml");
+        assert!(
+            e.contains(":85: <node id=\"1\"> (Limerick): latitude 123 is outside"),
+            "{e}"
+        );
+        assert!(bad("topo-empty.graphml").ends_with("topo-empty.graphml: the file is empty"));
+        assert!(
+            bad("topo-garbage.graphml").contains("topo-garbage.graphml:1: byte 0 is not UTF-8")
         );
     }
 

@@ -331,6 +331,37 @@ mod tests {
     }
 
     #[test]
+    fn crafted_bad_files_fail_with_file_line_and_reason() {
+        let bad = |name: &str| {
+            let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/data/bad")
+                .join(name);
+            load_sites(&file).unwrap_err().to_string()
+        };
+        let e = bad("topo-missing-column.csv");
+        assert!(
+            e.contains("topo-missing-column.csv:1: the header has no LONGITUDE column"),
+            "{e}"
+        );
+        let e = bad("topo-short-row.csv");
+        assert!(
+            e.contains("topo-short-row.csv:3: 2 fields where the header has 4"),
+            "{e}"
+        );
+        let e = bad("topo-nonnumeric-coords.csv");
+        assert!(
+            e.contains("topo-nonnumeric-coords.csv:3: longitude \"east\" of site 10003027"),
+            "{e}"
+        );
+        let e = bad("topo-latitude-123.csv");
+        assert!(
+            e.contains("topo-latitude-123.csv:3: site 1: latitude 123"),
+            "{e}"
+        );
+        assert!(bad("topo-garbage.csv").contains("topo-garbage.csv:1: byte 0 is not UTF-8"));
+    }
+
+    #[test]
     fn bad_rows_are_named() {
         let p = Path::new("s.csv");
         let e = parse_sites("SITE_ID,LATITUDE,NAME\n1,2,x\n", p)

@@ -309,6 +309,32 @@ capacity_bps = 10000000000
     }
 
     #[test]
+    fn crafted_bad_files_fail_with_file_line_and_reason() {
+        let bad = |name: &str| {
+            let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../tests/data/bad")
+                .join(name);
+            load_toml(&file).unwrap_err().to_string()
+        };
+        let e = bad("topo-unknown-key.toml");
+        assert!(
+            e.contains("topo-unknown-key.toml:5: unknown field `latitude`"),
+            "{e}"
+        );
+        let e = bad("topo-link-unknown-node.toml");
+        assert!(
+            e.contains("topo-link-unknown-node.toml:18: link 2 (r1 – cl-city): end b = \"cl-city\" is not a node id"),
+            "{e}"
+        );
+        let e = bad("topo-latitude-123.toml");
+        assert!(
+            e.contains("topo-latitude-123.toml:1: node \"r1\": latitude 123"),
+            "{e}"
+        );
+        assert!(bad("topo-empty.toml").ends_with("topo-empty.toml: the file is empty"));
+    }
+
+    #[test]
     fn errors_name_line_and_element() {
         let e = parse("[[node]]\nid = \"a\"\nkind = \"router\"\ncolour = \"red\"\n").unwrap_err();
         assert_eq!(e.location, super::super::error::Location::Line(4));
