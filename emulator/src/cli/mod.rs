@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod inspect;
 mod run;
 
 /// mcc-emu: an edge-cloudlet mobility emulator.
@@ -17,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Run an experiment (the embedded default scenario when no file is given).
     Run(run::RunArgs),
+    /// Look at an input (a topology...) without running anything.
+    Inspect(inspect::InspectArgs),
 }
 
 impl Cli {
@@ -24,6 +27,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Run(args) => run::run(args),
+            Command::Inspect(args) => inspect::run(args),
         }
     }
 }
