@@ -299,9 +299,13 @@ impl Migration {
     /// When the model wants [`Migration::handle_timeout`] to be called.
     pub fn poll_timeout(&self) -> Option<Duration> {
         match &self.stage {
-            Stage::Target { last_exec_s, .. } if self.writes_can_fault() => Some(duration(
-                last_exec_s + secs(self.config.execution_fault_tick),
-            )),
+            Stage::Target { last_exec_s, .. } if self.writes_can_fault() => {
+                // No finer than the time one chunk takes on the path: pulls
+                // queue behind the chunk in flight anyway.
+                let chunk_s = self.config.chunk_bytes as f64 / self.path.bandwidth_bytes_per_s();
+                let tick_s = secs(self.config.execution_fault_tick).max(chunk_s);
+                Some(duration(last_exec_s + tick_s))
+            }
             _ => None,
         }
     }

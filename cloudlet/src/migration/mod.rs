@@ -174,7 +174,8 @@ pub struct MigrationConfig {
     pub chunk_bytes: u64,
     /// Distinct pages one request touches.
     pub pages_per_request: u32,
-    /// Period at which faults of the VM's own execution at the target are accounted.
+    /// Period at which faults of the VM's own execution at the target are
+    /// accounted (never finer than one chunk's transfer time on the path).
     pub execution_fault_tick: Duration,
 }
 

@@ -21,6 +21,14 @@ use super::{
 };
 use crate::memory::VmProfile;
 
+/// Most events one run may take before it gives up with [`DriverError::TooManyEvents`]
+/// (a guard against inputs that would keep the CPU busy for hours, such as a
+/// bandwidth of a few bits per second or millions of requests per second).
+pub const MAX_EVENTS: u64 = 10_000_000;
+
+/// Most requests one run models; a run that would bring more is refused up front.
+pub const MAX_REQUESTS: f64 = 2_000_000.0;
+
 /// Default processing time of a request at the VM.
 pub const DEFAULT_REQUEST_CPU: Duration = Duration::from_millis(5);
 
@@ -84,6 +92,23 @@ pub enum DriverError {
     /// The model had nothing to do and was not done (a bug, reported rather than hung on).
     #[error("the migration stalled at {0:?}: nothing in flight and nothing to send")]
     Stalled(Duration),
+    /// The run needed more than [`MAX_EVENTS`] events.
+    #[error(
+        "the migration was not over after {MAX_EVENTS} events (virtual time {0:?}); \
+         the bandwidth is too low or the request rate too high to model it"
+    )]
+    TooManyEvents(Duration),
+    /// The request rate times the shortest possible migration exceeds [`MAX_REQUESTS`].
+    #[error(
+        "{rate_per_s} requests/s over a migration that lasts at least {min_duration_s:.1} s \
+         would bring more than {MAX_REQUESTS} requests; lower the request rate or raise the bandwidth"
+    )]
+    TooManyRequests {
+        /// The request rate.
+        rate_per_s: f64,
+        /// Memory over bandwidth: no technique finishes sooner.
+        min_duration_s: f64,
+    },
 }
 
 /// A request held until the VM resumes.
@@ -101,6 +126,13 @@ pub fn run<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<MigrationReport, DriverError> {
     link.validate()?;
+    let min_duration_s = profile.nonzero_bytes() as f64 * 8.0 / link.bandwidth_bps;
+    if link.request_rate_per_s * min_duration_s > MAX_REQUESTS {
+        return Err(DriverError::TooManyRequests {
+            rate_per_s: link.request_rate_per_s,
+            min_duration_s,
+        });
+    }
     let mut migration = Migration::new(profile, config, link.path(), Duration::ZERO)?;
     let latency = link.one_way_latency;
     let mut now = Duration::ZERO;
@@ -108,7 +140,12 @@ pub fn run<R: Rng + ?Sized>(
     let mut deliveries: VecDeque<(Duration, Transfer)> = VecDeque::new();
     let mut held: Vec<Held> = Vec::new();
     let mut next_arrival = next_arrival_after(now, link.request_rate_per_s, rng);
+    let mut events = 0u64;
     loop {
+        events += 1;
+        if events > MAX_EVENTS {
+            return Err(DriverError::TooManyEvents(now));
+        }
         // Hand transfers to the link while it is free.
         while link_free <= now {
             let Some(transfer) = migration.poll_transmit(now) else {

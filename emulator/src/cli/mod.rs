@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod migrate;
 mod run;
 
 /// mcc-emu: an edge-cloudlet mobility emulator.
@@ -17,6 +18,8 @@ pub struct Cli {
 pub enum Command {
     /// Run an experiment (the embedded default scenario when no file is given).
     Run(run::RunArgs),
+    /// Run one VM migration on the virtual clock and print its metrics.
+    Migrate(migrate::MigrateArgs),
 }
 
 impl Cli {
@@ -24,6 +27,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Run(args) => run::run(args),
+            Command::Migrate(args) => migrate::run(args),
         }
     }
 }
