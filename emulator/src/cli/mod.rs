@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod inspect;
+mod migrate;
 mod run;
 
 /// mcc-emu: an edge-cloudlet mobility emulator.
@@ -18,8 +19,10 @@ pub struct Cli {
 pub enum Command {
     /// Run an experiment (the embedded default scenario when no file is given).
     Run(run::RunArgs),
-    /// Look at an input (a topology...) without running anything.
+    /// Look at an input (a topology, traces) without running anything.
     Inspect(inspect::InspectArgs),
+    /// Run one VM migration on the virtual clock and print its metrics.
+    Migrate(migrate::MigrateArgs),
 }
 
 impl Cli {
@@ -28,6 +31,7 @@ impl Cli {
         match self.command {
             Command::Run(args) => run::run(args),
             Command::Inspect(args) => inspect::run(args),
+            Command::Migrate(args) => migrate::run(args),
         }
     }
 }

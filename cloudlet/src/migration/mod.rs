@@ -1,0 +1,370 @@
+//! Live migration of a VM between two cloudlets, as a state machine.
+//!
+//! A [`Migration`] decides; a driver moves time and bytes. The driver asks
+//! [`Migration::poll_transmit`] what to send next, tells
+//! [`Migration::on_delivered`] when a transfer has arrived, wakes the model
+//! at [`Migration::poll_timeout`] through [`Migration::handle_timeout`], asks
+//! [`Migration::on_request`] which host(s) answer a request that arrives during
+//! the migration, and reads [`Migration::poll_event`] for suspensions and
+//! resumptions. It keeps the model's view of the path current with
+//! [`Migration::set_path_estimate`]. When [`Migration::is_done`], the
+//! [`MigrationReport`] is ready.
+//!
+//! The four techniques share one machine ([`machine`]); each technique's file
+//! is the plan that sets which stages it goes through. [`single_link`] is a
+//! virtual-clock driver over one serial link, used by `mcc-emu migrate`, the
+//! tests and the benchmark.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+mod machine;
+pub mod post_copy;
+pub mod pre_copy;
+pub mod report;
+pub mod single_link;
+pub mod soft;
+pub mod stop_and_copy;
+
+pub use machine::Migration;
+pub use report::{DelaySummary, MigrationReport};
+
+/// Default maximum number of live copy rounds (Xen's and early QEMU's 30).
+pub const DEFAULT_MAX_ROUNDS: u32 = 30;
+/// Default downtime target: QEMU's default `downtime-limit`, 300 ms.
+pub const DEFAULT_DOWNTIME_TARGET: Duration = Duration::from_millis(300);
+/// Default size of the CPU and device state sent at the switch (an assumed figure).
+pub const DEFAULT_CPU_STATE_BYTES: u64 = 256 * 1024;
+/// Default largest transfer the model asks for at once.
+pub const DEFAULT_CHUNK_BYTES: u64 = 4 << 20;
+/// Default number of distinct pages one request touches.
+pub const DEFAULT_PAGES_PER_REQUEST: u32 = 8;
+/// Default period at which the model accounts for the faults the VM's own
+/// execution takes at the target.
+pub const DEFAULT_EXECUTION_FAULT_TICK: Duration = Duration::from_millis(10);
+
+/// A live-migration technique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Technique {
+    /// Suspend, copy all memory, resume.
+    StopAndCopy,
+    /// Copy rounds while the VM runs, then suspend and copy the rest.
+    PreCopy,
+    /// Suspend, send the CPU state, resume at the target; pull pages on fault
+    /// while the rest is pushed.
+    PostCopy,
+    /// Soft-migration: pre-copy rounds, then switch with no suspend; push the
+    /// rest, pull faults; requests go to both hosts until the push ends.
+    Soft,
+}
+
+impl Technique {
+    /// All techniques, in the order reports list them.
+    pub const ALL: [Technique; 4] = [
+        Technique::StopAndCopy,
+        Technique::PreCopy,
+        Technique::PostCopy,
+        Technique::Soft,
+    ];
+
+    /// The technique's name (`stop-and-copy`, `pre-copy`, `post-copy`, `soft`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Technique::StopAndCopy => "stop-and-copy",
+            Technique::PreCopy => "pre-copy",
+            Technique::PostCopy => "post-copy",
+            Technique::Soft => "soft",
+        }
+    }
+
+    /// The technique of that name.
+    pub fn from_name(name: &str) -> Result<Self, MigrationError> {
+        Technique::ALL
+            .into_iter()
+            .find(|t| t.name() == name)
+            .ok_or_else(|| MigrationError::UnknownTechnique(name.to_owned()))
+    }
+
+    pub(crate) fn plan(self) -> Plan {
+        match self {
+            Technique::StopAndCopy => stop_and_copy::PLAN,
+            Technique::PreCopy => pre_copy::PLAN,
+            Technique::PostCopy => post_copy::PLAN,
+            Technique::Soft => soft::PLAN,
+        }
+    }
+}
+
+/// How a technique hands the VM over to the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Switch {
+    /// Suspend the VM at the source; send the stale pages too when
+    /// `copy_memory`, then the CPU state; resume at the target.
+    Suspend {
+        /// Send the stale memory while suspended (else only the CPU state).
+        copy_memory: bool,
+    },
+    /// Keep the source running; send the CPU state; the target starts on
+    /// its arrival, and both hosts serve requests until the push ends.
+    Live,
+}
+
+/// The stages a technique goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// Copy memory in rounds while the VM runs before switching.
+    pub live_rounds: bool,
+    /// How the VM is handed over.
+    pub switch: Switch,
+    /// After the switch the target runs while the source pushes what the
+    /// target lacks and serves its faults.
+    pub push_after_switch: bool,
+}
+
+/// Which pages the source pushes first after the switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PushOrder {
+    /// In address order; every region is spread evenly over the address
+    /// space, so each region's missing pages shrink in proportion.
+    Address,
+    /// Around recent faults (Hines et al.'s pre-paging): once a fault has
+    /// happened, the region it fell in is pushed first, then the rest of the
+    /// working set, then everything else.
+    AroundFaults,
+}
+
+impl PushOrder {
+    /// The order's name (`address`, `around-faults`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PushOrder::Address => "address",
+            PushOrder::AroundFaults => "around-faults",
+        }
+    }
+
+    /// The order of that name.
+    pub fn from_name(name: &str) -> Result<Self, MigrationError> {
+        match name {
+            "address" => Ok(PushOrder::Address),
+            "around-faults" => Ok(PushOrder::AroundFaults),
+            other => Err(MigrationError::UnknownPushOrder(other.to_owned())),
+        }
+    }
+}
+
+/// The knobs of a migration. [`MigrationConfig::new`] gives the documented defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrationConfig {
+    /// Which technique.
+    pub technique: Technique,
+    /// Maximum number of live copy rounds, round 0 included (pre-copy and soft).
+    pub max_rounds: u32,
+    /// Stop the rounds when what remains can be sent in this long at the measured bandwidth.
+    pub downtime_target: Duration,
+    /// Throttle the dirty rate when it outpaces the link, as QEMU's auto-converge does.
+    pub auto_converge: bool,
+    /// Which pages the source pushes first after the switch.
+    pub push_order: PushOrder,
+    /// Bytes of CPU and device state sent at the switch.
+    pub cpu_state_bytes: u64,
+    /// Largest transfer asked for at once.
+    pub chunk_bytes: u64,
+    /// Distinct pages one request touches.
+    pub pages_per_request: u32,
+    /// Period at which faults of the VM's own execution at the target are
+    /// accounted (never finer than one chunk's transfer time on the path).
+    pub execution_fault_tick: Duration,
+}
+
+impl MigrationConfig {
+    /// The defaults for `technique`.
+    pub fn new(technique: Technique) -> Self {
+        Self {
+            technique,
+            max_rounds: DEFAULT_MAX_ROUNDS,
+            downtime_target: DEFAULT_DOWNTIME_TARGET,
+            auto_converge: false,
+            push_order: PushOrder::Address,
+            cpu_state_bytes: DEFAULT_CPU_STATE_BYTES,
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
+            pages_per_request: DEFAULT_PAGES_PER_REQUEST,
+            execution_fault_tick: DEFAULT_EXECUTION_FAULT_TICK,
+        }
+    }
+
+    /// Checks that the knobs make sense.
+    pub fn validate(&self) -> Result<(), MigrationError> {
+        if self.max_rounds == 0 {
+            return Err(MigrationError::Config {
+                field: "max_rounds",
+                reason: "must be at least 1 (round 0 copies all memory)".into(),
+            });
+        }
+        if self.chunk_bytes == 0 {
+            return Err(MigrationError::Config {
+                field: "chunk_bytes",
+                reason: "must be at least 1 byte".into(),
+            });
+        }
+        if self.execution_fault_tick.is_zero() {
+            return Err(MigrationError::Config {
+                field: "execution_fault_tick",
+                reason: "must be longer than zero".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The driver's current view of the path from source to target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PathEstimate {
+    /// One-way latency.
+    pub one_way_latency: Duration,
+    /// Bandwidth available to the migration, in bits per second.
+    pub bandwidth_bps: f64,
+}
+
+impl PathEstimate {
+    /// Checks that the bandwidth is a positive finite number.
+    pub fn validate(&self) -> Result<(), MigrationError> {
+        if self.bandwidth_bps.is_finite() && self.bandwidth_bps > 0.0 {
+            Ok(())
+        } else {
+            Err(MigrationError::BadBandwidth(self.bandwidth_bps))
+        }
+    }
+
+    /// Bandwidth in bytes per second.
+    pub fn bandwidth_bytes_per_s(&self) -> f64 {
+        self.bandwidth_bps / 8.0
+    }
+}
+
+/// Which part of the migration a transfer belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Sent while the VM runs at the source, before the switch.
+    PreCopy,
+    /// Sent while the VM is suspended.
+    Stop,
+    /// Sent after the VM runs at the target (or, for soft, after the switch began).
+    PostCopy,
+}
+
+/// What a transfer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransferKind {
+    /// Memory pages of a copy round or of the stop phase.
+    Pages,
+    /// The CPU and device state.
+    CpuState,
+    /// Pages pushed in the background after the switch.
+    Push,
+    /// Pages the target asked for on a fault.
+    FaultPull,
+}
+
+/// One transfer the migration asks the driver to move from source to target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Transfer {
+    /// Sequence number, unique within the migration.
+    pub id: u64,
+    /// Bytes on the wire.
+    pub bytes: u64,
+    /// Pages carried.
+    pub pages: u64,
+    /// Phase the bytes count in.
+    pub phase: Phase,
+    /// Live copy round (0-based) the pages belong to; the last round after it.
+    pub round: u32,
+    /// What the transfer carries.
+    pub kind: TransferKind,
+}
+
+/// A host of the migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Host {
+    /// Where the VM was.
+    Source,
+    /// Where the VM goes.
+    Target,
+}
+
+/// When a host can start serving a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    /// At this time.
+    At(Duration),
+    /// When the VM resumes (see [`MigrationEvent::Resumed`]); the time is
+    /// not known yet.
+    AtResume,
+}
+
+/// One host's answer to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    /// Which host answers.
+    pub host: Host,
+    /// When it can start serving.
+    pub ready: Ready,
+}
+
+/// What happens to a request that arrives at the VM during the migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestOutcome {
+    /// The host(s) that serve it; when two do, the first answer counts.
+    pub answers: Vec<Answer>,
+    /// Page faults it caused at the target.
+    pub faults: u32,
+    /// Both hosts served it.
+    pub dual_served: bool,
+}
+
+/// Something the driver should know about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationEvent {
+    /// The VM was suspended at the source.
+    Suspended {
+        /// When.
+        at: Duration,
+    },
+    /// The VM runs at the target; requests held for the resume can be served.
+    Resumed {
+        /// When.
+        at: Duration,
+    },
+    /// The migration is over: the source holds nothing of the VM any more.
+    Done {
+        /// When.
+        at: Duration,
+    },
+}
+
+/// What is wrong with a migration's inputs.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MigrationError {
+    /// The technique's name is not known.
+    #[error("unknown technique {0:?}; expected one of stop-and-copy, pre-copy, post-copy, soft")]
+    UnknownTechnique(String),
+    /// The push order's name is not known.
+    #[error("unknown push order {0:?}; expected address or around-faults")]
+    UnknownPushOrder(String),
+    /// The bandwidth is not a positive number.
+    #[error("bandwidth must be a positive number of bits/s, got {0}")]
+    BadBandwidth(f64),
+    /// A configuration knob is out of range.
+    #[error("{field} {reason}")]
+    Config {
+        /// The knob.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}

@@ -1,0 +1,87 @@
+//! What a migration reports, with the key names `mcc-emu migrate --json` prints.
+
+use serde::Serialize;
+
+use super::Technique;
+
+/// Percentiles of the delay of the requests that arrived during a migration,
+/// in milliseconds; all `None` (JSON `null`) when no request arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct DelaySummary {
+    /// Median.
+    pub p50: Option<f64>,
+    /// 99th percentile.
+    pub p99: Option<f64>,
+    /// Largest.
+    pub max: Option<f64>,
+}
+
+impl DelaySummary {
+    /// Nearest-rank percentiles of `delays_ms` (any order; NaNs are ignored).
+    pub fn from_delays_ms(delays_ms: &[f64]) -> Self {
+        let mut sorted: Vec<f64> = delays_ms.iter().copied().filter(|d| !d.is_nan()).collect();
+        if sorted.is_empty() {
+            return Self::default();
+        }
+        sorted.sort_by(f64::total_cmp);
+        let rank = |q: f64| {
+            let index = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+            sorted.get(index).copied()
+        };
+        Self {
+            p50: rank(0.50),
+            p99: rank(0.99),
+            max: sorted.last().copied(),
+        }
+    }
+}
+
+/// The outcome of one migration. Times are milliseconds from the migration's
+/// start; bytes are bytes on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MigrationReport {
+    /// Which technique.
+    pub technique: Technique,
+    /// The technique's stop criterion was met: for pre-copy and soft, the
+    /// remainder fitted the downtime target before the maximum number of
+    /// rounds; always true for stop-and-copy and post-copy.
+    pub converged: bool,
+    /// From the start until the source holds nothing of the VM.
+    pub total_ms: f64,
+    /// Longest interval in which the VM could answer nothing.
+    pub downtime_ms: f64,
+    /// All bytes sent.
+    pub bytes_total: u64,
+    /// Bytes sent while the VM ran at the source before the switch.
+    pub bytes_precopy: u64,
+    /// Bytes sent while the VM was suspended.
+    pub bytes_stop: u64,
+    /// Bytes sent after the switch (CPU state of a live switch, push, fault pulls).
+    pub bytes_postcopy: u64,
+    /// Live copy rounds, round 0 included.
+    pub rounds: u32,
+    /// Pages the target pulled on fault (requests' and the VM's own).
+    pub page_faults: u64,
+    /// Time requests spent waiting at the target for faulted pages, summed.
+    pub fault_stall_ms: f64,
+    /// Requests sent to and executed by both hosts.
+    pub dual_served_requests: u64,
+    /// Delay of the requests that arrived during the migration.
+    pub request_delay_ms: DelaySummary,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let delays: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        let s = DelaySummary::from_delays_ms(&delays);
+        assert_eq!(s.p50, Some(50.0));
+        assert_eq!(s.p99, Some(99.0));
+        assert_eq!(s.max, Some(100.0));
+        assert_eq!(DelaySummary::from_delays_ms(&[]), DelaySummary::default());
+        assert_eq!(DelaySummary::from_delays_ms(&[7.0]).p99, Some(7.0));
+    }
+}

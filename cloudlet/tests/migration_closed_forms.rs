@@ -1,0 +1,257 @@
+//! The migration models against the closed forms of DESIGN.md.
+
+use std::time::Duration;
+
+use mcc_cloudlet::memory::{DirtyModel, VmProfile};
+use mcc_cloudlet::migration::single_link::{self, SingleLink};
+use mcc_cloudlet::migration::{MigrationConfig, MigrationReport, Technique};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const MIB: u64 = 1 << 20;
+const PAGE: f64 = 4096.0;
+
+fn run(profile: VmProfile, config: MigrationConfig, link: SingleLink) -> MigrationReport {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    single_link::run(profile, config, &link, &mut rng).expect("migration runs")
+}
+
+fn close(got: f64, want: f64, tolerance: f64, what: &str) {
+    assert!(
+        (got - want).abs() <= tolerance,
+        "{what}: got {got}, want {want} ± {tolerance}"
+    );
+}
+
+/// 1 GiB VM, 256 MiB working set, 5000 pages/s, 1 Gbit/s, 5 ms: λ = 0.16384.
+#[test]
+fn pre_copy_follows_the_geometric_series_when_lambda_is_below_one() {
+    let profile = VmProfile::new(1024 * MIB, 256 * MIB, 5000.0, 0.0, DirtyModel::Linear).unwrap();
+    let bandwidth_bps = 1e9;
+    let b = bandwidth_bps / 8.0;
+    let latency_s = 0.005;
+    let mut config = MigrationConfig::new(Technique::PreCopy);
+    config.cpu_state_bytes = 0;
+    let link = SingleLink::new(Duration::from_millis(5), bandwidth_bps);
+    let report = run(profile, config.clone(), link);
+
+    let m = (1024 * MIB) as f64;
+    let lambda = 5000.0 * PAGE / b;
+    // V_i = M·λ^i while d·t_i stays below W; stop once V_i/B ≤ 300 ms.
+    let target_s = config.downtime_target.as_secs_f64();
+    let mut volumes = vec![m];
+    while volumes.last().unwrap() / b > target_s {
+        let v = volumes.last().unwrap() * lambda;
+        volumes.push(v);
+    }
+    let rounds = volumes.len() - 1;
+    assert_eq!(report.rounds as usize, rounds, "{report:?}");
+    assert!(report.converged);
+    let precopy: f64 = volumes[..rounds].iter().sum();
+    let stop = volumes[rounds];
+    // Each round's page count is rounded to a whole page.
+    let slack = PAGE * rounds as f64;
+    close(report.bytes_precopy as f64, precopy, slack, "bytes_precopy");
+    close(report.bytes_stop as f64, stop, slack, "bytes_stop");
+    close(
+        report.bytes_total as f64,
+        precopy + stop,
+        2.0 * slack,
+        "bytes_total",
+    );
+    close(
+        report.downtime_ms,
+        (stop / b + latency_s) * 1e3,
+        0.1,
+        "downtime_ms",
+    );
+    close(
+        report.total_ms,
+        ((precopy + stop) / b + latency_s) * 1e3,
+        0.1,
+        "total_ms",
+    );
+    assert_eq!(report.bytes_postcopy, 0);
+    assert_eq!(report.page_faults, 0);
+}
+
+#[test]
+fn pre_copy_does_not_converge_when_the_dirty_rate_outpaces_the_link() {
+    // d·page = 40 MB/s ≥ B = 12.5 MB/s, and W = 256 MiB ≫ B·T = 3.75 MB.
+    let profile = VmProfile::new(1024 * MIB, 256 * MIB, 10_000.0, 0.0, DirtyModel::Linear).unwrap();
+    let mut config = MigrationConfig::new(Technique::PreCopy);
+    config.max_rounds = 5;
+    let link = SingleLink::new(Duration::from_millis(5), 100e6);
+    let report = run(profile, config, link);
+    assert!(!report.converged, "{report:?}");
+    assert_eq!(report.rounds, 5);
+    // After round 0 every round resends the whole (saturated) working set.
+    let w = (256 * MIB) as f64;
+    close(
+        report.bytes_stop as f64,
+        w + 256.0 * 1024.0,
+        1.0,
+        "bytes_stop",
+    );
+    close(
+        report.downtime_ms,
+        (w + 262144.0) / 12.5e6 * 1e3 + 5.0,
+        0.1,
+        "downtime_ms",
+    );
+}
+
+#[test]
+fn auto_converge_throttles_a_migration_that_would_not_converge() {
+    // d·page = 164 MB/s > B = 125 MB/s.
+    let profile = VmProfile::new(1024 * MIB, 256 * MIB, 40_000.0, 0.0, DirtyModel::Linear).unwrap();
+    let link = SingleLink::new(Duration::from_millis(5), 1e9);
+    let plain = run(
+        profile.clone(),
+        MigrationConfig::new(Technique::PreCopy),
+        link,
+    );
+    let mut config = MigrationConfig::new(Technique::PreCopy);
+    config.auto_converge = true;
+    let throttled = run(profile, config, link);
+    assert!(!plain.converged, "{plain:?}");
+    assert!(throttled.converged, "{throttled:?}");
+    assert!(throttled.downtime_ms < plain.downtime_ms);
+}
+
+#[test]
+fn stop_and_copy_downtime_is_memory_over_bandwidth_plus_latency() {
+    let profile = VmProfile::new(512 * MIB, 128 * MIB, 5000.0, 0.0, DirtyModel::Linear).unwrap();
+    let mut config = MigrationConfig::new(Technique::StopAndCopy);
+    config.cpu_state_bytes = 0;
+    let link = SingleLink::new(Duration::from_millis(20), 1e9);
+    let report = run(profile, config, link);
+    let m = (512 * MIB) as f64;
+    close(
+        report.downtime_ms,
+        (m / 125e6 + 0.020) * 1e3,
+        1e-3,
+        "downtime_ms",
+    );
+    close(report.total_ms, report.downtime_ms, 1e-9, "total_ms");
+    assert_eq!(report.bytes_total, 512 * MIB);
+    assert_eq!(report.bytes_stop, 512 * MIB);
+    assert_eq!(report.rounds, 0);
+    assert!(report.converged);
+}
+
+#[test]
+fn post_copy_sends_memory_once_when_nothing_is_redirtied() {
+    let profile = VmProfile::new(256 * MIB, 64 * MIB, 0.0, 0.0, DirtyModel::Linear).unwrap();
+    let config = MigrationConfig::new(Technique::PostCopy);
+    let cpu = config.cpu_state_bytes;
+    let mut link = SingleLink::new(Duration::from_millis(5), 1e9);
+    link.request_rate_per_s = 200.0;
+    let report = run(profile, config, link);
+    assert_eq!(report.bytes_total, 256 * MIB + cpu, "{report:?}");
+    assert_eq!(report.bytes_stop, cpu);
+    assert!(
+        report.page_faults > 0,
+        "requests during the push fault: {report:?}"
+    );
+    // Downtime: the CPU state's transfer plus one latency.
+    close(
+        report.downtime_ms,
+        (cpu as f64 / 125e6 + 0.005) * 1e3,
+        1e-3,
+        "downtime_ms",
+    );
+    // Each fault costs a round trip plus a page.
+    let per_fault_ms = (0.010 + PAGE / 125e6) * 1e3;
+    assert!(report.fault_stall_ms >= per_fault_ms - 1e-9);
+}
+
+#[test]
+fn post_copy_faults_on_the_vm_s_own_writes_and_pulls_each_page_once() {
+    let profile = VmProfile::new(256 * MIB, 64 * MIB, 20_000.0, 0.0, DirtyModel::Linear).unwrap();
+    let config = MigrationConfig::new(Technique::PostCopy);
+    let cpu = config.cpu_state_bytes;
+    let report = run(
+        profile,
+        config,
+        SingleLink::new(Duration::from_millis(5), 1e9),
+    );
+    assert!(report.page_faults > 0, "{report:?}");
+    assert_eq!(report.bytes_total, 256 * MIB + cpu);
+    assert_eq!(report.fault_stall_ms, 0.0, "no request, no request stall");
+}
+
+#[test]
+fn soft_switches_without_suspending_and_serves_requests_twice() {
+    let profile = VmProfile::new(1024 * MIB, 256 * MIB, 5000.0, 0.0, DirtyModel::Linear).unwrap();
+    let mut link = SingleLink::new(Duration::from_millis(5), 1e9);
+    link.request_rate_per_s = 100.0;
+    let soft = run(profile.clone(), MigrationConfig::new(Technique::Soft), link);
+    let pre = run(profile, MigrationConfig::new(Technique::PreCopy), link);
+    assert_eq!(soft.downtime_ms, 0.0);
+    assert_eq!(soft.bytes_stop, 0);
+    assert!(pre.downtime_ms > 200.0, "{pre:?}");
+    assert!(soft.dual_served_requests > 0, "{soft:?}");
+    assert_eq!(pre.dual_served_requests, 0);
+    // Same rounds as pre-copy; what pre-copy sent while suspended, soft pushes after the switch.
+    assert_eq!(soft.rounds, pre.rounds);
+    assert_eq!(soft.bytes_precopy, pre.bytes_precopy);
+    // The source stays busy until the push ends: about as long as pre-copy.
+    close(soft.total_ms, pre.total_ms, 5.0, "total_ms");
+    // Requests never waited for the suspension: the worst one is a plain round trip.
+    let plain_ms = 2.0 * 5.0 + 5.0;
+    close(
+        soft.request_delay_ms.max.unwrap(),
+        plain_ms,
+        1e-6,
+        "soft max delay",
+    );
+    assert!(pre.request_delay_ms.max.unwrap() > 200.0);
+}
+
+#[test]
+fn zero_pages_travel_as_headers() {
+    let profile = VmProfile::new(1024 * MIB, 128 * MIB, 0.0, 0.5, DirtyModel::Linear).unwrap();
+    let mut config = MigrationConfig::new(Technique::StopAndCopy);
+    config.cpu_state_bytes = 0;
+    let report = run(
+        profile,
+        config,
+        SingleLink::new(Duration::from_millis(5), 1e9),
+    );
+    assert_eq!(report.bytes_total, 512 * MIB + 131_072 * 9);
+}
+
+#[test]
+fn identical_seeds_give_identical_reports() {
+    let profile = VmProfile::new(
+        512 * MIB,
+        128 * MIB,
+        8000.0,
+        0.0,
+        DirtyModel::from_name("hot-cold").unwrap(),
+    )
+    .unwrap();
+    let mut link = SingleLink::new(Duration::from_millis(5), 1e9);
+    link.request_rate_per_s = 50.0;
+    for technique in Technique::ALL {
+        let a = run(profile.clone(), MigrationConfig::new(technique), link);
+        let b = run(profile.clone(), MigrationConfig::new(technique), link);
+        assert_eq!(a, b);
+    }
+}
+
+#[test]
+fn zero_bandwidth_is_refused() {
+    let profile = VmProfile::new(MIB, 0, 0.0, 0.0, DirtyModel::Linear).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let link = SingleLink::new(Duration::from_millis(5), 0.0);
+    let err = single_link::run(
+        profile,
+        MigrationConfig::new(Technique::PreCopy),
+        &link,
+        &mut rng,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("bandwidth"), "{err}");
+}

@@ -1,0 +1,306 @@
+//! `mcc-emu migrate`: run one VM migration on the virtual clock and print its metrics.
+
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use mcc_cloudlet::memory::{DirtyModel, VmProfile};
+use mcc_cloudlet::migration::single_link::{self, SingleLink};
+use mcc_cloudlet::migration::{MigrationConfig, MigrationReport, PushOrder, Technique};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const MIB: f64 = 1024.0 * 1024.0;
+/// Highest request rate `migrate` accepts, in requests/s.
+const MAX_REQUEST_RATE: f64 = 100_000.0;
+/// Largest VM `migrate` accepts: 1 TiB.
+const MAX_MEMORY_MIB: f64 = 1024.0 * 1024.0;
+
+/// Arguments of `mcc-emu migrate`.
+#[derive(Debug, clap::Args)]
+#[command(allow_negative_numbers = true)]
+pub struct MigrateArgs {
+    /// Technique: stop-and-copy, pre-copy, post-copy, soft, or all.
+    #[arg(long, default_value = "all")]
+    pub technique: String,
+    /// VM memory size in MiB.
+    #[arg(long, default_value_t = 1024.0)]
+    pub memory_mib: f64,
+    /// Writable working set in MiB (at most the memory size).
+    #[arg(long, default_value_t = 256.0)]
+    pub working_set_mib: f64,
+    /// Pages (4 KiB) the VM dirties per second.
+    #[arg(long, default_value_t = 5000.0, conflicts_with = "dirty_rate_mibps")]
+    pub dirty_rate_pps: f64,
+    /// Dirty rate in MiB/s instead of pages/s (256 pages per MiB).
+    #[arg(long)]
+    pub dirty_rate_mibps: Option<f64>,
+    /// How writes spread over the working set: linear, uniform or hot-cold.
+    #[arg(long, default_value = "linear")]
+    pub dirty_model: String,
+    /// Fraction of memory that holds zero pages (outside the working set).
+    #[arg(long, default_value_t = 0.0)]
+    pub zero_fraction: f64,
+    /// Bandwidth of the link between the cloudlets, in megabits per second.
+    #[arg(long, default_value_t = 1000.0)]
+    pub bandwidth_mbps: f64,
+    /// One-way latency between the cloudlets (and from the device), in ms.
+    #[arg(long, default_value_t = 5.0)]
+    pub latency_ms: f64,
+    /// Maximum number of live copy rounds, round 0 included (pre-copy, soft).
+    #[arg(long, default_value_t = mcc_cloudlet::migration::DEFAULT_MAX_ROUNDS)]
+    pub max_rounds: u32,
+    /// Stop the copy rounds when the remainder can be sent in this many ms.
+    #[arg(long, default_value_t = 300.0)]
+    pub downtime_target_ms: f64,
+    /// Throttle the dirty rate when it outpaces the link (QEMU auto-converge).
+    #[arg(long)]
+    pub auto_converge: bool,
+    /// Order of the background push after the switch: address or around-faults.
+    #[arg(long, default_value = "address")]
+    pub push_order: String,
+    /// CPU and device state sent at the switch, in KiB.
+    #[arg(long, default_value_t = 256.0)]
+    pub cpu_state_kib: f64,
+    /// Requests per second the device sends to the VM during the migration.
+    #[arg(long, default_value_t = 10.0)]
+    pub request_rate: f64,
+    /// Processing time of one request at the VM, in ms.
+    #[arg(long, default_value_t = 5.0)]
+    pub request_cpu_ms: f64,
+    /// Distinct pages one request touches.
+    #[arg(long, default_value_t = mcc_cloudlet::migration::DEFAULT_PAGES_PER_REQUEST)]
+    pub pages_per_request: u32,
+    /// Seed of the request arrivals and touched pages.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print a JSON array of reports instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Checks that `value` of `flag` is a finite number at least `min` (strictly above when `strict`).
+fn check(flag: &str, value: f64, min: f64, strict: bool, why: &str) -> anyhow::Result<()> {
+    let ok = value.is_finite() && if strict { value > min } else { value >= min };
+    if !ok {
+        let relation = if strict { ">" } else { ">=" };
+        bail!("--{flag} must be a number {relation} {min}, got {value}{why}");
+    }
+    Ok(())
+}
+
+fn duration_ms(ms: f64) -> Duration {
+    Duration::from_secs_f64(ms / 1e3)
+}
+
+impl MigrateArgs {
+    fn techniques(&self) -> anyhow::Result<Vec<Technique>> {
+        if self.technique == "all" {
+            return Ok(Technique::ALL.to_vec());
+        }
+        Ok(vec![
+            Technique::from_name(&self.technique).context("--technique")?,
+        ])
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        check("memory-mib", self.memory_mib, 0.0, true, "")?;
+        if self.memory_mib > MAX_MEMORY_MIB {
+            bail!(
+                "--memory-mib must be at most {MAX_MEMORY_MIB} (1 TiB), got {}",
+                self.memory_mib
+            );
+        }
+        check("working-set-mib", self.working_set_mib, 0.0, false, "")?;
+        if self.working_set_mib > self.memory_mib {
+            bail!(
+                "--working-set-mib ({}) is larger than --memory-mib ({}): the working set is part of memory",
+                self.working_set_mib,
+                self.memory_mib
+            );
+        }
+        check("dirty-rate-pps", self.dirty_rate_pps, 0.0, false, "")?;
+        if let Some(mibps) = self.dirty_rate_mibps {
+            check("dirty-rate-mibps", mibps, 0.0, false, "")?;
+        }
+        check("zero-fraction", self.zero_fraction, 0.0, false, "")?;
+        if self.zero_fraction > 1.0 {
+            bail!(
+                "--zero-fraction must lie in [0, 1], got {}",
+                self.zero_fraction
+            );
+        }
+        check(
+            "bandwidth-mbps",
+            self.bandwidth_mbps,
+            0.0,
+            true,
+            " (a migration over a link with no bandwidth never ends)",
+        )?;
+        check("latency-ms", self.latency_ms, 0.0, false, "")?;
+        if self.max_rounds == 0 {
+            bail!("--max-rounds must be at least 1 (round 0 copies all memory)");
+        }
+        check(
+            "downtime-target-ms",
+            self.downtime_target_ms,
+            0.0,
+            false,
+            "",
+        )?;
+        check("cpu-state-kib", self.cpu_state_kib, 0.0, false, "")?;
+        check("request-rate", self.request_rate, 0.0, false, "")?;
+        if self.request_rate > MAX_REQUEST_RATE {
+            bail!(
+                "--request-rate must be at most {MAX_REQUEST_RATE} requests/s, got {}",
+                self.request_rate
+            );
+        }
+        check("request-cpu-ms", self.request_cpu_ms, 0.0, false, "")?;
+        Ok(())
+    }
+
+    fn profile(&self) -> anyhow::Result<VmProfile> {
+        let model = DirtyModel::from_name(&self.dirty_model).context("--dirty-model")?;
+        let dirty_rate_pps = match self.dirty_rate_mibps {
+            Some(mibps) => mibps * MIB / mcc_cloudlet::memory::DEFAULT_PAGE_BYTES as f64,
+            None => self.dirty_rate_pps,
+        };
+        VmProfile::new(
+            (self.memory_mib * MIB) as u64,
+            (self.working_set_mib * MIB) as u64,
+            dirty_rate_pps,
+            self.zero_fraction,
+            model,
+        )
+        .context("VM memory (--memory-mib, --working-set-mib, --dirty-rate-*, --zero-fraction)")
+    }
+
+    fn config(&self, technique: Technique) -> anyhow::Result<MigrationConfig> {
+        let mut config = MigrationConfig::new(technique);
+        config.max_rounds = self.max_rounds;
+        config.downtime_target = duration_ms(self.downtime_target_ms);
+        config.auto_converge = self.auto_converge;
+        config.push_order = PushOrder::from_name(&self.push_order).context("--push-order")?;
+        config.cpu_state_bytes = (self.cpu_state_kib * 1024.0) as u64;
+        config.pages_per_request = self.pages_per_request;
+        Ok(config)
+    }
+
+    fn link(&self) -> SingleLink {
+        SingleLink {
+            one_way_latency: duration_ms(self.latency_ms),
+            bandwidth_bps: self.bandwidth_mbps * 1e6,
+            request_rate_per_s: self.request_rate,
+            request_cpu: duration_ms(self.request_cpu_ms),
+        }
+    }
+}
+
+/// Runs the migrations `args` describe, one per technique, each with a fresh RNG from the seed.
+pub fn reports(args: &MigrateArgs) -> anyhow::Result<Vec<MigrationReport>> {
+    args.validate()?;
+    let techniques = args.techniques()?;
+    let profile = args.profile()?;
+    let link = args.link();
+    techniques
+        .into_iter()
+        .map(|technique| {
+            let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+            let config = args.config(technique)?;
+            single_link::run(profile.clone(), config, &link, &mut rng)
+                .with_context(|| format!("{} migration", technique.name()))
+        })
+        .collect()
+}
+
+/// Runs `mcc-emu migrate`.
+pub fn run(args: MigrateArgs) -> anyhow::Result<()> {
+    let reports = reports(&args)?;
+    let text = if args.json {
+        serde_json::to_string_pretty(&reports)? + "\n"
+    } else {
+        table(&reports)
+    };
+    print!("{text}");
+    Ok(())
+}
+
+fn ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
+}
+
+/// The reports as a table with aligned columns, one row per technique.
+pub fn table(reports: &[MigrationReport]) -> String {
+    let header = [
+        "technique",
+        "converged",
+        "total_ms",
+        "downtime_ms",
+        "bytes_total",
+        "bytes_precopy",
+        "bytes_stop",
+        "bytes_postcopy",
+        "rounds",
+        "page_faults",
+        "fault_stall_ms",
+        "dual_served_requests",
+        "delay_p50_ms",
+        "delay_p99_ms",
+        "delay_max_ms",
+    ];
+    let rows: Vec<Vec<String>> = reports
+        .iter()
+        .map(|r| {
+            vec![
+                r.technique.name().to_owned(),
+                r.converged.to_string(),
+                format!("{:.1}", r.total_ms),
+                format!("{:.1}", r.downtime_ms),
+                r.bytes_total.to_string(),
+                r.bytes_precopy.to_string(),
+                r.bytes_stop.to_string(),
+                r.bytes_postcopy.to_string(),
+                r.rounds.to_string(),
+                r.page_faults.to_string(),
+                format!("{:.1}", r.fault_stall_ms),
+                r.dual_served_requests.to_string(),
+                ms(r.request_delay_ms.p50),
+                ms(r.request_delay_ms.p99),
+                ms(r.request_delay_ms.max),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            rows.iter()
+                .filter_map(|row| row.get(i).map(String::len))
+                .chain([h.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (cell, &w))| {
+                if i == 0 {
+                    format!("{cell:<w$}")
+                } else {
+                    format!("{cell:>w$}")
+                }
+            })
+            .collect();
+        out.push_str(padded.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in &rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
