@@ -1,5 +1,23 @@
 //! The experiment engine on the virtual clock.
+//!
+//! A [`World`] (everything resolved to dense indices) and [`RunSettings`] go
+//! in; [`Engine::run`] drives a discrete-event loop ([`queue`]) in which
+//! devices move and attach ([`run`]), send requests on their own clocks
+//! ([`workload`]), requests cross links shared with migration traffic
+//! ([`links`]) and queue for the cores of their VM's host ([`cpu`]), the
+//! placement policy moves VMs, and the migration models of the cloudlet crate
+//! decide what each move costs ([`migrations`]). Records stream to a
+//! [`RecordSink`](crate::output::RecordSink) as they happen.
 
 pub mod cpu;
+pub mod from_topology;
 pub mod links;
+pub mod migrations;
 pub mod queue;
+pub mod run;
+pub mod workload;
+pub mod world;
+
+pub use migrations::MigrationSettings;
+pub use run::{Engine, EngineError, RunSettings};
+pub use world::{AccessPoint, Arrivals, Cloudlet, Device, Paths, Workload, World};

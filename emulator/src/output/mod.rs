@@ -12,10 +12,12 @@
 mod atomic;
 mod format;
 mod records;
+mod sink;
 mod summary;
 mod writer;
 
 pub use atomic::AtomicOutputs;
+pub use sink::{MemorySink, RecordSink};
 pub use records::{HandoverRecord, MigrationRecord, Outcome, RequestRecord};
 pub use summary::{DelayStats, DelayStatsBuilder, Summary};
 pub use writer::{CsvFiles, Names, RecordWriter};

@@ -1,0 +1,706 @@
+//! The event loop: devices move and send requests, requests cross the network
+//! and queue at their VM's host, the placement policy moves VMs, and the
+//! migration models decide what each move costs.
+
+use std::time::Duration;
+
+use mcc_cloudlet::migration::{Host, Ready};
+use mcc_mobile_client::{AccessPoint as AttachPoint, ApIndex, LatLon, TraceCursor};
+
+use super::cpu::CpuQueue;
+use super::links::{DirectedLink, LinkSpec, LinkTable, directed};
+use super::migrations::{ActiveMigration, MigrationSettings, Wake};
+use super::queue::EventQueue;
+use super::workload::RequestClock;
+use super::world::World;
+use crate::output::{
+    DelayStatsBuilder, HandoverRecord, Outcome, RecordSink, RequestRecord, Summary,
+};
+use crate::placement::{Move, PlacementPolicy, PlacementView, Trigger};
+
+/// How an experiment runs, beyond the world it runs in.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// Emulated time covered.
+    pub duration_ns: u64,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Requests slower than this are SLA violations.
+    pub sla_ns: u64,
+    /// Requests slower than this fail as timed out.
+    pub timeout_ns: u64,
+    /// How often positions and attachments are updated.
+    pub mobility_step_ns: u64,
+    /// Hysteresis of the attachment rule, in metres.
+    pub hysteresis_m: f64,
+    /// Run the placement policy this often (`None`: never on a timer).
+    pub placement_interval_ns: Option<u64>,
+    /// Run the placement policy for a device's VM when the device hands over.
+    pub placement_on_handover: bool,
+    /// The VM and migration technique every migration uses.
+    pub migration: MigrationSettings,
+}
+
+/// How often, in emulated time, the progress callback is called.
+const PROGRESS_EVERY_NS: u64 = 10_000_000_000;
+
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    /// Update every device's position and attachment.
+    Mobility,
+    /// Run the placement policy on its timer.
+    Placement,
+    /// A device sends its next request.
+    Send { device: u32 },
+    /// A request can start at its host.
+    Serve(Serve),
+    /// A migration's model asked to be woken.
+    MigrationWake { slot: u32 },
+    /// A migration's link is free to send its next transfer.
+    MigrationLinkFree { slot: u32 },
+    /// A migration transfer reached the target.
+    MigrationDelivered { slot: u32, transfer: u64 },
+}
+
+// The queue holds millions of these: keep them small.
+const _: () = assert!(std::mem::size_of::<Event>() <= 72);
+
+/// A request on its way to (or held at) one host.
+#[derive(Debug, Clone, Copy)]
+pub struct Serve {
+    device: u32,
+    ap: u32,
+    host: u32,
+    sent_ns: u64,
+    /// When the wireless hop was crossed.
+    wireless_up_ns: u64,
+    /// When it reached the host.
+    arrived_ns: u64,
+    /// When the VM can start it (the migration may hold it longer).
+    pub(super) ready_ns: u64,
+    /// Index in the table of requests answered by two hosts, if it is one.
+    dual: Option<u32>,
+    /// The migration slot it arrived during, if any.
+    migration: Option<u32>,
+}
+
+impl Serve {
+    /// When the host starts on it.
+    fn start_ns(&self) -> u64 {
+        self.arrived_ns.max(self.ready_ns)
+    }
+}
+
+/// The first of two answers to a dual-served request, waiting for the second.
+#[derive(Debug, Clone, Copy)]
+struct DualPending {
+    first: Option<RequestRecord>,
+}
+
+struct Device<'w> {
+    cursor: TraceCursor<'w>,
+    ap: Option<u32>,
+    clock: RequestClock,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Vm {
+    host: u32,
+    migration: Option<u32>,
+}
+
+/// Counters the summary is made of.
+#[derive(Debug, Default)]
+struct Totals {
+    requests: u64,
+    failed: u64,
+    sla_violations: u64,
+    migrations: u64,
+    downtime_ns_total: u64,
+    bytes_migrated: u64,
+}
+
+/// One experiment on the virtual clock.
+pub struct Engine<'w, S: RecordSink> {
+    world: &'w World,
+    settings: RunSettings,
+    policy: Box<dyn PlacementPolicy + Send>,
+    sink: S,
+    queue: EventQueue<Event>,
+    links: LinkTable,
+    cpus: Vec<CpuQueue>,
+    ap_index: ApIndex,
+    devices: Vec<Device<'w>>,
+    vms: Vec<Vm>,
+    migrations: Vec<Option<ActiveMigration>>,
+    free_migration_slots: Vec<u32>,
+    duals: Vec<Option<DualPending>>,
+    free_duals: Vec<u32>,
+    memory_used_bytes: Vec<u64>,
+    cloudlets_by_latency: Vec<Vec<u32>>,
+    delays: DelayStatsBuilder,
+    totals: Totals,
+}
+
+/// Why a world cannot be run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    /// The world has no cloudlet to host VMs.
+    #[error("the scenario has no cloudlet to host VMs")]
+    NoCloudlets,
+    /// The world has no access point for devices to attach to.
+    #[error("the scenario has no access point for devices to attach to")]
+    NoAccessPoints,
+    /// The access points cannot be indexed.
+    #[error("access points: {0}")]
+    AccessPoints(String),
+    /// Not every VM fits in the cloudlets' memory.
+    #[error(
+        "the cloudlets' memory cannot hold every device's VM ({vms} VMs of {vm_mib} MiB each)"
+    )]
+    OutOfMemory {
+        /// VMs to place.
+        vms: usize,
+        /// Memory of each.
+        vm_mib: u64,
+    },
+    /// A migration setting is invalid.
+    #[error("migration: {0}")]
+    Migration(String),
+    /// The workload cannot be run.
+    #[error("workload: {0}")]
+    Workload(String),
+}
+
+impl<'w, S: RecordSink> Engine<'w, S> {
+    /// Prepares a run of `world`: attaches every device and places every VM
+    /// on the lowest-latency cloudlet (with room) from its first access point.
+    pub fn new(
+        world: &'w World,
+        settings: RunSettings,
+        policy: Box<dyn PlacementPolicy + Send>,
+        sink: S,
+    ) -> Result<Self, EngineError> {
+        if world.cloudlets.is_empty() {
+            return Err(EngineError::NoCloudlets);
+        }
+        if world.access_points.is_empty() {
+            return Err(EngineError::NoAccessPoints);
+        }
+        settings
+            .migration
+            .validate()
+            .map_err(|e| EngineError::Migration(e.to_string()))?;
+        let rate = world.workload.rate_hz;
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(EngineError::Workload(format!(
+                "rate_hz must be a positive number, got {rate}"
+            )));
+        }
+        let ap_index = ApIndex::new(
+            world
+                .access_points
+                .iter()
+                .map(|ap| AttachPoint {
+                    pos: ap.position,
+                    coverage_radius_m: ap.coverage_radius_m,
+                })
+                .collect(),
+        )
+        .map_err(|e| EngineError::AccessPoints(e.to_string()))?;
+
+        // Backbone links first, then one wireless link per access point.
+        let mut specs = world.links.clone();
+        specs.extend(world.access_points.iter().map(|ap| LinkSpec {
+            capacity_bps: ap.wireless_rate_bps,
+            latency_ns: ap.wireless_latency_ns,
+        }));
+        let links = LinkTable::new(specs);
+        let cpus = world
+            .cloudlets
+            .iter()
+            .map(|c| CpuQueue::new(c.cpu_cores))
+            .collect();
+        let cloudlets_by_latency = (0..world.access_points.len() as u32)
+            .map(|ap| {
+                let mut order: Vec<u32> = (0..world.cloudlets.len() as u32).collect();
+                order.sort_by_key(|&c| (world.paths.ap_latency_ns(ap, c), c));
+                order
+            })
+            .collect();
+
+        let mut engine = Self {
+            world,
+            policy,
+            sink,
+            queue: EventQueue::new(),
+            links,
+            cpus,
+            ap_index,
+            devices: Vec::with_capacity(world.devices.len()),
+            vms: Vec::with_capacity(world.devices.len()),
+            migrations: Vec::new(),
+            free_migration_slots: Vec::new(),
+            duals: Vec::new(),
+            free_duals: Vec::new(),
+            memory_used_bytes: vec![0; world.cloudlets.len()],
+            cloudlets_by_latency,
+            delays: DelayStatsBuilder::new(),
+            totals: Totals::default(),
+            settings,
+        };
+        engine.place_initially()?;
+        Ok(engine)
+    }
+
+    fn vm_bytes(&self) -> u64 {
+        self.settings.migration.vm_memory_bytes()
+    }
+
+    /// Attaches each device at time 0 and gives its VM a host.
+    fn place_initially(&mut self) -> Result<(), EngineError> {
+        let vm_bytes = self.vm_bytes();
+        for (i, spec) in self.world.devices.iter().enumerate() {
+            let mut cursor = spec.trace.cursor(spec.edge);
+            let position = cursor.position_at(0.0);
+            let ap = self
+                .ap_index
+                .attach(position, None, self.settings.hysteresis_m)
+                .map(|a| a as u32);
+            // Out of coverage at the start: host it near the closest site anyway.
+            let anchor = ap.unwrap_or_else(|| self.closest_ap(position));
+            let host = self.cloudlets_by_latency[anchor as usize]
+                .iter()
+                .copied()
+                .find(|&c| {
+                    self.memory_used_bytes[c as usize] + vm_bytes
+                        <= self.world.cloudlets[c as usize].memory_bytes
+                })
+                .ok_or(EngineError::OutOfMemory {
+                    vms: self.world.devices.len(),
+                    vm_mib: vm_bytes >> 20,
+                })?;
+            self.memory_used_bytes[host as usize] += vm_bytes;
+            let mut clock = RequestClock::new(&self.world.workload, self.settings.seed, i as u32);
+            self.queue.push(clock.first_ns(), Event::Send { device: i as u32 });
+            self.devices.push(Device { cursor, ap, clock });
+            self.vms.push(Vm {
+                host,
+                migration: None,
+            });
+        }
+        Ok(())
+    }
+
+    fn closest_ap(&self, position: LatLon) -> u32 {
+        self.world
+            .access_points
+            .iter()
+            .enumerate()
+            .map(|(i, ap)| (ap.position.distance_m(position), i))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map_or(0, |(_, i)| i as u32)
+    }
+
+    /// Runs the experiment to its end and returns the summary (without the
+    /// wall-clock figures, which the caller measures) and the sink.
+    pub fn run(mut self, mut progress: impl FnMut(u64)) -> (Summary, S) {
+        let end = self.settings.duration_ns;
+        self.queue.push(self.settings.mobility_step_ns, Event::Mobility);
+        if let Some(interval) = self.settings.placement_interval_ns {
+            self.queue.push(interval, Event::Placement);
+        }
+        // Nothing new is scheduled past the end, so the queue drains: requests
+        // already sent get their answers and migrations under way finish.
+        let mut next_progress = 0;
+        while let Some((now, event)) = self.queue.pop() {
+            if now >= next_progress {
+                progress(now.min(end));
+                next_progress = now + PROGRESS_EVERY_NS;
+            }
+            match event {
+                Event::Mobility => self.on_mobility(now),
+                Event::Placement => self.on_placement_timer(now),
+                Event::Send { device } => self.on_send(now, device),
+                Event::Serve(serve) => self.on_serve(now, serve),
+                Event::MigrationWake { slot } => self.with_migration(now, slot, Wake::Timer),
+                Event::MigrationLinkFree { slot } => {
+                    self.with_migration(now, slot, Wake::LinkFree)
+                }
+                Event::MigrationDelivered { slot, transfer } => {
+                    self.with_migration(now, slot, Wake::Delivered(transfer))
+                }
+            }
+        }
+        progress(end);
+        let summary = self.summary();
+        (summary, self.sink)
+    }
+
+    fn summary(&self) -> Summary {
+        Summary {
+            devices: self.world.devices.len() as u64,
+            cloudlets: self.world.cloudlets.len() as u64,
+            sim_duration_s: self.settings.duration_ns as f64 / 1e9,
+            requests: self.totals.requests,
+            failed: self.totals.failed,
+            delay_ms: self.delays.stats(),
+            migrations: self.totals.migrations,
+            downtime_ms_total: (self.totals.downtime_ns_total as f64 / 1e3).round() / 1e3,
+            bytes_migrated: self.totals.bytes_migrated,
+            sla_violations: self.totals.sla_violations,
+            wall_s: 0.0,
+            sim_requests_per_s: 0.0,
+        }
+    }
+
+    fn on_mobility(&mut self, now: u64) {
+        let t_s = now as f64 / 1e9;
+        let mut handed_over = Vec::new();
+        for (i, device) in self.devices.iter_mut().enumerate() {
+            let position = device.cursor.position_at(t_s);
+            let current = device.ap.map(|a| a as usize);
+            let next = self
+                .ap_index
+                .attach(position, current, self.settings.hysteresis_m)
+                .map(|a| a as u32);
+            if next != device.ap {
+                self.sink.handover(HandoverRecord {
+                    time_ns: now,
+                    device: i as u32,
+                    from: device.ap,
+                    to: next,
+                });
+                device.ap = next;
+                if next.is_some() {
+                    handed_over.push(i as u32);
+                }
+            }
+        }
+        if self.settings.placement_on_handover {
+            for device in handed_over {
+                self.place(now, Trigger::Handover { device });
+            }
+        }
+        let next = now + self.settings.mobility_step_ns;
+        if next <= self.settings.duration_ns {
+            self.queue.push(next, Event::Mobility);
+        }
+    }
+
+    fn on_placement_timer(&mut self, now: u64) {
+        self.place(now, Trigger::Periodic);
+        if let Some(interval) = self.settings.placement_interval_ns {
+            let next = now + interval;
+            if next <= self.settings.duration_ns {
+                self.queue.push(next, Event::Placement);
+            }
+        }
+    }
+
+    fn place(&mut self, now: u64, trigger: Trigger) {
+        let vm_hosts: Vec<u32> = self.vms.iter().map(|v| v.host).collect();
+        let vm_migrating: Vec<bool> = self.vms.iter().map(|v| v.migration.is_some()).collect();
+        let device_ap: Vec<Option<u32>> = self.devices.iter().map(|d| d.ap).collect();
+        let backlog: Vec<u64> = self.cpus.iter().map(|c| c.backlog_ns(now)).collect();
+        let memory: Vec<u64> = self.world.cloudlets.iter().map(|c| c.memory_bytes).collect();
+        let view = PlacementView {
+            now_ns: now,
+            vm_hosts: &vm_hosts,
+            vm_migrating: &vm_migrating,
+            device_ap: &device_ap,
+            vm_memory_bytes: self.vm_bytes(),
+            cloudlet_memory_bytes: &memory,
+            cloudlet_memory_used_bytes: &self.memory_used_bytes,
+            cloudlet_backlog_ns: &backlog,
+            cloudlets_by_latency: &self.cloudlets_by_latency,
+        };
+        let moves = self.policy.decide(&view, trigger);
+        for Move { vm, to } in moves {
+            self.start_migration(now, vm, to, trigger.reason());
+        }
+    }
+
+    fn start_migration(&mut self, now: u64, vm: u32, to: u32, reason: &'static str) {
+        let vm_bytes = self.vm_bytes();
+        let Some(state) = self.vms.get(vm as usize).copied() else {
+            return;
+        };
+        let room = self
+            .world
+            .cloudlets
+            .get(to as usize)
+            .is_some_and(|c| self.memory_used_bytes[to as usize] + vm_bytes <= c.memory_bytes);
+        if state.migration.is_some() || state.host == to || !room {
+            return;
+        }
+        let path: Vec<DirectedLink> = self.world.paths.between(state.host, to).to_vec();
+        let latency_ns = self.world.paths.between_latency_ns(state.host, to);
+        let Ok(migration) = ActiveMigration::start(
+            &self.settings.migration,
+            now,
+            vm,
+            state.host,
+            to,
+            self.policy.name(),
+            reason,
+            path,
+            latency_ns,
+            self.settings.seed,
+            self.totals.migrations,
+            &mut self.links,
+        ) else {
+            // Only a path without capacity gets here; the VM stays put.
+            return;
+        };
+        self.totals.migrations += 1;
+        self.memory_used_bytes[to as usize] += vm_bytes;
+        let slot = match self.free_migration_slots.pop() {
+            Some(slot) => {
+                self.migrations[slot as usize] = Some(migration);
+                slot
+            }
+            None => {
+                self.migrations.push(Some(migration));
+                (self.migrations.len() - 1) as u32
+            }
+        };
+        self.vms[vm as usize].migration = Some(slot);
+        self.with_migration(now, slot, Wake::Start);
+    }
+
+    /// Lets migration `slot` react to `wake`, then carries out what it asks.
+    fn with_migration(&mut self, now: u64, slot: u32, wake: Wake) {
+        let Some(Some(migration)) = self.migrations.get_mut(slot as usize) else {
+            return;
+        };
+        let actions = migration.wake(now, wake, &mut self.links);
+        for (at, transfer) in actions.delivered {
+            self.queue
+                .push(at, Event::MigrationDelivered { slot, transfer });
+        }
+        if let Some(at) = actions.link_free_at {
+            self.queue.push(at, Event::MigrationLinkFree { slot });
+        }
+        if let Some(at) = actions.wake_at {
+            self.queue.push(at, Event::MigrationWake { slot });
+        }
+        for serve in actions.released {
+            self.queue.push(serve.start_ns().max(now), Event::Serve(serve));
+        }
+        if let Some(switched) = actions.switched {
+            // From now on the VM lives at the target only.
+            self.vms[switched.vm as usize] = Vm {
+                host: switched.to,
+                migration: None,
+            };
+            let bytes = self.vm_bytes();
+            let used = &mut self.memory_used_bytes[switched.from as usize];
+            *used = used.saturating_sub(bytes);
+        }
+        self.finish_migration_if_over(slot);
+    }
+
+    /// Writes migration `slot`'s row and frees the slot once the migration is
+    /// done and every request that arrived during it has its answer.
+    fn finish_migration_if_over(&mut self, slot: u32) {
+        let Some(Some(migration)) = self.migrations.get(slot as usize) else {
+            return;
+        };
+        let Some(finished) = migration.finished() else {
+            return;
+        };
+        self.totals.downtime_ns_total += finished.downtime_ns;
+        self.totals.bytes_migrated += finished.bytes;
+        self.sink.migration(finished.record);
+        self.migrations[slot as usize] = None;
+        self.free_migration_slots.push(slot);
+    }
+
+    fn wireless(&self, ap: u32, up: bool) -> [DirectedLink; 1] {
+        [directed(self.world.links.len() as u32 + ap, up)]
+    }
+
+    fn on_send(&mut self, now: u64, device: u32) {
+        let d = device as usize;
+        let gap = self.devices[d].clock.gap_ns();
+        if now + gap <= self.settings.duration_ns {
+            self.queue.push(now + gap, Event::Send { device });
+        }
+        self.totals.requests += 1;
+        let Some(ap) = self.devices[d].ap else {
+            self.totals.failed += 1;
+            self.totals.sla_violations += 1;
+            self.sink.request(RequestRecord {
+                sent_ns: now,
+                device,
+                vm: device,
+                host: 0,
+                access_ns: 0,
+                backbone_ns: 0,
+                queueing_ns: 0,
+                processing_ns: 0,
+                migration_stall_ns: 0,
+                total_ns: 0,
+                outcome: Outcome::NoCoverage,
+            });
+            return;
+        };
+        let bytes = self.world.workload.request_bytes;
+        let wireless_up_ns = self
+            .links
+            .send_message(&self.wireless(ap, true), bytes, now);
+        let vm = self.vms[d];
+        let base = Serve {
+            device,
+            ap,
+            host: vm.host,
+            sent_ns: now,
+            wireless_up_ns,
+            arrived_ns: 0,
+            ready_ns: 0,
+            dual: None,
+            migration: vm.migration,
+        };
+        let Some(slot) = vm.migration else {
+            let arrived_ns =
+                self.links
+                    .send_message(self.world.paths.up(ap, vm.host), bytes, wireless_up_ns);
+            self.queue.push(
+                arrived_ns,
+                Event::Serve(Serve {
+                    arrived_ns,
+                    ..base
+                }),
+            );
+            return;
+        };
+        let Some(Some(migration)) = self.migrations.get_mut(slot as usize) else {
+            return;
+        };
+        // The model is asked when the request would reach the source.
+        let at_vm_ns = wireless_up_ns + self.world.paths.ap_latency_ns(ap, migration.from());
+        let outcome = migration.on_request(at_vm_ns);
+        let (from, to) = (migration.from(), migration.to());
+        let dual = (outcome.answers.len() > 1).then(|| self.new_dual());
+        for answer in &outcome.answers {
+            let host = match answer.host {
+                Host::Source => from,
+                Host::Target => to,
+            };
+            let arrived_ns =
+                self.links
+                    .send_message(self.world.paths.up(ap, host), bytes, wireless_up_ns);
+            let mut serve = Serve {
+                host,
+                arrived_ns,
+                dual,
+                ..base
+            };
+            match answer.ready {
+                Ready::At(ready) => {
+                    serve.ready_ns = duration_ns(ready);
+                    self.queue.push(serve.start_ns(), Event::Serve(serve));
+                }
+                Ready::AtResume => {
+                    if let Some(Some(migration)) = self.migrations.get_mut(slot as usize) {
+                        migration.hold(serve);
+                    }
+                }
+            }
+        }
+    }
+
+    fn new_dual(&mut self) -> u32 {
+        let pending = Some(DualPending { first: None });
+        match self.free_duals.pop() {
+            Some(i) => {
+                self.duals[i as usize] = pending;
+                i
+            }
+            None => {
+                self.duals.push(pending);
+                (self.duals.len() - 1) as u32
+            }
+        }
+    }
+
+    fn on_serve(&mut self, now: u64, serve: Serve) {
+        let work = self.world.workload.cpu_ns;
+        let service = self.cpus[serve.host as usize].serve(now, work);
+        let bytes = self.world.workload.response_bytes;
+        let back_ns = self.links.send_message(
+            self.world.paths.down(serve.ap, serve.host),
+            bytes,
+            service.done_ns,
+        );
+        let at_device_ns = self
+            .links
+            .send_message(&self.wireless(serve.ap, false), bytes, back_ns);
+        let total_ns = at_device_ns - serve.sent_ns;
+        let record = RequestRecord {
+            sent_ns: serve.sent_ns,
+            device: serve.device,
+            vm: serve.device,
+            host: serve.host,
+            access_ns: (serve.wireless_up_ns - serve.sent_ns) + (at_device_ns - back_ns),
+            backbone_ns: (serve.arrived_ns - serve.wireless_up_ns) + (back_ns - service.done_ns),
+            queueing_ns: service.queueing_ns,
+            processing_ns: work,
+            migration_stall_ns: now - serve.arrived_ns,
+            total_ns,
+            outcome: if total_ns > self.settings.timeout_ns {
+                Outcome::TimedOut
+            } else {
+                Outcome::Ok
+            },
+        };
+        match serve.dual {
+            None => self.finish_request(record, serve.migration),
+            Some(index) => {
+                let Some(Some(pending)) = self.duals.get_mut(index as usize) else {
+                    return;
+                };
+                match pending.first.take() {
+                    None => pending.first = Some(record),
+                    Some(first) => {
+                        self.duals[index as usize] = None;
+                        self.free_duals.push(index);
+                        let best = if first.total_ns <= record.total_ns {
+                            first
+                        } else {
+                            record
+                        };
+                        self.finish_request(best, serve.migration);
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish_request(&mut self, record: RequestRecord, migration: Option<u32>) {
+        if let Some(slot) = migration {
+            if let Some(Some(active)) = self.migrations.get_mut(slot as usize) {
+                active.answered(record.total_ns);
+            }
+            self.finish_migration_if_over(slot);
+        }
+        match record.outcome {
+            Outcome::Ok => {
+                self.delays.record_ns(record.total_ns);
+                if record.total_ns > self.settings.sla_ns {
+                    self.totals.sla_violations += 1;
+                }
+            }
+            Outcome::TimedOut | Outcome::NoCoverage => {
+                self.totals.failed += 1;
+                self.totals.sla_violations += 1;
+            }
+        }
+        self.sink.request(record);
+    }
+}
+
+fn duration_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}

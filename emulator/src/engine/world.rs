@@ -1,0 +1,213 @@
+//! The world as the engine runs it: everything resolved to dense indices.
+//!
+//! A scenario file (or a test) is turned into a [`World`] once; the engine
+//! then never looks a name up, walks a graph or reads a file. Access points,
+//! cloudlets and devices are numbered from 0 in the order given; device `i`
+//! owns VM `i`.
+
+use mcc_mobile_client::{Edge, LatLon, Trace};
+
+use super::links::{DirectedLink, LinkSpec};
+
+/// A cell site devices attach to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessPoint {
+    /// Name shown in outputs.
+    pub name: String,
+    /// Where it stands.
+    pub position: LatLon,
+    /// How far it reaches, in metres.
+    pub coverage_radius_m: f64,
+    /// One-way latency of the wireless hop, in nanoseconds.
+    pub wireless_latency_ns: u64,
+    /// Rate of the wireless hop, in bit/s, shared by the devices attached.
+    pub wireless_rate_bps: f64,
+}
+
+/// A cloudlet that hosts VMs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cloudlet {
+    /// Name shown in outputs.
+    pub name: String,
+    /// Cores its VMs share.
+    pub cpu_cores: u32,
+    /// Memory for VMs, in bytes.
+    pub memory_bytes: u64,
+}
+
+/// A mobile device and how it moves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Device {
+    /// Name shown in outputs.
+    pub name: String,
+    /// Its path, already shifted, sped up or transplanted as the scenario says.
+    pub trace: Trace,
+    /// What the trace says before it starts and after it ends.
+    pub edge: Edge,
+}
+
+/// Backbone paths between access points and cloudlets, and between cloudlets,
+/// as lists of directed links (both directions stored, so nothing is built
+/// per request).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Paths {
+    access_points: usize,
+    cloudlets: usize,
+    hops: Vec<DirectedLink>,
+    /// (start, end) into `hops`, by `ap * cloudlets + cloudlet`, then the way back.
+    ap_up: Vec<(u32, u32)>,
+    ap_down: Vec<(u32, u32)>,
+    /// (start, end) into `hops`, by `from * cloudlets + to`.
+    between: Vec<(u32, u32)>,
+    /// Propagation latency of each access point to cloudlet path.
+    ap_latency_ns: Vec<u64>,
+    /// Propagation latency between cloudlets.
+    between_latency_ns: Vec<u64>,
+}
+
+/// A path the engine cannot use: the topology does not connect the two ends.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("no path from {from} to {to}")]
+pub struct Unreachable {
+    /// Where the path starts.
+    pub from: String,
+    /// Where it should end.
+    pub to: String,
+}
+
+impl Paths {
+    /// Builds the table from a function that returns the directed links from
+    /// one topology node to another, with the path's propagation latency.
+    ///
+    /// `ap_node` and `cloudlet_node` give each access point's and cloudlet's
+    /// node in the topology; `route(a, b)` answers `None` when `b` cannot be
+    /// reached from `a`.
+    pub fn build<N: Copy>(
+        ap_nodes: &[(String, N)],
+        cloudlet_nodes: &[(String, N)],
+        mut route: impl FnMut(N, N) -> Option<(Vec<DirectedLink>, u64)>,
+    ) -> Result<Self, Unreachable> {
+        let mut paths = Paths {
+            access_points: ap_nodes.len(),
+            cloudlets: cloudlet_nodes.len(),
+            ..Paths::default()
+        };
+        let push = |hops: &mut Vec<DirectedLink>, list: Vec<DirectedLink>| {
+            let start = hops.len() as u32;
+            hops.extend(list);
+            (start, hops.len() as u32)
+        };
+        for (ap_name, ap) in ap_nodes {
+            for (cl_name, cl) in cloudlet_nodes {
+                let unreachable = |from: &str, to: &str| Unreachable {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                };
+                let (up, latency) = route(*ap, *cl).ok_or_else(|| unreachable(ap_name, cl_name))?;
+                let (down, _) = route(*cl, *ap).ok_or_else(|| unreachable(cl_name, ap_name))?;
+                paths.ap_up.push(push(&mut paths.hops, up));
+                paths.ap_down.push(push(&mut paths.hops, down));
+                paths.ap_latency_ns.push(latency);
+            }
+        }
+        for (from_name, from) in cloudlet_nodes {
+            for (to_name, to) in cloudlet_nodes {
+                let (list, latency) = route(*from, *to).ok_or_else(|| Unreachable {
+                    from: from_name.clone(),
+                    to: to_name.clone(),
+                })?;
+                paths.between.push(push(&mut paths.hops, list));
+                paths.between_latency_ns.push(latency);
+            }
+        }
+        Ok(paths)
+    }
+
+    fn slice(&self, range: Option<&(u32, u32)>) -> &[DirectedLink] {
+        range
+            .and_then(|&(start, end)| self.hops.get(start as usize..end as usize))
+            .unwrap_or(&[])
+    }
+
+    /// Links from access point `ap` to cloudlet `cloudlet`.
+    pub fn up(&self, ap: u32, cloudlet: u32) -> &[DirectedLink] {
+        self.slice(self.ap_up.get(ap as usize * self.cloudlets + cloudlet as usize))
+    }
+
+    /// Links from cloudlet `cloudlet` back to access point `ap`.
+    pub fn down(&self, ap: u32, cloudlet: u32) -> &[DirectedLink] {
+        self.slice(self.ap_down.get(ap as usize * self.cloudlets + cloudlet as usize))
+    }
+
+    /// Links from cloudlet `from` to cloudlet `to`.
+    pub fn between(&self, from: u32, to: u32) -> &[DirectedLink] {
+        self.slice(self.between.get(from as usize * self.cloudlets + to as usize))
+    }
+
+    /// One-way propagation latency from access point `ap` to cloudlet `cloudlet`.
+    pub fn ap_latency_ns(&self, ap: u32, cloudlet: u32) -> u64 {
+        self.ap_latency_ns
+            .get(ap as usize * self.cloudlets + cloudlet as usize)
+            .copied()
+            .unwrap_or(u64::MAX)
+    }
+
+    /// One-way propagation latency between two cloudlets.
+    pub fn between_latency_ns(&self, from: u32, to: u32) -> u64 {
+        self.between_latency_ns
+            .get(from as usize * self.cloudlets + to as usize)
+            .copied()
+            .unwrap_or(u64::MAX)
+    }
+
+    /// Number of access points the table covers.
+    pub fn access_points(&self) -> usize {
+        self.access_points
+    }
+
+    /// Number of cloudlets the table covers.
+    pub fn cloudlets(&self) -> usize {
+        self.cloudlets
+    }
+}
+
+/// How devices send requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrivals {
+    /// Evenly spaced, each device with its own random phase.
+    Periodic,
+    /// Exponential gaps (a Poisson process per device).
+    Poisson,
+}
+
+/// What every device asks of its VM.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Workload {
+    /// Requests per second per device.
+    pub rate_hz: f64,
+    /// How requests are spaced.
+    pub arrivals: Arrivals,
+    /// Request size.
+    pub request_bytes: u64,
+    /// Answer size.
+    pub response_bytes: u64,
+    /// CPU time per request on one core.
+    pub cpu_ns: u64,
+}
+
+/// Everything the engine needs to run an experiment.
+#[derive(Debug, Clone)]
+pub struct World {
+    /// Access points, by index.
+    pub access_points: Vec<AccessPoint>,
+    /// Cloudlets, by index.
+    pub cloudlets: Vec<Cloudlet>,
+    /// Backbone links, by index (the indices [`Paths`] refers to).
+    pub links: Vec<LinkSpec>,
+    /// Paths between access points and cloudlets, and between cloudlets.
+    pub paths: Paths,
+    /// Devices, by index; device `i` owns VM `i`.
+    pub devices: Vec<Device>,
+    /// The requests devices send.
+    pub workload: Workload,
+}

@@ -1,0 +1,49 @@
+//! Where the engine sends its records.
+
+use super::records::{HandoverRecord, MigrationRecord, RequestRecord};
+use super::writer::RecordWriter;
+
+/// Receives records as the engine produces them, in a deterministic order.
+pub trait RecordSink {
+    /// One request has ended.
+    fn request(&mut self, record: RequestRecord);
+    /// One device has changed access point.
+    fn handover(&mut self, record: HandoverRecord);
+    /// One migration has ended.
+    fn migration(&mut self, record: MigrationRecord);
+}
+
+impl RecordSink for RecordWriter {
+    fn request(&mut self, record: RequestRecord) {
+        RecordWriter::request(self, record);
+    }
+    fn handover(&mut self, record: HandoverRecord) {
+        RecordWriter::handover(self, record);
+    }
+    fn migration(&mut self, record: MigrationRecord) {
+        RecordWriter::migration(self, record);
+    }
+}
+
+/// Keeps every record in memory: for tests and small runs.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySink {
+    /// Requests, in the order they ended.
+    pub requests: Vec<RequestRecord>,
+    /// Handovers, in time order.
+    pub handovers: Vec<HandoverRecord>,
+    /// Migrations, in the order they ended.
+    pub migrations: Vec<MigrationRecord>,
+}
+
+impl RecordSink for MemorySink {
+    fn request(&mut self, record: RequestRecord) {
+        self.requests.push(record);
+    }
+    fn handover(&mut self, record: HandoverRecord) {
+        self.handovers.push(record);
+    }
+    fn migration(&mut self, record: MigrationRecord) {
+        self.migrations.push(record);
+    }
+}

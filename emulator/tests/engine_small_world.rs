@@ -1,0 +1,209 @@
+//! The engine on a world small enough to check by hand: two cell sites two
+//! kilometres apart, a cloudlet behind each, a router between them, and one
+//! device walking from one site to the other.
+
+use mcc_cloudlet::memory::{DirtyModel, VmProfile};
+use mcc_cloudlet::migration::{MigrationConfig, Technique};
+use mcc_emu::engine::from_topology::network_from_topology;
+use mcc_emu::engine::{
+    Arrivals, Device, Engine, MigrationSettings, RunSettings, Workload, World,
+};
+use mcc_emu::output::{MemorySink, Outcome, Summary};
+use mcc_emu::placement;
+use mcc_emu::topology::{
+    AccessPointSpec, CloudletSpec, Link, Node, NodeRole, Topology,
+};
+use mcc_mobile_client::{Edge, LatLon, Trace, TracePoint};
+
+const MS: u64 = 1_000_000;
+
+fn pos(lat: f64, lon: f64) -> LatLon {
+    LatLon::new(lat, lon).unwrap()
+}
+
+fn world() -> World {
+    let mut t = Topology::new();
+    let ap = |id: &str, p| {
+        Node::new(
+            id,
+            Some(p),
+            NodeRole::AccessPoint(AccessPointSpec {
+                coverage_radius_m: 1_200.0,
+                wireless_latency_ms: 5.0,
+                wireless_rate_bps: 50e6,
+            }),
+        )
+    };
+    let cloudlet = |id: &str, p| {
+        Node::new(
+            id,
+            Some(p),
+            NodeRole::Cloudlet(CloudletSpec {
+                cpu_cores: 4,
+                memory_mib: 4_096,
+            }),
+        )
+    };
+    let west = pos(52.0, -8.0);
+    let east = pos(52.0, -7.97);
+    let ap_w = t.add_node(ap("ap-west", west)).unwrap();
+    let ap_e = t.add_node(ap("ap-east", east)).unwrap();
+    let cl_w = t.add_node(cloudlet("cl-west", west)).unwrap();
+    let cl_e = t.add_node(cloudlet("cl-east", east)).unwrap();
+    let router = t
+        .add_node(Node::new("router", Some(pos(52.01, -7.985)), NodeRole::Router))
+        .unwrap();
+    let link = |latency_ms, capacity_bps| Link {
+        latency_ms,
+        capacity_bps,
+    };
+    t.add_link(ap_w, cl_w, link(1.0, 10e9)).unwrap();
+    t.add_link(ap_e, cl_e, link(1.0, 10e9)).unwrap();
+    t.add_link(cl_w, router, link(5.0, 1e9)).unwrap();
+    t.add_link(cl_e, router, link(5.0, 1e9)).unwrap();
+    let network = network_from_topology(&t).unwrap();
+    let walk = Trace::new(
+        "walk",
+        None,
+        vec![
+            TracePoint {
+                t_s: 0.0,
+                pos: pos(52.0, -8.01),
+            },
+            TracePoint {
+                t_s: 600.0,
+                pos: pos(52.0, -7.96),
+            },
+        ],
+    )
+    .unwrap();
+    World {
+        access_points: network.access_points,
+        cloudlets: network.cloudlets,
+        links: network.links,
+        paths: network.paths,
+        devices: vec![Device {
+            name: "walker".into(),
+            trace: walk,
+            edge: Edge::Hold,
+        }],
+        workload: Workload {
+            rate_hz: 10.0,
+            arrivals: Arrivals::Periodic,
+            request_bytes: 1_000,
+            response_bytes: 1_000,
+            cpu_ns: MS,
+        },
+    }
+}
+
+fn settings(technique: Technique) -> RunSettings {
+    RunSettings {
+        duration_ns: 600_000 * MS,
+        seed: 7,
+        sla_ns: 50 * MS,
+        timeout_ns: 10_000 * MS,
+        mobility_step_ns: 1_000 * MS,
+        hysteresis_m: 50.0,
+        placement_interval_ns: None,
+        placement_on_handover: true,
+        migration: MigrationSettings {
+            profile: VmProfile::new(256 << 20, 64 << 20, 2_000.0, 0.0, DirtyModel::Linear)
+                .unwrap(),
+            config: MigrationConfig::new(technique),
+        },
+    }
+}
+
+fn run(policy: &str, technique: Technique) -> (Summary, MemorySink) {
+    let world = world();
+    let engine = Engine::new(
+        &world,
+        settings(technique),
+        placement::by_name(policy).unwrap(),
+        MemorySink::default(),
+    )
+    .unwrap();
+    engine.run(|_| {})
+}
+
+#[test]
+fn a_request_far_from_any_migration_costs_exactly_its_parts() {
+    let (summary, sink) = run("never", Technique::PreCopy);
+    assert_eq!(summary.requests, 6_000);
+    assert_eq!(summary.migrations, 0);
+    assert!(sink.migrations.is_empty());
+    let first = sink.requests[0];
+    assert_eq!(first.outcome, Outcome::Ok);
+    assert_eq!(first.host, 0, "the VM starts on the west cloudlet");
+    // Wireless: 5 ms + 1000 B at 50 Mbit/s (160 µs), each way.
+    assert_eq!(first.access_ns, 2 * (5 * MS + 160_000));
+    // Backbone: 1 ms + 1000 B at 10 Gbit/s (800 ns), each way.
+    assert_eq!(first.backbone_ns, 2 * (MS + 800));
+    assert_eq!(first.processing_ns, MS);
+    assert_eq!(first.queueing_ns, 0);
+    assert_eq!(first.migration_stall_ns, 0);
+    assert_eq!(
+        first.total_ns,
+        first.access_ns + first.backbone_ns + first.processing_ns
+    );
+}
+
+#[test]
+fn never_leaves_the_vm_behind_and_the_path_grows() {
+    let (_, sink) = run("never", Technique::PreCopy);
+    assert_eq!(sink.handovers.len(), 1, "{:?}", sink.handovers);
+    let last = sink.requests.last().unwrap();
+    assert_eq!(last.host, 0, "still on the west cloudlet");
+    // East site → east cloudlet → router → west cloudlet, and back.
+    assert!(last.backbone_ns >= 2 * 11 * MS, "{last:?}");
+}
+
+#[test]
+fn nearest_follows_the_device_once() {
+    let (summary, sink) = run("nearest", Technique::PreCopy);
+    assert_eq!(summary.migrations, 1);
+    assert_eq!(sink.migrations.len(), 1);
+    let migration = &sink.migrations[0];
+    assert_eq!((migration.from, migration.to), (0, 1));
+    assert_eq!(migration.reason, "handover");
+    assert_eq!(migration.policy, "nearest");
+    let handover = sink.handovers[0];
+    assert_eq!(migration.start_ns, handover.time_ns);
+    let last = sink.requests.last().unwrap();
+    assert_eq!(last.host, 1, "the VM followed to the east cloudlet");
+    assert_eq!(last.backbone_ns, 2 * (MS + 800));
+    assert!(summary.bytes_migrated >= 256 << 20);
+}
+
+#[test]
+fn stop_and_copy_stalls_requests_and_soft_does_not() {
+    let (stop, stop_sink) = run("nearest", Technique::StopAndCopy);
+    let stalled = stop_sink
+        .requests
+        .iter()
+        .filter(|r| r.migration_stall_ns > 0)
+        .count();
+    assert!(stalled > 0, "requests during the stop wait for the VM");
+    assert!(stop.downtime_ms_total > 1_000.0, "{stop:?}");
+
+    let (soft, soft_sink) = run("nearest", Technique::Soft);
+    assert_eq!(soft.downtime_ms_total, 0.0, "{soft:?}");
+    let row = String::from_utf8(soft_sink.migrations[0].metrics.clone()).unwrap();
+    assert!(row.starts_with("soft,"), "{row}");
+    assert!(
+        soft.delay_ms.max < stop.delay_ms.max,
+        "soft {:?} vs stop-and-copy {:?}",
+        soft.delay_ms,
+        stop.delay_ms
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_records() {
+    let (a, sink_a) = run("nearest", Technique::PostCopy);
+    let (b, sink_b) = run("nearest", Technique::PostCopy);
+    assert_eq!(a, b);
+    assert_eq!(sink_a.requests, sink_b.requests);
+    assert_eq!(sink_a.migrations, sink_b.migrations);
+}
