@@ -81,6 +81,42 @@ pub fn line_of(text: &[u8], pos: usize) -> u64 {
     text[..end].iter().filter(|&&b| b == b'\n').count() as u64 + 1
 }
 
+/// Line numbers of increasing byte offsets in one text, counting only the
+/// bytes since the previous offset (a streaming reader asks for every event).
+#[derive(Debug)]
+pub struct LineCounter<'a> {
+    text: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    /// A counter at the start of `text`.
+    pub fn new(text: &'a [u8]) -> Self {
+        Self {
+            text,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of byte offset `pos` (any offset; cheap when offsets
+    /// increase).
+    pub fn line_at(&mut self, pos: usize) -> u64 {
+        let pos = pos.min(self.text.len());
+        if pos < self.pos {
+            self.pos = 0;
+            self.line = 1;
+        }
+        self.line += self.text[self.pos..pos]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        self.pos = pos;
+        self.line
+    }
+}
+
 /// Reads a file as UTF-8 text; a missing, unreadable, empty or non-text file
 /// is an error naming it (and the line of the first invalid byte).
 pub fn read_text(file: &Path) -> Result<String, LoadError> {
@@ -120,6 +156,15 @@ mod tests {
         assert_eq!(line_of(b"a\nb\nc", 0), 1);
         assert_eq!(line_of(b"a\nb\nc", 2), 2);
         assert_eq!(line_of(b"a\nb\nc", 99), 3);
+    }
+
+    #[test]
+    fn line_counter_agrees_with_line_of() {
+        let text = b"a\nbb\n\nccc\n";
+        let mut c = LineCounter::new(text);
+        for pos in [0, 1, 2, 5, 6, 3, 9, 20] {
+            assert_eq!(c.line_at(pos), line_of(text, pos), "{pos}");
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 
 use super::Loaded;
-use super::error::{LoadError, line_of, read_text};
+use super::error::{LineCounter, LoadError, line_of, read_text};
 use super::graph::{NodeIx, Topology};
 use super::model::{LinkDefaults, Node, NodeRole};
 
@@ -112,6 +112,7 @@ fn required(e: &BytesStart<'_>, name: &str, file: &Path, line: u64) -> Result<St
 fn read_document(text: &str, file: &Path) -> Result<Document, LoadError> {
     let bytes = text.as_bytes();
     let mut reader = Reader::from_str(text);
+    let mut lines = LineCounter::new(bytes);
     let mut doc = Document::default();
     // Open elements with the line each starts on.
     let mut open: Vec<(String, u64)> = Vec::new();
@@ -130,7 +131,7 @@ fn read_document(text: &str, file: &Path) -> Result<Document, LoadError> {
             .get(start..)
             .map(|rest| rest.len() - rest.trim_start().len())
             .unwrap_or(0);
-        let line = line_of(bytes, start + skipped);
+        let line = lines.line_at(start + skipped);
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let name = e.local_name().as_ref().to_string();

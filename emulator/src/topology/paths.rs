@@ -315,4 +315,64 @@ mod tests {
         assert_eq!(p.nodes, vec![s, y, d]);
         assert_eq!(p.bottleneck_bps, 1e8);
     }
+
+    fn topology_from(n: usize, edges: &[(usize, usize, f64, f64)]) -> Topology {
+        let mut t = Topology::new();
+        for i in 0..n {
+            t.add_node(Node::new(format!("n{i}"), None, NodeRole::Router))
+                .unwrap();
+        }
+        for &(a, b, latency_ms, capacity_bps) in edges {
+            let (a, b) = (NodeIx((a % n) as u32), NodeIx((b % n) as u32));
+            // Self-loops and repeats are refused; the rest make the graph.
+            let _ = t.add_link(
+                a,
+                b,
+                Link {
+                    latency_ms,
+                    capacity_bps,
+                },
+            );
+        }
+        t
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn paths_are_consistent(
+            n in 2usize..9,
+            edges in proptest::collection::vec((0usize..9, 0usize..9, 0.0f64..20.0, 1e6f64..1e10), 0..20),
+        ) {
+            let t = topology_from(n, &edges);
+            let ix = |i: usize| NodeIx(i as u32);
+            for a in 0..n {
+                for b in 0..n {
+                    let ab = t.latency_ms(ix(a), ix(b));
+                    let ba = t.latency_ms(ix(b), ix(a));
+                    proptest::prop_assert_eq!(ab.is_some(), ba.is_some());
+                    if let (Some(ab), Some(ba)) = (ab, ba) {
+                        proptest::prop_assert!((ab - ba).abs() < 1e-9);
+                        let p = t.path(ix(a), ix(b)).unwrap();
+                        let links: Vec<&Link> = p.links.iter().map(|l| t.link(*l).unwrap().2).collect();
+                        let sum: f64 = links.iter().map(|l| l.latency_ms).sum();
+                        proptest::prop_assert!((sum - ab).abs() < 1e-9);
+                        let min = links.iter().map(|l| l.capacity_bps).fold(f64::INFINITY, f64::min);
+                        proptest::prop_assert_eq!(min, p.bottleneck_bps);
+                        proptest::prop_assert_eq!(p.nodes.len(), p.links.len() + 1);
+                        for c in 0..n {
+                            if let (Some(ac), Some(cb)) = (t.latency_ms(ix(a), ix(c)), t.latency_ms(ix(c), ix(b))) {
+                                proptest::prop_assert!(ab <= ac + cb + 1e-9);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn topology_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Topology>();
+    }
 }
