@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Mobile devices of mcc-emu.
 //!
 //! Devices move along real GPS traces (or a seeded synthetic model) and

@@ -189,6 +189,40 @@ mod tests {
     }
 
     #[test]
+    fn bounding_box_keeps_the_device_inside() {
+        let south_west = LatLon::new(52.62, -8.67).unwrap();
+        let north_east = LatLon::new(52.68, -8.57).unwrap();
+        let m = RandomWaypoint {
+            area: WaypointArea::BBox {
+                south_west,
+                north_east,
+            },
+            speed_mps: [5.0, 5.0],
+            pause_s: [10.0, 10.0],
+            duration_s: 7200.0,
+            seed: 3,
+        };
+        let t = m.generate("box").unwrap();
+        assert_eq!(t.duration_s(), 7200.0);
+        for p in t.points() {
+            assert!(
+                (52.62..=52.68).contains(&p.pos.lat_deg)
+                    && (-8.67..=-8.57).contains(&p.pos.lon_deg)
+            );
+        }
+        // Fixed speed and pause: every leg is at 5 m/s or a 10 s pause.
+        for w in t.points().windows(2) {
+            let dt = w[1].t_s - w[0].t_s;
+            let speed = w[0].pos.distance_m(w[1].pos) / dt;
+            assert!(
+                (speed - 5.0).abs() < 1e-6
+                    || (speed == 0.0 && (dt - 10.0).abs() < 1e-9)
+                    || w[1].t_s == 7200.0
+            );
+        }
+    }
+
+    #[test]
     fn rejects_bad_parameters() {
         let mut m = model(1);
         m.speed_mps = [0.0, 1.0];

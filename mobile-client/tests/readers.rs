@@ -215,6 +215,17 @@ fn bad_gpx_files_are_refused_with_file_and_line() {
     assert_error(&e, Some(65), "trace-truncated-mid-tag.gpx");
     assert!(matches!(e.kind, TraceErrorKind::Xml(_)), "{e}");
 
+    let e = bad("trace-bad-attribute.gpx");
+    assert_error(&e, Some(6), "trace-bad-attribute.gpx");
+    assert!(matches!(e.kind, TraceErrorKind::Xml(_)), "{e}");
+
+    let e = bad("trace-missing-lon.gpx");
+    assert_error(&e, Some(4), "trace-missing-lon.gpx");
+    assert!(
+        matches!(&e.kind, TraceErrorKind::Missing(m) if m.contains("lon") && m.contains("rtept")),
+        "{e}"
+    );
+
     let e = bad("trace-mismatched-tags.gpx");
     assert_error(&e, Some(5), "trace-mismatched-tags.gpx");
     assert!(matches!(e.kind, TraceErrorKind::Xml(_)), "{e}");
