@@ -5,14 +5,10 @@
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::{MigrationConfig, Technique};
 use mcc_emu::engine::from_topology::network_from_topology;
-use mcc_emu::engine::{
-    Arrivals, Device, Engine, MigrationSettings, RunSettings, Workload, World,
-};
+use mcc_emu::engine::{Arrivals, Device, Engine, MigrationSettings, RunSettings, Workload, World};
 use mcc_emu::output::{MemorySink, Outcome, Summary};
 use mcc_emu::placement;
-use mcc_emu::topology::{
-    AccessPointSpec, CloudletSpec, Link, Node, NodeRole, Topology,
-};
+use mcc_emu::topology::{AccessPointSpec, CloudletSpec, Link, Node, NodeRole, Topology};
 use mcc_mobile_client::{Edge, LatLon, Trace, TracePoint};
 
 const MS: u64 = 1_000_000;
@@ -51,7 +47,11 @@ fn world() -> World {
     let cl_w = t.add_node(cloudlet("cl-west", west)).unwrap();
     let cl_e = t.add_node(cloudlet("cl-east", east)).unwrap();
     let router = t
-        .add_node(Node::new("router", Some(pos(52.01, -7.985)), NodeRole::Router))
+        .add_node(Node::new(
+            "router",
+            Some(pos(52.01, -7.985)),
+            NodeRole::Router,
+        ))
         .unwrap();
     let link = |latency_ms, capacity_bps| Link {
         latency_ms,
@@ -108,8 +108,7 @@ fn settings(technique: Technique) -> RunSettings {
         placement_interval_ns: None,
         placement_on_handover: true,
         migration: MigrationSettings {
-            profile: VmProfile::new(256 << 20, 64 << 20, 2_000.0, 0.0, DirtyModel::Linear)
-                .unwrap(),
+            profile: VmProfile::new(256 << 20, 64 << 20, 2_000.0, 0.0, DirtyModel::Linear).unwrap(),
             config: MigrationConfig::new(technique),
         },
     }

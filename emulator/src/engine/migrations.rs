@@ -182,11 +182,20 @@ impl ActiveMigration {
         })
     }
 
-    fn estimate(path: &[DirectedLink], latency_ns: u64, links: &mut LinkTable, now_ns: u64) -> PathEstimate {
+    fn estimate(
+        path: &[DirectedLink],
+        latency_ns: u64,
+        links: &mut LinkTable,
+        now_ns: u64,
+    ) -> PathEstimate {
         let rate = links.bulk_rate_bps(path, now_ns);
         PathEstimate {
             one_way_latency: duration(latency_ns),
-            bandwidth_bps: if rate.is_finite() { rate } else { NO_LINK_RATE_BPS },
+            bandwidth_bps: if rate.is_finite() {
+                rate
+            } else {
+                NO_LINK_RATE_BPS
+            },
         }
     }
 
@@ -232,16 +241,16 @@ impl ActiveMigration {
         let estimate = Self::estimate(&self.path, self.latency_ns, links, now_ns);
         // The estimate is valid by construction (positive, finite).
         let _ = self.model.set_path_estimate(estimate);
-        if self.link_busy_until_ns <= now_ns {
-            if let Some(transfer) = self.model.poll_transmit(now) {
-                let serial = serialisation_ns(transfer.bytes, estimate.bandwidth_bps);
-                self.link_busy_until_ns = now_ns + serial;
-                actions.link_free_at = Some(self.link_busy_until_ns);
-                actions
-                    .delivered
-                    .push((self.link_busy_until_ns + self.latency_ns, transfer.id));
-                self.in_flight.push(transfer);
-            }
+        if self.link_busy_until_ns <= now_ns
+            && let Some(transfer) = self.model.poll_transmit(now)
+        {
+            let serial = serialisation_ns(transfer.bytes, estimate.bandwidth_bps);
+            self.link_busy_until_ns = now_ns + serial;
+            actions.link_free_at = Some(self.link_busy_until_ns);
+            actions
+                .delivered
+                .push((self.link_busy_until_ns + self.latency_ns, transfer.id));
+            self.in_flight.push(transfer);
         }
         while let Some(event) = self.model.poll_event() {
             match event {
@@ -249,10 +258,12 @@ impl ActiveMigration {
                 MigrationEvent::Resumed { at } => {
                     self.resumed = true;
                     let at_ns = nanos(at);
-                    actions.released.extend(self.held.drain(..).map(|mut serve| {
-                        serve.ready_ns = serve.ready_ns.max(at_ns);
-                        serve
-                    }));
+                    actions
+                        .released
+                        .extend(self.held.drain(..).map(|mut serve| {
+                            serve.ready_ns = serve.ready_ns.max(at_ns);
+                            serve
+                        }));
                 }
                 MigrationEvent::Done { .. } => {
                     self.done = true;

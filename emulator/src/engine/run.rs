@@ -155,9 +155,7 @@ pub enum EngineError {
     #[error("access points: {0}")]
     AccessPoints(String),
     /// Not every VM fits in the cloudlets' memory.
-    #[error(
-        "the cloudlets' memory cannot hold every device's VM ({vms} VMs of {vm_mib} MiB each)"
-    )]
+    #[error("the cloudlets' memory cannot hold every device's VM ({vms} VMs of {vm_mib} MiB each)")]
     OutOfMemory {
         /// VMs to place.
         vms: usize,
@@ -282,7 +280,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 })?;
             self.memory_used_bytes[host as usize] += vm_bytes;
             let mut clock = RequestClock::new(&self.world.workload, self.settings.seed, i as u32);
-            self.queue.push(clock.first_ns(), Event::Send { device: i as u32 });
+            self.queue
+                .push(clock.first_ns(), Event::Send { device: i as u32 });
             self.devices.push(Device { cursor, ap, clock });
             self.vms.push(Vm {
                 host,
@@ -306,7 +305,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     /// wall-clock figures, which the caller measures) and the sink.
     pub fn run(mut self, mut progress: impl FnMut(u64)) -> (Summary, S) {
         let end = self.settings.duration_ns;
-        self.queue.push(self.settings.mobility_step_ns, Event::Mobility);
+        self.queue
+            .push(self.settings.mobility_step_ns, Event::Mobility);
         if let Some(interval) = self.settings.placement_interval_ns {
             self.queue.push(interval, Event::Placement);
         }
@@ -324,9 +324,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 Event::Send { device } => self.on_send(now, device),
                 Event::Serve(serve) => self.on_serve(now, serve),
                 Event::MigrationWake { slot } => self.with_migration(now, slot, Wake::Timer),
-                Event::MigrationLinkFree { slot } => {
-                    self.with_migration(now, slot, Wake::LinkFree)
-                }
+                Event::MigrationLinkFree { slot } => self.with_migration(now, slot, Wake::LinkFree),
                 Event::MigrationDelivered { slot, transfer } => {
                     self.with_migration(now, slot, Wake::Delivered(transfer))
                 }
@@ -403,7 +401,12 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         let vm_migrating: Vec<bool> = self.vms.iter().map(|v| v.migration.is_some()).collect();
         let device_ap: Vec<Option<u32>> = self.devices.iter().map(|d| d.ap).collect();
         let backlog: Vec<u64> = self.cpus.iter().map(|c| c.backlog_ns(now)).collect();
-        let memory: Vec<u64> = self.world.cloudlets.iter().map(|c| c.memory_bytes).collect();
+        let memory: Vec<u64> = self
+            .world
+            .cloudlets
+            .iter()
+            .map(|c| c.memory_bytes)
+            .collect();
         let view = PlacementView {
             now_ns: now,
             vm_hosts: &vm_hosts,
@@ -486,7 +489,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             self.queue.push(at, Event::MigrationWake { slot });
         }
         for serve in actions.released {
-            self.queue.push(serve.start_ns().max(now), Event::Serve(serve));
+            self.queue
+                .push(serve.start_ns().max(now), Event::Serve(serve));
         }
         if let Some(switched) = actions.switched {
             // From now on the VM lives at the target only.
@@ -566,13 +570,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             let arrived_ns =
                 self.links
                     .send_message(self.world.paths.up(ap, vm.host), bytes, wireless_up_ns);
-            self.queue.push(
-                arrived_ns,
-                Event::Serve(Serve {
-                    arrived_ns,
-                    ..base
-                }),
-            );
+            self.queue
+                .push(arrived_ns, Event::Serve(Serve { arrived_ns, ..base }));
             return;
         };
         let Some(Some(migration)) = self.migrations.get_mut(slot as usize) else {

@@ -131,17 +131,26 @@ impl Paths {
 
     /// Links from access point `ap` to cloudlet `cloudlet`.
     pub fn up(&self, ap: u32, cloudlet: u32) -> &[DirectedLink] {
-        self.slice(self.ap_up.get(ap as usize * self.cloudlets + cloudlet as usize))
+        self.slice(
+            self.ap_up
+                .get(ap as usize * self.cloudlets + cloudlet as usize),
+        )
     }
 
     /// Links from cloudlet `cloudlet` back to access point `ap`.
     pub fn down(&self, ap: u32, cloudlet: u32) -> &[DirectedLink] {
-        self.slice(self.ap_down.get(ap as usize * self.cloudlets + cloudlet as usize))
+        self.slice(
+            self.ap_down
+                .get(ap as usize * self.cloudlets + cloudlet as usize),
+        )
     }
 
     /// Links from cloudlet `from` to cloudlet `to`.
     pub fn between(&self, from: u32, to: u32) -> &[DirectedLink] {
-        self.slice(self.between.get(from as usize * self.cloudlets + to as usize))
+        self.slice(
+            self.between
+                .get(from as usize * self.cloudlets + to as usize),
+        )
     }
 
     /// One-way propagation latency from access point `ap` to cloudlet `cloudlet`.

@@ -17,7 +17,7 @@ mod summary;
 mod writer;
 
 pub use atomic::AtomicOutputs;
-pub use sink::{MemorySink, RecordSink};
 pub use records::{HandoverRecord, MigrationRecord, Outcome, RequestRecord};
+pub use sink::{MemorySink, RecordSink};
 pub use summary::{DelayStats, DelayStatsBuilder, Summary};
 pub use writer::{CsvFiles, Names, RecordWriter};
