@@ -14,4 +14,5 @@ pub mod cli;
 pub mod engine;
 pub mod output;
 pub mod placement;
+pub mod scenario;
 pub mod topology;
