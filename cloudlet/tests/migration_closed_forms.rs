@@ -255,3 +255,26 @@ fn zero_bandwidth_is_refused() {
     .unwrap_err();
     assert!(err.to_string().contains("bandwidth"), "{err}");
 }
+
+#[test]
+fn pushing_around_faults_takes_fewer_faults_than_address_order() {
+    use mcc_cloudlet::migration::PushOrder;
+    let hot_cold = DirtyModel::from_name("hot-cold").unwrap();
+    let profile = VmProfile::new(1024 * MIB, 256 * MIB, 5000.0, 0.0, hot_cold).unwrap();
+    let mut link = SingleLink::new(Duration::from_millis(5), 1e9);
+    link.request_rate_per_s = 100.0;
+    let address = run(
+        profile.clone(),
+        MigrationConfig::new(Technique::PostCopy),
+        link,
+    );
+    let mut config = MigrationConfig::new(Technique::PostCopy);
+    config.push_order = PushOrder::AroundFaults;
+    let around = run(profile, config, link);
+    assert!(
+        around.page_faults * 2 < address.page_faults,
+        "{around:?} {address:?}"
+    );
+    assert!(around.fault_stall_ms < address.fault_stall_ms);
+    assert_eq!(around.bytes_total, address.bytes_total);
+}
