@@ -10,7 +10,7 @@
 //! [`Migration::set_path_estimate`]. When [`Migration::is_done`], the
 //! [`MigrationReport`] is ready.
 //!
-//! The four techniques share one machine ([`machine`]); each technique's file
+//! The four techniques share one machine ([`Migration`]); each technique's file
 //! is the plan that sets which stages it goes through. [`single_link`] is a
 //! virtual-clock driver over one serial link, used by `mcc-emu migrate`, the
 //! tests and the benchmark.
