@@ -53,7 +53,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         eprintln!("mcc-emu: warning: {warning}");
     }
     let out = args.out.unwrap_or_else(|| scenario.output.clone());
-    let summary = run_scenario(&scenario, &out, !args.json && std::io::stderr().is_terminal())?;
+    let summary = run_scenario(
+        &scenario,
+        &out,
+        !args.json && std::io::stderr().is_terminal(),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -63,7 +67,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 }
 
 /// Runs `scenario` and writes its outputs into `out` (all or nothing).
-pub fn run_scenario(scenario: &Scenario, out: &std::path::Path, progress: bool) -> anyhow::Result<Summary> {
+pub fn run_scenario(
+    scenario: &Scenario,
+    out: &std::path::Path,
+    progress: bool,
+) -> anyhow::Result<Summary> {
     let policy = placement::by_name(&scenario.policy).map_err(anyhow::Error::msg)?;
     let mut outputs = AtomicOutputs::new(out)?;
     let files = CsvFiles {
@@ -74,7 +82,11 @@ pub fn run_scenario(scenario: &Scenario, out: &std::path::Path, progress: bool) 
     let world = &scenario.world;
     let names = Arc::new(Names {
         devices: world.devices.iter().map(|d| d.name.clone()).collect(),
-        vms: world.devices.iter().map(|d| format!("vm-{}", d.name)).collect(),
+        vms: world
+            .devices
+            .iter()
+            .map(|d| format!("vm-{}", d.name))
+            .collect(),
         hosts: world.cloudlets.iter().map(|c| c.name.clone()).collect(),
         access_points: world.access_points.iter().map(|a| a.name.clone()).collect(),
     });

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::{MigrationConfig, Technique};
-use mcc_mobile_client::readers::{ReadOptions, TraceFormat, csv::parse_csv, gpx::parse_gpx, plt::parse_plt};
+use mcc_mobile_client::readers::{
+    ReadOptions, TraceFormat, csv::parse_csv, gpx::parse_gpx, plt::parse_plt,
+};
 use mcc_mobile_client::{Edge, LatLon, RandomWaypoint, Trace, WaypointArea};
 
 use super::schema::{DeviceGroup, Position, ScenarioFile};
@@ -127,7 +129,8 @@ impl Resolver<'_> {
         let ap = &f.access_points;
         for access_point in &mut network.access_points {
             if let Some(r) = ap.coverage_radius_m {
-                access_point.coverage_radius_m = self.positive("access_points.coverage_radius_m", r)?;
+                access_point.coverage_radius_m =
+                    self.positive("access_points.coverage_radius_m", r)?;
             }
             if let Some(ms) = ap.wireless_latency_ms {
                 access_point.wireless_latency_ns =
@@ -158,7 +161,8 @@ impl Resolver<'_> {
         let devices = self.devices(f, duration_s)?;
         let workload = self.workload(f)?;
         let migration = self.migration(f)?;
-        placement::by_name(&f.placement.policy).map_err(|e| self.error(format!("key `placement.policy`: {e}")))?;
+        placement::by_name(&f.placement.policy)
+            .map_err(|e| self.error(format!("key `placement.policy`: {e}")))?;
         let interval_s = self.non_negative("placement.interval_s", f.placement.interval_s)?;
 
         let s_to_ns = |s: f64| (s * 1e9).round() as u64;
@@ -197,7 +201,11 @@ impl Resolver<'_> {
         Ok((self.source.path_of(name), text))
     }
 
-    fn topology(&self, f: &ScenarioFile, warnings: &mut Vec<String>) -> Result<Loaded, ScenarioError> {
+    fn topology(
+        &self,
+        f: &ScenarioFile,
+        warnings: &mut Vec<String>,
+    ) -> Result<Loaded, ScenarioError> {
         let defaults = LinkDefaults::default();
         let load_error = |e: topology::LoadError| ScenarioError {
             file: self.file.clone(),
@@ -240,15 +248,18 @@ impl Resolver<'_> {
                 .map(|r| r.parse::<SiteRole>())
                 .transpose()
                 .map_err(|e| self.error(format!("key `{key}.role`: {e}")))?;
-            loaded = Some(match loaded {
-                Some(backbone) => topology::combine::attach_sites(backbone, &sites, role, &defaults),
-                None => topology::combine::sites_topology(&sites, role, &defaults),
-            }
-            .map_err(load_error)?);
+            loaded = Some(
+                match loaded {
+                    Some(backbone) => {
+                        topology::combine::attach_sites(backbone, &sites, role, &defaults)
+                    }
+                    None => topology::combine::sites_topology(&sites, role, &defaults),
+                }
+                .map_err(load_error)?,
+            );
         }
-        let loaded = loaded.ok_or_else(|| {
-            self.error("key `topology`: give a `file`, `sites`, or both")
-        })?;
+        let loaded =
+            loaded.ok_or_else(|| self.error("key `topology`: give a `file`, `sites`, or both"))?;
         warnings.extend(loaded.warnings.iter().cloned());
         Ok(loaded)
     }
@@ -318,7 +329,9 @@ impl Resolver<'_> {
                     .glob(pattern)
                     .map_err(|e| self.error(format!("key `{key}.trace`: {e}")))?;
                 if names.is_empty() {
-                    return Err(self.error(format!("key `{key}.trace`: no file matches {pattern:?}")));
+                    return Err(
+                        self.error(format!("key `{key}.trace`: no file matches {pattern:?}"))
+                    );
                 }
                 for name in names {
                     let (path, text) = self.read(&format!("{key}.trace"), &name)?;
@@ -340,7 +353,21 @@ impl Resolver<'_> {
                         .unwrap_or("trace")
                         .to_string();
                     let several = read.len() > 1;
+                    if let Some(selection) = &group.traces
+                        && let Some(&bad) = selection.iter().find(|&&n| n == 0 || n > read.len())
+                    {
+                        return Err(self.error(format!(
+                            "key `{key}.traces`: {name} holds {} trace(s); {bad} is not one of 1..={}",
+                            read.len(),
+                            read.len()
+                        )));
+                    }
+                    let chosen =
+                        |j: usize| group.traces.as_ref().is_none_or(|s| s.contains(&(j + 1)));
                     for (j, trace) in read.into_iter().enumerate() {
+                        if !chosen(j) {
+                            continue;
+                        }
                         let base = if several {
                             format!("{stem}.{}", j + 1)
                         } else {

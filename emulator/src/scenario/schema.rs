@@ -140,6 +140,9 @@ pub struct AccessPointOverrides {
 pub struct DeviceGroup {
     /// A trace file or glob (GPX, PLT, CSV); each trace in it drives `count` devices.
     pub trace: Option<String>,
+    /// Which traces of a file holding several to use (1-based, in file
+    /// order); all when absent.
+    pub traces: Option<Vec<usize>>,
     /// Random-waypoint movement, when no trace is given.
     pub random_waypoint: Option<RandomWaypoint>,
     /// Devices per trace (or in all, for random waypoint).
