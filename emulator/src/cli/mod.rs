@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 pub mod inspect;
 mod migrate;
-mod run;
+pub mod run;
 
 /// mcc-emu: an edge-cloudlet mobility emulator.
 #[derive(Debug, Parser)]

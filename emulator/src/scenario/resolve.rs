@@ -61,16 +61,16 @@ pub fn parse(file: &Path, text: &str) -> Result<ScenarioFile, ScenarioError> {
     toml::from_str(text).map_err(|err| {
         let place = err
             .span()
-            .map(|span| {
-                let before = &text[..span.start.min(text.len())];
+            .and_then(|span| text.get(..span.start))
+            .map(|before| {
                 let line = before.matches('\n').count() + 1;
                 let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-                format!("{line}:{column}: ")
+                format!(":{line}:{column}")
             })
             .unwrap_or_default();
         ScenarioError {
-            file: file.display().to_string(),
-            message: format!("{place}{}", err.message().trim_end()),
+            file: format!("{}{place}", file.display()),
+            message: err.message().trim_end().replace('\n', " "),
         }
     })
 }

@@ -2,6 +2,7 @@
 
 use clap::Subcommand;
 
+pub mod scenario;
 pub mod topology;
 
 /// Arguments of `mcc-emu inspect`.
@@ -17,11 +18,14 @@ pub struct InspectArgs {
 pub enum InspectCommand {
     /// Load a topology (and optionally a site list hung off it) and summarise it.
     Topology(topology::TopologyArgs),
+    /// Check a scenario file (every key, every file it names) without running it.
+    Scenario(scenario::ScenarioArgs),
 }
 
 /// Runs `mcc-emu inspect`.
 pub fn run(args: InspectArgs) -> anyhow::Result<()> {
     match args.what {
         InspectCommand::Topology(args) => topology::run(args),
+        InspectCommand::Scenario(args) => scenario::run(args),
     }
 }
