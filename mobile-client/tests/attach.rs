@@ -45,7 +45,35 @@ fn scan(aps: &[AccessPoint], pos: LatLon) -> Option<usize> {
 
 #[test]
 fn grid_index_answers_like_a_scan_of_every_access_point() {
-    let aps = melbourne_sites();
+    check_against_scan(melbourne_sites(), (1_000, 19_000));
+}
+
+#[test]
+fn grid_index_answers_like_a_scan_with_overlapping_and_mixed_radii() {
+    // Every site reaching over the whole CBD...
+    let wide: Vec<AccessPoint> = melbourne_sites()
+        .into_iter()
+        .map(|ap| AccessPoint {
+            coverage_radius_m: 2_500.0,
+            ..ap
+        })
+        .collect();
+    check_against_scan(wide, (19_000, 20_001));
+    // ...and small cells next to large ones.
+    let mixed: Vec<AccessPoint> = melbourne_sites()
+        .into_iter()
+        .enumerate()
+        .map(|(i, ap)| AccessPoint {
+            coverage_radius_m: if i % 3 == 0 { 900.0 } else { 120.0 },
+            ..ap
+        })
+        .collect();
+    check_against_scan(mixed, (1_000, 19_000));
+}
+
+/// The index gives the scan's answer at 20,000 random positions over the
+/// CBD and its outskirts; `covered` bounds how many positions are in range.
+fn check_against_scan(aps: Vec<AccessPoint>, covered_range: (usize, usize)) {
     assert_eq!(aps.len(), 125);
     let index = ApIndex::new(aps.clone()).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -65,8 +93,10 @@ fn grid_index_answers_like_a_scan_of_every_access_point() {
         );
         covered += usize::from(expected.is_some());
     }
-    // Both answers occur: the sample covers the CBD and the uncovered outskirts.
-    assert!(covered > 1_000 && covered < 19_000, "{covered}");
+    assert!(
+        covered > covered_range.0 && covered < covered_range.1,
+        "{covered}"
+    );
 }
 
 /// Access points on a 1 km grid over the bus trace's bounding box, radius 750 m
