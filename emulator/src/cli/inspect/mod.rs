@@ -3,6 +3,7 @@
 use clap::Subcommand;
 
 pub mod topology;
+pub mod world;
 
 /// Arguments of `mcc-emu inspect`.
 #[derive(Debug, clap::Args)]
