@@ -475,6 +475,31 @@ fn bad_topologies_and_options_fail_with_one_line() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.starts_with(expected), "{args:?}: {err}");
     }
+    // Milliseconds read as seconds: a day becomes 2.7 years, too many
+    // samples at one a second; the error says what to do instead of hanging.
+    let dir = tempfile::tempdir().unwrap();
+    let ms = dir.path().join("times-in-ms.csv");
+    std::fs::write(
+        &ms,
+        "device_id,time,lat,lon\nbus,1550475950000,52.66,-8.63\nbus,1550562350000,52.67,-8.60\n",
+    )
+    .unwrap();
+    let ms = ms.to_str().unwrap();
+    let topo = "topologies/example-topology.toml";
+    let out = inspect(&[ms, "--topology", topo]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("mcc-emu: {ms}#bus: lasts 8.640e7 s")) && err.contains("--step-s"),
+        "{err}"
+    );
+    assert!(
+        inspect(&[ms, "--topology", topo, "--step-s", "3600"])
+            .status
+            .success()
+    );
+
     // Handover options without a topology are a usage error (clap's).
     let out = inspect(&[bus, "--step-s", "5"]);
     assert_eq!(out.status.code(), Some(2));

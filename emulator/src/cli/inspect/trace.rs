@@ -144,7 +144,7 @@ fn reports(args: &TraceArgs) -> anyhow::Result<(Vec<FileReport>, Vec<String>)> {
         if let Some(attachment) = &attachment {
             let mut handovers = Vec::new();
             for trace in &traces {
-                handovers.extend(attachment.handovers(trace).with_context(|| name.clone())?);
+                handovers.extend(attachment.handovers(trace)?);
             }
             report.handovers = Some(handovers);
         }

@@ -122,6 +122,10 @@ impl FileReport {
     }
 }
 
+/// Most positions one trace is sampled at for its handovers: 10 million,
+/// 116 days at one sample a second, some seconds of work in a release build.
+pub const MAX_SAMPLES: f64 = 1e7;
+
 /// A topology's access points ready for attachment queries: the index and
 /// the node id of each indexed access point.
 #[derive(Debug, Clone)]
@@ -179,7 +183,21 @@ impl Attachment {
 
     /// The handovers of a device following `trace`, sampled every
     /// [`step_s`](Self::step_s); the first attachment is one from `None`.
+    ///
+    /// A trace that would need more than [`MAX_SAMPLES`] samples (a duration
+    /// of years, from timestamps in the wrong unit) is an error asking for a
+    /// larger step, rather than a command that seems to hang.
     pub fn handovers(&self, trace: &Trace) -> anyhow::Result<Vec<HandoverRecord>> {
+        let samples = trace.duration_s() / self.step_s;
+        if samples > MAX_SAMPLES {
+            bail!(
+                "{}: lasts {:.3e} s, which at --step-s {} is more than {MAX_SAMPLES:.0} samples; \
+                 give a larger --step-s (or check the time unit of the file)",
+                trace.name(),
+                trace.duration_s(),
+                self.step_s
+            );
+        }
         let id = |ix: Option<usize>| ix.and_then(|i| self.ids.get(i).cloned());
         Ok(
             handovers_along(trace, &self.index, self.step_s, self.hysteresis_m)?
@@ -282,6 +300,10 @@ mod tests {
         );
         assert!(h.windows(2).all(|w| w[0].t_s < w[1].t_s));
         assert!(h.iter().all(|h| h.trace == "walk"));
+
+        let long = trace("long", &[(0.0, 0.0, 0.0), (2e7, 0.0, 0.04)]);
+        let e = att.handovers(&long).unwrap_err().to_string();
+        assert!(e.starts_with("long: lasts 2.000e7 s"), "{e}");
 
         let mut routers = Topology::new();
         routers
