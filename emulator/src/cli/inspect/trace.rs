@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use mcc_mobile_client::attach::DEFAULT_HYSTERESIS_M;
 use mcc_mobile_client::trace::CleaningReport;
 use mcc_mobile_client::trace::clean::{CleanOptions, DEFAULT_ASSUMED_SPEED_MPS};
-use mcc_mobile_client::{ReadOptions, TraceSummary, read_trace_file};
+use mcc_mobile_client::{ReadOptions, read_trace_file};
 
 use super::trace_report::{Attachment, FileReport, HandoverRecord};
 use super::world::{SiteOptions, load_with_sites};
@@ -207,11 +207,12 @@ fn figures_row(
     ]
 }
 
-/// The label of a trace in its file's table: its `#id`, or its whole name.
-fn trace_label(file: &str, summary: &TraceSummary) -> String {
-    match summary.file.strip_prefix(file) {
+/// The label of trace `name` in the tables of `file`: its `#id`, or its
+/// whole name when the file is the trace.
+fn trace_label(file: &str, name: &str) -> String {
+    match name.strip_prefix(file) {
         Some(rest) if !rest.is_empty() => rest.to_string(),
-        _ => summary.file.clone(),
+        _ => name.to_string(),
     }
 }
 
@@ -246,12 +247,8 @@ fn handover_lines(file: &str, handovers: &[HandoverRecord]) -> String {
     ]];
     let name = |ap: &Option<String>| ap.clone().unwrap_or_else(|| "-".to_string());
     for h in handovers {
-        let label = match h.trace.strip_prefix(file) {
-            Some(rest) if !rest.is_empty() => rest.to_string(),
-            _ => h.trace.clone(),
-        };
         rows.push(vec![
-            label,
+            trace_label(file, &h.trace),
             hms(h.t_s),
             format!("{:.1}", h.t_s),
             name(&h.from),
@@ -283,7 +280,7 @@ fn readable(r: &FileReport) -> String {
         .flatten()
         .map(|s| {
             figures_row(
-                trace_label(&r.file, s),
+                trace_label(&r.file, &s.file),
                 s.points,
                 s.duration_s,
                 s.length_km,
