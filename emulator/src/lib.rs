@@ -9,6 +9,11 @@
 //! TOML format, Topology Zoo GraphML or site CSVs (which can be hung off a
 //! backbone), with cached shortest-path delays that the experiment engine
 //! queries per request by dense node index.
+//!
+//! `mcc-emu inspect topology` and `mcc-emu inspect trace` ([`cli::inspect`])
+//! load a topology, site lists and trace files (through
+//! `mcc_mobile_client::read_trace_file`) and print what they hold, including
+//! the handovers of a trace between a topology's access points.
 
 pub mod cli;
 pub mod engine;
