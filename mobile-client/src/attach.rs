@@ -211,8 +211,20 @@ impl ApIndex {
     /// few within [`PROJECTION_SLACK`] of the best are measured on the great
     /// circle, which makes the decision.
     pub fn nearest_in_range(&self, pos: LatLon) -> Option<(usize, f64)> {
+        self.search(pos).best
+    }
+
+    /// [`ApIndex::nearest_in_range`] with the bounds [`ApIndex::attach_with_slack`] needs.
+    fn search(&self, pos: LatLon) -> Search {
+        let mut search = Search {
+            best: None,
+            nearest: [(f64::INFINITY, usize::MAX); 2],
+            excess_floor_m: f64::INFINITY,
+            unseen_floor_m: 0.0,
+        };
         if self.aps.is_empty() {
-            return None;
+            search.unseen_floor_m = f64::INFINITY;
+            return search;
         }
         let x = (pos.lon_deg - self.origin.lon_deg) * self.m_per_deg_lon;
         let y = (pos.lat_deg - self.origin.lat_deg) * M_PER_DEG;
@@ -226,17 +238,21 @@ impl ApIndex {
         let first_ring =
             gap(cx, self.min_cell.0, self.columns).max(gap(cy, self.min_cell.1, self.rows));
         let last_ring = (reach_m / self.cell_m).ceil() as i64 + 1;
+        let ring_floor = |k: i64| (k - 1).max(0) as f64 * self.cell_m * (1.0 - GRID_MARGIN);
         if first_ring > last_ring {
-            return None;
+            search.unseen_floor_m = ring_floor(first_ring);
+            search.excess_floor_m = search.unseen_floor_m - self.max_radius_m;
+            return search;
         }
         let mut candidates: Vec<(f64, usize)> = Vec::new();
         // Local distance of the nearest access point surely in range: no
         // access point in a ring beyond it can win.
         let mut best_sure = f64::INFINITY;
+        // Every cell of ring k is at least (k - 1) cells from the device.
+        let mut first_unvisited = last_ring + 1;
         for k in first_ring..=last_ring {
-            // Every cell of ring k is at least (k - 1) cells from the device.
-            let ring_floor_m = (k - 1).max(0) as f64 * self.cell_m * (1.0 - GRID_MARGIN);
-            if ring_floor_m > best_sure * (1.0 + PROJECTION_SLACK) + 1.0 {
+            if ring_floor(k) > best_sure * (1.0 + PROJECTION_SLACK) + 1.0 {
+                first_unvisited = k;
                 break;
             }
             let mut visit = |cx: i64, cy: i64| {
@@ -244,6 +260,7 @@ impl ApIndex {
                     let i = i as usize;
                     let d = self.local_distance_m(i, pos);
                     let radius = self.aps[i].coverage_radius_m;
+                    search.note_visited(i, d * (1.0 - PROJECTION_SLACK) - 1.0, radius);
                     if d <= radius * (1.0 + PROJECTION_SLACK) + 1.0 {
                         candidates.push((d, i));
                     }
@@ -265,6 +282,10 @@ impl ApIndex {
                 visit(cx + k, cy + dy);
             }
         }
+        search.unseen_floor_m = ring_floor(first_unvisited);
+        search.excess_floor_m = search
+            .excess_floor_m
+            .min(search.unseen_floor_m - self.max_radius_m);
         // Exact decision on the candidates that can win, nearest first; if
         // none of those is really in range, the others are measured too.
         candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -285,23 +306,89 @@ impl ApIndex {
                 best = Some((i, d));
             }
         }
-        best
+        search.best = best;
+        search
     }
 
     /// The access point a device at `pos`, attached to `current`, attaches to
     /// under the module's rule with margin `hysteresis_m`.
     pub fn attach(&self, pos: LatLon, current: Option<usize>, hysteresis_m: f64) -> Option<usize> {
-        let best = self.nearest_in_range(pos);
+        self.attach_with_slack(pos, current, hysteresis_m).0
+    }
+
+    /// [`ApIndex::attach`], and how far (metres, great circle) the device may
+    /// move from `pos` before the answer can change: until it has moved that
+    /// far, `attach(new_pos, answer, hysteresis_m)` is `answer` again, so a
+    /// caller that polls many devices often can skip the query.
+    ///
+    /// The bound follows from the triangle inequality (a move of δ changes
+    /// every distance by at most δ): attached to `c` at distance `d_c`, the
+    /// device stays while `d_c + δ <= r_c` and no other site can get closer by
+    /// the margin, `d_b - δ + h >= d_c + δ`; detached, it stays while
+    /// `d_i - δ > r_i` for every site.
+    pub fn attach_with_slack(
+        &self,
+        pos: LatLon,
+        current: Option<usize>,
+        hysteresis_m: f64,
+    ) -> (Option<usize>, f64) {
+        let search = self.search(pos);
         let kept = current.and_then(|c| {
             let ap = self.aps.get(c)?;
             let d = ap.pos.distance_m(pos);
             (d <= ap.coverage_radius_m).then_some((c, d))
         });
-        match (kept, best) {
-            (Some((c, dc)), Some((b, db))) if b != c && db + hysteresis_m < dc => Some(b),
-            (Some((c, _)), _) => Some(c),
-            (None, best) => best.map(|(b, _)| b),
+        let answer = match (kept, search.best) {
+            (Some((c, dc)), Some((b, db))) if b != c && db + hysteresis_m < dc => Some((b, db)),
+            (Some(kept), _) => Some(kept),
+            (None, best) => best,
+        };
+        let slack = match answer {
+            Some((c, d_c)) => {
+                let radius = self.aps[c].coverage_radius_m;
+                let others = search.nearest_other_floor_m(c);
+                (radius - d_c).min((others + hysteresis_m - d_c) / 2.0)
+            }
+            None => search.excess_floor_m,
+        };
+        (answer.map(|(c, _)| c), slack.max(0.0))
+    }
+}
+
+/// What a grid search found, with lower bounds on what it did not look at.
+#[derive(Debug, Clone, Copy)]
+struct Search {
+    /// The nearest access point in range, with its great-circle distance.
+    best: Option<(usize, f64)>,
+    /// The two smallest lower bounds on the distance to a visited access
+    /// point, with its index.
+    nearest: [(f64, usize); 2],
+    /// Lower bound on `distance - radius` over every access point.
+    excess_floor_m: f64,
+    /// Lower bound on the distance to any access point not visited.
+    unseen_floor_m: f64,
+}
+
+impl Search {
+    /// Records a visited access point `i` whose distance is at least
+    /// `floor_m` and whose radius is `radius_m`.
+    fn note_visited(&mut self, i: usize, floor_m: f64, radius_m: f64) {
+        self.excess_floor_m = self.excess_floor_m.min(floor_m - radius_m);
+        if floor_m < self.nearest[0].0 {
+            self.nearest = [(floor_m, i), self.nearest[0]];
+        } else if floor_m < self.nearest[1].0 {
+            self.nearest[1] = (floor_m, i);
         }
+    }
+
+    /// Lower bound on the distance to the nearest access point other than `c`.
+    fn nearest_other_floor_m(&self, c: usize) -> f64 {
+        let visited = if self.nearest[0].1 == c {
+            self.nearest[1].0
+        } else {
+            self.nearest[0].0
+        };
+        visited.min(self.unseen_floor_m)
     }
 }
 

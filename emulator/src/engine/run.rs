@@ -100,6 +100,10 @@ struct DualPending {
 struct Device<'w> {
     cursor: TraceCursor<'w>,
     ap: Option<u32>,
+    /// Where the attachment was last decided, and how far the device may
+    /// move from there before the decision can change.
+    anchor: LatLon,
+    slack_m: f64,
     clock: RequestClock,
 }
 
@@ -261,10 +265,10 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         for (i, spec) in self.world.devices.iter().enumerate() {
             let mut cursor = spec.trace.cursor(spec.edge);
             let position = cursor.position_at(0.0);
-            let ap = self
-                .ap_index
-                .attach(position, None, self.settings.hysteresis_m)
-                .map(|a| a as u32);
+            let (ap, slack_m) =
+                self.ap_index
+                    .attach_with_slack(position, None, self.settings.hysteresis_m);
+            let ap = ap.map(|a| a as u32);
             // Out of coverage at the start: host it near the closest site anyway.
             let anchor = ap.unwrap_or_else(|| self.closest_ap(position));
             let host = self.cloudlets_by_latency[anchor as usize]
@@ -282,7 +286,13 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             let mut clock = RequestClock::new(&self.world.workload, self.settings.seed, i as u32);
             self.queue
                 .push(clock.first_ns(), Event::Send { device: i as u32 });
-            self.devices.push(Device { cursor, ap, clock });
+            self.devices.push(Device {
+                cursor,
+                ap,
+                anchor: position,
+                slack_m,
+                clock,
+            });
             self.vms.push(Vm {
                 host,
                 migration: None,
@@ -357,11 +367,17 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         let mut handed_over = Vec::new();
         for (i, device) in self.devices.iter_mut().enumerate() {
             let position = device.cursor.position_at(t_s);
+            if device.anchor.distance_m(position) < device.slack_m {
+                // Not far enough from where it was last decided to change it.
+                continue;
+            }
             let current = device.ap.map(|a| a as usize);
-            let next = self
-                .ap_index
-                .attach(position, current, self.settings.hysteresis_m)
-                .map(|a| a as u32);
+            let (next, slack_m) =
+                self.ap_index
+                    .attach_with_slack(position, current, self.settings.hysteresis_m);
+            let next = next.map(|a| a as u32);
+            device.anchor = position;
+            device.slack_m = slack_m;
             if next != device.ap {
                 self.sink.handover(HandoverRecord {
                     time_ns: now,
