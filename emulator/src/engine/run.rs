@@ -52,8 +52,8 @@ enum Event {
     Placement,
     /// A device sends its next request.
     Send { device: u32 },
-    /// A request can start at its host.
-    Serve(Serve),
+    /// A request can start at its host (index into the table of requests in flight).
+    Serve(u32),
     /// A migration's model asked to be woken.
     MigrationWake { slot: u32 },
     /// A migration's link is free to send its next transfer.
@@ -63,7 +63,7 @@ enum Event {
 }
 
 // The queue holds millions of these: keep them small.
-const _: () = assert!(std::mem::size_of::<Event>() <= 72);
+const _: () = assert!(std::mem::size_of::<Event>() <= 16);
 
 /// A request on its way to (or held at) one host.
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +140,10 @@ pub struct Engine<'w, S: RecordSink> {
     free_migration_slots: Vec<u32>,
     duals: Vec<Option<DualPending>>,
     free_duals: Vec<u32>,
+    /// Requests on their way to a host; events refer to them by index, which
+    /// keeps the event queue's entries small.
+    in_flight: Vec<Serve>,
+    free_in_flight: Vec<u32>,
     memory_used_bytes: Vec<u64>,
     cloudlets_by_latency: Vec<Vec<u32>>,
     delays: DelayStatsBuilder,
@@ -245,6 +249,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             free_migration_slots: Vec::new(),
             duals: Vec::new(),
             free_duals: Vec::new(),
+            in_flight: Vec::new(),
+            free_in_flight: Vec::new(),
             memory_used_bytes: vec![0; world.cloudlets.len()],
             cloudlets_by_latency,
             delays: DelayStatsBuilder::new(),
@@ -332,7 +338,11 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 Event::Mobility => self.on_mobility(now),
                 Event::Placement => self.on_placement_timer(now),
                 Event::Send { device } => self.on_send(now, device),
-                Event::Serve(serve) => self.on_serve(now, serve),
+                Event::Serve(slot) => {
+                    let serve = self.in_flight[slot as usize];
+                    self.free_in_flight.push(slot);
+                    self.on_serve(now, serve);
+                }
                 Event::MigrationWake { slot } => self.with_migration(now, slot, Wake::Timer),
                 Event::MigrationLinkFree { slot } => self.with_migration(now, slot, Wake::LinkFree),
                 Event::MigrationDelivered { slot, transfer } => {
@@ -505,8 +515,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             self.queue.push(at, Event::MigrationWake { slot });
         }
         for serve in actions.released {
-            self.queue
-                .push(serve.start_ns().max(now), Event::Serve(serve));
+            self.schedule_serve(serve.start_ns().max(now), serve);
         }
         if let Some(switched) = actions.switched {
             // From now on the VM lives at the target only.
@@ -586,8 +595,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             let arrived_ns =
                 self.links
                     .send_message(self.world.paths.up(ap, vm.host), bytes, wireless_up_ns);
-            self.queue
-                .push(arrived_ns, Event::Serve(Serve { arrived_ns, ..base }));
+            self.schedule_serve(arrived_ns, Serve { arrived_ns, ..base });
             return;
         };
         let Some(Some(migration)) = self.migrations.get_mut(slot as usize) else {
@@ -615,7 +623,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             match answer.ready {
                 Ready::At(ready) => {
                     serve.ready_ns = duration_ns(ready);
-                    self.queue.push(serve.start_ns(), Event::Serve(serve));
+                    self.schedule_serve(serve.start_ns(), serve);
                 }
                 Ready::AtResume => {
                     if let Some(Some(migration)) = self.migrations.get_mut(slot as usize) {
@@ -624,6 +632,21 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 }
             }
         }
+    }
+
+    /// Keeps `serve` in the table of requests in flight and schedules it.
+    fn schedule_serve(&mut self, at_ns: u64, serve: Serve) {
+        let slot = match self.free_in_flight.pop() {
+            Some(slot) => {
+                self.in_flight[slot as usize] = serve;
+                slot
+            }
+            None => {
+                self.in_flight.push(serve);
+                (self.in_flight.len() - 1) as u32
+            }
+        };
+        self.queue.push(at_ns, Event::Serve(slot));
     }
 
     fn new_dual(&mut self) -> u32 {
