@@ -2,19 +2,23 @@
 //! optimality gap compares like with like.
 //!
 //! An assignment gives a cloudlet to every VM the decision concerns (the
-//! *genes*; the other VMs stay where they are). Its cost, in milliseconds:
+//! *genes*; the other VMs stay where they are). Its cost is in milliseconds
+//! of request delay summed over the requests each device is expected to send
+//! within the look-ahead horizon (R = request rate × horizon, at least one
+//! second's worth):
 //!
-//! - **delay**: for every VM, the round trip of its requests over the
-//!   backbone, blended between the device's access point now and at the end
-//!   of the look-ahead horizon (`ahead_weight` on the latter), plus, for
-//!   every cloudlet, the queueing its VMs' requests meet: the current CPU
-//!   backlog spread over the cores, and the M/M/1 wait `s·ρ/(1−ρ)` per core
-//!   at utilisation ρ = VMs × request rate × CPU time / cores (continued as
-//!   a straight line past ρ = 0.9 so an overloaded cloudlet has a finite,
-//!   steep cost); all times `delay_weight`;
-//! - **migration**: for every gene off its VM's current host, the bytes the
-//!   move sends (`migration_ms_per_mib` per MiB), its expected downtime
-//!   (`downtime_weight` per ms) and a fixed `migration_ms`;
+//! - **delay**: for every VM, R times the round trip of its requests over
+//!   the backbone, blended between the device's access point now and at the
+//!   end of the horizon (`ahead_weight` on the latter), plus, for every
+//!   cloudlet, R times the queueing each of its VMs' requests meets: the
+//!   current CPU backlog spread over the cores, and the M/M/1 wait
+//!   `s·ρ/(1−ρ)` at utilisation ρ = VMs × request rate × CPU time s / cores
+//!   (continued as a straight line past ρ = 0.9 so an overloaded cloudlet
+//!   has a finite, steep cost); all times `delay_weight`;
+//! - **migration**: for every gene off its VM's current host, a fixed
+//!   `migration_ms`, `migration_ms_per_mib` per MiB the move sends, and
+//!   `downtime_weight` times the delay the expected downtime D adds to the
+//!   requests that arrive during it (rate × D of them, waiting D/2 on average);
 //! - **capacity**: `capacity_penalty_ms` for every VM moved into a cloudlet
 //!   beyond the memory it has free now (sources keep their memory until a
 //!   migration ends, as in the engine).
@@ -34,17 +38,17 @@ const RHO_KNEE: f64 = 0.9;
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CostWeights {
-    /// Weight of a millisecond of expected request delay (default 1).
+    /// Weight of request delay (default 1).
     pub delay_weight: f64,
     /// Share of the horizon's end in the delay estimate, in [0, 1] (default 0.5).
     pub ahead_weight: f64,
-    /// Cost of each MiB a migration sends, in ms (default 0.01: a 256 MiB VM, 2.56 ms).
+    /// Cost of each MiB a migration sends, in ms (default 1: a 256 MiB VM, 256 ms).
     pub migration_ms_per_mib: f64,
-    /// Cost of each millisecond of downtime (default 0.01).
+    /// Weight of the delay a migration's downtime adds to requests (default 1).
     pub downtime_weight: f64,
-    /// Fixed cost of each migration, in ms (default 1).
+    /// Fixed cost of each migration, in ms (default 10).
     pub migration_ms: f64,
-    /// Cost of each VM moved into a cloudlet without room for it, in ms (default 1e6).
+    /// Cost of each VM moved into a cloudlet without room for it, in ms (default 1e9).
     pub capacity_penalty_ms: f64,
 }
 
@@ -53,10 +57,10 @@ impl Default for CostWeights {
         Self {
             delay_weight: 1.0,
             ahead_weight: 0.5,
-            migration_ms_per_mib: 0.01,
-            downtime_weight: 0.01,
-            migration_ms: 1.0,
-            capacity_penalty_ms: 1e6,
+            migration_ms_per_mib: 1.0,
+            downtime_weight: 1.0,
+            migration_ms: 10.0,
+            capacity_penalty_ms: 1e9,
         }
     }
 }
@@ -108,6 +112,8 @@ pub struct Objective<'v> {
     /// Per cloudlet: utilisation one VM adds.
     rho_per_vm: Vec<f64>,
     cpu_ms: f64,
+    /// Requests each device is expected to send within the horizon.
+    requests: f64,
 }
 
 /// The per-cloudlet counts of an assignment and its cost, for O(1) updates.
@@ -159,6 +165,7 @@ impl<'v> Objective<'v> {
             backlog_ms,
             rho_per_vm,
             cpu_ms: view.request_cpu_ns as f64 / 1e6,
+            requests: view.request_rate_hz * (view.horizon_ns as f64 / 1e9).max(1.0),
         };
         let mut fixed_ms = 0.0;
         for (vm, &host) in view.vm_hosts.iter().enumerate() {
@@ -217,7 +224,7 @@ impl<'v> Objective<'v> {
             (Some(x), None) | (None, Some(x)) => x,
             (None, None) => 0.0,
         };
-        self.weights.delay_weight * 2.0 * one_way_ns / 1e6
+        self.weights.delay_weight * self.requests * 2.0 * one_way_ns / 1e6
     }
 
     /// Cost of gene `gene` on `cloudlet`: its delay, plus the migration if
@@ -228,9 +235,11 @@ impl<'v> Objective<'v> {
         let mut cost = self.delay_ms(vm, cloudlet);
         if cloudlet != host {
             let m = self.view.migration(host, cloudlet);
+            let downtime_s = m.downtime_ns as f64 / 1e9;
+            let stalled = self.view.request_rate_hz * downtime_s;
             cost += self.weights.migration_ms
                 + self.weights.migration_ms_per_mib * m.bytes as f64 / f64::from(1u32 << 20)
-                + self.weights.downtime_weight * m.downtime_ns as f64 / 1e6;
+                + self.weights.downtime_weight * stalled * downtime_s * 1e3 / 2.0;
         }
         cost
     }
@@ -249,7 +258,7 @@ impl<'v> Objective<'v> {
         };
         let wait_ms = self.backlog_ms[c] + queue_ms;
         let over = u64::from(incoming).saturating_sub(self.room[c]);
-        self.weights.delay_weight * f64::from(vms) * wait_ms
+        self.weights.delay_weight * self.requests * f64::from(vms) * wait_ms
             + self.weights.capacity_penalty_ms * over as f64
     }
 
@@ -392,9 +401,9 @@ mod tests {
         let view = instance.view();
         let objective = Objective::new(&view, &CostWeights::default(), &[0]);
         // At home: the round trip to the co-located cloudlet, 2 × 0.2 ms, and
-        // the queueing of one VM.
+        // the queueing of one VM, for each of 20 requests/s × 30 s.
         let rho = 20.0 * 0.010 / f64::from(instance.cloudlet_cpu_cores[1]);
-        let expected = 0.4 + 10.0 * rho / (1.0 - rho);
+        let expected = 600.0 * (0.4 + 10.0 * rho / (1.0 - rho));
         assert!((objective.evaluate(&[1]) - expected).abs() < 1e-9);
         assert!(objective.gene_cost(0, 0) > objective.gene_cost(0, 1) + 1.0);
         assert!(objective.moves(&[1]).is_empty());
@@ -409,8 +418,8 @@ mod tests {
         instance.cloudlet_memory_used_bytes[1] = instance.cloudlet_memory_bytes[1];
         let view = instance.view();
         let objective = Objective::new(&view, &CostWeights::default(), &[0, 1]);
-        assert!(objective.evaluate(&[1, 0]) > 1e6);
-        assert!(objective.evaluate(&[0, 0]) < 1e5);
+        assert!(objective.evaluate(&[1, 0]) > 1e9);
+        assert!(objective.evaluate(&[0, 0]) < 1e8);
     }
 
     #[test]

@@ -385,7 +385,7 @@ mod tests {
         let instance = Instance::random(40, 6, 17);
         let view = instance.view();
         let weights = CostWeights {
-            migration_ms: 1e4,
+            migration_ms: 1e8,
             ..CostWeights::default()
         };
         let mut ga = Ga::new(GaConfig {
