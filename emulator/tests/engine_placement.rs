@@ -58,7 +58,7 @@ fn world(devices: usize) -> World {
     for i in 0..SITES {
         let ap = t
             .add_node(Node::new(
-                &format!("ap-{i}"),
+                format!("ap-{i}"),
                 Some(site(i)),
                 NodeRole::AccessPoint(AccessPointSpec {
                     coverage_radius_m: 1_200.0,
@@ -69,7 +69,7 @@ fn world(devices: usize) -> World {
             .unwrap();
         let cloudlet = t
             .add_node(Node::new(
-                &format!("cl-{i}"),
+                format!("cl-{i}"),
                 Some(site(i)),
                 NodeRole::Cloudlet(CloudletSpec {
                     cpu_cores: 4,
