@@ -9,6 +9,12 @@
 //! TOML format, Topology Zoo GraphML or site CSVs (which can be hung off a
 //! backbone), with cached shortest-path delays that the experiment engine
 //! queries per request by dense node index.
+//!
+//! [`engine`] runs experiments on the virtual clock; at the times the
+//! scenario sets it asks a [`placement`] policy (never, nearest, threshold,
+//! least-loaded, a genetic algorithm, or the exhaustive optimum) which VMs
+//! to move, showing it a view of the world with each device's look-ahead,
+//! latencies, loads and per-pair migration cost estimates.
 
 pub mod cli;
 pub mod engine;

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::cost::{CostWeights, Objective};
 use super::{InstanceSize, Move, PlacementPolicy, PlacementView, Trigger};
 
-/// Default most assignments one decision may enumerate: 10 million (about
-/// a second on one core).
+/// Default most assignments one decision may enumerate: 10 million (a
+/// couple of seconds on one core: about 0.23 µs per assignment measured).
 pub const DEFAULT_MAX_ASSIGNMENTS: u64 = 10_000_000;
 
 /// `[placement.optimal]`.
