@@ -9,12 +9,19 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::{MigrationConfig, Technique};
-use mcc_emu::engine::MigrationSettings;
-use mcc_emu::engine::placement_tables::estimate_migration;
+use std::path::Path;
+
+use mcc_emu::engine::from_topology::network_from_topology;
+use mcc_emu::engine::placement_tables::{PlacementTables, estimate_migration};
+use mcc_emu::engine::{Arrivals, MigrationSettings, Workload, World};
 use mcc_emu::placement::instance::Instance;
 use mcc_emu::placement::{
     CostWeights, Ga, GaConfig, Objective, Optimal, OptimalConfig, PlacementPolicy, Trigger,
 };
+use mcc_emu::topology::LinkDefaults;
+use mcc_emu::topology::combine::attach_sites;
+use mcc_emu::topology::graphml::load_graphml;
+use mcc_emu::topology::sites::load_sites;
 
 fn all(n: usize) -> Vec<u32> {
     (0..n as u32).collect()
@@ -62,14 +69,63 @@ fn optimal_small(c: &mut Criterion) {
     group.finish();
 }
 
+fn migration_settings(technique: Technique) -> MigrationSettings {
+    MigrationSettings {
+        profile: VmProfile::new(256 << 20, 64 << 20, 2_000.0, 0.0, DirtyModel::Linear)
+            .expect("valid profile"),
+        config: MigrationConfig::new(technique),
+    }
+}
+
+/// Geant2012 with the 125 Melbourne CBD sites relocated to Amsterdam, as
+/// the topology benchmark builds it; no devices.
+fn geant_world() -> World {
+    let shipped = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../topologies")
+            .join(name)
+    };
+    let defaults = LinkDefaults::default();
+    let backbone = load_graphml(&shipped("Geant2012.graphml"), &defaults).expect("Geant2012 loads");
+    let amsterdam = backbone
+        .topology
+        .node_by_id("NL")
+        .and_then(|n| n.position)
+        .expect("NL has coordinates");
+    let sites = load_sites(&shipped("sites/site-optus-melbCBD.csv"))
+        .expect("sites load")
+        .relocated(amsterdam)
+        .expect("relocation stays on the globe");
+    let topology = attach_sites(backbone, &sites, None, &defaults)
+        .expect("sites attach")
+        .topology;
+    let network = network_from_topology(&topology).expect("connected");
+    World {
+        access_points: network.access_points,
+        cloudlets: network.cloudlets,
+        links: network.links,
+        paths: network.paths,
+        devices: Vec::new(),
+        workload: Workload {
+            rate_hz: 10.0,
+            arrivals: Arrivals::Periodic,
+            request_bytes: 1_000,
+            response_bytes: 1_000,
+            cpu_ns: 1_000_000,
+        },
+    }
+}
+
 fn migration_estimate(c: &mut Criterion) {
     let mut group = c.benchmark_group("migration estimate");
+    let world = geant_world();
+    println!("placement tables: {} cloudlets", world.cloudlets.len());
+    group.sample_size(10);
+    group.bench_function("tables, Geant2012 + 125 sites, pre-copy 256 MiB", |b| {
+        b.iter(|| PlacementTables::new(black_box(&world), &migration_settings(Technique::PreCopy)))
+    });
     for technique in [Technique::PreCopy, Technique::Soft] {
-        let settings = MigrationSettings {
-            profile: VmProfile::new(256 << 20, 64 << 20, 2_000.0, 0.0, DirtyModel::Linear)
-                .expect("valid profile"),
-            config: MigrationConfig::new(technique),
-        };
+        let settings = migration_settings(technique);
         group.bench_function(format!("{} 256 MiB, 1 Gbit/s", technique.name()), |b| {
             b.iter(|| estimate_migration(black_box(&settings), 5_000_000, 1e9))
         });

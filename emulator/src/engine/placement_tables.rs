@@ -15,6 +15,11 @@ use super::migrations::{MigrationSettings, NO_LINK_RATE_BPS};
 use super::world::World;
 use crate::placement::MigrationCost;
 
+/// Latencies are rounded to this step before the migration model is run, so
+/// that pairs with nearly the same path share one run (100 µs: far below what
+/// a migration's cost depends on).
+pub const ESTIMATE_LATENCY_STEP_NS: u64 = 100_000;
+
 /// Default look-ahead of the placement view: where each device's trace says
 /// it will be 30 s from now (about a cell crossed at walking speed, a few
 /// at driving speed).
@@ -37,7 +42,8 @@ pub struct PlacementTables {
 
 impl PlacementTables {
     /// The tables of `world` for VMs that migrate as `migration` says. Each
-    /// distinct (latency, bottleneck) pair runs the migration model once.
+    /// distinct (latency rounded to [`ESTIMATE_LATENCY_STEP_NS`], bottleneck)
+    /// pair runs the migration model once.
     pub fn new(world: &World, migration: &MigrationSettings) -> Self {
         let n = world.cloudlets.len();
         let mut bandwidth_bps = Vec::with_capacity(n * n);
@@ -54,7 +60,13 @@ impl PlacementTables {
                     migration_cost.push(MigrationCost::default());
                     continue;
                 }
-                let latency_ns = world.paths.between_latency_ns(from, to);
+                let step = ESTIMATE_LATENCY_STEP_NS;
+                let latency_ns = world
+                    .paths
+                    .between_latency_ns(from, to)
+                    .saturating_add(step / 2)
+                    / step
+                    * step;
                 let cost = *cache
                     .entry((latency_ns, bandwidth.to_bits()))
                     .or_insert_with(|| estimate_migration(migration, latency_ns, bandwidth));

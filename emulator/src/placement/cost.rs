@@ -262,7 +262,8 @@ impl<'v> Objective<'v> {
             + self.weights.capacity_penalty_ms * over as f64
     }
 
-    /// The counts and cost of `assignment` (one cloudlet per gene), from scratch.
+    /// The counts and cost of `assignment` (one cloudlet per gene, each
+    /// below [`Objective::cloudlets`]), from scratch.
     pub fn tally(&self, assignment: &[u32]) -> Tally {
         let mut counts = self.fixed_counts.clone();
         let mut incoming = vec![0u32; counts.len()];
