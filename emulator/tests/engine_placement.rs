@@ -193,6 +193,12 @@ fn ga_skips_the_short_visit_and_follows_the_long_stay() {
         "ga {ga:?}\nnearest {nearest:?}"
     );
     assert!(ga.migrations >= 1, "the GA follows the long stay: {ga:?}");
+    // The visit to the second cell lasts from about 70 s to 100 s.
+    assert!(
+        sink.migrations.iter().all(|m| m.start_ns > 200_000 * MS),
+        "{:?}",
+        sink.migrations
+    );
     let last = sink.migrations.last().unwrap();
     assert_eq!(last.to, 2, "the VM ends next to the driver");
     assert!(
@@ -205,10 +211,25 @@ fn ga_skips_the_short_visit_and_follows_the_long_stay() {
 
 #[test]
 fn every_policy_runs_and_threshold_and_least_loaded_behave() {
+    let mut periodic = settings();
+    periodic.placement_interval_ns = Some(10_000 * MS);
+    periodic.placement_on_handover = false;
     for name in placement::NAMES {
         let (summary, sink) = run(name);
         assert_eq!(summary.requests, 12_000, "{name}");
         assert!(sink.migrations.iter().all(|m| m.policy == *name));
+        let (summary, sink) = run_with(placement::by_name(name).unwrap(), periodic.clone());
+        assert_eq!(summary.requests, 12_000, "{name}");
+        assert!(
+            sink.migrations.iter().all(|m| m.reason == "periodic"),
+            "{name}"
+        );
+        if ["nearest", "ga", "optimal"].contains(name) {
+            assert!(
+                summary.migrations >= 1,
+                "{name} follows the long stay on the timer"
+            );
+        }
     }
     // A margin larger than any possible saving: no move.
     let configs: placement::PolicyConfigs =
