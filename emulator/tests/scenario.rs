@@ -108,6 +108,14 @@ fn values_out_of_range_are_named_by_key() {
             "placement.policy",
         ),
         (
+            format!("{GOOD}[placement]\npolicy = \"ga\"\n[placement.ga]\npopulation = 1\n"),
+            "placement.ga",
+        ),
+        (
+            format!("{GOOD}[placement]\nhorizon_s = -5\n"),
+            "placement.horizon_s",
+        ),
+        (
             format!("{GOOD}[cloudlets]\ncpu_cores = 0\n"),
             "cloudlets.cpu_cores",
         ),

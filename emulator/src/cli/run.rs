@@ -72,7 +72,8 @@ pub fn run_scenario(
     out: &std::path::Path,
     progress: bool,
 ) -> anyhow::Result<Summary> {
-    let policy = placement::by_name(&scenario.policy).map_err(anyhow::Error::msg)?;
+    let policy =
+        placement::build(&scenario.policy, &scenario.policy_configs).map_err(anyhow::Error::msg)?;
     let mut outputs = AtomicOutputs::new(out)?;
     let files = CsvFiles {
         requests: outputs.create("requests.csv")?,

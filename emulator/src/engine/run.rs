@@ -10,13 +10,15 @@ use mcc_mobile_client::{AccessPoint as AttachPoint, ApIndex, LatLon, TraceCursor
 use super::cpu::CpuQueue;
 use super::links::{DirectedLink, LinkSpec, LinkTable, directed};
 use super::migrations::{ActiveMigration, MigrationSettings, Wake};
+pub use super::placement_tables::DEFAULT_PLACEMENT_HORIZON_NS;
+use super::placement_tables::{PlacementScratch, PlacementTables};
 use super::queue::EventQueue;
 use super::workload::RequestClock;
 use super::world::World;
 use crate::output::{
     DelayStatsBuilder, HandoverRecord, Outcome, RecordSink, RequestRecord, Summary,
 };
-use crate::placement::{Move, PlacementPolicy, PlacementView, Trigger};
+use crate::placement::{InstanceSize, Move, PlacementPolicy, PlacementView, Trigger};
 
 /// How an experiment runs, beyond the world it runs in.
 #[derive(Debug, Clone)]
@@ -37,6 +39,9 @@ pub struct RunSettings {
     pub placement_interval_ns: Option<u64>,
     /// Run the placement policy for a device's VM when the device hands over.
     pub placement_on_handover: bool,
+    /// How far ahead the placement view looks along each device's trace
+    /// ([`DEFAULT_PLACEMENT_HORIZON_NS`] unless the scenario says).
+    pub placement_horizon_ns: u64,
     /// The VM and migration technique every migration uses.
     pub migration: MigrationSettings,
 }
@@ -146,6 +151,8 @@ pub struct Engine<'w, S: RecordSink> {
     free_in_flight: Vec<u32>,
     memory_used_bytes: Vec<u64>,
     cloudlets_by_latency: Vec<Vec<u32>>,
+    placement_tables: PlacementTables,
+    placement_scratch: PlacementScratch,
     delays: DelayStatsBuilder,
     totals: Totals,
 }
@@ -176,6 +183,9 @@ pub enum EngineError {
     /// The workload cannot be run.
     #[error("workload: {0}")]
     Workload(String),
+    /// The placement policy cannot serve a run of this size.
+    #[error("placement: {0}")]
+    Placement(String),
 }
 
 impl<'w, S: RecordSink> Engine<'w, S> {
@@ -203,6 +213,13 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 "rate_hz must be a positive number, got {rate}"
             )));
         }
+        policy
+            .check(&InstanceSize {
+                vms: world.devices.len(),
+                cloudlets: world.cloudlets.len(),
+                periodic: settings.placement_interval_ns.is_some(),
+            })
+            .map_err(EngineError::Placement)?;
         let ap_index = ApIndex::new(
             world
                 .access_points
@@ -253,6 +270,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             free_in_flight: Vec::new(),
             memory_used_bytes: vec![0; world.cloudlets.len()],
             cloudlets_by_latency,
+            placement_tables: PlacementTables::new(world, &settings.migration),
+            placement_scratch: PlacementScratch::default(),
             delays: DelayStatsBuilder::new(),
             totals: Totals::default(),
             settings,
@@ -422,27 +441,75 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         }
     }
 
+    /// Refills the placement buffers with the world at `now` (and each
+    /// device's position and access point at `now + horizon`).
+    fn fill_placement_scratch(&mut self, now: u64) {
+        let scratch = &mut self.placement_scratch;
+        scratch.vm_hosts.clear();
+        scratch.vm_migrating.clear();
+        scratch.cloudlet_vms.clear();
+        scratch.cloudlet_vms.resize(self.world.cloudlets.len(), 0);
+        for vm in &self.vms {
+            scratch.vm_hosts.push(vm.host);
+            scratch.vm_migrating.push(vm.migration.is_some());
+            if let Some(n) = scratch.cloudlet_vms.get_mut(vm.host as usize) {
+                *n += 1;
+            }
+        }
+        scratch.backlog_ns.clear();
+        scratch
+            .backlog_ns
+            .extend(self.cpus.iter().map(|c| c.backlog_ns(now)));
+        scratch.device_ap.clear();
+        scratch.device_ap_ahead.clear();
+        scratch.device_position.clear();
+        scratch.device_position_ahead.clear();
+        let ahead_s = now.saturating_add(self.settings.placement_horizon_ns) as f64 / 1e9;
+        for (device, spec) in self.devices.iter_mut().zip(&self.world.devices) {
+            let position = device.cursor.position_at(now as f64 / 1e9);
+            let ahead = spec.trace.position_at(ahead_s, spec.edge);
+            let ap_ahead = self
+                .ap_index
+                .attach(
+                    ahead,
+                    device.ap.map(|a| a as usize),
+                    self.settings.hysteresis_m,
+                )
+                .map(|a| a as u32);
+            scratch.device_ap.push(device.ap);
+            scratch.device_ap_ahead.push(ap_ahead);
+            scratch.device_position.push(position);
+            scratch.device_position_ahead.push(ahead);
+        }
+    }
+
     fn place(&mut self, now: u64, trigger: Trigger) {
-        let vm_hosts: Vec<u32> = self.vms.iter().map(|v| v.host).collect();
-        let vm_migrating: Vec<bool> = self.vms.iter().map(|v| v.migration.is_some()).collect();
-        let device_ap: Vec<Option<u32>> = self.devices.iter().map(|d| d.ap).collect();
-        let backlog: Vec<u64> = self.cpus.iter().map(|c| c.backlog_ns(now)).collect();
-        let memory: Vec<u64> = self
-            .world
-            .cloudlets
-            .iter()
-            .map(|c| c.memory_bytes)
-            .collect();
+        self.fill_placement_scratch(now);
+        let scratch = &self.placement_scratch;
+        let tables = &self.placement_tables;
         let view = PlacementView {
             now_ns: now,
-            vm_hosts: &vm_hosts,
-            vm_migrating: &vm_migrating,
-            device_ap: &device_ap,
-            vm_memory_bytes: self.vm_bytes(),
-            cloudlet_memory_bytes: &memory,
+            horizon_ns: self.settings.placement_horizon_ns,
+            vm_hosts: &scratch.vm_hosts,
+            vm_migrating: &scratch.vm_migrating,
+            device_ap: &scratch.device_ap,
+            device_ap_ahead: &scratch.device_ap_ahead,
+            device_position: &scratch.device_position,
+            device_position_ahead: &scratch.device_position_ahead,
+            vm_memory_bytes: self.settings.migration.vm_memory_bytes(),
+            cloudlet_memory_bytes: &tables.memory_bytes,
             cloudlet_memory_used_bytes: &self.memory_used_bytes,
-            cloudlet_backlog_ns: &backlog,
+            cloudlet_backlog_ns: &scratch.backlog_ns,
+            cloudlet_vms: &scratch.cloudlet_vms,
+            cloudlet_cpu_cores: &tables.cpu_cores,
+            cloudlet_position: &tables.positions,
             cloudlets_by_latency: &self.cloudlets_by_latency,
+            ap_latency_ns: self.world.paths.ap_latency_table_ns(),
+            cloudlet_latency_ns: self.world.paths.between_latency_table_ns(),
+            cloudlet_bandwidth_bps: &tables.bandwidth_bps,
+            migration_cost: &tables.migration_cost,
+            request_rate_hz: self.world.workload.rate_hz,
+            request_cpu_ns: self.world.workload.cpu_ns,
         };
         let moves = self.policy.decide(&view, trigger);
         for Move { vm, to } in moves {

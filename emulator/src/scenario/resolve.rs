@@ -31,6 +31,8 @@ pub struct Scenario {
     pub settings: RunSettings,
     /// The placement policy's name.
     pub policy: String,
+    /// Every policy's settings (from the `[placement.<name>]` tables).
+    pub policy_configs: placement::PolicyConfigs,
     /// Things the loaders had to work around.
     pub warnings: Vec<String>,
 }
@@ -161,8 +163,24 @@ impl Resolver<'_> {
         let devices = self.devices(f, duration_s)?;
         let workload = self.workload(f)?;
         let migration = self.migration(f)?;
-        placement::by_name(&f.placement.policy)
-            .map_err(|e| self.error(format!("key `placement.policy`: {e}")))?;
+        let p = &f.placement;
+        let policy_configs = placement::PolicyConfigs {
+            never: p.never.clone(),
+            nearest: p.nearest.clone(),
+            threshold: p.threshold.clone(),
+            least_loaded: p.least_loaded.clone(),
+            ga: p.ga.clone(),
+            optimal: p.optimal.clone(),
+        };
+        placement::build(&p.policy, &policy_configs).map_err(|e| {
+            // A known policy with a bad setting: the error names its table.
+            let table_prefix = format!("[placement.{}]: ", p.policy);
+            match e.strip_prefix(&table_prefix) {
+                Some(rest) => self.error(format!("key `placement.{}`: {rest}", p.policy)),
+                None => self.error(format!("key `placement.policy`: {e}")),
+            }
+        })?;
+        let horizon_s = self.non_negative("placement.horizon_s", p.horizon_s)?;
         let interval_s = self.non_negative("placement.interval_s", f.placement.interval_s)?;
 
         let s_to_ns = |s: f64| (s * 1e9).round() as u64;
@@ -186,9 +204,11 @@ impl Resolver<'_> {
                 hysteresis_m,
                 placement_interval_ns: (interval_s > 0.0).then(|| s_to_ns(interval_s)),
                 placement_on_handover: f.placement.on_handover,
+                placement_horizon_ns: s_to_ns(horizon_s),
                 migration,
             },
             policy: f.placement.policy.clone(),
+            policy_configs,
             warnings,
         })
     }

@@ -6,6 +6,8 @@
 
 use serde::Deserialize;
 
+use crate::placement;
+
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -327,13 +329,34 @@ impl Default for MigrationSection {
     }
 }
 
-/// `[placement]`: the policy and when it runs.
+/// `[placement]`: the policy, when it runs, and each policy's settings.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlacementSection {
-    /// Policy name: `never`, `nearest`.
+    /// Policy name: `never`, `nearest`, `threshold`, `least-loaded`, `ga`, `optimal`.
     #[serde(default = "default_policy")]
     pub policy: String,
+    /// How far ahead policies look along each device's trace, in seconds.
+    #[serde(default = "default_horizon_s")]
+    pub horizon_s: f64,
+    /// `[placement.never]`.
+    #[serde(default)]
+    pub never: placement::NeverConfig,
+    /// `[placement.nearest]`.
+    #[serde(default)]
+    pub nearest: placement::NearestConfig,
+    /// `[placement.threshold]`.
+    #[serde(default)]
+    pub threshold: placement::ThresholdConfig,
+    /// `[placement.least-loaded]`.
+    #[serde(default, rename = "least-loaded")]
+    pub least_loaded: placement::LeastLoadedConfig,
+    /// `[placement.ga]`.
+    #[serde(default)]
+    pub ga: placement::GaConfig,
+    /// `[placement.optimal]`.
+    #[serde(default)]
+    pub optimal: placement::OptimalConfig,
     /// Run the policy every this many seconds (0 = never on a timer).
     #[serde(default = "default_interval_s")]
     pub interval_s: f64,
@@ -344,6 +367,9 @@ pub struct PlacementSection {
 
 fn default_policy() -> String {
     "nearest".into()
+}
+fn default_horizon_s() -> f64 {
+    crate::engine::DEFAULT_PLACEMENT_HORIZON_NS as f64 / 1e9
 }
 fn default_interval_s() -> f64 {
     0.0
@@ -356,6 +382,13 @@ impl Default for PlacementSection {
     fn default() -> Self {
         Self {
             policy: default_policy(),
+            horizon_s: default_horizon_s(),
+            never: Default::default(),
+            nearest: Default::default(),
+            threshold: Default::default(),
+            least_loaded: Default::default(),
+            ga: Default::default(),
+            optimal: Default::default(),
             interval_s: default_interval_s(),
             on_handover: default_on_handover(),
         }
