@@ -136,6 +136,8 @@ pub struct PlacementScratch {
     pub backlog_ns: Vec<u64>,
     /// VMs on each cloudlet.
     pub cloudlet_vms: Vec<u32>,
+    /// The time the device entries were filled for.
+    pub devices_at_ns: Option<u64>,
 }
 
 #[cfg(test)]

@@ -110,6 +110,13 @@ struct Device<'w> {
     anchor: LatLon,
     slack_m: f64,
     clock: RequestClock,
+    /// Where the trace says the device will be one placement horizon ahead,
+    /// the access point it would be attached to there (with hysteresis
+    /// against the previous look-ahead), and the slack of that decision.
+    ahead_cursor: TraceCursor<'w>,
+    ahead_ap: Option<u32>,
+    ahead_anchor: LatLon,
+    ahead_slack_m: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -317,6 +324,10 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 anchor: position,
                 slack_m,
                 clock,
+                ahead_cursor: spec.trace.cursor(spec.edge),
+                ahead_ap: None,
+                ahead_anchor: position,
+                ahead_slack_m: 0.0,
             });
             self.vms.push(Vm {
                 host,
@@ -460,24 +471,32 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         scratch
             .backlog_ns
             .extend(self.cpus.iter().map(|c| c.backlog_ns(now)));
+        // Positions and look-aheads change only with time: every decision at
+        // one instant (all the hand-overs of a mobility tick) shares them.
+        if scratch.devices_at_ns == Some(now) {
+            return;
+        }
+        scratch.devices_at_ns = Some(now);
         scratch.device_ap.clear();
         scratch.device_ap_ahead.clear();
         scratch.device_position.clear();
         scratch.device_position_ahead.clear();
         let ahead_s = now.saturating_add(self.settings.placement_horizon_ns) as f64 / 1e9;
-        for (device, spec) in self.devices.iter_mut().zip(&self.world.devices) {
+        for device in &mut self.devices {
             let position = device.cursor.position_at(now as f64 / 1e9);
-            let ahead = spec.trace.position_at(ahead_s, spec.edge);
-            let ap_ahead = self
-                .ap_index
-                .attach(
+            let ahead = device.ahead_cursor.position_at(ahead_s);
+            if device.ahead_anchor.distance_m(ahead) >= device.ahead_slack_m {
+                let (ap, slack_m) = self.ap_index.attach_with_slack(
                     ahead,
-                    device.ap.map(|a| a as usize),
+                    device.ahead_ap.map(|a| a as usize),
                     self.settings.hysteresis_m,
-                )
-                .map(|a| a as u32);
+                );
+                device.ahead_ap = ap.map(|a| a as u32);
+                device.ahead_anchor = ahead;
+                device.ahead_slack_m = slack_m;
+            }
             scratch.device_ap.push(device.ap);
-            scratch.device_ap_ahead.push(ap_ahead);
+            scratch.device_ap_ahead.push(device.ahead_ap);
             scratch.device_position.push(position);
             scratch.device_position_ahead.push(ahead);
         }
