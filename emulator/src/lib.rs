@@ -9,9 +9,14 @@
 //! TOML format, Topology Zoo GraphML or site CSVs (which can be hung off a
 //! backbone), with cached shortest-path delays that the experiment engine
 //! queries per request by dense node index.
+//!
+//! [`realtime`] holds the foundations of the real-clock driver: a precise
+//! wall-clock [`realtime::Timer`] and [`realtime::EmulatedLink`], which
+//! delays messages by latency, serialisation and FIFO queueing per direction.
 
 pub mod cli;
 pub mod engine;
 pub mod output;
 pub mod placement;
+pub mod realtime;
 pub mod topology;
