@@ -10,13 +10,12 @@
 //! backbone), with cached shortest-path delays that the experiment engine
 //! queries per request by dense node index.
 //!
-//! [`realtime`] holds the foundations of the real-clock driver: a precise
-//! wall-clock [`realtime::Timer`] and [`realtime::EmulatedLink`], which
-//! delays messages by latency, serialisation and FIFO queueing per direction.
+//! The real-clock foundations (a precise wall-clock timer and emulated
+//! links) live in `mcc_cloudlet::realtime`, since the cloudlet node uses them
+//! too; `mcc-emu bench delay` ([`cli`]) measures them on the user's machine.
 
 pub mod cli;
 pub mod engine;
 pub mod output;
 pub mod placement;
-pub mod realtime;
 pub mod topology;

@@ -10,8 +10,8 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 use serde::Serialize;
 
-use crate::realtime::delay::{DEFAULT_SLEEP_SPIN_MARGIN, DEFAULT_THREAD_MARGIN};
-use crate::realtime::{Timer, TimerKind};
+use mcc_cloudlet::realtime::delay::{DEFAULT_SLEEP_SPIN_MARGIN, DEFAULT_THREAD_MARGIN};
+use mcc_cloudlet::realtime::{Timer, TimerKind};
 
 /// Most messages one cell of `bench delay` offers.
 const MAX_MESSAGES_PER_CELL: f64 = 1_000_000.0;
