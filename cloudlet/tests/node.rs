@@ -623,3 +623,116 @@ async fn metrics_are_served_as_prometheus_text() {
     metrics.await.expect("metrics task");
     a.stop().await;
 }
+
+mod real_migration {
+    use std::sync::Arc;
+
+    use mcc_cloudlet::memory::{DirtyModel, VmProfile as ModelProfile};
+    use mcc_cloudlet::migration::{MigrationConfig, PathEstimate, Technique};
+    use mcc_cloudlet::node::migrate::{MigrateError, RealMigration};
+    use mcc_cloudlet::realtime::{EmulatedLink, LinkSpec, Timer};
+
+    use super::*;
+
+    const MODEL_VM_BYTES: u64 = 4 * MIB;
+
+    fn plan(technique: Technique) -> RealMigration {
+        RealMigration {
+            migration_id: format!("real-{}", technique.name()),
+            vm_id: "vm-1".to_owned(),
+            profile: ModelProfile::new(MODEL_VM_BYTES, MIB, 2_000.0, 0.0, DirtyModel::Linear)
+                .expect("profile"),
+            config: MigrationConfig::new(technique),
+            path: PathEstimate {
+                one_way_latency: Duration::from_millis(1),
+                bandwidth_bps: 1e9,
+            },
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pre_copy_moves_every_byte_it_counts_and_hands_the_vm_over() {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let mut to_b = b.client.clone();
+        let report = a
+            .node
+            .migrate_to(&mut to_b, plan(Technique::PreCopy), None)
+            .await
+            .expect("migration");
+        assert!(report.model.rounds >= 1);
+        assert_eq!(report.target_summary.pages_received, report.pages_sent);
+        assert_eq!(report.target_summary.bytes_received, report.wire_bytes);
+        // Every page crossed at least once, with its 4 KiB of data.
+        assert!(report.pages_sent >= MODEL_VM_BYTES / 4096);
+        assert!(report.wire_bytes > MODEL_VM_BYTES);
+        assert_eq!(vm_state(&b.node, "vm-1").as_deref(), Some("RUNNING"));
+        assert_eq!(vm_state(&a.node, "vm-1"), None);
+        assert_eq!(
+            (
+                a.node.status().migrations_out,
+                b.node.status().migrations_in
+            ),
+            (1, 1)
+        );
+        a.stop().await;
+        b.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_emulated_link_paces_the_transfer() {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let spec = LinkSpec::new(Duration::from_millis(2), 400e6).expect("spec");
+        let link = Arc::new(EmulatedLink::symmetric(
+            spec,
+            Timer::precise().expect("timer"),
+        ));
+        let mut to_b = b.client.clone();
+        let report = a
+            .node
+            .migrate_to(&mut to_b, plan(Technique::StopAndCopy), Some(link))
+            .await
+            .expect("migration");
+        // The link cannot carry the bytes faster than its rate plus one latency.
+        let floor = Duration::from_secs_f64(report.wire_bytes as f64 * 8.0 / 400e6)
+            + Duration::from_millis(2);
+        assert!(
+            report.elapsed >= floor,
+            "{:?} < {:?}",
+            report.elapsed,
+            floor
+        );
+        assert!(report.model.downtime_ms * 1e-3 >= floor.as_secs_f64() * 0.99);
+        assert_eq!(vm_state(&b.node, "vm-1").as_deref(), Some("RUNNING"));
+        a.stop().await;
+        b.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unsupported_techniques_and_refusals_leave_the_vm_where_it_ran() {
+        let a = start("a", 2, 64 * MIB).await;
+        let small = start("small", 2, MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let mut to_small = small.client.clone();
+        let post = a
+            .node
+            .migrate_to(&mut to_small, plan(Technique::PostCopy), None)
+            .await;
+        assert!(
+            matches!(post, Err(MigrateError::Unsupported(_))),
+            "{post:?}"
+        );
+        let full = a
+            .node
+            .migrate_to(&mut to_small, plan(Technique::PreCopy), None)
+            .await;
+        assert!(matches!(full, Err(MigrateError::Refused(_))), "{full:?}");
+        assert_eq!(vm_state(&a.node, "vm-1").as_deref(), Some("RUNNING"));
+        assert!(small.node.status().vms.is_empty());
+        a.stop().await;
+        small.stop().await;
+    }
+}

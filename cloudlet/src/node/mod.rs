@@ -20,6 +20,7 @@ use tonic::transport::server::TcpIncoming;
 
 pub mod error;
 pub mod metrics;
+pub mod migrate;
 pub mod pages;
 mod service;
 pub mod state;
