@@ -78,6 +78,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             let metrics = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+            let addr = metrics.local_addr().context("reading the metrics address")?;
             let mut stop = stop_rx.clone();
             tokio::spawn(node::metrics::serve_metrics(
                 node.clone(),
@@ -88,7 +89,8 @@ fn run(args: Args) -> anyhow::Result<()> {
             ));
             eprintln!("cloudlet {}: metrics on http://{addr}/metrics", args.id);
         }
-        eprintln!("cloudlet {}: serving on {}", args.id, args.listen);
+        let bound = listener.local_addr().context("reading the bound address")?;
+        eprintln!("cloudlet {}: serving on {bound}", args.id);
         tokio::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;
             let _ = stop_tx.send(true);
