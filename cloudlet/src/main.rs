@@ -78,7 +78,9 @@ fn run(args: Args) -> anyhow::Result<()> {
             let metrics = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen for metrics on {addr}"))?;
-            let addr = metrics.local_addr().context("reading the metrics address")?;
+            let addr = metrics
+                .local_addr()
+                .context("reading the metrics address")?;
             let mut stop = stop_rx.clone();
             tokio::spawn(node::metrics::serve_metrics(
                 node.clone(),

@@ -94,6 +94,75 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 fn run_delay(args: DelayArgs) -> anyhow::Result<()> {
+    validate(&args)?;
+    if !args.json
+        && let Some(load) = load_average()
+    {
+        println!("load average before the run: {load}");
+    }
+    if !args.json {
+        println!(
+            "{:<11} {:>7} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>6}",
+            "strategy",
+            "margin",
+            "rate/s",
+            "delay",
+            "msgs",
+            "p50 µs",
+            "p99 µs",
+            "max µs",
+            "min µs",
+            "cpu%"
+        );
+    }
+    let cells = measure_delay(&args, |cell| {
+        if !args.json {
+            print_cell(cell);
+        }
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&cells)?);
+    }
+    Ok(())
+}
+
+/// Runs every (strategy, rate, delay) cell of `bench delay`, calling
+/// `on_cell` as each one ends.
+pub fn measure_delay(
+    args: &DelayArgs,
+    mut on_cell: impl FnMut(&DelayCell),
+) -> anyhow::Result<Vec<DelayCell>> {
+    validate(args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.workers)
+        .enable_all()
+        .build()
+        .context("starting the Tokio runtime")?;
+    let kinds = [
+        TimerKind::Tokio,
+        TimerKind::SleepSpin {
+            margin: Duration::from_micros(args.sleep_spin_margin_us),
+        },
+        TimerKind::Thread {
+            margin: Duration::from_micros(args.thread_margin_us),
+        },
+    ];
+    let mut cells = Vec::new();
+    for kind in kinds {
+        let timer = Timer::new(kind).context("starting the timer")?;
+        for &rate in &args.rates {
+            for &delay_ms in &args.delays_ms {
+                let cell = runtime.block_on(measure_cell(&timer, rate, delay_ms, args.seconds))?;
+                on_cell(&cell);
+                cells.push(cell);
+            }
+        }
+    }
+    Ok(cells)
+}
+
+/// Checks the arguments of `bench delay`, naming the flag that is wrong.
+fn validate(args: &DelayArgs) -> anyhow::Result<()> {
     if !(args.seconds > 0.0 && args.seconds <= MAX_SECONDS_PER_CELL) {
         bail!(
             "--seconds must lie in (0, {MAX_SECONDS_PER_CELL}], got {}",
@@ -115,54 +184,6 @@ fn run_delay(args: DelayArgs) -> anyhow::Result<()> {
     }
     if args.workers == 0 {
         bail!("--workers must be at least 1");
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.workers)
-        .enable_all()
-        .build()
-        .context("starting the Tokio runtime")?;
-    let kinds = [
-        TimerKind::Tokio,
-        TimerKind::SleepSpin {
-            margin: Duration::from_micros(args.sleep_spin_margin_us),
-        },
-        TimerKind::Thread {
-            margin: Duration::from_micros(args.thread_margin_us),
-        },
-    ];
-    if !args.json {
-        if let Some(load) = load_average() {
-            println!("load average before the run: {load}");
-        }
-        println!(
-            "{:<11} {:>7} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>6}",
-            "strategy",
-            "margin",
-            "rate/s",
-            "delay",
-            "msgs",
-            "p50 µs",
-            "p99 µs",
-            "max µs",
-            "min µs",
-            "cpu%"
-        );
-    }
-    let mut cells = Vec::new();
-    for kind in kinds {
-        let timer = Timer::new(kind).context("starting the timer")?;
-        for &rate in &args.rates {
-            for &delay_ms in &args.delays_ms {
-                let cell = runtime.block_on(measure_cell(&timer, rate, delay_ms, args.seconds))?;
-                if !args.json {
-                    print_cell(&cell);
-                }
-                cells.push(cell);
-            }
-        }
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&cells)?);
     }
     Ok(())
 }
@@ -266,4 +287,53 @@ fn load_average() -> Option<String> {
             .collect::<Vec<_>>()
             .join(" "),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> DelayArgs {
+        DelayArgs {
+            rates: vec![1000.0],
+            delays_ms: vec![0.5],
+            seconds: 0.01,
+            thread_margin_us: 300,
+            sleep_spin_margin_us: 2000,
+            workers: 2,
+            json: true,
+        }
+    }
+
+    #[test]
+    fn every_strategy_is_measured_and_none_wakes_early() {
+        let cells = measure_delay(&args(), |_| {}).expect("bench");
+        let names: Vec<&str> = cells.iter().map(|c| c.strategy).collect();
+        assert_eq!(names, ["tokio", "sleep-spin", "thread"]);
+        for cell in &cells {
+            assert_eq!(cell.messages, 10);
+            assert!(cell.error_min_us >= 0.0, "{} woke early", cell.strategy);
+            assert!(
+                cell.error_p50_us <= cell.error_p99_us && cell.error_p99_us <= cell.error_max_us
+            );
+        }
+    }
+
+    #[test]
+    fn bad_arguments_name_the_flag() {
+        type Spoil = fn(&mut DelayArgs);
+        let cases: [(Spoil, &str); 5] = [
+            (|a| a.seconds = 0.0, "--seconds"),
+            (|a| a.seconds = 1e9, "--seconds"),
+            (|a| a.rates = vec![-1.0], "--rates"),
+            (|a| a.delays_ms = vec![f64::NAN], "--delays-ms"),
+            (|a| a.workers = 0, "--workers"),
+        ];
+        for (spoil, flag) in cases {
+            let mut bad = args();
+            spoil(&mut bad);
+            let error = measure_delay(&bad, |_| {}).expect_err("bad arguments");
+            assert!(error.to_string().contains(flag), "{error}");
+        }
+    }
 }
