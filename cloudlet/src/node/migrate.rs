@@ -270,10 +270,9 @@ impl CloudletNode {
             })),
         };
         let mut wire_bytes = header.encoded_len() as u64;
-        sender
-            .send(header)
-            .await
-            .map_err(|_| MigrateError::StreamClosed)?;
+        if sender.send(header).await.is_err() {
+            return Err(stream_failure(call).await);
+        }
 
         let epoch = Instant::now();
         let mut model = Migration::new(
@@ -321,10 +320,9 @@ impl CloudletNode {
                     None => Duration::ZERO,
                 };
                 for message in messages {
-                    sender
-                        .send(message)
-                        .await
-                        .map_err(|_| MigrateError::StreamClosed)?;
+                    if sender.send(message).await.is_err() {
+                        return Err(stream_failure(call).await);
+                    }
                 }
                 let arrive = if link.is_some() {
                     arrive
@@ -377,6 +375,16 @@ impl CloudletNode {
             target_summary,
             elapsed: epoch.elapsed(),
         })
+    }
+}
+
+/// Why the target stopped taking the stream: its status when it answered one.
+async fn stream_failure(
+    call: tokio::task::JoinHandle<Result<ReceiveVmSummary, tonic::Status>>,
+) -> MigrateError {
+    match call.await {
+        Ok(Err(status)) => MigrateError::Rpc(status),
+        _ => MigrateError::StreamClosed,
     }
 }
 

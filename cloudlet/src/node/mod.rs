@@ -29,6 +29,12 @@ pub mod transfer;
 pub use error::NodeError;
 pub use service::{MAX_CPU_COST_US, MAX_PAYLOAD_BYTES, MAX_RESPONSE_BYTES};
 
+/// Largest gRPC message a node decodes: 16 MiB. A request whose payload is
+/// over [`MAX_PAYLOAD_BYTES`] but under this is refused by the node with
+/// `INVALID_ARGUMENT`; a message over this is refused by tonic itself with
+/// `OUT_OF_RANGE` before the node sees it.
+pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
+
 use crate::realtime::Timer;
 use pages::VmMemory;
 use service::{Inner, Service};
@@ -119,7 +125,7 @@ impl CloudletNode {
 
     /// The tonic service.
     pub fn into_service(self) -> CloudletServer<impl mcc_proto::v1::cloudlet_server::Cloudlet> {
-        CloudletServer::new(Service(self.inner))
+        CloudletServer::new(Service(self.inner)).max_decoding_message_size(MAX_MESSAGE_BYTES)
     }
 }
 
