@@ -11,6 +11,8 @@
 
 /// Default page size on a node, in bytes.
 pub const DEFAULT_PAGE_BYTES: u32 = 4096;
+/// Smallest page size a node accepts, in bytes (bounds the page bitmap).
+pub const MIN_PAGE_BYTES: u32 = 512;
 /// Largest page size a node accepts, in bytes (huge pages: 2 MiB).
 pub const MAX_PAGE_BYTES: u32 = 2 << 20;
 

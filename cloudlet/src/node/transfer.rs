@@ -11,7 +11,7 @@
 use mcc_proto::v1::{ExecutionState, PageBatch, VmHeader};
 
 use super::error::NodeError;
-use super::pages::{MAX_PAGE_BYTES, PageSet, VmMemory};
+use super::pages::{MAX_PAGE_BYTES, MIN_PAGE_BYTES, PageSet, VmMemory};
 
 /// Largest VM a node accepts: 1 TiB.
 pub const MAX_VM_MEMORY_BYTES: u64 = 1 << 40;
@@ -41,9 +41,11 @@ pub fn memory_from_profile(
     } else {
         profile.page_size_bytes
     };
-    if page_bytes > MAX_PAGE_BYTES {
+    if !(MIN_PAGE_BYTES..=MAX_PAGE_BYTES).contains(&page_bytes) {
         return Err(NodeError::invalid(format!(
-            "{field}.page_size_bytes is {page_bytes}; at most {MAX_PAGE_BYTES} is accepted"
+            "{field}.page_size_bytes is {page_bytes}; it must lie in [{MIN_PAGE_BYTES}, {MAX_PAGE_BYTES}] \
+             (0 means the default {})",
+            super::pages::DEFAULT_PAGE_BYTES
         )));
     }
     if profile.memory_bytes == 0 || !profile.memory_bytes.is_multiple_of(u64::from(page_bytes)) {
@@ -272,6 +274,10 @@ mod tests {
             },
             VmProfile {
                 memory_bytes: 1 << 41,
+                ..good
+            },
+            VmProfile {
+                page_size_bytes: 1,
                 ..good
             },
         ] {
