@@ -255,3 +255,53 @@ fn zero_bandwidth_is_refused() {
     .unwrap_err();
     assert!(err.to_string().contains("bandwidth"), "{err}");
 }
+
+#[test]
+fn pushing_around_faults_takes_fewer_faults_than_address_order() {
+    use mcc_cloudlet::migration::PushOrder;
+    let hot_cold = DirtyModel::from_name("hot-cold").unwrap();
+    let profile = VmProfile::new(1024 * MIB, 256 * MIB, 5000.0, 0.0, hot_cold).unwrap();
+    let mut link = SingleLink::new(Duration::from_millis(5), 1e9);
+    link.request_rate_per_s = 100.0;
+    let address = run(
+        profile.clone(),
+        MigrationConfig::new(Technique::PostCopy),
+        link,
+    );
+    let mut config = MigrationConfig::new(Technique::PostCopy);
+    config.push_order = PushOrder::AroundFaults;
+    let around = run(profile, config, link);
+    assert!(
+        around.page_faults * 2 < address.page_faults,
+        "{around:?} {address:?}"
+    );
+    assert!(around.fault_stall_ms < address.fault_stall_ms);
+    assert_eq!(around.bytes_total, address.bytes_total);
+}
+
+#[test]
+fn pre_copy_rounds_follow_the_uniform_dirty_model() {
+    // Round 1 resends W·(1 − e^(−d·t0/W)) pages, with t0 = M/B.
+    let profile = VmProfile::new(1024 * MIB, 64 * MIB, 20_000.0, 0.0, DirtyModel::Uniform).unwrap();
+    let mut config = MigrationConfig::new(Technique::PreCopy);
+    config.max_rounds = 2;
+    config.downtime_target = Duration::ZERO;
+    config.cpu_state_bytes = 0;
+    let report = run(
+        profile,
+        config,
+        SingleLink::new(Duration::from_millis(5), 1e9),
+    );
+    let m = (1024 * MIB) as f64;
+    let w = 16384.0;
+    let t0 = m / 125e6;
+    let v1 = w * (1.0 - (-20_000.0 * t0 / w).exp()) * PAGE;
+    close(report.bytes_precopy as f64 - m, v1, PAGE, "round 1 bytes");
+    let t1 = v1 / 125e6;
+    let v2 = w * (1.0 - (-20_000.0 * t1 / w).exp()) * PAGE;
+    close(report.bytes_stop as f64, v2, PAGE, "stop bytes");
+    assert!(
+        !report.converged,
+        "a zero target is never met while pages are dirtied"
+    );
+}

@@ -1,21 +1,38 @@
 //! mcc-emu: an edge-cloudlet mobility emulator.
 //!
-//! This crate holds the world the devices move through (the network topology
-//! with its cloudlets and access points) and the command-line interface that
-//! ties the crates together (`mcc-emu`, in `main.rs` and [`cli`]).
+//! This crate holds the world the devices move through, the experiment
+//! engine, the placement policies, and the command-line interface that ties
+//! the crates together (`mcc-emu`, in `main.rs` and [`cli`]). Data flows one
+//! way: a [`scenario`] file is resolved into a world (a [`topology`], device
+//! traces from the mobile-client crate), the [`engine`] runs it, and records
+//! stream to the [`output`] files.
 //!
-//! [`topology`] is the network: nodes of four kinds (cloud, cloudlet, access
-//! point, router) and links with latency and capacity, loaded from the native
-//! TOML format, Topology Zoo GraphML or site CSVs (which can be hung off a
-//! backbone), with cached shortest-path delays that the experiment engine
-//! queries per request by dense node index.
-//!
-//! The real-clock foundations (a precise wall-clock timer and emulated
-//! links) live in `mcc_cloudlet::realtime`, since the cloudlet node uses them
-//! too; `mcc-emu bench delay` ([`cli`]) measures them on the user's machine.
+//! - [`topology`] is the network: nodes of four kinds (cloud, cloudlet, access
+//!   point, router) and links with latency and capacity, loaded from the
+//!   native TOML format, Topology Zoo GraphML or site CSVs (which can be hung
+//!   off a backbone), with cached shortest-path delays.
+//! - [`scenario`] reads a scenario file (or the embedded default), checks
+//!   every key and file, and builds the engine's world and settings.
+//! - [`engine`] runs experiments on the virtual clock: devices move and
+//!   attach, requests cross shared links and queue for CPU, and at the times
+//!   the scenario sets a [`placement`] policy (never, nearest, threshold,
+//!   least-loaded, a genetic algorithm, or the exhaustive optimum) decides
+//!   which VMs to move, seeing each device's look-ahead, latencies, loads and
+//!   per-pair migration cost estimates; the migration models of the cloudlet
+//!   crate decide what each move costs.
+//! - [`output`] writes per-request, per-migration and per-handover CSV files
+//!   and the summary, atomically.
+//! - `mcc-emu inspect topology|trace|scenario` ([`cli::inspect`]) shows what
+//!   the inputs hold, including the handovers of a trace between a
+//!   topology's access points.
+//! - The real-clock foundations (a precise wall-clock timer and emulated
+//!   links) live in `mcc_cloudlet::realtime`, since the cloudlet node uses
+//!   them too; `mcc-emu bench delay` ([`cli`]) measures them on the user's
+//!   machine.
 
 pub mod cli;
 pub mod engine;
 pub mod output;
 pub mod placement;
+pub mod scenario;
 pub mod topology;

@@ -107,6 +107,7 @@ fn settings(technique: Technique) -> RunSettings {
         hysteresis_m: 50.0,
         placement_interval_ns: None,
         placement_on_handover: true,
+        placement_horizon_ns: mcc_emu::engine::DEFAULT_PLACEMENT_HORIZON_NS,
         migration: MigrationSettings {
             profile: VmProfile::new(256 << 20, 64 << 20, 2_000.0, 0.0, DirtyModel::Linear).unwrap(),
             config: MigrationConfig::new(technique),

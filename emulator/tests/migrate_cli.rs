@@ -176,6 +176,23 @@ fn impossible_input_exits_non_zero_with_a_clear_message() {
     fails_with(&["--dirty-model", "zipf"], "unknown dirty model \"zipf\"");
     fails_with(&["--latency-ms", "nan"], "--latency-ms");
     fails_with(&["--request-rate", "1e9"], "--request-rate");
+    fails_with(&["--latency-ms", "1e300"], "--latency-ms must be a time");
+    fails_with(&["--downtime-target-ms", "-3"], "--downtime-target-ms");
+    fails_with(&["--bandwidth-mbps", "1e-300"], "raise the bandwidth");
+    fails_with(
+        &["--max-rounds", "99999999"],
+        "--max-rounds must be at most",
+    );
+    fails_with(
+        &["--pages-per-request", "99999999"],
+        "--pages-per-request must be at most",
+    );
+    fails_with(&["--cpu-state-kib", "1e30"], "--cpu-state-kib");
+    fails_with(&["--memory-mib", "1e12"], "--memory-mib must be at most");
+    fails_with(
+        &["--bandwidth-mbps", "0.001", "--request-rate", "1000"],
+        "lower the request rate",
+    );
 }
 
 #[test]

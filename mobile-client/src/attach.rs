@@ -11,15 +11,15 @@
 //!
 //! **Index.** [`ApIndex`] puts the access points in a uniform grid in local
 //! metres (an equirectangular projection around the access points' mean
-//! position), with cells as wide as the largest coverage radius; a query
-//! looks at the 3 x 3 (or a few more) cells around the device, drops the
-//! candidates whose projected distance is clearly beyond their radius, and
-//! measures great-circle distances to the rest only. The grid is a filter with
-//! a safety margin, the decision is made on great-circle distances, so the
-//! answer is that of a scan of all access points for deployments up to a few
-//! hundred kilometres across (not across the antimeridian or near the poles).
-
-use std::collections::HashMap;
+//! position), with cells sized for about one access point each; a query
+//! visits rings of cells around the device until no closer access point can
+//! exist, ranks candidates by distance in the plane tangent at each access
+//! point (no trigonometry per candidate), and measures the great-circle
+//! distance only to the few that can win. The decision is made on
+//! great-circle distances, so the answer is that of a scan of all access
+//! points for deployments up to a few hundred kilometres across (not across
+//! the antimeridian or near the poles), and a query costs the same whether
+//! coverage discs are small or overlap by the hundred.
 
 use crate::position::LatLon;
 use crate::trace::{Edge, Trace};
@@ -81,10 +81,23 @@ pub struct ApIndex {
     m_per_deg_lon: f64,
     cell_m: f64,
     max_radius_m: f64,
-    /// Projected position of each access point, in metres.
-    xy_m: Vec<(f64, f64)>,
-    cells: HashMap<(i64, i64), Vec<usize>>,
+    /// Metres per degree of longitude at each access point's latitude.
+    m_per_deg_lon_at: Vec<f64>,
+    /// Grid extent in cells: the cell of the south-west-most access point,
+    /// and the number of columns and rows.
+    min_cell: (i64, i64),
+    columns: i64,
+    rows: i64,
+    /// Access points of cell `(column, row)` are
+    /// `cell_aps[cell_start[c]..cell_start[c + 1]]` with `c = row * columns + column`.
+    cell_start: Vec<u32>,
+    cell_aps: Vec<u32>,
 }
+
+/// Relative error the ranking by local projection may make against
+/// great-circle distances (it is below 0.1 % for radii up to tens of km;
+/// candidates within this of the best are measured exactly).
+const PROJECTION_SLACK: f64 = 0.01;
 
 impl ApIndex {
     /// Indexes `aps`; query answers are indices into this list.
@@ -103,21 +116,66 @@ impl ApIndex {
             lon_deg: aps.iter().map(|a| a.pos.lon_deg).sum::<f64>() / n,
         };
         let max_radius_m = aps.iter().map(|a| a.coverage_radius_m).fold(0.0, f64::max);
-        let mut index = Self {
+        let m_per_deg_lon = M_PER_DEG * origin.lat_deg.to_radians().cos().max(1e-6);
+        let project = |pos: LatLon| {
+            (
+                (pos.lon_deg - origin.lon_deg) * m_per_deg_lon,
+                (pos.lat_deg - origin.lat_deg) * M_PER_DEG,
+            )
+        };
+        // Cells of about one access point each, so that a query looks at a
+        // handful of them, whatever the coverage radii.
+        let xy: Vec<(f64, f64)> = aps.iter().map(|a| project(a.pos)).collect();
+        let (min_x, max_x, min_y, max_y) = xy.iter().fold(
+            (f64::MAX, f64::MIN, f64::MAX, f64::MIN),
+            |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
+        );
+        let area_m2 = ((max_x - min_x).max(1.0)) * ((max_y - min_y).max(1.0));
+        let cell_m = (area_m2 / n).sqrt().clamp(25.0, max_radius_m.max(25.0));
+        let cell = |v: f64| (v / cell_m).floor() as i64;
+        let (min_cell, columns, rows) = if aps.is_empty() {
+            ((0, 0), 0, 0)
+        } else {
+            (
+                (cell(min_x), cell(min_y)),
+                cell(max_x) - cell(min_x) + 1,
+                cell(max_y) - cell(min_y) + 1,
+            )
+        };
+        let cell_of = |&(x, y): &(f64, f64)| {
+            ((cell(y) - min_cell.1) * columns + (cell(x) - min_cell.0)) as usize
+        };
+        let cells = (columns * rows) as usize;
+        let mut counts = vec![0u32; cells + 1];
+        for p in &xy {
+            counts[cell_of(p) + 1] += 1;
+        }
+        for c in 0..cells {
+            counts[c + 1] += counts[c];
+        }
+        let cell_start = counts.clone();
+        let mut cell_aps = vec![0u32; aps.len()];
+        for (i, p) in xy.iter().enumerate() {
+            let c = cell_of(p);
+            cell_aps[counts[c] as usize] = i as u32;
+            counts[c] += 1;
+        }
+        Ok(Self {
+            m_per_deg_lon_at: aps
+                .iter()
+                .map(|a| M_PER_DEG * a.pos.lat_deg.to_radians().cos().max(1e-6))
+                .collect(),
             aps,
             origin,
-            m_per_deg_lon: M_PER_DEG * origin.lat_deg.to_radians().cos().max(1e-6),
-            cell_m: max_radius_m.max(1.0),
+            m_per_deg_lon,
+            cell_m,
             max_radius_m,
-            xy_m: Vec::new(),
-            cells: HashMap::new(),
-        };
-        index.xy_m = index.aps.iter().map(|a| index.project(a.pos)).collect();
-        for i in 0..index.aps.len() {
-            let cell = index.cell_of(index.aps[i].pos);
-            index.cells.entry(cell).or_default().push(i);
-        }
-        Ok(index)
+            min_cell,
+            columns,
+            rows,
+            cell_start,
+            cell_aps,
+        })
     }
 
     /// The indexed access points.
@@ -125,66 +183,212 @@ impl ApIndex {
         &self.aps
     }
 
-    fn project(&self, pos: LatLon) -> (f64, f64) {
-        (
-            (pos.lon_deg - self.origin.lon_deg) * self.m_per_deg_lon,
-            (pos.lat_deg - self.origin.lat_deg) * M_PER_DEG,
-        )
+    /// Distance in metres from access point `i` to `pos` in the plane
+    /// tangent at the access point's latitude: no trigonometry per call, and
+    /// within a small fraction of a percent of the great-circle distance at
+    /// coverage scales.
+    fn local_distance_m(&self, i: usize, pos: LatLon) -> f64 {
+        let ap = self.aps[i].pos;
+        let dx = (pos.lon_deg - ap.lon_deg) * self.m_per_deg_lon_at[i];
+        let dy = (pos.lat_deg - ap.lat_deg) * M_PER_DEG;
+        (dx * dx + dy * dy).sqrt()
     }
 
-    fn cell_of(&self, pos: LatLon) -> (i64, i64) {
-        let (x, y) = self.project(pos);
-        (
-            (x / self.cell_m).floor() as i64,
-            (y / self.cell_m).floor() as i64,
-        )
+    /// Access points of grid cell `(cx, cy)` (none outside the grid).
+    fn cell(&self, cx: i64, cy: i64) -> &[u32] {
+        let (col, row) = (cx - self.min_cell.0, cy - self.min_cell.1);
+        if col < 0 || row < 0 || col >= self.columns || row >= self.rows {
+            return &[];
+        }
+        let c = (row * self.columns + col) as usize;
+        &self.cell_aps[self.cell_start[c] as usize..self.cell_start[c + 1] as usize]
     }
 
     /// The nearest access point whose range covers `pos`, with its distance in metres.
+    ///
+    /// Cells are visited in rings around the device until no closer access
+    /// point can exist; candidates are ranked by local distance, and the
+    /// few within [`PROJECTION_SLACK`] of the best are measured on the great
+    /// circle, which makes the decision.
     pub fn nearest_in_range(&self, pos: LatLon) -> Option<(usize, f64)> {
-        let (x, y) = self.project(pos);
-        let reach = self.max_radius_m * (1.0 + GRID_MARGIN) + 1.0;
-        let cell = |v: f64| (v / self.cell_m).floor() as i64;
-        let mut best: Option<(usize, f64)> = None;
-        for cx in cell(x - reach)..=cell(x + reach) {
-            for cy in cell(y - reach)..=cell(y + reach) {
-                for &i in self.cells.get(&(cx, cy)).map_or(&[][..], Vec::as_slice) {
-                    let ap = self.aps[i];
-                    // Cheap projected test first; great-circle distance only for
-                    // access points that may cover the device.
-                    let (ax, ay) = self.xy_m[i];
-                    let reach_m = ap.coverage_radius_m * (1.0 + GRID_MARGIN) + 1.0;
-                    if (ax - x).powi(2) + (ay - y).powi(2) > reach_m * reach_m {
-                        continue;
+        self.search(pos).best
+    }
+
+    /// [`ApIndex::nearest_in_range`] with the bounds [`ApIndex::attach_with_slack`] needs.
+    fn search(&self, pos: LatLon) -> Search {
+        let mut search = Search {
+            best: None,
+            nearest: [(f64::INFINITY, usize::MAX); 2],
+            excess_floor_m: f64::INFINITY,
+            unseen_floor_m: 0.0,
+        };
+        if self.aps.is_empty() {
+            search.unseen_floor_m = f64::INFINITY;
+            return search;
+        }
+        let x = (pos.lon_deg - self.origin.lon_deg) * self.m_per_deg_lon;
+        let y = (pos.lat_deg - self.origin.lat_deg) * M_PER_DEG;
+        let (cx, cy) = (
+            (x / self.cell_m).floor() as i64,
+            (y / self.cell_m).floor() as i64,
+        );
+        let reach_m = self.max_radius_m * (1.0 + GRID_MARGIN) + 1.0;
+        // Rings needed to reach the grid at all, and to cover the reach.
+        let gap = |c: i64, lo: i64, n: i64| (lo - c).max(c - (lo + n - 1)).max(0);
+        let first_ring =
+            gap(cx, self.min_cell.0, self.columns).max(gap(cy, self.min_cell.1, self.rows));
+        let last_ring = (reach_m / self.cell_m).ceil() as i64 + 1;
+        let ring_floor = |k: i64| (k - 1).max(0) as f64 * self.cell_m * (1.0 - GRID_MARGIN);
+        if first_ring > last_ring {
+            search.unseen_floor_m = ring_floor(first_ring);
+            search.excess_floor_m = search.unseen_floor_m - self.max_radius_m;
+            return search;
+        }
+        let mut candidates: Vec<(f64, usize)> = Vec::new();
+        // Local distance of the nearest access point surely in range: no
+        // access point in a ring beyond it can win.
+        let mut best_sure = f64::INFINITY;
+        // Every cell of ring k is at least (k - 1) cells from the device.
+        let mut first_unvisited = last_ring + 1;
+        for k in first_ring..=last_ring {
+            if ring_floor(k) > best_sure * (1.0 + PROJECTION_SLACK) + 1.0 {
+                first_unvisited = k;
+                break;
+            }
+            let mut visit = |cx: i64, cy: i64| {
+                for &i in self.cell(cx, cy) {
+                    let i = i as usize;
+                    let d = self.local_distance_m(i, pos);
+                    let radius = self.aps[i].coverage_radius_m;
+                    search.note_visited(i, d * (1.0 - PROJECTION_SLACK) - 1.0, radius);
+                    if d <= radius * (1.0 + PROJECTION_SLACK) + 1.0 {
+                        candidates.push((d, i));
                     }
-                    let d = ap.pos.distance_m(pos);
-                    let better = match best {
-                        None => true,
-                        Some((j, bd)) => d < bd || (d == bd && i < j),
-                    };
-                    if d <= ap.coverage_radius_m && better {
-                        best = Some((i, d));
+                    if d <= radius * (1.0 - PROJECTION_SLACK) - 1.0 {
+                        best_sure = best_sure.min(d);
                     }
                 }
+            };
+            if k == 0 {
+                visit(cx, cy);
+                continue;
+            }
+            for dx in -k..=k {
+                visit(cx + dx, cy - k);
+                visit(cx + dx, cy + k);
+            }
+            for dy in (1 - k)..k {
+                visit(cx - k, cy + dy);
+                visit(cx + k, cy + dy);
             }
         }
-        best
+        search.unseen_floor_m = ring_floor(first_unvisited);
+        search.excess_floor_m = search
+            .excess_floor_m
+            .min(search.unseen_floor_m - self.max_radius_m);
+        // Exact decision on the candidates that can win, nearest first; if
+        // none of those is really in range, the others are measured too.
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut best: Option<(usize, f64)> = None;
+        for &(local, i) in &candidates {
+            if let Some((_, bd)) = best
+                && local > bd * (1.0 + PROJECTION_SLACK) + 1.0
+            {
+                break;
+            }
+            let ap = self.aps[i];
+            let d = ap.pos.distance_m(pos);
+            let better = match best {
+                None => true,
+                Some((j, bd)) => d < bd || (d == bd && i < j),
+            };
+            if d <= ap.coverage_radius_m && better {
+                best = Some((i, d));
+            }
+        }
+        search.best = best;
+        search
     }
 
     /// The access point a device at `pos`, attached to `current`, attaches to
     /// under the module's rule with margin `hysteresis_m`.
     pub fn attach(&self, pos: LatLon, current: Option<usize>, hysteresis_m: f64) -> Option<usize> {
-        let best = self.nearest_in_range(pos);
+        self.attach_with_slack(pos, current, hysteresis_m).0
+    }
+
+    /// [`ApIndex::attach`], and how far (metres, great circle) the device may
+    /// move from `pos` before the answer can change: until it has moved that
+    /// far, `attach(new_pos, answer, hysteresis_m)` is `answer` again, so a
+    /// caller that polls many devices often can skip the query.
+    ///
+    /// The bound follows from the triangle inequality (a move of δ changes
+    /// every distance by at most δ): attached to `c` at distance `d_c`, the
+    /// device stays while `d_c + δ <= r_c` and no other site can get closer by
+    /// the margin, `d_b - δ + h >= d_c + δ`; detached, it stays while
+    /// `d_i - δ > r_i` for every site.
+    pub fn attach_with_slack(
+        &self,
+        pos: LatLon,
+        current: Option<usize>,
+        hysteresis_m: f64,
+    ) -> (Option<usize>, f64) {
+        let search = self.search(pos);
         let kept = current.and_then(|c| {
             let ap = self.aps.get(c)?;
             let d = ap.pos.distance_m(pos);
             (d <= ap.coverage_radius_m).then_some((c, d))
         });
-        match (kept, best) {
-            (Some((c, dc)), Some((b, db))) if b != c && db + hysteresis_m < dc => Some(b),
-            (Some((c, _)), _) => Some(c),
-            (None, best) => best.map(|(b, _)| b),
+        let answer = match (kept, search.best) {
+            (Some((c, dc)), Some((b, db))) if b != c && db + hysteresis_m < dc => Some((b, db)),
+            (Some(kept), _) => Some(kept),
+            (None, best) => best,
+        };
+        let slack = match answer {
+            Some((c, d_c)) => {
+                let radius = self.aps[c].coverage_radius_m;
+                let others = search.nearest_other_floor_m(c);
+                (radius - d_c).min((others + hysteresis_m - d_c) / 2.0)
+            }
+            None => search.excess_floor_m,
+        };
+        (answer.map(|(c, _)| c), slack.max(0.0))
+    }
+}
+
+/// What a grid search found, with lower bounds on what it did not look at.
+#[derive(Debug, Clone, Copy)]
+struct Search {
+    /// The nearest access point in range, with its great-circle distance.
+    best: Option<(usize, f64)>,
+    /// The two smallest lower bounds on the distance to a visited access
+    /// point, with its index.
+    nearest: [(f64, usize); 2],
+    /// Lower bound on `distance - radius` over every access point.
+    excess_floor_m: f64,
+    /// Lower bound on the distance to any access point not visited.
+    unseen_floor_m: f64,
+}
+
+impl Search {
+    /// Records a visited access point `i` whose distance is at least
+    /// `floor_m` and whose radius is `radius_m`.
+    fn note_visited(&mut self, i: usize, floor_m: f64, radius_m: f64) {
+        self.excess_floor_m = self.excess_floor_m.min(floor_m - radius_m);
+        if floor_m < self.nearest[0].0 {
+            self.nearest = [(floor_m, i), self.nearest[0]];
+        } else if floor_m < self.nearest[1].0 {
+            self.nearest[1] = (floor_m, i);
         }
+    }
+
+    /// Lower bound on the distance to the nearest access point other than `c`.
+    fn nearest_other_floor_m(&self, c: usize) -> f64 {
+        let visited = if self.nearest[0].1 == c {
+            self.nearest[1].0
+        } else {
+            self.nearest[0].0
+        };
+        visited.min(self.unseen_floor_m)
     }
 }
 

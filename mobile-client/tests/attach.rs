@@ -45,7 +45,35 @@ fn scan(aps: &[AccessPoint], pos: LatLon) -> Option<usize> {
 
 #[test]
 fn grid_index_answers_like_a_scan_of_every_access_point() {
-    let aps = melbourne_sites();
+    check_against_scan(melbourne_sites(), (1_000, 19_000));
+}
+
+#[test]
+fn grid_index_answers_like_a_scan_with_overlapping_and_mixed_radii() {
+    // Every site reaching over the whole CBD...
+    let wide: Vec<AccessPoint> = melbourne_sites()
+        .into_iter()
+        .map(|ap| AccessPoint {
+            coverage_radius_m: 2_500.0,
+            ..ap
+        })
+        .collect();
+    check_against_scan(wide, (19_000, 20_001));
+    // ...and small cells next to large ones.
+    let mixed: Vec<AccessPoint> = melbourne_sites()
+        .into_iter()
+        .enumerate()
+        .map(|(i, ap)| AccessPoint {
+            coverage_radius_m: if i % 3 == 0 { 900.0 } else { 120.0 },
+            ..ap
+        })
+        .collect();
+    check_against_scan(mixed, (1_000, 19_000));
+}
+
+/// The index gives the scan's answer at 20,000 random positions over the
+/// CBD and its outskirts; `covered` bounds how many positions are in range.
+fn check_against_scan(aps: Vec<AccessPoint>, covered_range: (usize, usize)) {
     assert_eq!(aps.len(), 125);
     let index = ApIndex::new(aps.clone()).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -65,8 +93,10 @@ fn grid_index_answers_like_a_scan_of_every_access_point() {
         );
         covered += usize::from(expected.is_some());
     }
-    // Both answers occur: the sample covers the CBD and the uncovered outskirts.
-    assert!(covered > 1_000 && covered < 19_000, "{covered}");
+    assert!(
+        covered > covered_range.0 && covered < covered_range.1,
+        "{covered}"
+    );
 }
 
 /// Access points on a 1 km grid over the bus trace's bounding box, radius 750 m
@@ -150,4 +180,71 @@ fn handovers_along_the_limerick_bus_ride() {
     let gaps = handovers_along(&bus, &sparse, 1.0, DEFAULT_HYSTERESIS_M).unwrap();
     assert!(gaps.iter().any(|h| h.to.is_none()));
     assert!(handovers_along(&bus, &index, 0.0, 50.0).is_err());
+}
+
+/// A device that skips its query while it stays within the slack of its last
+/// answer attaches exactly like one that asks at every step.
+#[test]
+fn skipping_queries_within_the_slack_changes_no_answer() {
+    let sites = melbourne_sites();
+    let layouts: Vec<(Vec<AccessPoint>, f64)> = vec![
+        (sites.clone(), 50.0),
+        (
+            sites
+                .iter()
+                .map(|ap| AccessPoint {
+                    coverage_radius_m: 2_500.0,
+                    ..*ap
+                })
+                .collect(),
+            50.0,
+        ),
+        (
+            sites
+                .iter()
+                .enumerate()
+                .map(|(i, ap)| AccessPoint {
+                    coverage_radius_m: if i % 3 == 0 { 900.0 } else { 120.0 },
+                    ..*ap
+                })
+                .collect(),
+            0.0,
+        ),
+    ];
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut skipped = 0usize;
+    let mut steps = 0usize;
+    for (aps, hysteresis_m) in layouts {
+        let index = ApIndex::new(aps).unwrap();
+        for _walk in 0..20 {
+            let mut pos = LatLon::new(
+                rng.random_range(-37.830..-37.800),
+                rng.random_range(144.940..144.987),
+            )
+            .unwrap();
+            let (mut asked, mut anchor, mut slack) = {
+                let (a, s) = index.attach_with_slack(pos, None, hysteresis_m);
+                (a, pos, s)
+            };
+            let mut always = asked;
+            for _ in 0..1_000 {
+                let bearing = rng.random_range(0.0..360.0);
+                let step = rng.random_range(0.0..40.0);
+                pos = pos.destination(bearing, step);
+                always = index.attach(pos, always, hysteresis_m);
+                steps += 1;
+                if anchor.distance_m(pos) < slack {
+                    skipped += 1;
+                } else {
+                    let (a, s) = index.attach_with_slack(pos, asked, hysteresis_m);
+                    asked = a;
+                    anchor = pos;
+                    slack = s;
+                }
+                assert_eq!(asked, always, "at {pos:?}");
+            }
+        }
+    }
+    // The point of the slack: most steps need no query.
+    assert!(skipped * 2 > steps, "{skipped} of {steps} skipped");
 }

@@ -48,6 +48,41 @@ enum Stage {
     Done { at_s: f64 },
 }
 
+/// Bytes delivered since a window began, to measure the bandwidth.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct RateWindow {
+    start_s: f64,
+    /// The window began with nothing in flight: its first byte also paid
+    /// one latency, which is not bandwidth.
+    from_idle: bool,
+    bytes: u64,
+    last_delivery_s: f64,
+}
+
+impl RateWindow {
+    fn new(start_s: f64, from_idle: bool) -> Self {
+        Self {
+            start_s,
+            from_idle,
+            bytes: 0,
+            last_delivery_s: start_s,
+        }
+    }
+
+    fn record(&mut self, now_s: f64, bytes: u64) {
+        if now_s >= self.start_s {
+            self.bytes += bytes;
+            self.last_delivery_s = self.last_delivery_s.max(now_s);
+        }
+    }
+
+    fn bytes_per_s(&self, latency_s: f64) -> Option<f64> {
+        let idle_s = if self.from_idle { latency_s } else { 0.0 };
+        let span = self.last_delivery_s - self.start_s - idle_s;
+        (self.bytes > 0 && span > 0.0).then(|| self.bytes as f64 / span)
+    }
+}
+
 /// One migration of one VM from a source to a target host.
 #[derive(Debug, Clone)]
 pub struct Migration {
@@ -72,9 +107,10 @@ pub struct Migration {
     bytes_stop: u64,
     bytes_postcopy: u64,
     round_sent_bytes: u64,
-    delivered_bytes: u64,
-    first_send_s: Option<f64>,
-    last_delivery_s: f64,
+    /// Bandwidth measurement over the current window (one copy round).
+    rate: RateWindow,
+    /// The last bandwidth measured over a whole window, bytes/s.
+    measured_bytes_per_s: Option<f64>,
     downtime_s: f64,
     page_faults: u64,
     fault_stall_s: f64,
@@ -128,9 +164,8 @@ impl Migration {
             bytes_stop: 0,
             bytes_postcopy: 0,
             round_sent_bytes: 0,
-            delivered_bytes: 0,
-            first_send_s: None,
-            last_delivery_s: start_s,
+            rate: RateWindow::new(start_s, true),
+            measured_bytes_per_s: None,
             downtime_s: 0.0,
             page_faults: 0,
             fault_stall_s: 0.0,
@@ -262,7 +297,7 @@ impl Migration {
                 Stage::Done { .. } => None,
             };
             return next.map(|(bytes, pages, phase, round, kind)| {
-                self.emit(now_s, bytes, pages, phase, round, kind)
+                self.emit(bytes, pages, phase, round, kind)
             });
         }
     }
@@ -272,8 +307,7 @@ impl Migration {
         let now_s = secs(now);
         self.advance(now_s);
         self.in_flight = self.in_flight.saturating_sub(1);
-        self.delivered_bytes += transfer.bytes;
-        self.last_delivery_s = self.last_delivery_s.max(now_s);
+        self.rate.record(now_s, transfer.bytes);
         match &self.stage {
             Stage::Stop {
                 suspended_s,
@@ -406,21 +440,19 @@ impl Migration {
         })
     }
 
-    /// Bandwidth in bytes/s measured from deliveries so far (the path
-    /// estimate until something was delivered).
+    /// Bandwidth in bytes/s the model goes by: measured from deliveries in
+    /// the current copy round, else over the last round that had
+    /// deliveries, else the driver's path estimate.
     pub fn measured_bandwidth_bytes_per_s(&self) -> f64 {
-        if let Some(first_s) = self.first_send_s {
-            let span = self.last_delivery_s - first_s - secs(self.path.one_way_latency);
-            if self.delivered_bytes > 0 && span > 0.0 {
-                return self.delivered_bytes as f64 / span;
-            }
-        }
-        self.path.bandwidth_bytes_per_s()
+        let latency_s = secs(self.path.one_way_latency);
+        self.rate
+            .bytes_per_s(latency_s)
+            .or(self.measured_bytes_per_s)
+            .unwrap_or_else(|| self.path.bandwidth_bytes_per_s())
     }
 
     fn emit(
         &mut self,
-        now_s: f64,
         bytes: u64,
         pages: u64,
         phase: Phase,
@@ -436,7 +468,6 @@ impl Migration {
             Phase::PostCopy => self.bytes_postcopy += bytes,
         }
         self.in_flight += 1;
-        self.first_send_s.get_or_insert(now_s);
         let id = self.next_id;
         self.next_id += 1;
         Transfer {
@@ -475,6 +506,11 @@ impl Migration {
             };
         }
         self.round_sent_bytes = 0;
+        let latency_s = secs(self.path.one_way_latency);
+        if let Some(rate) = self.rate.bytes_per_s(latency_s) {
+            self.measured_bytes_per_s = Some(rate);
+        }
+        self.rate = RateWindow::new(now_s, false);
         self.stage = Stage::Rounds {
             round: round + 1,
             sync_s: now_s,

@@ -10,7 +10,7 @@
 //! [`Migration::set_path_estimate`]. When [`Migration::is_done`], the
 //! [`MigrationReport`] is ready.
 //!
-//! The four techniques share one machine ([`machine`]); each technique's file
+//! The four techniques share one machine ([`Migration`]); each technique's file
 //! is the plan that sets which stages it goes through. [`single_link`] is a
 //! virtual-clock driver over one serial link, used by `mcc-emu migrate`, the
 //! tests and the benchmark.
@@ -43,6 +43,11 @@ pub const DEFAULT_PAGES_PER_REQUEST: u32 = 8;
 /// Default period at which the model accounts for the faults the VM's own
 /// execution takes at the target.
 pub const DEFAULT_EXECUTION_FAULT_TICK: Duration = Duration::from_millis(10);
+
+/// Largest `max_rounds` accepted.
+pub const MAX_ROUNDS_LIMIT: u32 = 10_000;
+/// Largest `pages_per_request` accepted (256 MiB of 4 KiB pages).
+pub const MAX_PAGES_PER_REQUEST: u32 = 65_536;
 
 /// A live-migration technique.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -201,6 +206,24 @@ impl MigrationConfig {
             return Err(MigrationError::Config {
                 field: "max_rounds",
                 reason: "must be at least 1 (round 0 copies all memory)".into(),
+            });
+        }
+        if self.max_rounds > MAX_ROUNDS_LIMIT {
+            return Err(MigrationError::Config {
+                field: "max_rounds",
+                reason: format!(
+                    "must be at most {MAX_ROUNDS_LIMIT}, got {}",
+                    self.max_rounds
+                ),
+            });
+        }
+        if self.pages_per_request > MAX_PAGES_PER_REQUEST {
+            return Err(MigrationError::Config {
+                field: "pages_per_request",
+                reason: format!(
+                    "must be at most {MAX_PAGES_PER_REQUEST}, got {}",
+                    self.pages_per_request
+                ),
             });
         }
         if self.chunk_bytes == 0 {

@@ -26,6 +26,9 @@ use crate::memory::VmProfile;
 /// bandwidth of a few bits per second or millions of requests per second).
 pub const MAX_EVENTS: u64 = 10_000_000;
 
+/// Longest migration (memory over bandwidth, in seconds) a run accepts: about 31 years.
+pub const MAX_DURATION_S: f64 = 1e9;
+
 /// Most requests one run models; a run that would bring more is refused up front.
 pub const MAX_REQUESTS: f64 = 2_000_000.0;
 
@@ -98,6 +101,15 @@ pub enum DriverError {
          the bandwidth is too low or the request rate too high to model it"
     )]
     TooManyEvents(Duration),
+    /// Even the memory alone would take longer than [`MAX_DURATION_S`] to send.
+    #[error(
+        "sending the memory alone at this bandwidth takes {min_duration_s:.3e} s, \
+         more than the {MAX_DURATION_S:e} s a run accepts; raise the bandwidth"
+    )]
+    TooSlow {
+        /// Memory over bandwidth.
+        min_duration_s: f64,
+    },
     /// The request rate times the shortest possible migration exceeds [`MAX_REQUESTS`].
     #[error(
         "{rate_per_s} requests/s over a migration that lasts at least {min_duration_s:.1} s \
@@ -127,6 +139,9 @@ pub fn run<R: Rng + ?Sized>(
 ) -> Result<MigrationReport, DriverError> {
     link.validate()?;
     let min_duration_s = profile.nonzero_bytes() as f64 * 8.0 / link.bandwidth_bps;
+    if min_duration_s.is_nan() || min_duration_s > MAX_DURATION_S {
+        return Err(DriverError::TooSlow { min_duration_s });
+    }
     if link.request_rate_per_s * min_duration_s > MAX_REQUESTS {
         return Err(DriverError::TooManyRequests {
             rate_per_s: link.request_rate_per_s,
@@ -151,13 +166,13 @@ pub fn run<R: Rng + ?Sized>(
             let Some(transfer) = migration.poll_transmit(now) else {
                 break;
             };
-            link_free = now + link.serialisation(transfer.bytes);
-            deliveries.push_back((link_free + latency, transfer));
+            link_free = now.saturating_add(link.serialisation(transfer.bytes));
+            deliveries.push_back((link_free.saturating_add(latency), transfer));
         }
         while let Some(event) = migration.poll_event() {
             if let MigrationEvent::Resumed { at } = event {
                 for request in held.drain(..) {
-                    let reply = reply_time(at.max(request.sent + latency), link);
+                    let reply = reply_time(at.max(request.sent.saturating_add(latency)), link);
                     let reply = request.best_reply.map_or(reply, |best| best.min(reply));
                     migration.record_request_delay(reply.saturating_sub(request.sent));
                 }
@@ -188,7 +203,7 @@ pub fn run<R: Rng + ?Sized>(
         }
         if next_arrival.is_some_and(|t| t <= now) {
             let sent = now;
-            let at_vm = sent + latency;
+            let at_vm = sent.saturating_add(latency);
             let outcome = migration.on_request(at_vm, rng);
             let mut best: Option<Duration> = None;
             let mut waits_for_resume = false;
@@ -202,7 +217,7 @@ pub fn run<R: Rng + ?Sized>(
                 }
             }
             match (waits_for_resume, best) {
-                (false, Some(reply)) => migration.record_request_delay(reply - sent),
+                (false, Some(reply)) => migration.record_request_delay(reply.saturating_sub(sent)),
                 _ => held.push(Held {
                     sent,
                     best_reply: best,
@@ -216,7 +231,9 @@ pub fn run<R: Rng + ?Sized>(
 
 /// When the answer to a request that a host starts serving at `start` reaches the device.
 fn reply_time(start: Duration, link: &SingleLink) -> Duration {
-    start + link.request_cpu + link.one_way_latency
+    start
+        .saturating_add(link.request_cpu)
+        .saturating_add(link.one_way_latency)
 }
 
 /// The next Poisson arrival after `now` at `rate_per_s` (none at rate 0).
@@ -230,5 +247,7 @@ fn next_arrival_after<R: Rng + ?Sized>(
     }
     let u: f64 = rng.random();
     let gap_s = -(1.0 - u).ln() / rate_per_s;
-    Some(now + Duration::try_from_secs_f64(gap_s).unwrap_or(Duration::MAX))
+    Duration::try_from_secs_f64(gap_s)
+        .ok()
+        .and_then(|gap| now.checked_add(gap))
 }

@@ -5,11 +5,17 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::single_link::{self, SingleLink};
-use mcc_cloudlet::migration::{MigrationConfig, MigrationReport, PushOrder, Technique};
+use mcc_cloudlet::migration::{
+    MAX_PAGES_PER_REQUEST, MAX_ROUNDS_LIMIT, MigrationConfig, MigrationReport, PushOrder, Technique,
+};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 const MIB: f64 = 1024.0 * 1024.0;
+/// Longest time any `*-ms` flag accepts (about 31 years).
+const MAX_TIME_MS: f64 = 1e12;
+/// Largest CPU state accepted, in KiB (1 GiB).
+const MAX_CPU_STATE_KIB: f64 = 1024.0 * 1024.0;
 /// Highest request rate `migrate` accepts, in requests/s.
 const MAX_REQUEST_RATE: f64 = 100_000.0;
 /// Largest VM `migrate` accepts: 1 TiB.
@@ -83,13 +89,17 @@ fn check(flag: &str, value: f64, min: f64, strict: bool, why: &str) -> anyhow::R
     let ok = value.is_finite() && if strict { value > min } else { value >= min };
     if !ok {
         let relation = if strict { ">" } else { ">=" };
-        bail!("--{flag} must be a number {relation} {min}, got {value}{why}");
+        bail!("--{flag} must be a number {relation} {min}, got {value:?}{why}");
     }
     Ok(())
 }
 
-fn duration_ms(ms: f64) -> Duration {
-    Duration::from_secs_f64(ms / 1e3)
+/// `ms` of `flag` as a duration; at most about 31 years.
+fn duration_ms(flag: &str, ms: f64) -> anyhow::Result<Duration> {
+    match Duration::try_from_secs_f64(ms / 1e3) {
+        Ok(d) if ms <= MAX_TIME_MS => Ok(d),
+        _ => bail!("--{flag} must be a time in [0, {MAX_TIME_MS:e}] ms, got {ms:?}"),
+    }
 }
 
 impl MigrateArgs {
@@ -106,7 +116,7 @@ impl MigrateArgs {
         check("memory-mib", self.memory_mib, 0.0, true, "")?;
         if self.memory_mib > MAX_MEMORY_MIB {
             bail!(
-                "--memory-mib must be at most {MAX_MEMORY_MIB} (1 TiB), got {}",
+                "--memory-mib must be at most {MAX_MEMORY_MIB} (1 TiB), got {:?}",
                 self.memory_mib
             );
         }
@@ -140,6 +150,18 @@ impl MigrateArgs {
         if self.max_rounds == 0 {
             bail!("--max-rounds must be at least 1 (round 0 copies all memory)");
         }
+        if self.max_rounds > MAX_ROUNDS_LIMIT {
+            bail!(
+                "--max-rounds must be at most {MAX_ROUNDS_LIMIT}, got {}",
+                self.max_rounds
+            );
+        }
+        if self.pages_per_request > MAX_PAGES_PER_REQUEST {
+            bail!(
+                "--pages-per-request must be at most {MAX_PAGES_PER_REQUEST}, got {}",
+                self.pages_per_request
+            );
+        }
         check(
             "downtime-target-ms",
             self.downtime_target_ms,
@@ -148,10 +170,16 @@ impl MigrateArgs {
             "",
         )?;
         check("cpu-state-kib", self.cpu_state_kib, 0.0, false, "")?;
+        if self.cpu_state_kib > MAX_CPU_STATE_KIB {
+            bail!(
+                "--cpu-state-kib must be at most {MAX_CPU_STATE_KIB} (1 GiB), got {:?}",
+                self.cpu_state_kib
+            );
+        }
         check("request-rate", self.request_rate, 0.0, false, "")?;
         if self.request_rate > MAX_REQUEST_RATE {
             bail!(
-                "--request-rate must be at most {MAX_REQUEST_RATE} requests/s, got {}",
+                "--request-rate must be at most {MAX_REQUEST_RATE} requests/s, got {:?}",
                 self.request_rate
             );
         }
@@ -178,21 +206,22 @@ impl MigrateArgs {
     fn config(&self, technique: Technique) -> anyhow::Result<MigrationConfig> {
         let mut config = MigrationConfig::new(technique);
         config.max_rounds = self.max_rounds;
-        config.downtime_target = duration_ms(self.downtime_target_ms);
+        config.downtime_target = duration_ms("downtime-target-ms", self.downtime_target_ms)?;
         config.auto_converge = self.auto_converge;
         config.push_order = PushOrder::from_name(&self.push_order).context("--push-order")?;
         config.cpu_state_bytes = (self.cpu_state_kib * 1024.0) as u64;
         config.pages_per_request = self.pages_per_request;
+        config.validate().context("migration settings")?;
         Ok(config)
     }
 
-    fn link(&self) -> SingleLink {
-        SingleLink {
-            one_way_latency: duration_ms(self.latency_ms),
+    fn link(&self) -> anyhow::Result<SingleLink> {
+        Ok(SingleLink {
+            one_way_latency: duration_ms("latency-ms", self.latency_ms)?,
             bandwidth_bps: self.bandwidth_mbps * 1e6,
             request_rate_per_s: self.request_rate,
-            request_cpu: duration_ms(self.request_cpu_ms),
-        }
+            request_cpu: duration_ms("request-cpu-ms", self.request_cpu_ms)?,
+        })
     }
 }
 
@@ -201,7 +230,7 @@ pub fn reports(args: &MigrateArgs) -> anyhow::Result<Vec<MigrationReport>> {
     args.validate()?;
     let techniques = args.techniques()?;
     let profile = args.profile()?;
-    let link = args.link();
+    let link = args.link()?;
     techniques
         .into_iter()
         .map(|technique| {

@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 pub mod inspect;
 mod migrate;
-mod run;
+pub mod run;
 
 /// mcc-emu: an edge-cloudlet mobility emulator.
 #[derive(Debug, Parser)]

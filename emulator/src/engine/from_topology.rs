@@ -76,6 +76,7 @@ pub fn network_from_topology(topology: &Topology) -> Result<Network, NetworkErro
                     name: node.id.clone(),
                     cpu_cores: spec.cpu_cores,
                     memory_bytes: spec.memory_mib << 20,
+                    position: node.position,
                 },
             )
         })

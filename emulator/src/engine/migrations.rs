@@ -23,7 +23,7 @@ use crate::output::MigrationRecord;
 
 /// The fastest a migration flow is taken to go when its path has no link at
 /// all (both cloudlets on one node): 100 Gbit/s.
-const NO_LINK_RATE_BPS: f64 = 100e9;
+pub const NO_LINK_RATE_BPS: f64 = 100e9;
 
 /// The VM every device runs and how it migrates.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,18 +6,21 @@
 //! ([`workload`]), requests cross links shared with migration traffic
 //! ([`links`]) and queue for the cores of their VM's host ([`cpu`]), the
 //! placement policy moves VMs, and the migration models of the cloudlet crate
-//! decide what each move costs ([`migrations`]). Records stream to a
+//! decide what each move costs ([`migrations`]). The policy sees the world
+//! through tables prepared once per run and buffers refilled per decision
+//! ([`placement_tables`]). Records stream to a
 //! [`RecordSink`](crate::output::RecordSink) as they happen.
 
 pub mod cpu;
 pub mod from_topology;
 pub mod links;
 pub mod migrations;
+pub mod placement_tables;
 pub mod queue;
 pub mod run;
 pub mod workload;
 pub mod world;
 
 pub use migrations::MigrationSettings;
-pub use run::{Engine, EngineError, RunSettings};
+pub use run::{DEFAULT_PLACEMENT_HORIZON_NS, Engine, EngineError, RunSettings};
 pub use world::{AccessPoint, Arrivals, Cloudlet, Device, Paths, Workload, World};

@@ -10,13 +10,15 @@ use mcc_mobile_client::{AccessPoint as AttachPoint, ApIndex, LatLon, TraceCursor
 use super::cpu::CpuQueue;
 use super::links::{DirectedLink, LinkSpec, LinkTable, directed};
 use super::migrations::{ActiveMigration, MigrationSettings, Wake};
+pub use super::placement_tables::DEFAULT_PLACEMENT_HORIZON_NS;
+use super::placement_tables::{PlacementScratch, PlacementTables};
 use super::queue::EventQueue;
 use super::workload::RequestClock;
 use super::world::World;
 use crate::output::{
     DelayStatsBuilder, HandoverRecord, Outcome, RecordSink, RequestRecord, Summary,
 };
-use crate::placement::{Move, PlacementPolicy, PlacementView, Trigger};
+use crate::placement::{InstanceSize, Move, PlacementPolicy, PlacementView, Trigger};
 
 /// How an experiment runs, beyond the world it runs in.
 #[derive(Debug, Clone)]
@@ -37,6 +39,9 @@ pub struct RunSettings {
     pub placement_interval_ns: Option<u64>,
     /// Run the placement policy for a device's VM when the device hands over.
     pub placement_on_handover: bool,
+    /// How far ahead the placement view looks along each device's trace
+    /// ([`DEFAULT_PLACEMENT_HORIZON_NS`] unless the scenario says).
+    pub placement_horizon_ns: u64,
     /// The VM and migration technique every migration uses.
     pub migration: MigrationSettings,
 }
@@ -52,8 +57,8 @@ enum Event {
     Placement,
     /// A device sends its next request.
     Send { device: u32 },
-    /// A request can start at its host.
-    Serve(Serve),
+    /// A request can start at its host (index into the table of requests in flight).
+    Serve(u32),
     /// A migration's model asked to be woken.
     MigrationWake { slot: u32 },
     /// A migration's link is free to send its next transfer.
@@ -63,7 +68,7 @@ enum Event {
 }
 
 // The queue holds millions of these: keep them small.
-const _: () = assert!(std::mem::size_of::<Event>() <= 72);
+const _: () = assert!(std::mem::size_of::<Event>() <= 16);
 
 /// A request on its way to (or held at) one host.
 #[derive(Debug, Clone, Copy)]
@@ -100,7 +105,18 @@ struct DualPending {
 struct Device<'w> {
     cursor: TraceCursor<'w>,
     ap: Option<u32>,
+    /// Where the attachment was last decided, and how far the device may
+    /// move from there before the decision can change.
+    anchor: LatLon,
+    slack_m: f64,
     clock: RequestClock,
+    /// Where the trace says the device will be one placement horizon ahead,
+    /// the access point it would be attached to there (with hysteresis
+    /// against the previous look-ahead), and the slack of that decision.
+    ahead_cursor: TraceCursor<'w>,
+    ahead_ap: Option<u32>,
+    ahead_anchor: LatLon,
+    ahead_slack_m: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -136,8 +152,14 @@ pub struct Engine<'w, S: RecordSink> {
     free_migration_slots: Vec<u32>,
     duals: Vec<Option<DualPending>>,
     free_duals: Vec<u32>,
+    /// Requests on their way to a host; events refer to them by index, which
+    /// keeps the event queue's entries small.
+    in_flight: Vec<Serve>,
+    free_in_flight: Vec<u32>,
     memory_used_bytes: Vec<u64>,
     cloudlets_by_latency: Vec<Vec<u32>>,
+    placement_tables: PlacementTables,
+    placement_scratch: PlacementScratch,
     delays: DelayStatsBuilder,
     totals: Totals,
 }
@@ -168,6 +190,9 @@ pub enum EngineError {
     /// The workload cannot be run.
     #[error("workload: {0}")]
     Workload(String),
+    /// The placement policy cannot serve a run of this size.
+    #[error("placement: {0}")]
+    Placement(String),
 }
 
 impl<'w, S: RecordSink> Engine<'w, S> {
@@ -195,6 +220,13 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 "rate_hz must be a positive number, got {rate}"
             )));
         }
+        policy
+            .check(&InstanceSize {
+                vms: world.devices.len(),
+                cloudlets: world.cloudlets.len(),
+                periodic: settings.placement_interval_ns.is_some(),
+            })
+            .map_err(EngineError::Placement)?;
         let ap_index = ApIndex::new(
             world
                 .access_points
@@ -241,8 +273,12 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             free_migration_slots: Vec::new(),
             duals: Vec::new(),
             free_duals: Vec::new(),
+            in_flight: Vec::new(),
+            free_in_flight: Vec::new(),
             memory_used_bytes: vec![0; world.cloudlets.len()],
             cloudlets_by_latency,
+            placement_tables: PlacementTables::new(world, &settings.migration),
+            placement_scratch: PlacementScratch::default(),
             delays: DelayStatsBuilder::new(),
             totals: Totals::default(),
             settings,
@@ -261,10 +297,10 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         for (i, spec) in self.world.devices.iter().enumerate() {
             let mut cursor = spec.trace.cursor(spec.edge);
             let position = cursor.position_at(0.0);
-            let ap = self
-                .ap_index
-                .attach(position, None, self.settings.hysteresis_m)
-                .map(|a| a as u32);
+            let (ap, slack_m) =
+                self.ap_index
+                    .attach_with_slack(position, None, self.settings.hysteresis_m);
+            let ap = ap.map(|a| a as u32);
             // Out of coverage at the start: host it near the closest site anyway.
             let anchor = ap.unwrap_or_else(|| self.closest_ap(position));
             let host = self.cloudlets_by_latency[anchor as usize]
@@ -282,7 +318,17 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             let mut clock = RequestClock::new(&self.world.workload, self.settings.seed, i as u32);
             self.queue
                 .push(clock.first_ns(), Event::Send { device: i as u32 });
-            self.devices.push(Device { cursor, ap, clock });
+            self.devices.push(Device {
+                cursor,
+                ap,
+                anchor: position,
+                slack_m,
+                clock,
+                ahead_cursor: spec.trace.cursor(spec.edge),
+                ahead_ap: None,
+                ahead_anchor: position,
+                ahead_slack_m: 0.0,
+            });
             self.vms.push(Vm {
                 host,
                 migration: None,
@@ -322,7 +368,11 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 Event::Mobility => self.on_mobility(now),
                 Event::Placement => self.on_placement_timer(now),
                 Event::Send { device } => self.on_send(now, device),
-                Event::Serve(serve) => self.on_serve(now, serve),
+                Event::Serve(slot) => {
+                    let serve = self.in_flight[slot as usize];
+                    self.free_in_flight.push(slot);
+                    self.on_serve(now, serve);
+                }
                 Event::MigrationWake { slot } => self.with_migration(now, slot, Wake::Timer),
                 Event::MigrationLinkFree { slot } => self.with_migration(now, slot, Wake::LinkFree),
                 Event::MigrationDelivered { slot, transfer } => {
@@ -357,11 +407,17 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         let mut handed_over = Vec::new();
         for (i, device) in self.devices.iter_mut().enumerate() {
             let position = device.cursor.position_at(t_s);
+            if device.anchor.distance_m(position) < device.slack_m {
+                // Not far enough from where it was last decided to change it.
+                continue;
+            }
             let current = device.ap.map(|a| a as usize);
-            let next = self
-                .ap_index
-                .attach(position, current, self.settings.hysteresis_m)
-                .map(|a| a as u32);
+            let (next, slack_m) =
+                self.ap_index
+                    .attach_with_slack(position, current, self.settings.hysteresis_m);
+            let next = next.map(|a| a as u32);
+            device.anchor = position;
+            device.slack_m = slack_m;
             if next != device.ap {
                 self.sink.handover(HandoverRecord {
                     time_ns: now,
@@ -396,27 +452,83 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         }
     }
 
+    /// Refills the placement buffers with the world at `now` (and each
+    /// device's position and access point at `now + horizon`).
+    fn fill_placement_scratch(&mut self, now: u64) {
+        let scratch = &mut self.placement_scratch;
+        scratch.vm_hosts.clear();
+        scratch.vm_migrating.clear();
+        scratch.cloudlet_vms.clear();
+        scratch.cloudlet_vms.resize(self.world.cloudlets.len(), 0);
+        for vm in &self.vms {
+            scratch.vm_hosts.push(vm.host);
+            scratch.vm_migrating.push(vm.migration.is_some());
+            if let Some(n) = scratch.cloudlet_vms.get_mut(vm.host as usize) {
+                *n += 1;
+            }
+        }
+        scratch.backlog_ns.clear();
+        scratch
+            .backlog_ns
+            .extend(self.cpus.iter().map(|c| c.backlog_ns(now)));
+        // Positions and look-aheads change only with time: every decision at
+        // one instant (all the hand-overs of a mobility tick) shares them.
+        if scratch.devices_at_ns == Some(now) {
+            return;
+        }
+        scratch.devices_at_ns = Some(now);
+        scratch.device_ap.clear();
+        scratch.device_ap_ahead.clear();
+        scratch.device_position.clear();
+        scratch.device_position_ahead.clear();
+        let ahead_s = now.saturating_add(self.settings.placement_horizon_ns) as f64 / 1e9;
+        for device in &mut self.devices {
+            let position = device.cursor.position_at(now as f64 / 1e9);
+            let ahead = device.ahead_cursor.position_at(ahead_s);
+            if device.ahead_anchor.distance_m(ahead) >= device.ahead_slack_m {
+                let (ap, slack_m) = self.ap_index.attach_with_slack(
+                    ahead,
+                    device.ahead_ap.map(|a| a as usize),
+                    self.settings.hysteresis_m,
+                );
+                device.ahead_ap = ap.map(|a| a as u32);
+                device.ahead_anchor = ahead;
+                device.ahead_slack_m = slack_m;
+            }
+            scratch.device_ap.push(device.ap);
+            scratch.device_ap_ahead.push(device.ahead_ap);
+            scratch.device_position.push(position);
+            scratch.device_position_ahead.push(ahead);
+        }
+    }
+
     fn place(&mut self, now: u64, trigger: Trigger) {
-        let vm_hosts: Vec<u32> = self.vms.iter().map(|v| v.host).collect();
-        let vm_migrating: Vec<bool> = self.vms.iter().map(|v| v.migration.is_some()).collect();
-        let device_ap: Vec<Option<u32>> = self.devices.iter().map(|d| d.ap).collect();
-        let backlog: Vec<u64> = self.cpus.iter().map(|c| c.backlog_ns(now)).collect();
-        let memory: Vec<u64> = self
-            .world
-            .cloudlets
-            .iter()
-            .map(|c| c.memory_bytes)
-            .collect();
+        self.fill_placement_scratch(now);
+        let scratch = &self.placement_scratch;
+        let tables = &self.placement_tables;
         let view = PlacementView {
             now_ns: now,
-            vm_hosts: &vm_hosts,
-            vm_migrating: &vm_migrating,
-            device_ap: &device_ap,
-            vm_memory_bytes: self.vm_bytes(),
-            cloudlet_memory_bytes: &memory,
+            horizon_ns: self.settings.placement_horizon_ns,
+            vm_hosts: &scratch.vm_hosts,
+            vm_migrating: &scratch.vm_migrating,
+            device_ap: &scratch.device_ap,
+            device_ap_ahead: &scratch.device_ap_ahead,
+            device_position: &scratch.device_position,
+            device_position_ahead: &scratch.device_position_ahead,
+            vm_memory_bytes: self.settings.migration.vm_memory_bytes(),
+            cloudlet_memory_bytes: &tables.memory_bytes,
             cloudlet_memory_used_bytes: &self.memory_used_bytes,
-            cloudlet_backlog_ns: &backlog,
+            cloudlet_backlog_ns: &scratch.backlog_ns,
+            cloudlet_vms: &scratch.cloudlet_vms,
+            cloudlet_cpu_cores: &tables.cpu_cores,
+            cloudlet_position: &tables.positions,
             cloudlets_by_latency: &self.cloudlets_by_latency,
+            ap_latency_ns: self.world.paths.ap_latency_table_ns(),
+            cloudlet_latency_ns: self.world.paths.between_latency_table_ns(),
+            cloudlet_bandwidth_bps: &tables.bandwidth_bps,
+            migration_cost: &tables.migration_cost,
+            request_rate_hz: self.world.workload.rate_hz,
+            request_cpu_ns: self.world.workload.cpu_ns,
         };
         let moves = self.policy.decide(&view, trigger);
         for Move { vm, to } in moves {
@@ -489,8 +601,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             self.queue.push(at, Event::MigrationWake { slot });
         }
         for serve in actions.released {
-            self.queue
-                .push(serve.start_ns().max(now), Event::Serve(serve));
+            self.schedule_serve(serve.start_ns().max(now), serve);
         }
         if let Some(switched) = actions.switched {
             // From now on the VM lives at the target only.
@@ -570,8 +681,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             let arrived_ns =
                 self.links
                     .send_message(self.world.paths.up(ap, vm.host), bytes, wireless_up_ns);
-            self.queue
-                .push(arrived_ns, Event::Serve(Serve { arrived_ns, ..base }));
+            self.schedule_serve(arrived_ns, Serve { arrived_ns, ..base });
             return;
         };
         let Some(Some(migration)) = self.migrations.get_mut(slot as usize) else {
@@ -599,7 +709,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             match answer.ready {
                 Ready::At(ready) => {
                     serve.ready_ns = duration_ns(ready);
-                    self.queue.push(serve.start_ns(), Event::Serve(serve));
+                    self.schedule_serve(serve.start_ns(), serve);
                 }
                 Ready::AtResume => {
                     if let Some(Some(migration)) = self.migrations.get_mut(slot as usize) {
@@ -608,6 +718,21 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 }
             }
         }
+    }
+
+    /// Keeps `serve` in the table of requests in flight and schedules it.
+    fn schedule_serve(&mut self, at_ns: u64, serve: Serve) {
+        let slot = match self.free_in_flight.pop() {
+            Some(slot) => {
+                self.in_flight[slot as usize] = serve;
+                slot
+            }
+            None => {
+                self.in_flight.push(serve);
+                (self.in_flight.len() - 1) as u32
+            }
+        };
+        self.queue.push(at_ns, Event::Serve(slot));
     }
 
     fn new_dual(&mut self) -> u32 {

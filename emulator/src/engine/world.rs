@@ -33,6 +33,9 @@ pub struct Cloudlet {
     pub cpu_cores: u32,
     /// Memory for VMs, in bytes.
     pub memory_bytes: u64,
+    /// Where it stands, if the topology says (distance-based placement
+    /// policies skip a cloudlet without one).
+    pub position: Option<LatLon>,
 }
 
 /// A mobile device and how it moves.
@@ -167,6 +170,28 @@ impl Paths {
             .get(from as usize * self.cloudlets + to as usize)
             .copied()
             .unwrap_or(u64::MAX)
+    }
+
+    /// One-way propagation latency of every access point to cloudlet path,
+    /// by `ap * cloudlets + cloudlet`.
+    pub fn ap_latency_table_ns(&self) -> &[u64] {
+        &self.ap_latency_ns
+    }
+
+    /// One-way propagation latency between cloudlets, by `from * cloudlets + to`.
+    pub fn between_latency_table_ns(&self) -> &[u64] {
+        &self.between_latency_ns
+    }
+
+    /// The lowest capacity along the path from cloudlet `from` to `to`, in
+    /// bit/s, with `links` the table the paths index into; `None` when the
+    /// path crosses no link (both cloudlets on one node).
+    pub fn between_bottleneck_bps(&self, from: u32, to: u32, links: &[LinkSpec]) -> Option<f64> {
+        self.between(from, to)
+            .iter()
+            .filter_map(|&hop| links.get((hop / 2) as usize))
+            .map(|l| l.capacity_bps)
+            .reduce(f64::min)
     }
 
     /// Number of access points the table covers.

@@ -71,13 +71,17 @@ impl DelayStatsBuilder {
         if self.count == 0 {
             return DelayStats::default();
         }
-        let quantile_ms = |q: f64| self.histogram.value_at_quantile(q) as f64 / 1_000.0;
+        // A histogram bucket's representative can exceed the largest value
+        // recorded; no percentile may.
+        let max_ms = round_us(self.max_ns as f64 / 1e6);
+        let quantile_ms =
+            |q: f64| (self.histogram.value_at_quantile(q) as f64 / 1_000.0).min(max_ms);
         DelayStats {
             mean: round_us(self.sum_ns as f64 / self.count as f64 / 1e6),
             p50: quantile_ms(0.50),
             p95: quantile_ms(0.95),
             p99: quantile_ms(0.99),
-            max: round_us(self.max_ns as f64 / 1e6),
+            max: max_ms,
         }
     }
 }
@@ -133,6 +137,18 @@ mod tests {
         assert!((stats.p50 - 50.0).abs() <= 0.05, "{stats:?}");
         assert!((stats.p95 - 95.0).abs() <= 0.1, "{stats:?}");
         assert!((stats.p99 - 99.0).abs() <= 0.1, "{stats:?}");
+    }
+
+    #[test]
+    fn percentiles_never_exceed_the_maximum() {
+        let mut builder = DelayStatsBuilder::new();
+        for _ in 0..10 {
+            builder.record_ns(26_236_000);
+        }
+        let stats = builder.stats();
+        assert_eq!(stats.p50, 26.236);
+        assert_eq!(stats.p99, 26.236);
+        assert_eq!(stats.max, 26.236);
     }
 
     #[test]

@@ -1,6 +1,13 @@
 //! `nearest`: Follow-Me Cloud, the VM always on the lowest-delay cloudlet.
 
+use serde::Deserialize;
+
 use super::{Move, PlacementPolicy, PlacementView, Trigger};
+
+/// `[placement.nearest]`: the policy has no settings (the table must be empty).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NearestConfig {}
 
 /// Moves every VM to the cloudlet with the lowest propagation latency from its
 /// device's access point (the nearest one with room), whenever that changes.
@@ -40,5 +47,39 @@ impl PlacementPolicy for Nearest {
             }
         }
         moves
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::placement::instance::Instance;
+
+    #[test]
+    fn nearest_moves_to_the_lowest_latency_cloudlet_with_room() {
+        // In a random instance, access point `i` stands at cloudlet `i`.
+        let mut instance = Instance::random(3, 4, 9);
+        instance.device_ap = vec![Some(2), Some(1), None];
+        instance.vm_hosts = vec![0, 0, 0];
+        instance.refresh_counts();
+        let view = instance.view();
+        let moves = Nearest.decide(&view, Trigger::Periodic);
+        let expected = vec![Move { vm: 0, to: 2 }, Move { vm: 1, to: 1 }];
+        assert_eq!(moves, expected, "device 2 is out of coverage and stays");
+        let only = Nearest.decide(&view, Trigger::Handover { device: 1 });
+        assert_eq!(only, vec![Move { vm: 1, to: 1 }]);
+        // A full cloudlet is passed over for the next nearest.
+        instance.cloudlet_memory_used_bytes[2] = instance.cloudlet_memory_bytes[2];
+        let view = instance.view();
+        let second = instance.cloudlets_by_latency[2][1];
+        let moves = Nearest.decide(&view, Trigger::Handover { device: 0 });
+        if second == 0 {
+            assert!(
+                moves.is_empty(),
+                "the current host is the nearest with room"
+            );
+        } else {
+            assert_eq!(moves, vec![Move { vm: 0, to: second }]);
+        }
     }
 }

@@ -6,6 +6,8 @@
 
 use serde::Deserialize;
 
+use crate::placement;
+
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,9 +34,12 @@ pub struct ScenarioFile {
     pub output: String,
     /// The network.
     pub topology: TopologySection,
-    /// Defaults for every cloudlet the topology does not size itself.
+    /// Capacities that override every cloudlet's own.
     #[serde(default)]
-    pub cloudlets: CloudletDefaults,
+    pub cloudlets: CloudletOverrides,
+    /// Radio settings that override every access point's own.
+    #[serde(default)]
+    pub access_points: AccessPointOverrides,
     /// Groups of devices.
     pub devices: Vec<DeviceGroup>,
     /// What every device asks of its VM.
@@ -84,14 +89,14 @@ pub struct TopologySection {
 pub struct SiteSet {
     /// The CSV file.
     pub file: String,
-    /// What a site becomes: `access-point`, `cloudlet`, `both` (an access
-    /// point with a co-located cloudlet), or `tiered` (iFogSim levels).
+    /// What a site becomes: `access-point`, `cloudlet` or `both` (an access
+    /// point with a co-located cloudlet). iFogSim tiered files always make
+    /// level 0 a cloud and level 1 cloudlets; the role applies to level 2.
+    /// Default: `both` for EUA files, `access-point` for iFogSim files.
     #[serde(default)]
     pub role: Option<String>,
     /// Move the sites so their centroid lands here, keeping their geometry.
     pub relocate_to: Option<Position>,
-    /// Coverage radius of the access points made from these sites, in metres.
-    pub coverage_radius_m: Option<f64>,
 }
 
 /// A position in a scenario file.
@@ -104,32 +109,30 @@ pub struct Position {
     pub lon: f64,
 }
 
-/// `[cloudlets]`: capacities of cloudlets whose topology entry gives none.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// `[cloudlets]`: capacities applied to every cloudlet (each key optional;
+/// an absent key keeps what the topology says).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CloudletDefaults {
+pub struct CloudletOverrides {
     /// Cores per cloudlet.
-    #[serde(default = "default_cpu_cores")]
-    pub cpu_cores: u32,
+    pub cpu_cores: Option<u32>,
     /// Memory per cloudlet for VMs, in MiB.
-    #[serde(default = "default_memory_mib")]
-    pub memory_mib: u64,
+    pub memory_mib: Option<u64>,
 }
 
-fn default_cpu_cores() -> u32 {
-    16
-}
-fn default_memory_mib() -> u64 {
-    128 * 1024
-}
-
-impl Default for CloudletDefaults {
-    fn default() -> Self {
-        Self {
-            cpu_cores: default_cpu_cores(),
-            memory_mib: default_memory_mib(),
-        }
-    }
+/// `[access_points]`: radio settings applied to every access point (each key
+/// optional; an absent key keeps what the topology says).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessPointOverrides {
+    /// Coverage radius, in metres.
+    pub coverage_radius_m: Option<f64>,
+    /// One-way latency of the wireless hop, in milliseconds.
+    pub wireless_latency_ms: Option<f64>,
+    /// Rate of the wireless hop, in Mbit/s.
+    pub wireless_rate_mbps: Option<f64>,
+    /// Attachment hysteresis, in metres (see docs/traces.md).
+    pub hysteresis_m: Option<f64>,
 }
 
 /// `[[devices]]`: devices that follow one trace file (or glob), or move by
@@ -139,6 +142,9 @@ impl Default for CloudletDefaults {
 pub struct DeviceGroup {
     /// A trace file or glob (GPX, PLT, CSV); each trace in it drives `count` devices.
     pub trace: Option<String>,
+    /// Which traces of a file holding several to use (1-based, in file
+    /// order); all when absent.
+    pub traces: Option<Vec<usize>>,
     /// Random-waypoint movement, when no trace is given.
     pub random_waypoint: Option<RandomWaypoint>,
     /// Devices per trace (or in all, for random waypoint).
@@ -323,13 +329,34 @@ impl Default for MigrationSection {
     }
 }
 
-/// `[placement]`: the policy and when it runs.
+/// `[placement]`: the policy, when it runs, and each policy's settings.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlacementSection {
-    /// Policy name: `never`, `nearest`.
+    /// Policy name: `never`, `nearest`, `threshold`, `least-loaded`, `ga`, `optimal`.
     #[serde(default = "default_policy")]
     pub policy: String,
+    /// How far ahead policies look along each device's trace, in seconds.
+    #[serde(default = "default_horizon_s")]
+    pub horizon_s: f64,
+    /// `[placement.never]`.
+    #[serde(default)]
+    pub never: placement::NeverConfig,
+    /// `[placement.nearest]`.
+    #[serde(default)]
+    pub nearest: placement::NearestConfig,
+    /// `[placement.threshold]`.
+    #[serde(default)]
+    pub threshold: placement::ThresholdConfig,
+    /// `[placement.least-loaded]`.
+    #[serde(default, rename = "least-loaded")]
+    pub least_loaded: placement::LeastLoadedConfig,
+    /// `[placement.ga]`.
+    #[serde(default)]
+    pub ga: placement::GaConfig,
+    /// `[placement.optimal]`.
+    #[serde(default)]
+    pub optimal: placement::OptimalConfig,
     /// Run the policy every this many seconds (0 = never on a timer).
     #[serde(default = "default_interval_s")]
     pub interval_s: f64,
@@ -340,6 +367,9 @@ pub struct PlacementSection {
 
 fn default_policy() -> String {
     "nearest".into()
+}
+fn default_horizon_s() -> f64 {
+    crate::engine::DEFAULT_PLACEMENT_HORIZON_NS as f64 / 1e9
 }
 fn default_interval_s() -> f64 {
     0.0
@@ -352,6 +382,13 @@ impl Default for PlacementSection {
     fn default() -> Self {
         Self {
             policy: default_policy(),
+            horizon_s: default_horizon_s(),
+            never: Default::default(),
+            nearest: Default::default(),
+            threshold: Default::default(),
+            least_loaded: Default::default(),
+            ga: Default::default(),
+            optimal: Default::default(),
             interval_s: default_interval_s(),
             on_handover: default_on_handover(),
         }

@@ -1,0 +1,174 @@
+//! What the engine prepares for the placement policy: tables computed once
+//! per run (cloudlet facts, bottleneck capacities, migration cost estimates)
+//! and buffers reused by every decision, so building a
+//! [`PlacementView`](crate::placement::PlacementView) allocates nothing.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mcc_cloudlet::migration::single_link::{self, SingleLink};
+use mcc_mobile_client::LatLon;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::migrations::{MigrationSettings, NO_LINK_RATE_BPS};
+use super::world::World;
+use crate::placement::MigrationCost;
+
+/// Latencies are rounded to this step before the migration model is run, so
+/// that pairs with nearly the same path share one run (100 µs: far below what
+/// a migration's cost depends on).
+pub const ESTIMATE_LATENCY_STEP_NS: u64 = 100_000;
+
+/// Default look-ahead of the placement view: where each device's trace says
+/// it will be 30 s from now (about a cell crossed at walking speed, a few
+/// at driving speed).
+pub const DEFAULT_PLACEMENT_HORIZON_NS: u64 = 30_000_000_000;
+
+/// Tables computed once per run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacementTables {
+    /// Memory of each cloudlet, in bytes.
+    pub memory_bytes: Vec<u64>,
+    /// Cores of each cloudlet.
+    pub cpu_cores: Vec<u32>,
+    /// Position of each cloudlet, if known.
+    pub positions: Vec<Option<LatLon>>,
+    /// Bottleneck capacity between cloudlets, by `from * cloudlets + to`.
+    pub bandwidth_bps: Vec<f64>,
+    /// Expected migration cost, by `from * cloudlets + to`.
+    pub migration_cost: Vec<MigrationCost>,
+}
+
+impl PlacementTables {
+    /// The tables of `world` for VMs that migrate as `migration` says. Each
+    /// distinct (latency rounded to [`ESTIMATE_LATENCY_STEP_NS`], bottleneck)
+    /// pair runs the migration model once.
+    pub fn new(world: &World, migration: &MigrationSettings) -> Self {
+        let n = world.cloudlets.len();
+        let mut bandwidth_bps = Vec::with_capacity(n * n);
+        let mut migration_cost = Vec::with_capacity(n * n);
+        let mut cache: BTreeMap<(u64, u64), MigrationCost> = BTreeMap::new();
+        for from in 0..n as u32 {
+            for to in 0..n as u32 {
+                let bandwidth = world
+                    .paths
+                    .between_bottleneck_bps(from, to, &world.links)
+                    .unwrap_or(NO_LINK_RATE_BPS);
+                bandwidth_bps.push(bandwidth);
+                if from == to {
+                    migration_cost.push(MigrationCost::default());
+                    continue;
+                }
+                let step = ESTIMATE_LATENCY_STEP_NS;
+                let latency_ns = world
+                    .paths
+                    .between_latency_ns(from, to)
+                    .saturating_add(step / 2)
+                    / step
+                    * step;
+                let cost = *cache
+                    .entry((latency_ns, bandwidth.to_bits()))
+                    .or_insert_with(|| estimate_migration(migration, latency_ns, bandwidth));
+                migration_cost.push(cost);
+            }
+        }
+        Self {
+            memory_bytes: world.cloudlets.iter().map(|c| c.memory_bytes).collect(),
+            cpu_cores: world.cloudlets.iter().map(|c| c.cpu_cores).collect(),
+            positions: world.cloudlets.iter().map(|c| c.position).collect(),
+            bandwidth_bps,
+            migration_cost,
+        }
+    }
+}
+
+/// What one migration with `settings` over an idle path of one-way latency
+/// `latency_ns` and capacity `bandwidth_bps` costs, as the cloudlet crate's
+/// model says when run alone on that path with no request traffic. If the
+/// model cannot run it (a path too slow to model), the stop-and-copy closed
+/// form: all memory sent, downtime = memory / bandwidth + a round trip.
+pub fn estimate_migration(
+    settings: &MigrationSettings,
+    latency_ns: u64,
+    bandwidth_bps: f64,
+) -> MigrationCost {
+    let link = SingleLink::new(Duration::from_nanos(latency_ns), bandwidth_bps);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    match single_link::run(
+        settings.profile.clone(),
+        settings.config.clone(),
+        &link,
+        &mut rng,
+    ) {
+        Ok(report) => MigrationCost {
+            bytes: report.bytes_total,
+            downtime_ns: (report.downtime_ms * 1e6).round() as u64,
+        },
+        Err(_) => {
+            let bytes = settings.vm_memory_bytes();
+            let copy_s = bytes as f64 * 8.0 / bandwidth_bps.max(1.0);
+            MigrationCost {
+                bytes,
+                downtime_ns: (copy_s * 1e9).min(u64::MAX as f64 / 2.0) as u64
+                    + latency_ns.saturating_mul(2),
+            }
+        }
+    }
+}
+
+/// Buffers each decision refills, so that no decision allocates.
+#[derive(Debug, Clone, Default)]
+pub struct PlacementScratch {
+    /// Host of each VM.
+    pub vm_hosts: Vec<u32>,
+    /// Whether each VM is migrating.
+    pub vm_migrating: Vec<bool>,
+    /// Access point of each device now.
+    pub device_ap: Vec<Option<u32>>,
+    /// Access point of each device at the horizon.
+    pub device_ap_ahead: Vec<Option<u32>>,
+    /// Position of each device now.
+    pub device_position: Vec<LatLon>,
+    /// Position of each device at the horizon.
+    pub device_position_ahead: Vec<LatLon>,
+    /// CPU backlog of each cloudlet.
+    pub backlog_ns: Vec<u64>,
+    /// VMs on each cloudlet.
+    pub cloudlet_vms: Vec<u32>,
+    /// The time the device entries were filled for.
+    pub devices_at_ns: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcc_cloudlet::memory::{DirtyModel, VmProfile};
+    use mcc_cloudlet::migration::{MigrationConfig, Technique};
+
+    fn settings(technique: Technique) -> MigrationSettings {
+        MigrationSettings {
+            profile: VmProfile::new(256 << 20, 64 << 20, 2_000.0, 0.0, DirtyModel::Linear).unwrap(),
+            config: MigrationConfig::new(technique),
+        }
+    }
+
+    #[test]
+    fn estimates_follow_the_technique_and_the_path() {
+        let gbit = 1e9;
+        let stop = estimate_migration(&settings(Technique::StopAndCopy), 5_000_000, gbit);
+        // 256 MiB at 1 Gbit/s: about 2.1 s of downtime.
+        assert!(stop.bytes >= 256 << 20);
+        assert!(
+            (2_100_000_000..2_300_000_000).contains(&stop.downtime_ns),
+            "{stop:?}"
+        );
+        let pre = estimate_migration(&settings(Technique::PreCopy), 5_000_000, gbit);
+        assert!(pre.bytes > stop.bytes, "pre-copy re-sends dirtied pages");
+        assert!(pre.downtime_ns < stop.downtime_ns / 5, "{pre:?}");
+        let soft = estimate_migration(&settings(Technique::Soft), 5_000_000, gbit);
+        assert_eq!(soft.downtime_ns, 0);
+        let faster = estimate_migration(&settings(Technique::StopAndCopy), 5_000_000, 10.0 * gbit);
+        assert!(faster.downtime_ns < stop.downtime_ns / 5);
+    }
+}

@@ -1,0 +1,443 @@
+//! The objective `ga` and `optimal` minimise, in one place, so the GA's
+//! optimality gap compares like with like.
+//!
+//! An assignment gives a cloudlet to every VM the decision concerns (the
+//! *genes*; the other VMs stay where they are). Its cost is in milliseconds
+//! of request delay summed over the requests each device is expected to send
+//! within the look-ahead horizon (R = request rate × horizon, at least one
+//! second's worth):
+//!
+//! - **delay**: for every VM, R times the round trip of its requests over
+//!   the backbone, blended between the device's access point now and at the
+//!   end of the horizon (`ahead_weight` on the latter), plus, for every
+//!   cloudlet, R times the queueing each of its VMs' requests meets: the
+//!   current CPU backlog spread over the cores, and the M/M/1 wait
+//!   `s·ρ/(1−ρ)` at utilisation ρ = VMs × request rate × CPU time s / cores
+//!   (continued as a straight line past ρ = 0.9 so an overloaded cloudlet
+//!   has a finite, steep cost); all times `delay_weight`;
+//! - **migration**: for every gene off its VM's current host, a fixed
+//!   `migration_ms`, `migration_ms_per_mib` per MiB the move sends, and
+//!   `downtime_weight` times the delay the expected downtime D adds to the
+//!   requests that arrive during it (rate × D of them, waiting D/2 on average);
+//! - **capacity**: `capacity_penalty_ms` for every VM moved into a cloudlet
+//!   beyond the memory it has free now (sources keep their memory until a
+//!   migration ends, as in the engine).
+//!
+//! [`Objective::evaluate`] computes it from scratch; a [`Tally`] keeps the
+//! per-cloudlet counts so [`Objective::apply_move`] updates it in O(1) when
+//! one gene changes.
+
+use serde::Deserialize;
+
+use super::{Move, PlacementView};
+
+/// Utilisation past which the queueing wait grows linearly.
+const RHO_KNEE: f64 = 0.9;
+
+/// The weights of the objective. Defaults: see [`CostWeights::default`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostWeights {
+    /// Weight of request delay (default 1).
+    pub delay_weight: f64,
+    /// Share of the horizon's end in the delay estimate, in [0, 1] (default 0.5).
+    pub ahead_weight: f64,
+    /// Cost of each MiB a migration sends, in ms (default 1: a 256 MiB VM, 256 ms).
+    pub migration_ms_per_mib: f64,
+    /// Weight of the delay a migration's downtime adds to requests (default 1).
+    pub downtime_weight: f64,
+    /// Fixed cost of each migration, in ms (default 10).
+    pub migration_ms: f64,
+    /// Cost of each VM moved into a cloudlet without room for it, in ms (default 1e9).
+    pub capacity_penalty_ms: f64,
+}
+
+impl Default for CostWeights {
+    fn default() -> Self {
+        Self {
+            delay_weight: 1.0,
+            ahead_weight: 0.5,
+            migration_ms_per_mib: 1.0,
+            downtime_weight: 1.0,
+            migration_ms: 10.0,
+            capacity_penalty_ms: 1e9,
+        }
+    }
+}
+
+impl CostWeights {
+    /// Checks every weight is a finite number ≥ 0 and `ahead_weight` ≤ 1;
+    /// the error names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let fields = [
+            ("delay_weight", self.delay_weight),
+            ("ahead_weight", self.ahead_weight),
+            ("migration_ms_per_mib", self.migration_ms_per_mib),
+            ("downtime_weight", self.downtime_weight),
+            ("migration_ms", self.migration_ms),
+            ("capacity_penalty_ms", self.capacity_penalty_ms),
+        ];
+        for (field, value) in fields {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(format!(
+                    "weights.{field} must be a finite number >= 0, got {value}"
+                ));
+            }
+        }
+        if self.ahead_weight > 1.0 {
+            return Err(format!(
+                "weights.ahead_weight must be in [0, 1], got {}",
+                self.ahead_weight
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The objective of one decision: the view, the weights and the VMs that may move.
+#[derive(Debug, Clone)]
+pub struct Objective<'v> {
+    view: &'v PlacementView<'v>,
+    weights: CostWeights,
+    /// VM of each gene.
+    genes: Vec<u32>,
+    /// VMs on each cloudlet that are not genes.
+    fixed_counts: Vec<u32>,
+    /// VMs each cloudlet has memory for now.
+    room: Vec<u64>,
+    /// Delay of the VMs that are not genes.
+    fixed_ms: f64,
+    /// Per cloudlet: backlog spread over the cores, in ms.
+    backlog_ms: Vec<f64>,
+    /// Per cloudlet: utilisation one VM adds.
+    rho_per_vm: Vec<f64>,
+    cpu_ms: f64,
+    /// Requests each device is expected to send within the horizon.
+    requests: f64,
+}
+
+/// The per-cloudlet counts of an assignment and its cost, for O(1) updates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tally {
+    counts: Vec<u32>,
+    incoming: Vec<u32>,
+    /// The assignment's cost, kept current by [`Objective::apply_move`].
+    pub total: f64,
+}
+
+impl<'v> Objective<'v> {
+    /// The objective of moving the VMs `genes` (each at most once; unknown
+    /// VMs are dropped) in `view`, weighed by `weights`.
+    pub fn new(view: &'v PlacementView<'v>, weights: &CostWeights, genes: &[u32]) -> Self {
+        let cloudlets = view.cloudlets();
+        let mut is_gene = vec![false; view.vms()];
+        let genes: Vec<u32> = genes
+            .iter()
+            .copied()
+            .filter(|&vm| match is_gene.get_mut(vm as usize) {
+                Some(seen) if !*seen && (view.vm_hosts[vm as usize] as usize) < cloudlets => {
+                    *seen = true;
+                    true
+                }
+                _ => false,
+            })
+            .collect();
+        let mut fixed_counts = vec![0u32; cloudlets];
+        let cpu_s = view.request_cpu_ns as f64 / 1e9;
+        let rho_per_vm: Vec<f64> = view
+            .cloudlet_cpu_cores
+            .iter()
+            .map(|&k| view.request_rate_hz * cpu_s / f64::from(k.max(1)))
+            .collect();
+        let backlog_ms = view
+            .cloudlet_backlog_ns
+            .iter()
+            .zip(view.cloudlet_cpu_cores)
+            .map(|(&b, &k)| b as f64 / 1e6 / f64::from(k.max(1)))
+            .collect();
+        let mut objective = Self {
+            view,
+            weights: weights.clone(),
+            genes,
+            fixed_counts: Vec::new(),
+            room: (0..cloudlets as u32).map(|c| view.room_vms(c)).collect(),
+            fixed_ms: 0.0,
+            backlog_ms,
+            rho_per_vm,
+            cpu_ms: view.request_cpu_ns as f64 / 1e6,
+            requests: view.request_rate_hz * (view.horizon_ns as f64 / 1e9).max(1.0),
+        };
+        let mut fixed_ms = 0.0;
+        for (vm, &host) in view.vm_hosts.iter().enumerate() {
+            if is_gene[vm] {
+                continue;
+            }
+            if let Some(n) = fixed_counts.get_mut(host as usize) {
+                *n += 1;
+                fixed_ms += objective.delay_ms(vm as u32, host);
+            }
+        }
+        objective.fixed_counts = fixed_counts;
+        objective.fixed_ms = fixed_ms;
+        objective
+    }
+
+    /// The VM of each gene.
+    pub fn genes(&self) -> &[u32] {
+        &self.genes
+    }
+
+    /// Number of cloudlets a gene can take.
+    pub fn cloudlets(&self) -> usize {
+        self.fixed_counts.len()
+    }
+
+    /// The view decided on.
+    pub fn view(&self) -> &PlacementView<'v> {
+        self.view
+    }
+
+    /// Today's placement of the genes.
+    pub fn current(&self) -> Vec<u32> {
+        self.genes
+            .iter()
+            .map(|&vm| self.view.vm_hosts[vm as usize])
+            .collect()
+    }
+
+    fn host(&self, gene: usize) -> u32 {
+        self.view.vm_hosts[self.genes[gene] as usize]
+    }
+
+    /// Expected round trip over the backbone of VM `vm`'s requests to
+    /// `cloudlet`, weighted, in ms (0 for a device out of coverage now and
+    /// at the horizon).
+    fn delay_ms(&self, vm: u32, cloudlet: u32) -> f64 {
+        let i = vm as usize;
+        let latency = |ap: Option<u32>| ap.map(|ap| self.view.ap_latency(ap, cloudlet) as f64);
+        let now = latency(self.view.device_ap.get(i).copied().flatten());
+        let ahead = latency(self.view.device_ap_ahead.get(i).copied().flatten());
+        let one_way_ns = match (now, ahead) {
+            (Some(n), Some(a)) => {
+                (1.0 - self.weights.ahead_weight) * n + self.weights.ahead_weight * a
+            }
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => 0.0,
+        };
+        self.weights.delay_weight * self.requests * 2.0 * one_way_ns / 1e6
+    }
+
+    /// Cost of gene `gene` on `cloudlet`: its delay, plus the migration if
+    /// that is not its VM's current host.
+    pub fn gene_cost(&self, gene: usize, cloudlet: u32) -> f64 {
+        let vm = self.genes[gene];
+        let host = self.host(gene);
+        let mut cost = self.delay_ms(vm, cloudlet);
+        if cloudlet != host {
+            let m = self.view.migration(host, cloudlet);
+            let downtime_s = m.downtime_ns as f64 / 1e9;
+            let stalled = self.view.request_rate_hz * downtime_s;
+            cost += self.weights.migration_ms
+                + self.weights.migration_ms_per_mib * m.bytes as f64 / f64::from(1u32 << 20)
+                + self.weights.downtime_weight * stalled * downtime_s * 1e3 / 2.0;
+        }
+        cost
+    }
+
+    /// Cost of `cloudlet` hosting `vms` VMs of which `incoming` arrive now:
+    /// the queueing of their requests and the capacity penalty.
+    pub fn cloudlet_cost(&self, cloudlet: u32, vms: u32, incoming: u32) -> f64 {
+        let c = cloudlet as usize;
+        let rho = f64::from(vms) * self.rho_per_vm[c];
+        let queue_ms = if rho < RHO_KNEE {
+            self.cpu_ms * rho / (1.0 - rho)
+        } else {
+            let at_knee = self.cpu_ms * RHO_KNEE / (1.0 - RHO_KNEE);
+            let slope = self.cpu_ms / ((1.0 - RHO_KNEE) * (1.0 - RHO_KNEE));
+            at_knee + slope * (rho - RHO_KNEE)
+        };
+        let wait_ms = self.backlog_ms[c] + queue_ms;
+        let over = u64::from(incoming).saturating_sub(self.room[c]);
+        self.weights.delay_weight * self.requests * f64::from(vms) * wait_ms
+            + self.weights.capacity_penalty_ms * over as f64
+    }
+
+    /// The counts and cost of `assignment` (one cloudlet per gene, each
+    /// below [`Objective::cloudlets`]), from scratch.
+    pub fn tally(&self, assignment: &[u32]) -> Tally {
+        let mut counts = self.fixed_counts.clone();
+        let mut incoming = vec![0u32; counts.len()];
+        let mut total = self.fixed_ms;
+        for (gene, &c) in assignment.iter().enumerate() {
+            counts[c as usize] += 1;
+            if c != self.host(gene) {
+                incoming[c as usize] += 1;
+            }
+            total += self.gene_cost(gene, c);
+        }
+        for c in 0..counts.len() {
+            total += self.cloudlet_cost(c as u32, counts[c], incoming[c]);
+        }
+        Tally {
+            counts,
+            incoming,
+            total,
+        }
+    }
+
+    /// The cost of `assignment`, from scratch.
+    pub fn evaluate(&self, assignment: &[u32]) -> f64 {
+        self.tally(assignment).total
+    }
+
+    /// How the cost changes if gene `gene` goes from cloudlet `from` (where
+    /// `tally` has it) to `to`.
+    pub fn move_delta(&self, tally: &Tally, gene: usize, from: u32, to: u32) -> f64 {
+        if from == to {
+            return 0.0;
+        }
+        let host = self.host(gene);
+        let (a, b) = (from as usize, to as usize);
+        let leaving = u32::from(from != host);
+        let arriving = u32::from(to != host);
+        self.gene_cost(gene, to) - self.gene_cost(gene, from)
+            + self.cloudlet_cost(from, tally.counts[a] - 1, tally.incoming[a] - leaving)
+            - self.cloudlet_cost(from, tally.counts[a], tally.incoming[a])
+            + self.cloudlet_cost(to, tally.counts[b] + 1, tally.incoming[b] + arriving)
+            - self.cloudlet_cost(to, tally.counts[b], tally.incoming[b])
+    }
+
+    /// Moves gene `gene` from `from` (where `tally` has it) to `to` in
+    /// `tally`, updating its cost.
+    pub fn apply_move(&self, tally: &mut Tally, gene: usize, from: u32, to: u32) {
+        if from == to {
+            return;
+        }
+        tally.total += self.move_delta(tally, gene, from, to);
+        let host = self.host(gene);
+        tally.counts[from as usize] -= 1;
+        tally.counts[to as usize] += 1;
+        if from != host {
+            tally.incoming[from as usize] -= 1;
+        }
+        if to != host {
+            tally.incoming[to as usize] += 1;
+        }
+    }
+
+    /// Each gene in turn to the cloudlet that lowers the cost most given the
+    /// others (one pass from today's placement).
+    pub fn greedy(&self) -> Vec<u32> {
+        let mut assignment = self.current();
+        let mut tally = self.tally(&assignment);
+        for (gene, slot) in assignment.iter_mut().enumerate() {
+            let from = *slot;
+            let mut best = (0.0, from);
+            for to in 0..self.cloudlets() as u32 {
+                let delta = self.move_delta(&tally, gene, from, to);
+                if delta < best.0 {
+                    best = (delta, to);
+                }
+            }
+            if best.1 != from {
+                self.apply_move(&mut tally, gene, from, best.1);
+                *slot = best.1;
+            }
+        }
+        assignment
+    }
+
+    /// The migrations that turn today's placement into `assignment`.
+    pub fn moves(&self, assignment: &[u32]) -> Vec<Move> {
+        assignment
+            .iter()
+            .enumerate()
+            .filter(|&(gene, &c)| c != self.host(gene))
+            .map(|(gene, &to)| Move {
+                vm: self.genes[gene],
+                to,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::placement::instance::Instance;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn incremental_updates_agree_with_a_fresh_evaluation() {
+        let instance = Instance::random(30, 5, 4);
+        let view = instance.view();
+        let all: Vec<u32> = (0..30).collect();
+        let objective = Objective::new(&view, &CostWeights::default(), &all);
+        let mut assignment = objective.current();
+        let mut tally = objective.tally(&assignment);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for _ in 0..500 {
+            let gene = rng.random_range(0..30);
+            let to = rng.random_range(0..5u32);
+            objective.apply_move(&mut tally, gene, assignment[gene], to);
+            assignment[gene] = to;
+        }
+        let fresh = objective.evaluate(&assignment);
+        assert!(
+            (tally.total - fresh).abs() < 1e-6 * fresh,
+            "{} vs {fresh}",
+            tally.total
+        );
+    }
+
+    #[test]
+    fn staying_costs_no_migration_and_moving_does() {
+        let mut instance = Instance::random(1, 3, 2);
+        instance.device_ap = vec![Some(1)];
+        instance.device_ap_ahead = vec![Some(1)];
+        instance.vm_hosts = vec![1];
+        instance.cloudlet_backlog_ns = vec![0; 3];
+        instance.refresh_counts();
+        let view = instance.view();
+        let objective = Objective::new(&view, &CostWeights::default(), &[0]);
+        // At home: the round trip to the co-located cloudlet, 2 × 0.2 ms, and
+        // the queueing of one VM, for each of 20 requests/s × 30 s.
+        let rho = 20.0 * 0.010 / f64::from(instance.cloudlet_cpu_cores[1]);
+        let expected = 600.0 * (0.4 + 10.0 * rho / (1.0 - rho));
+        assert!((objective.evaluate(&[1]) - expected).abs() < 1e-9);
+        assert!(objective.gene_cost(0, 0) > objective.gene_cost(0, 1) + 1.0);
+        assert!(objective.moves(&[1]).is_empty());
+        assert_eq!(objective.moves(&[2]), vec![Move { vm: 0, to: 2 }]);
+    }
+
+    #[test]
+    fn moving_into_a_full_cloudlet_is_penalised() {
+        let mut instance = Instance::random(2, 2, 5);
+        instance.vm_hosts = vec![0, 0];
+        instance.refresh_counts();
+        instance.cloudlet_memory_used_bytes[1] = instance.cloudlet_memory_bytes[1];
+        let view = instance.view();
+        let objective = Objective::new(&view, &CostWeights::default(), &[0, 1]);
+        assert!(objective.evaluate(&[1, 0]) > 1e9);
+        assert!(objective.evaluate(&[0, 0]) < 1e8);
+    }
+
+    #[test]
+    fn weights_out_of_range_are_named() {
+        let w = CostWeights {
+            downtime_weight: -1.0,
+            ..CostWeights::default()
+        };
+        assert!(
+            w.validate()
+                .unwrap_err()
+                .contains("weights.downtime_weight")
+        );
+        let w = CostWeights {
+            ahead_weight: 1.5,
+            ..CostWeights::default()
+        };
+        assert!(w.validate().unwrap_err().contains("ahead_weight"));
+    }
+}

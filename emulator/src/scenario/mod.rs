@@ -1,0 +1,64 @@
+//! Scenario files: the TOML that describes an experiment ([`schema`]), the
+//! files it names ([`source`]: on disk, or embedded for the default
+//! scenario), and their resolution into a runnable [`Scenario`]
+//! ([`resolve`]). `docs/scenario.md` documents every field.
+
+pub mod resolve;
+pub mod schema;
+pub mod source;
+
+use std::path::Path;
+
+pub use resolve::{Scenario, ScenarioError};
+use source::{DiskSource, EmbeddedSource};
+
+/// The default scenario's text.
+pub const DEFAULT_SCENARIO: &str = include_str!("../../../topologies/default.toml");
+
+/// The files the default scenario names, compiled into the binary so that
+/// `mcc-emu run` works from any folder.
+static EMBEDDED: &[(&str, &str)] = &[
+    (
+        "Heanet.graphml",
+        include_str!("../../../topologies/Heanet.graphml"),
+    ),
+    (
+        "sites/ifogsim-edgeResources-melbCBD.csv",
+        include_str!("../../../topologies/sites/ifogsim-edgeResources-melbCBD.csv"),
+    ),
+    (
+        "traces/bus-304-limerick.gpx",
+        include_str!("../../../topologies/traces/bus-304-limerick.gpx"),
+    ),
+    (
+        "traces/geolife-demo.csv",
+        include_str!("../../../topologies/traces/geolife-demo.csv"),
+    ),
+    (
+        "traces/geolife-000-20081024020959.plt",
+        include_str!("../../../topologies/traces/geolife-000-20081024020959.plt"),
+    ),
+    (
+        "traces/geolife-020-20111130151807.plt",
+        include_str!("../../../topologies/traces/geolife-020-20111130151807.plt"),
+    ),
+];
+
+/// The embedded default scenario, resolved.
+pub fn default_scenario() -> Result<Scenario, ScenarioError> {
+    resolve::load(
+        Path::new("<embedded>/topologies/default.toml"),
+        DEFAULT_SCENARIO,
+        &EmbeddedSource::new(EMBEDDED),
+    )
+}
+
+/// A scenario file on disk; the files it names are relative to its folder.
+pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.display().to_string(),
+        message: format!("cannot read it: {e}"),
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    resolve::load(path, &text, &DiskSource::new(base))
+}

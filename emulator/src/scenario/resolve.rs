@@ -1,0 +1,511 @@
+//! From a scenario file to a runnable [`Scenario`]: every value checked,
+//! every file read, every name resolved to an index.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mcc_cloudlet::memory::{DirtyModel, VmProfile};
+use mcc_cloudlet::migration::{MigrationConfig, Technique};
+use mcc_mobile_client::readers::{
+    ReadOptions, TraceFormat, csv::parse_csv, gpx::parse_gpx, plt::parse_plt,
+};
+use mcc_mobile_client::{Edge, LatLon, RandomWaypoint, Trace, WaypointArea};
+
+use super::schema::{DeviceGroup, Position, ScenarioFile};
+use super::source::FileSource;
+use crate::engine::from_topology::network_from_topology;
+use crate::engine::{Arrivals, Device, MigrationSettings, RunSettings, Workload, World};
+use crate::placement;
+use crate::topology::{self, LinkDefaults, Loaded, SiteRole};
+
+/// A scenario ready to run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The experiment's name.
+    pub name: String,
+    /// Where outputs go unless the command line says otherwise.
+    pub output: PathBuf,
+    /// The world.
+    pub world: World,
+    /// How the run goes.
+    pub settings: RunSettings,
+    /// The placement policy's name.
+    pub policy: String,
+    /// Every policy's settings (from the `[placement.<name>]` tables).
+    pub policy_configs: placement::PolicyConfigs,
+    /// Things the loaders had to work around.
+    pub warnings: Vec<String>,
+}
+
+/// A scenario that cannot be used: which file, and what is wrong with which key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ScenarioError {
+    /// The scenario file (or the file it names that failed).
+    pub file: String,
+    /// What is wrong, naming the key.
+    pub message: String,
+}
+
+/// Parses and resolves the scenario text `text` of file `file`, reading the
+/// files it names from `source`.
+pub fn load(file: &Path, text: &str, source: &dyn FileSource) -> Result<Scenario, ScenarioError> {
+    let scenario_file = parse(file, text)?;
+    Resolver {
+        file: file.display().to_string(),
+        source,
+    }
+    .resolve(&scenario_file)
+}
+
+/// Parses the TOML of a scenario file; an error names the line, column and key.
+pub fn parse(file: &Path, text: &str) -> Result<ScenarioFile, ScenarioError> {
+    toml::from_str(text).map_err(|err| {
+        let place = err
+            .span()
+            .and_then(|span| text.get(..span.start))
+            .map(|before| {
+                let line = before.matches('\n').count() + 1;
+                let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!(":{line}:{column}")
+            })
+            .unwrap_or_default();
+        ScenarioError {
+            file: format!("{}{place}", file.display()),
+            message: err.message().trim_end().replace('\n', " "),
+        }
+    })
+}
+
+struct Resolver<'a> {
+    file: String,
+    source: &'a dyn FileSource,
+}
+
+fn position(key: &str, p: Position) -> Result<LatLon, String> {
+    LatLon::new(p.lat, p.lon).map_err(|e| format!("key `{key}`: {e}"))
+}
+
+impl Resolver<'_> {
+    fn error(&self, message: impl Into<String>) -> ScenarioError {
+        ScenarioError {
+            file: self.file.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// A positive, finite number, or an error naming `key`.
+    fn positive(&self, key: &str, value: f64) -> Result<f64, ScenarioError> {
+        if value.is_finite() && value > 0.0 {
+            Ok(value)
+        } else {
+            Err(self.error(format!("key `{key}`: must be a number > 0, got {value}")))
+        }
+    }
+
+    /// A finite number ≥ 0, or an error naming `key`.
+    fn non_negative(&self, key: &str, value: f64) -> Result<f64, ScenarioError> {
+        if value.is_finite() && value >= 0.0 {
+            Ok(value)
+        } else {
+            Err(self.error(format!("key `{key}`: must be a number >= 0, got {value}")))
+        }
+    }
+
+    fn resolve(&self, f: &ScenarioFile) -> Result<Scenario, ScenarioError> {
+        let duration_s = self.positive("duration_s", f.duration_s)?;
+        let sla_ms = self.positive("sla_ms", f.sla_ms)?;
+        let timeout_ms = self.positive("request_timeout_ms", f.request_timeout_ms)?;
+        let step_s = self.positive("mobility_step_s", f.mobility_step_s)?;
+        let mut warnings = Vec::new();
+
+        let loaded = self.topology(f, &mut warnings)?;
+        let mut network = network_from_topology(&loaded.topology)
+            .map_err(|e| self.error(format!("topology: {e}")))?;
+        if network.cloudlets.is_empty() {
+            return Err(self.error("topology: it has no cloudlet to host VMs"));
+        }
+        if network.access_points.is_empty() {
+            return Err(self.error("topology: it has no access point for devices to attach to"));
+        }
+        let ap = &f.access_points;
+        for access_point in &mut network.access_points {
+            if let Some(r) = ap.coverage_radius_m {
+                access_point.coverage_radius_m =
+                    self.positive("access_points.coverage_radius_m", r)?;
+            }
+            if let Some(ms) = ap.wireless_latency_ms {
+                access_point.wireless_latency_ns =
+                    (self.non_negative("access_points.wireless_latency_ms", ms)? * 1e6) as u64;
+            }
+            if let Some(mbps) = ap.wireless_rate_mbps {
+                access_point.wireless_rate_bps =
+                    self.positive("access_points.wireless_rate_mbps", mbps)? * 1e6;
+            }
+        }
+        for cloudlet in &mut network.cloudlets {
+            if let Some(cores) = f.cloudlets.cpu_cores {
+                if cores == 0 {
+                    return Err(self.error("key `cloudlets.cpu_cores`: must be at least 1"));
+                }
+                cloudlet.cpu_cores = cores;
+            }
+            if let Some(mib) = f.cloudlets.memory_mib {
+                cloudlet.memory_bytes = mib << 20;
+            }
+        }
+        let hysteresis_m = self.non_negative(
+            "access_points.hysteresis_m",
+            ap.hysteresis_m
+                .unwrap_or(mcc_mobile_client::attach::DEFAULT_HYSTERESIS_M),
+        )?;
+
+        let devices = self.devices(f, duration_s)?;
+        let workload = self.workload(f)?;
+        let migration = self.migration(f)?;
+        let p = &f.placement;
+        let policy_configs = placement::PolicyConfigs {
+            never: p.never.clone(),
+            nearest: p.nearest.clone(),
+            threshold: p.threshold.clone(),
+            least_loaded: p.least_loaded.clone(),
+            ga: p.ga.clone(),
+            optimal: p.optimal.clone(),
+        };
+        placement::build(&p.policy, &policy_configs).map_err(|e| {
+            // A known policy with a bad setting: the error names its table.
+            let table_prefix = format!("[placement.{}]: ", p.policy);
+            match e.strip_prefix(&table_prefix) {
+                Some(rest) => self.error(format!("key `placement.{}`: {rest}", p.policy)),
+                None => self.error(format!("key `placement.policy`: {e}")),
+            }
+        })?;
+        let horizon_s = self.non_negative("placement.horizon_s", p.horizon_s)?;
+        let interval_s = self.non_negative("placement.interval_s", f.placement.interval_s)?;
+
+        let s_to_ns = |s: f64| (s * 1e9).round() as u64;
+        Ok(Scenario {
+            name: f.name.clone(),
+            output: PathBuf::from(&f.output),
+            world: World {
+                access_points: network.access_points,
+                cloudlets: network.cloudlets,
+                links: network.links,
+                paths: network.paths,
+                devices,
+                workload,
+            },
+            settings: RunSettings {
+                duration_ns: s_to_ns(duration_s),
+                seed: f.seed,
+                sla_ns: s_to_ns(sla_ms / 1e3),
+                timeout_ns: s_to_ns(timeout_ms / 1e3),
+                mobility_step_ns: s_to_ns(step_s),
+                hysteresis_m,
+                placement_interval_ns: (interval_s > 0.0).then(|| s_to_ns(interval_s)),
+                placement_on_handover: f.placement.on_handover,
+                placement_horizon_ns: s_to_ns(horizon_s),
+                migration,
+            },
+            policy: f.placement.policy.clone(),
+            policy_configs,
+            warnings,
+        })
+    }
+
+    fn read(&self, key: &str, name: &str) -> Result<(PathBuf, String), ScenarioError> {
+        let text = self
+            .source
+            .read(name)
+            .map_err(|e| self.error(format!("key `{key}`: cannot read {e}")))?;
+        Ok((self.source.path_of(name), text))
+    }
+
+    fn topology(
+        &self,
+        f: &ScenarioFile,
+        warnings: &mut Vec<String>,
+    ) -> Result<Loaded, ScenarioError> {
+        let defaults = LinkDefaults::default();
+        let load_error = |e: topology::LoadError| ScenarioError {
+            file: self.file.clone(),
+            message: format!("topology: {e}"),
+        };
+        let mut loaded = match &f.topology.file {
+            Some(name) => {
+                let (path, text) = self.read("topology.file", name)?;
+                let ext = path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .map(str::to_ascii_lowercase)
+                    .unwrap_or_default();
+                let loaded = match ext.as_str() {
+                    "toml" => topology::toml_format::parse_toml(&text, &path),
+                    "graphml" | "xml" => topology::graphml::parse_graphml(&text, &path, &defaults),
+                    _ => {
+                        return Err(self.error(format!(
+                            "key `topology.file`: {name}: unknown topology file type (use .toml or .graphml)"
+                        )));
+                    }
+                };
+                Some(loaded.map_err(load_error)?)
+            }
+            None => None,
+        };
+        for (i, set) in f.topology.sites.iter().enumerate() {
+            let key = format!("topology.sites[{i}]");
+            let (path, text) = self.read(&format!("{key}.file"), &set.file)?;
+            let mut sites = topology::sites::parse_sites(&text, &path).map_err(load_error)?;
+            if let Some(to) = set.relocate_to {
+                let to = position(&format!("{key}.relocate_to"), to).map_err(|m| self.error(m))?;
+                sites = sites
+                    .relocated(to)
+                    .map_err(|e| self.error(format!("key `{key}.relocate_to`: {e}")))?;
+            }
+            let role = set
+                .role
+                .as_deref()
+                .map(|r| r.parse::<SiteRole>())
+                .transpose()
+                .map_err(|e| self.error(format!("key `{key}.role`: {e}")))?;
+            loaded = Some(
+                match loaded {
+                    Some(backbone) => {
+                        topology::combine::attach_sites(backbone, &sites, role, &defaults)
+                    }
+                    None => topology::combine::sites_topology(&sites, role, &defaults),
+                }
+                .map_err(load_error)?,
+            );
+        }
+        let loaded =
+            loaded.ok_or_else(|| self.error("key `topology`: give a `file`, `sites`, or both"))?;
+        warnings.extend(loaded.warnings.iter().cloned());
+        Ok(loaded)
+    }
+
+    fn devices(&self, f: &ScenarioFile, duration_s: f64) -> Result<Vec<Device>, ScenarioError> {
+        if f.devices.is_empty() {
+            return Err(self.error("key `devices`: the scenario has no device group"));
+        }
+        let mut devices = Vec::new();
+        for (i, group) in f.devices.iter().enumerate() {
+            let key = format!("devices[{i}]");
+            let edge = match group.end.as_str() {
+                "loop" => Edge::Loop,
+                "hold" => Edge::Hold,
+                other => {
+                    return Err(self.error(format!(
+                        "key `{key}.end`: {other:?} is not one of loop, hold"
+                    )));
+                }
+            };
+            if group.count == 0 {
+                return Err(self.error(format!("key `{key}.count`: must be at least 1")));
+            }
+            let traces = self.group_traces(&key, group, duration_s, f.seed, i)?;
+            if group.random_waypoint.is_some() {
+                // Each random-waypoint trace is its own device's.
+                devices.extend(traces.into_iter().map(|(name, trace)| Device {
+                    name,
+                    trace,
+                    edge,
+                }));
+                continue;
+            }
+            for (base_name, trace) in traces {
+                for k in 0..group.count {
+                    let trace = self.place_in_time(&key, group, &trace, k)?;
+                    devices.push(Device {
+                        name: format!("{base_name}#{k}"),
+                        trace,
+                        edge,
+                    });
+                }
+            }
+        }
+        Ok(devices)
+    }
+
+    /// The traces of one device group, each with a short name for outputs.
+    fn group_traces(
+        &self,
+        key: &str,
+        group: &DeviceGroup,
+        duration_s: f64,
+        seed: u64,
+        index: usize,
+    ) -> Result<Vec<(String, Trace)>, ScenarioError> {
+        let transplant = group
+            .transplant_to
+            .map(|p| position(&format!("{key}.transplant_to"), p))
+            .transpose()
+            .map_err(|m| self.error(m))?;
+        let mut traces = Vec::new();
+        match (&group.trace, &group.random_waypoint) {
+            (Some(pattern), None) => {
+                let names = self
+                    .source
+                    .glob(pattern)
+                    .map_err(|e| self.error(format!("key `{key}.trace`: {e}")))?;
+                if names.is_empty() {
+                    return Err(
+                        self.error(format!("key `{key}.trace`: no file matches {pattern:?}"))
+                    );
+                }
+                for name in names {
+                    let (path, text) = self.read(&format!("{key}.trace"), &name)?;
+                    let format = TraceFormat::from_path(&path).ok_or_else(|| {
+                        self.error(format!(
+                            "key `{key}.trace`: {name}: unknown trace file type (use .gpx, .plt or .csv)"
+                        ))
+                    })?;
+                    let options = ReadOptions::default();
+                    let read = match format {
+                        TraceFormat::Gpx => parse_gpx(&path, &text, &options),
+                        TraceFormat::Plt => parse_plt(&path, &text, &options),
+                        TraceFormat::Csv => parse_csv(&path, &text, &options),
+                    }
+                    .map_err(|e| self.error(format!("key `{key}.trace`: {e}")))?;
+                    let stem = Path::new(&name)
+                        .file_stem()
+                        .and_then(|s| s.to_str())
+                        .unwrap_or("trace")
+                        .to_string();
+                    let several = read.len() > 1;
+                    if let Some(selection) = &group.traces
+                        && let Some(&bad) = selection.iter().find(|&&n| n == 0 || n > read.len())
+                    {
+                        return Err(self.error(format!(
+                            "key `{key}.traces`: {name} holds {} trace(s); {bad} is not one of 1..={}",
+                            read.len(),
+                            read.len()
+                        )));
+                    }
+                    let chosen =
+                        |j: usize| group.traces.as_ref().is_none_or(|s| s.contains(&(j + 1)));
+                    for (j, trace) in read.into_iter().enumerate() {
+                        if !chosen(j) {
+                            continue;
+                        }
+                        let base = if several {
+                            format!("{stem}.{}", j + 1)
+                        } else {
+                            stem.clone()
+                        };
+                        traces.push((safe_name(&base), trace));
+                    }
+                }
+            }
+            (None, Some(rw)) => {
+                let centre = position(&format!("{key}.random_waypoint.center"), rw.center)
+                    .map_err(|m| self.error(m))?;
+                for k in 0..group.count {
+                    let model = RandomWaypoint {
+                        area: WaypointArea::Circle {
+                            centre,
+                            radius_m: rw.radius_m,
+                        },
+                        speed_mps: rw.speed_mps,
+                        pause_s: rw.pause_s,
+                        duration_s,
+                        seed: seed ^ ((index as u64) << 32) ^ u64::from(k),
+                    };
+                    let trace = model
+                        .generate(format!("rwp{index}.{k}"))
+                        .map_err(|e| self.error(format!("key `{key}.random_waypoint`: {e}")))?;
+                    traces.push((format!("rwp{index}.{k}"), trace));
+                }
+            }
+            (Some(_), Some(_)) => {
+                return Err(self.error(format!(
+                    "key `{key}`: give either `trace` or `random_waypoint`, not both"
+                )));
+            }
+            (None, None) => {
+                return Err(self.error(format!(
+                    "key `{key}`: give a `trace` (file or glob) or a `random_waypoint` table"
+                )));
+            }
+        }
+        Ok(traces
+            .into_iter()
+            .map(|(n, t)| (n, transplant.map_or(t.clone(), |o| t.transplanted(o))))
+            .collect())
+    }
+
+    /// Device `k` of a group: the trace started `offset_s + k·stagger_s`
+    /// seconds into its recording, then sped up.
+    fn place_in_time(
+        &self,
+        key: &str,
+        group: &DeviceGroup,
+        trace: &Trace,
+        k: u32,
+    ) -> Result<Trace, ScenarioError> {
+        let offset = self.non_negative(&format!("{key}.offset_s"), group.offset_s)?
+            + self.non_negative(&format!("{key}.stagger_s"), group.stagger_s)? * f64::from(k);
+        let speedup = self.positive(&format!("{key}.speedup"), group.speedup)?;
+        let shifted = trace
+            .offset(-(trace.first().t_s + offset))
+            .map_err(|e| self.error(format!("key `{key}.offset_s`: {e}")))?;
+        shifted
+            .sped_up(speedup)
+            .map_err(|e| self.error(format!("key `{key}.speedup`: {e}")))
+    }
+
+    fn workload(&self, f: &ScenarioFile) -> Result<Workload, ScenarioError> {
+        let w = &f.workload;
+        Ok(Workload {
+            rate_hz: self.positive("workload.rate_hz", w.rate_hz)?,
+            arrivals: match w.arrival.as_str() {
+                "periodic" => Arrivals::Periodic,
+                "poisson" => Arrivals::Poisson,
+                other => {
+                    return Err(self.error(format!(
+                        "key `workload.arrival`: {other:?} is not one of periodic, poisson"
+                    )));
+                }
+            },
+            request_bytes: w.request_bytes,
+            response_bytes: w.response_bytes,
+            cpu_ns: (self.non_negative("workload.cpu_ms", w.cpu_ms)? * 1e6).round() as u64,
+        })
+    }
+
+    fn migration(&self, f: &ScenarioFile) -> Result<MigrationSettings, ScenarioError> {
+        let vm = &f.vm;
+        let mib = |key: &str, v: f64| -> Result<u64, ScenarioError> {
+            Ok((self.non_negative(key, v)? * 1_048_576.0).round() as u64)
+        };
+        let dirty_model = DirtyModel::from_name(&vm.dirty_model)
+            .map_err(|e| self.error(format!("key `vm.dirty_model`: {e}")))?;
+        let profile = VmProfile::new(
+            mib("vm.memory_mib", vm.memory_mib)?,
+            mib("vm.working_set_mib", vm.working_set_mib)?,
+            self.non_negative("vm.dirty_rate_pps", vm.dirty_rate_pps)?,
+            vm.zero_fraction,
+            dirty_model,
+        )
+        .map_err(|e| self.error(format!("key `vm`: {e}")))?;
+        let m = &f.migration;
+        let technique = Technique::from_name(&m.technique)
+            .map_err(|e| self.error(format!("key `migration.technique`: {e}")))?;
+        let mut config = MigrationConfig::new(technique);
+        config.max_rounds = m.max_rounds;
+        config.downtime_target = Duration::from_secs_f64(
+            self.non_negative("migration.downtime_target_ms", m.downtime_target_ms)? / 1e3,
+        );
+        config
+            .validate()
+            .map_err(|e| self.error(format!("key `migration`: {e}")))?;
+        Ok(MigrationSettings { profile, config })
+    }
+}
+
+/// A name safe to write in a CSV field.
+fn safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| if c == ',' || c.is_control() { '_' } else { c })
+        .collect()
+}

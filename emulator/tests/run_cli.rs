@@ -1,0 +1,137 @@
+//! `mcc-emu run` end to end: outputs, determinism, and bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+fn mcc_emu(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
+        .args(args)
+        .output()
+        .expect("mcc-emu runs")
+}
+
+fn run_example(out: &Path, extra: &[&str]) -> serde_json::Value {
+    let scenario = repo("topologies/example-scenario.toml");
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let output = mcc_emu(&args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("--json prints the summary")
+}
+
+#[test]
+fn a_run_writes_every_output_and_a_complete_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run_example(dir.path(), &[]);
+    for key in [
+        "devices",
+        "cloudlets",
+        "sim_duration_s",
+        "requests",
+        "failed",
+        "delay_ms",
+        "migrations",
+        "downtime_ms_total",
+        "bytes_migrated",
+        "sla_violations",
+        "wall_s",
+        "sim_requests_per_s",
+    ] {
+        assert!(summary.get(key).is_some(), "summary has {key}: {summary}");
+    }
+    assert_eq!(summary["devices"], 10);
+    assert_eq!(summary["requests"], 10 * 5 * 1800);
+    assert!(summary["migrations"].as_u64().unwrap() > 0, "{summary}");
+    let on_disk: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(on_disk["requests"], summary["requests"]);
+
+    let requests = std::fs::read_to_string(dir.path().join("requests.csv")).unwrap();
+    assert!(requests.starts_with("time_s,device,vm,host,access_ms,backbone_ms,queueing_ms,processing_ms,migration_stall_ms,total_ms,outcome\n"));
+    assert_eq!(
+        requests.lines().count() as u64,
+        1 + summary["requests"].as_u64().unwrap()
+    );
+    let migrations = std::fs::read_to_string(dir.path().join("migrations.csv")).unwrap();
+    assert_eq!(
+        migrations.lines().count() as u64,
+        1 + summary["migrations"].as_u64().unwrap()
+    );
+    assert!(
+        migrations
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains(",nearest,handover,soft,")
+    );
+    let handovers = std::fs::read_to_string(dir.path().join("handovers.csv")).unwrap();
+    assert!(handovers.starts_with("time_s,device,from_ap,to_ap\n"));
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 4, "no temporary file left behind: {names:?}");
+}
+
+#[test]
+fn the_same_seed_gives_byte_identical_records() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let c = tempfile::tempdir().unwrap();
+    run_example(a.path(), &[]);
+    run_example(b.path(), &[]);
+    run_example(c.path(), &["--seed", "2"]);
+    for file in ["requests.csv", "migrations.csv", "handovers.csv"] {
+        let first = std::fs::read(a.path().join(file)).unwrap();
+        assert_eq!(first, std::fs::read(b.path().join(file)).unwrap(), "{file}");
+    }
+    assert_ne!(
+        std::fs::read(a.path().join("requests.csv")).unwrap(),
+        std::fs::read(c.path().join("requests.csv")).unwrap(),
+        "another seed, other request times"
+    );
+}
+
+#[test]
+fn a_bad_scenario_fails_with_one_line_and_leaves_old_outputs_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("requests.csv"), "previous run\n").unwrap();
+    let scenario = dir.path().join("broken.toml");
+    std::fs::write(
+        &scenario,
+        "duration_s = 60\n[topology]\nfile = \"nowhere.graphml\"\n[[devices]]\ntrace = \"x.gpx\"\n",
+    )
+    .unwrap();
+    let output = mcc_emu(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("broken.toml") && stderr.contains("nowhere.graphml"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("requests.csv")).unwrap(),
+        "previous run\n"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}

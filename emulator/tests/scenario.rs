@@ -1,0 +1,175 @@
+//! Scenario files: the embedded default, the shipped example, and the errors
+//! a person gets for a bad one.
+
+use std::path::Path;
+
+use mcc_emu::scenario::{self, ScenarioError};
+
+fn repo(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+#[test]
+fn the_default_scenario_is_of_a_useful_size() {
+    let s = scenario::default_scenario().unwrap();
+    assert!(s.world.cloudlets.len() >= 10, "{}", s.world.cloudlets.len());
+    assert!(s.world.devices.len() >= 100, "{}", s.world.devices.len());
+    assert!(s.settings.duration_ns >= 3_600_000_000_000);
+    assert_eq!(s.world.access_points.len(), 118);
+}
+
+#[test]
+fn the_example_scenario_loads_from_disk() {
+    let s = scenario::load_file(&repo("topologies/example-scenario.toml")).unwrap();
+    assert_eq!(s.world.devices.len(), 10);
+    assert_eq!(s.world.cloudlets.len(), 2);
+    assert_eq!(s.settings.migration.config.technique.name(), "soft");
+    assert_eq!(s.world.devices[3].name, "bus-304-limerick#3");
+}
+
+/// Loads `text` as if it were a file next to the shipped topologies.
+fn load(text: &str) -> Result<scenario::Scenario, ScenarioError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    let text = text.replace("TOPO", &repo("topologies").display().to_string());
+    std::fs::write(&path, text).unwrap();
+    scenario::load_file(&path)
+}
+
+const GOOD: &str = r#"
+duration_s = 60
+[topology]
+file = "TOPO/example-topology.toml"
+[[devices]]
+trace = "TOPO/traces/bus-304-limerick.gpx"
+"#;
+
+fn error_of(text: &str) -> String {
+    let err = load(text).expect_err("the scenario must be refused");
+    let message = err.to_string();
+    assert!(message.contains("bad.toml"), "names the file: {message}");
+    assert!(!message.contains('\n'), "one line: {message}");
+    message
+}
+
+#[test]
+fn a_minimal_scenario_is_valid() {
+    let s = load(GOOD).unwrap();
+    assert_eq!(s.world.devices.len(), 1);
+    assert_eq!(s.policy, "nearest");
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_line() {
+    let message = error_of(&format!(
+        "{GOOD}\n[workload]\nrate_hz = 2\nrate_hertz = 3\n"
+    ));
+    assert!(message.contains("rate_hertz"), "{message}");
+    assert!(
+        message.contains("bad.toml:10:1: "),
+        "line of the key: {message}"
+    );
+}
+
+#[test]
+fn a_wrong_type_is_named() {
+    let message = error_of(&GOOD.replace("duration_s = 60", "duration_s = \"an hour\""));
+    assert!(
+        message.contains("duration_s") || message.contains("invalid type"),
+        "{message}"
+    );
+}
+
+#[test]
+fn values_out_of_range_are_named_by_key() {
+    for (text, key) in [
+        (
+            GOOD.replace("duration_s = 60", "duration_s = 0"),
+            "duration_s",
+        ),
+        (
+            format!("{GOOD}[workload]\nrate_hz = -1\n"),
+            "workload.rate_hz",
+        ),
+        (
+            format!("{GOOD}[workload]\narrival = \"bursty\"\n"),
+            "workload.arrival",
+        ),
+        (
+            format!("{GOOD}[vm]\nmemory_mib = 64\nworking_set_mib = 128\n"),
+            "vm",
+        ),
+        (
+            format!("{GOOD}[migration]\ntechnique = \"teleport\"\n"),
+            "migration.technique",
+        ),
+        (
+            format!("{GOOD}[placement]\npolicy = \"psychic\"\n"),
+            "placement.policy",
+        ),
+        (
+            format!("{GOOD}[placement]\npolicy = \"ga\"\n[placement.ga]\npopulation = 1\n"),
+            "placement.ga",
+        ),
+        (
+            format!("{GOOD}[placement]\nhorizon_s = -5\n"),
+            "placement.horizon_s",
+        ),
+        (
+            format!("{GOOD}[cloudlets]\ncpu_cores = 0\n"),
+            "cloudlets.cpu_cores",
+        ),
+        (
+            GOOD.replace(
+                "bus-304-limerick.gpx\"",
+                "bus-304-limerick.gpx\"\ncount = 0",
+            ),
+            "devices[0].count",
+        ),
+        (
+            GOOD.replace(
+                "bus-304-limerick.gpx\"",
+                "bus-304-limerick.gpx\"\nend = \"bounce\"",
+            ),
+            "devices[0].end",
+        ),
+        (
+            GOOD.replace(
+                "bus-304-limerick.gpx\"",
+                "bus-304-limerick.gpx\"\ntraces = [2]",
+            ),
+            "devices[0].traces",
+        ),
+    ] {
+        let message = error_of(&text);
+        assert!(message.contains(&format!("`{key}")), "{key}: {message}");
+    }
+}
+
+#[test]
+fn missing_and_broken_files_are_named() {
+    let message = error_of(&GOOD.replace("example-topology.toml", "no-such-topology.toml"));
+    assert!(
+        message.contains("topology.file") && message.contains("no-such-topology"),
+        "{message}"
+    );
+    let message = error_of(&GOOD.replace("traces/bus-304-limerick.gpx", "traces/*.nothing"));
+    assert!(message.contains("devices[0].trace"), "{message}");
+    let bad_trace = repo("tests/data/bad/trace-truncated.gpx");
+    let message = error_of(&GOOD.replace(
+        "TOPO/traces/bus-304-limerick.gpx",
+        &bad_trace.display().to_string(),
+    ));
+    assert!(message.contains("trace-truncated.gpx"), "{message}");
+}
+
+#[test]
+fn a_scenario_with_no_cloudlet_is_refused() {
+    let sites = repo("topologies/sites/site-optus-melbCBD.csv");
+    let text = format!(
+        "duration_s = 60\n[topology]\n[[topology.sites]]\nfile = \"{}\"\nrole = \"access-point\"\n[[devices]]\ntrace = \"TOPO/traces/bus-304-limerick.gpx\"\n",
+        sites.display()
+    );
+    let message = error_of(&text);
+    assert!(message.contains("cloudlet"), "{message}");
+}
