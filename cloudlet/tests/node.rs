@@ -739,3 +739,47 @@ mod real_migration {
         small.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_can_share_one_timer_thread() {
+    let timer = mcc_cloudlet::realtime::Timer::precise().expect("timer");
+    let nodes: Vec<CloudletNode> = ["x", "y"]
+        .into_iter()
+        .map(|id| {
+            let node = CloudletNode::with_timer(
+                NodeConfig {
+                    host_id: id.to_owned(),
+                    cores: 1,
+                    memory_bytes: 64 * MIB,
+                },
+                timer.clone(),
+            )
+            .expect("node");
+            node.host_vm("vm-1", VM_BYTES, 0.0).expect("host");
+            node
+        })
+        .collect();
+    for node in nodes {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = node.clone();
+        let server = tokio::spawn(node::serve(served, listener, async move {
+            let _ = stopped.await;
+        }));
+        let mut client = CloudletClient::connect(format!("http://{addr}"))
+            .await
+            .expect("connect");
+        let answer = client
+            .execute(request("vm-1", 2_000))
+            .await
+            .expect("execute")
+            .into_inner();
+        assert_eq!(answer.host_id, node.host_id());
+        assert!(answer.service_us >= 2_000);
+        let _ = stop.send(());
+        server.await.expect("task").expect("serve");
+    }
+}

@@ -65,16 +65,23 @@ impl std::fmt::Debug for CloudletNode {
 }
 
 impl CloudletNode {
-    /// A node with no VM; starts its precise timer thread.
+    /// A node with no VM and its own precise timer thread.
     pub fn new(config: NodeConfig) -> Result<Self, NodeError> {
+        let timer = Timer::precise()
+            .map_err(|e| NodeError::precondition(format!("cannot start the timer thread: {e}")))?;
+        Self::with_timer(config, timer)
+    }
+
+    /// A node with no VM that waits with `timer`. Nodes that run in one
+    /// process should share one timer: each timer thread spins near its
+    /// deadlines, and many spinning threads would crowd the cores.
+    pub fn with_timer(config: NodeConfig, timer: Timer) -> Result<Self, NodeError> {
         if config.host_id.is_empty() {
             return Err(NodeError::invalid("a node's host id must not be empty"));
         }
         if config.cores == 0 {
             return Err(NodeError::invalid("a node needs at least one core"));
         }
-        let timer = Timer::precise()
-            .map_err(|e| NodeError::precondition(format!("cannot start the timer thread: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 state: Mutex::new(state::NodeState::new(
