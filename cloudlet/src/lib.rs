@@ -32,6 +32,19 @@
 //! times. Soft-migration assumes that a request executed by both hosts during
 //! the handoff is idempotent (the target's execution is authoritative, the
 //! source's writes after the switch are dropped); see [`migration::soft`].
+//!
+//! # The real node
+//!
+//! [`node`] is a cloudlet on the wall clock: the `Cloudlet` gRPC service of
+//! `mcc-proto` over tonic (binary `cloudlet`). It runs requests on core
+//! slots, receives VMs as page streams (VM memory is generated from a seed,
+//! never stored), answers page faults and takes part in two-phase
+//! hand-overs. [`realtime`] holds what the real-clock drivers share: a
+//! precise wall-clock [`realtime::Timer`] and [`realtime::EmulatedLink`]
+//! (latency, serialisation and FIFO queueing per direction), since the
+//! kernel has no `netem` and delay is injected in-process.
 
 pub mod memory;
 pub mod migration;
+pub mod node;
+pub mod realtime;

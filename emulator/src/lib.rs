@@ -25,6 +25,10 @@
 //! - `mcc-emu inspect topology|trace|scenario` ([`cli::inspect`]) shows what
 //!   the inputs hold, including the handovers of a trace between a
 //!   topology's access points.
+//! - The real-clock foundations (a precise wall-clock timer and emulated
+//!   links) live in `mcc_cloudlet::realtime`, since the cloudlet node uses
+//!   them too; `mcc-emu bench delay` ([`cli`]) measures them on the user's
+//!   machine.
 
 pub mod cli;
 pub mod engine;

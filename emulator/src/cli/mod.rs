@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 pub mod inspect;
 mod migrate;
 pub mod run;
@@ -23,6 +24,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Run one VM migration on the virtual clock and print its metrics.
     Migrate(migrate::MigrateArgs),
+    /// Measure this machine for the real-clock driver (delay injection error).
+    Bench(bench::BenchArgs),
 }
 
 impl Cli {
@@ -32,6 +35,7 @@ impl Cli {
             Command::Run(args) => run::run(args),
             Command::Inspect(args) => inspect::run(args),
             Command::Migrate(args) => migrate::run(args),
+            Command::Bench(args) => bench::run(args),
         }
     }
 }

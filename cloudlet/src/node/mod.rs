@@ -1,0 +1,152 @@
+//! A real cloudlet node: the `Cloudlet` gRPC service (package `mcc.v1`)
+//! over tonic.
+//!
+//! [`CloudletNode`] hosts VMs ([`state`]), runs device requests on a bounded
+//! pool of core slots (one per configured core; a request waits for a free
+//! slot, then holds it for its `cpu_cost_us` with a precise wall-clock wait),
+//! receives VMs as `ReceiveVm` streams ([`transfer`] checks them), answers
+//! page faults (`FetchPage`) and takes part in two-phase hand-overs. VM
+//! memory is generated from a seed, never stored ([`pages`]). [`serve`] runs
+//! the service on a TCP listener with `TCP_NODELAY` on every accepted socket.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use mcc_proto::v1::StatusResponse;
+use mcc_proto::v1::cloudlet_server::CloudletServer;
+use tokio::sync::Semaphore;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+
+pub mod error;
+pub mod metrics;
+pub mod migrate;
+pub mod pages;
+mod service;
+pub mod state;
+pub mod transfer;
+
+pub use error::NodeError;
+pub use service::{MAX_CPU_COST_US, MAX_PAYLOAD_BYTES, MAX_RESPONSE_BYTES};
+
+/// Largest gRPC message a node decodes: 16 MiB. A request whose payload is
+/// over [`MAX_PAYLOAD_BYTES`] but under this is refused by the node with
+/// `INVALID_ARGUMENT`; a message over this is refused by tonic itself with
+/// `OUT_OF_RANGE` before the node sees it.
+pub const MAX_MESSAGE_BYTES: usize = 16 << 20;
+
+use crate::realtime::Timer;
+use pages::VmMemory;
+use service::{Inner, Service};
+
+/// How a node is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeConfig {
+    /// The node's host id (answers carry it).
+    pub host_id: String,
+    /// Core slots: requests executing at once.
+    pub cores: u32,
+    /// Memory for VMs, in bytes.
+    pub memory_bytes: u64,
+}
+
+/// A cloudlet node. Cheap to clone; clones share the node.
+#[derive(Clone)]
+pub struct CloudletNode {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for CloudletNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudletNode")
+            .field("host_id", &self.inner.host_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CloudletNode {
+    /// A node with no VM and its own precise timer thread.
+    pub fn new(config: NodeConfig) -> Result<Self, NodeError> {
+        let timer = Timer::precise()
+            .map_err(|e| NodeError::precondition(format!("cannot start the timer thread: {e}")))?;
+        Self::with_timer(config, timer)
+    }
+
+    /// A node with no VM that waits with `timer`. Nodes that run in one
+    /// process should share one timer: each timer thread spins near its
+    /// deadlines, and many spinning threads would crowd the cores.
+    pub fn with_timer(config: NodeConfig, timer: Timer) -> Result<Self, NodeError> {
+        if config.host_id.is_empty() {
+            return Err(NodeError::invalid("a node's host id must not be empty"));
+        }
+        if config.cores == 0 {
+            return Err(NodeError::invalid("a node needs at least one core"));
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                state: Mutex::new(state::NodeState::new(
+                    config.host_id.clone(),
+                    config.cores,
+                    config.memory_bytes,
+                )),
+                cpu: Semaphore::new(config.cores as usize),
+                timer,
+                host_id: config.host_id,
+            }),
+        })
+    }
+
+    /// The node's host id.
+    pub fn host_id(&self) -> &str {
+        &self.inner.host_id
+    }
+
+    /// Places VM `vm_id` of `memory_bytes` (4 KiB pages, `zero_fraction`
+    /// of them zero) on this node.
+    pub fn host_vm(
+        &self,
+        vm_id: &str,
+        memory_bytes: u64,
+        zero_fraction: f64,
+    ) -> Result<(), NodeError> {
+        let profile = mcc_proto::v1::VmProfile {
+            memory_bytes,
+            zero_page_fraction: zero_fraction,
+            page_size_bytes: pages::DEFAULT_PAGE_BYTES,
+            ..Default::default()
+        };
+        let memory: VmMemory = transfer::memory_from_profile(vm_id, &profile, "VM")?;
+        self.inner.lock().host_vm(vm_id, memory)
+    }
+
+    /// What `Status` would answer now.
+    pub fn status(&self) -> StatusResponse {
+        self.inner.lock().status()
+    }
+
+    /// Core slots in use now.
+    pub fn busy_cores(&self) -> u32 {
+        let cores = self.status().cpu_cores;
+        cores.saturating_sub(self.inner.cpu.available_permits() as u32)
+    }
+
+    /// The tonic service.
+    pub fn into_service(self) -> CloudletServer<impl mcc_proto::v1::cloudlet_server::Cloudlet> {
+        CloudletServer::new(Service(self.inner)).max_decoding_message_size(MAX_MESSAGE_BYTES)
+    }
+}
+
+/// Serves `node` on `listener` (TCP_NODELAY on every accepted socket) until
+/// `shutdown` completes, then finishes the calls in progress.
+pub async fn serve(
+    node: CloudletNode,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let signal: service::ShutdownSignal = Box::pin(shutdown);
+    Server::builder()
+        .add_service(node.into_service())
+        .serve_with_incoming_shutdown(incoming, signal)
+        .await
+}

@@ -1,0 +1,785 @@
+//! The cloudlet node over real gRPC on loopback: every RPC through a tonic
+//! client against a node served in-process on 127.0.0.1:0.
+
+use std::time::{Duration, Instant};
+
+use mcc_cloudlet::node::pages::VmMemory;
+use mcc_cloudlet::node::{self, CloudletNode, NodeConfig};
+use mcc_proto::v1::cloudlet_client::CloudletClient;
+use mcc_proto::v1::vm_transfer::Kind;
+use mcc_proto::v1::{
+    AbortHandoverRequest, CommitHandoverRequest, ExecuteRequest, ExecutionState, FetchPageRequest,
+    PageBatch, PrepareHandoverRequest, StatusRequest, Technique, VmHeader, VmProfile, VmTransfer,
+};
+use tokio::sync::oneshot;
+use tonic::Code;
+use tonic::transport::{Channel, Endpoint};
+
+const MIB: u64 = 1 << 20;
+/// Pages of the test VM (256 KiB).
+const VM_PAGES: u64 = 64;
+const VM_BYTES: u64 = VM_PAGES * 4096;
+
+struct Running {
+    node: CloudletNode,
+    client: CloudletClient<Channel>,
+    stop: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(5), self.server)
+            .await
+            .expect("the node stops within 5 s")
+            .expect("server task");
+    }
+}
+
+async fn start(id: &str, cores: u32, memory_bytes: u64) -> Running {
+    let node = CloudletNode::new(NodeConfig {
+        host_id: id.to_owned(),
+        cores,
+        memory_bytes,
+    })
+    .expect("node");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let served = node.clone();
+    let server = tokio::spawn(async move {
+        node::serve(served, listener, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("serve");
+    });
+    let channel = Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connect");
+    Running {
+        node,
+        client: CloudletClient::new(channel),
+        stop: Some(stop),
+        server,
+    }
+}
+
+fn request(vm_id: &str, cpu_cost_us: u64) -> ExecuteRequest {
+    ExecuteRequest {
+        vm_id: vm_id.to_owned(),
+        device_id: "dev-1".to_owned(),
+        request_id: 7,
+        payload: vec![1; 100],
+        cpu_cost_us,
+        response_bytes: 300,
+        sent_unix_time_ns: 0,
+    }
+}
+
+fn profile() -> VmProfile {
+    VmProfile {
+        memory_bytes: VM_BYTES,
+        working_set_bytes: 0,
+        dirty_rate_pps: 0.0,
+        zero_page_fraction: 0.25,
+        page_size_bytes: 4096,
+    }
+}
+
+fn prepare(migration_id: &str, source: &str) -> PrepareHandoverRequest {
+    PrepareHandoverRequest {
+        migration_id: migration_id.to_owned(),
+        vm_id: "vm-1".to_owned(),
+        source_host_id: source.to_owned(),
+        technique: Technique::PreCopy as i32,
+        profile: Some(profile()),
+    }
+}
+
+fn header(migration_id: &str) -> VmTransfer {
+    VmTransfer {
+        kind: Some(Kind::Header(VmHeader {
+            migration_id: migration_id.to_owned(),
+            vm_id: "vm-1".to_owned(),
+            source_host_id: "a".to_owned(),
+            technique: Technique::PreCopy as i32,
+            profile: Some(profile()),
+        })),
+    }
+}
+
+fn pages(round: u32, range: std::ops::Range<u64>) -> VmTransfer {
+    let memory = VmMemory::for_vm("vm-1", VM_BYTES, 4096, 0.25);
+    VmTransfer {
+        kind: Some(Kind::Pages(PageBatch {
+            round,
+            pages: range.map(|i| memory.page(i)).collect(),
+        })),
+    }
+}
+
+fn state(pages_missing: u64) -> VmTransfer {
+    VmTransfer {
+        kind: Some(Kind::State(ExecutionState {
+            cpu_state: vec![7; 1024],
+            pages_missing,
+        })),
+    }
+}
+
+/// Two nodes, `a` hosting `vm-1`, both prepared for migration `m`.
+async fn prepared_pair() -> (Running, Running) {
+    let mut a = start("a", 2, 64 * MIB).await;
+    let mut b = start("b", 2, 64 * MIB).await;
+    a.node.host_vm("vm-1", VM_BYTES, 0.25).expect("host");
+    for side in [&mut a, &mut b] {
+        let answer = side
+            .client
+            .prepare_handover(prepare("m", "a"))
+            .await
+            .expect("prepare")
+            .into_inner();
+        assert!(answer.accepted, "{}", answer.reason);
+    }
+    (a, b)
+}
+
+fn vm_state(node: &CloudletNode, vm_id: &str) -> Option<String> {
+    node.status()
+        .vms
+        .into_iter()
+        .find(|vm| vm.vm_id == vm_id)
+        .map(|vm| vm.state)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_is_served_by_its_host_for_at_least_its_cpu_cost() {
+    let mut a = start("cloudlet-a", 2, 64 * MIB).await;
+    a.node.host_vm("vm-1", VM_BYTES, 0.0).expect("host");
+    let answer = a
+        .client
+        .execute(request("vm-1", 3_000))
+        .await
+        .expect("execute")
+        .into_inner();
+    assert_eq!(answer.host_id, "cloudlet-a");
+    assert_eq!(answer.request_id, 7);
+    assert_eq!(answer.payload.len(), 300);
+    assert!(
+        answer.service_us >= 3_000,
+        "service {} µs",
+        answer.service_us
+    );
+    let status = a
+        .client
+        .status(StatusRequest {})
+        .await
+        .expect("status")
+        .into_inner();
+    assert_eq!(status.requests_served, 1);
+    assert_eq!(status.cpu_cores, 2);
+    assert_eq!(status.vms.len(), 1);
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_queue_when_every_core_is_busy() {
+    let a = start("a", 1, 64 * MIB).await;
+    a.node.host_vm("vm-1", VM_BYTES, 0.0).expect("host");
+    let started = Instant::now();
+    let calls: Vec<_> = (0..3)
+        .map(|_| {
+            let mut client = a.client.clone();
+            tokio::spawn(async move { client.execute(request("vm-1", 10_000)).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.await.expect("task").expect("execute").into_inner());
+    }
+    // One core: the three 10 ms executions cannot overlap.
+    assert!(started.elapsed() >= Duration::from_millis(30));
+    assert!(answers.iter().all(|r| r.service_us >= 10_000));
+    let waited: u64 = answers.iter().map(|r| r.queue_us).sum();
+    assert!(waited >= 10_000, "queued {waited} µs in all");
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_vm_is_not_found() {
+    let mut a = start("a", 1, 64 * MIB).await;
+    let error = a
+        .client
+        .execute(request("ghost", 0))
+        .await
+        .expect_err("unknown VM");
+    assert_eq!(error.code(), Code::NotFound);
+    assert!(
+        error.message().contains("ghost") && error.message().contains("\"a\""),
+        "{}",
+        error.message()
+    );
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_are_invalid_arguments() {
+    let mut a = start("a", 1, 64 * MIB).await;
+    a.node.host_vm("vm-1", VM_BYTES, 0.0).expect("host");
+    let mut oversized = request("vm-1", 0);
+    oversized.payload = vec![0; node::MAX_PAYLOAD_BYTES + 1];
+    let mut no_vm = request("", 0);
+    no_vm.payload.clear();
+    let mut huge_answer = request("vm-1", 0);
+    huge_answer.response_bytes = u64::MAX;
+    let endless = request("vm-1", u64::MAX);
+    // Above tonic's default 4 MiB limit, still below the node's message limit.
+    let mut huge = request("vm-1", 0);
+    huge.payload = vec![0; 5 << 20];
+    for bad in [oversized, no_vm, huge_answer, endless, huge] {
+        let error = a.client.execute(bad).await.expect_err("malformed");
+        assert_eq!(error.code(), Code::InvalidArgument, "{}", error.message());
+    }
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_transfer_then_commit_moves_the_vm() {
+    let (mut a, mut b) = prepared_pair().await;
+    let stream = tokio_stream::iter(vec![
+        header("m"),
+        pages(0, 0..VM_PAGES),
+        pages(1, 3..5),
+        state(0),
+    ]);
+    let summary = b
+        .client
+        .receive_vm(stream)
+        .await
+        .expect("receive")
+        .into_inner();
+    assert_eq!(summary.migration_id, "m");
+    assert_eq!(summary.pages_received, VM_PAGES + 2);
+    assert_eq!(summary.rounds, 2);
+    // A quarter of the pages are zero pages, so less than the full memory crosses.
+    assert!(summary.bytes_received > VM_BYTES / 2 && summary.bytes_received < VM_BYTES + 4096);
+    assert_eq!(vm_state(&b.node, "vm-1").as_deref(), Some("MIGRATING_IN"));
+    assert_eq!(vm_state(&a.node, "vm-1").as_deref(), Some("MIGRATING_OUT"));
+    // Both serve while the hand-over is open.
+    let on_b = b
+        .client
+        .execute(request("vm-1", 0))
+        .await
+        .expect("on b")
+        .into_inner();
+    assert_eq!(on_b.host_id, "b");
+    let on_a = a
+        .client
+        .execute(request("vm-1", 0))
+        .await
+        .expect("on a")
+        .into_inner();
+    assert_eq!(on_a.host_id, "a");
+
+    let commit = CommitHandoverRequest {
+        migration_id: "m".to_owned(),
+    };
+    let figures = b
+        .client
+        .commit_handover(commit.clone())
+        .await
+        .expect("commit b")
+        .into_inner();
+    assert_eq!(figures.bytes_sent, summary.bytes_received);
+    a.client.commit_handover(commit).await.expect("commit a");
+    assert_eq!(vm_state(&b.node, "vm-1").as_deref(), Some("RUNNING"));
+    assert_eq!(vm_state(&a.node, "vm-1"), None);
+    let gone = a
+        .client
+        .execute(request("vm-1", 0))
+        .await
+        .expect_err("moved away");
+    assert_eq!(gone.code(), Code::NotFound);
+    assert_eq!(a.node.status().migrations_out, 1);
+    assert_eq!(b.node.status().migrations_in, 1);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_that_ends_early_leaves_no_vm_and_the_source_serving() {
+    let (mut a, mut b) = prepared_pair().await;
+    let cut = tokio_stream::iter(vec![header("m"), pages(0, 0..VM_PAGES / 2)]);
+    let error = b.client.receive_vm(cut).await.expect_err("incomplete");
+    assert_eq!(error.code(), Code::InvalidArgument, "{}", error.message());
+    assert_eq!(vm_state(&b.node, "vm-1"), None);
+    assert!(b.node.status().vms.is_empty());
+    let served = a
+        .client
+        .execute(request("vm-1", 0))
+        .await
+        .expect("source serves")
+        .into_inner();
+    assert_eq!(served.host_id, "a");
+    // The target dropped its side: committing there fails, and a retry must prepare again.
+    let commit = CommitHandoverRequest {
+        migration_id: "m".to_owned(),
+    };
+    assert_eq!(
+        b.client
+            .commit_handover(commit)
+            .await
+            .expect_err("no commit")
+            .code(),
+        Code::NotFound
+    );
+    let retry = tokio_stream::iter(vec![header("m"), pages(0, 0..VM_PAGES), state(0)]);
+    assert_eq!(
+        b.client
+            .receive_vm(retry)
+            .await
+            .expect_err("not prepared")
+            .code(),
+        Code::FailedPrecondition
+    );
+    a.client
+        .abort_handover(AbortHandoverRequest {
+            migration_id: "m".to_owned(),
+            reason: "cut".to_owned(),
+        })
+        .await
+        .expect("abort a");
+    assert_eq!(vm_state(&a.node, "vm-1").as_deref(), Some("RUNNING"));
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_by_the_client_going_away_leaves_no_vm() {
+    let (mut a, b) = prepared_pair().await;
+    let (send, receive) = tokio::sync::mpsc::channel(8);
+    send.send(header("m")).await.expect("send");
+    send.send(pages(0, 0..16)).await.expect("send");
+    let mut client = b.client.clone();
+    let call = tokio::spawn(async move {
+        client
+            .receive_vm(tokio_stream::wrappers::ReceiverStream::new(receive))
+            .await
+    });
+    // Wait (bounded) until the target has seen the stream, then drop the call mid-stream.
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        if !send.is_closed() && send.capacity() == send.max_capacity() {
+            break;
+        }
+    }
+    call.abort();
+    drop(send);
+    let mut cleaned = false;
+    for _ in 0..400 {
+        let prepared = b.node.status().vms.is_empty();
+        let retry = tokio_stream::iter(vec![header("m"), pages(0, 0..VM_PAGES), state(0)]);
+        let refused = b
+            .client
+            .clone()
+            .receive_vm(retry)
+            .await
+            .map(|_| ())
+            .err()
+            .map(|e| e.code());
+        if prepared && refused == Some(Code::FailedPrecondition) {
+            cleaned = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(cleaned, "the target still holds the cut migration");
+    let served = a
+        .client
+        .execute(request("vm-1", 0))
+        .await
+        .expect("source serves")
+        .into_inner();
+    assert_eq!(served.host_id, "a");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_streams_are_refused_without_leaving_a_vm() {
+    let (a, mut b) = prepared_pair().await;
+    let memory = VmMemory::for_vm("vm-1", VM_BYTES, 4096, 0.25);
+    let data_page = (0..VM_PAGES).find(|&i| !memory.is_zero(i)).unwrap_or(0);
+    let mut short = pages(0, data_page..data_page + 1);
+    if let Some(Kind::Pages(batch)) = &mut short.kind {
+        for page in &mut batch.pages {
+            page.data.truncate(100);
+        }
+    }
+    let cases: Vec<Vec<VmTransfer>> = vec![
+        vec![pages(0, 0..1)],
+        vec![header("m"), short],
+        vec![header("m"), pages(1, 0..2), pages(0, 2..3)],
+        vec![header("m"), pages(0, VM_PAGES..VM_PAGES + 1)],
+        vec![header("m"), pages(0, 0..VM_PAGES), state(3)],
+        vec![header("m"), header("m")],
+    ];
+    for (n, case) in cases.into_iter().enumerate() {
+        // Each failure drops the target's side: prepare again.
+        let _ = b
+            .client
+            .prepare_handover(prepare("m", "a"))
+            .await
+            .expect("prepare");
+        let error = b
+            .client
+            .receive_vm(tokio_stream::iter(case))
+            .await
+            .expect_err("malformed");
+        assert_eq!(
+            error.code(),
+            Code::InvalidArgument,
+            "case {n}: {}",
+            error.message()
+        );
+        assert!(b.node.status().vms.is_empty(), "case {n} left a VM");
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_copy_pages_are_fetched_from_the_source() {
+    let (mut a, mut b) = prepared_pair().await;
+    let stream = tokio_stream::iter(vec![header("m"), pages(0, 0..10), state(VM_PAGES - 10)]);
+    b.client.receive_vm(stream).await.expect("receive");
+    let memory = VmMemory::for_vm("vm-1", VM_BYTES, 4096, 0.25);
+    for index in [10, 40, VM_PAGES - 1] {
+        let fetched = a
+            .client
+            .fetch_page(FetchPageRequest {
+                migration_id: "m".to_owned(),
+                vm_id: "vm-1".to_owned(),
+                page_index: index,
+            })
+            .await
+            .expect("fetch")
+            .into_inner()
+            .page
+            .expect("page");
+        assert_eq!(fetched, memory.page(index));
+    }
+    let outside = FetchPageRequest {
+        migration_id: "m".to_owned(),
+        vm_id: "vm-1".to_owned(),
+        page_index: VM_PAGES,
+    };
+    assert_eq!(
+        a.client
+            .fetch_page(outside)
+            .await
+            .expect_err("outside")
+            .code(),
+        Code::InvalidArgument
+    );
+    let wrong = FetchPageRequest {
+        migration_id: "other".to_owned(),
+        vm_id: "vm-1".to_owned(),
+        page_index: 1,
+    };
+    assert_eq!(
+        a.client
+            .fetch_page(wrong)
+            .await
+            .expect_err("wrong id")
+            .code(),
+        Code::FailedPrecondition
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_leaves_the_vm_where_it_ran_and_commit_waits_for_the_vm() {
+    let (mut a, mut b) = prepared_pair().await;
+    let commit = CommitHandoverRequest {
+        migration_id: "m".to_owned(),
+    };
+    let early = b
+        .client
+        .commit_handover(commit)
+        .await
+        .expect_err("nothing arrived yet");
+    assert_eq!(early.code(), Code::FailedPrecondition);
+    let stream = tokio_stream::iter(vec![header("m"), pages(0, 0..VM_PAGES), state(0)]);
+    b.client.receive_vm(stream).await.expect("receive");
+    for side in [&mut a, &mut b] {
+        side.client
+            .abort_handover(AbortHandoverRequest {
+                migration_id: "m".to_owned(),
+                reason: "test".to_owned(),
+            })
+            .await
+            .expect("abort");
+    }
+    assert_eq!(vm_state(&a.node, "vm-1").as_deref(), Some("RUNNING"));
+    assert_eq!(vm_state(&b.node, "vm-1"), None);
+    assert_eq!(
+        (
+            a.node.status().migrations_out,
+            b.node.status().migrations_in
+        ),
+        (0, 0)
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepare_refuses_what_cannot_work() {
+    let mut a = start("a", 1, 64 * MIB).await;
+    let mut small = start("small", 1, VM_BYTES / 2).await;
+    let full = small
+        .client
+        .prepare_handover(prepare("m", "a"))
+        .await
+        .expect("prepare")
+        .into_inner();
+    assert!(
+        !full.accepted && full.reason.contains("does not fit"),
+        "{}",
+        full.reason
+    );
+    let no_vm = a
+        .client
+        .prepare_handover(prepare("m", "a"))
+        .await
+        .expect("prepare")
+        .into_inner();
+    assert!(
+        !no_vm.accepted && no_vm.reason.contains("vm-1"),
+        "{}",
+        no_vm.reason
+    );
+    let mut bad = prepare("m", "x");
+    bad.profile = Some(VmProfile {
+        memory_bytes: 1000,
+        ..profile()
+    });
+    assert_eq!(
+        a.client
+            .prepare_handover(bad)
+            .await
+            .expect_err("bad profile")
+            .code(),
+        Code::InvalidArgument
+    );
+    a.stop().await;
+    small.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_served_as_prometheus_text() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut a = start("a", 1, 64 * MIB).await;
+    a.node.host_vm("vm-1", VM_BYTES, 0.0).expect("host");
+    a.client.execute(request("vm-1", 0)).await.expect("execute");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let metrics = tokio::spawn(node::metrics::serve_metrics(
+        a.node.clone(),
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    socket
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut text = String::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_string(&mut text))
+        .await
+        .expect("answer within 5 s")
+        .expect("read");
+    assert!(text.starts_with("HTTP/1.1 200 OK"));
+    assert!(
+        text.contains("mcc_cloudlet_requests_served_total{host_id=\"a\"} 1"),
+        "{text}"
+    );
+    assert!(text.contains("mcc_cloudlet_vms{host_id=\"a\"} 1"), "{text}");
+    let _ = stop.send(());
+    metrics.await.expect("metrics task");
+    a.stop().await;
+}
+
+mod real_migration {
+    use std::sync::Arc;
+
+    use mcc_cloudlet::memory::{DirtyModel, VmProfile as ModelProfile};
+    use mcc_cloudlet::migration::{MigrationConfig, PathEstimate, Technique};
+    use mcc_cloudlet::node::migrate::{MigrateError, RealMigration};
+    use mcc_cloudlet::realtime::{EmulatedLink, LinkSpec, Timer};
+
+    use super::*;
+
+    const MODEL_VM_BYTES: u64 = 4 * MIB;
+
+    fn plan(technique: Technique) -> RealMigration {
+        RealMigration {
+            migration_id: format!("real-{}", technique.name()),
+            vm_id: "vm-1".to_owned(),
+            profile: ModelProfile::new(MODEL_VM_BYTES, MIB, 2_000.0, 0.0, DirtyModel::Linear)
+                .expect("profile"),
+            config: MigrationConfig::new(technique),
+            path: PathEstimate {
+                one_way_latency: Duration::from_millis(1),
+                bandwidth_bps: 1e9,
+            },
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pre_copy_moves_every_byte_it_counts_and_hands_the_vm_over() {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let mut to_b = b.client.clone();
+        let report = a
+            .node
+            .migrate_to(&mut to_b, plan(Technique::PreCopy), None)
+            .await
+            .expect("migration");
+        assert!(report.model.rounds >= 1);
+        assert_eq!(report.target_summary.pages_received, report.pages_sent);
+        assert_eq!(report.target_summary.bytes_received, report.wire_bytes);
+        // Every page crossed at least once, with its 4 KiB of data.
+        assert!(report.pages_sent >= MODEL_VM_BYTES / 4096);
+        assert!(report.wire_bytes > MODEL_VM_BYTES);
+        assert_eq!(vm_state(&b.node, "vm-1").as_deref(), Some("RUNNING"));
+        assert_eq!(vm_state(&a.node, "vm-1"), None);
+        assert_eq!(
+            (
+                a.node.status().migrations_out,
+                b.node.status().migrations_in
+            ),
+            (1, 1)
+        );
+        a.stop().await;
+        b.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_emulated_link_paces_the_transfer() {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let spec = LinkSpec::new(Duration::from_millis(2), 400e6).expect("spec");
+        let link = Arc::new(EmulatedLink::symmetric(
+            spec,
+            Timer::precise().expect("timer"),
+        ));
+        let mut to_b = b.client.clone();
+        let report = a
+            .node
+            .migrate_to(&mut to_b, plan(Technique::StopAndCopy), Some(link))
+            .await
+            .expect("migration");
+        // The link cannot carry the bytes faster than its rate plus one latency.
+        let floor = Duration::from_secs_f64(report.wire_bytes as f64 * 8.0 / 400e6)
+            + Duration::from_millis(2);
+        assert!(
+            report.elapsed >= floor,
+            "{:?} < {:?}",
+            report.elapsed,
+            floor
+        );
+        assert!(report.model.downtime_ms * 1e-3 >= floor.as_secs_f64() * 0.99);
+        assert_eq!(vm_state(&b.node, "vm-1").as_deref(), Some("RUNNING"));
+        a.stop().await;
+        b.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unsupported_techniques_and_refusals_leave_the_vm_where_it_ran() {
+        let a = start("a", 2, 64 * MIB).await;
+        let small = start("small", 2, MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let mut to_small = small.client.clone();
+        let post = a
+            .node
+            .migrate_to(&mut to_small, plan(Technique::PostCopy), None)
+            .await;
+        assert!(
+            matches!(post, Err(MigrateError::Unsupported(_))),
+            "{post:?}"
+        );
+        let full = a
+            .node
+            .migrate_to(&mut to_small, plan(Technique::PreCopy), None)
+            .await;
+        assert!(matches!(full, Err(MigrateError::Refused(_))), "{full:?}");
+        assert_eq!(vm_state(&a.node, "vm-1").as_deref(), Some("RUNNING"));
+        assert!(small.node.status().vms.is_empty());
+        a.stop().await;
+        small.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_can_share_one_timer_thread() {
+    let timer = mcc_cloudlet::realtime::Timer::precise().expect("timer");
+    let nodes: Vec<CloudletNode> = ["x", "y"]
+        .into_iter()
+        .map(|id| {
+            let node = CloudletNode::with_timer(
+                NodeConfig {
+                    host_id: id.to_owned(),
+                    cores: 1,
+                    memory_bytes: 64 * MIB,
+                },
+                timer.clone(),
+            )
+            .expect("node");
+            node.host_vm("vm-1", VM_BYTES, 0.0).expect("host");
+            node
+        })
+        .collect();
+    for node in nodes {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = node.clone();
+        let server = tokio::spawn(node::serve(served, listener, async move {
+            let _ = stopped.await;
+        }));
+        let mut client = CloudletClient::connect(format!("http://{addr}"))
+            .await
+            .expect("connect");
+        let answer = client
+            .execute(request("vm-1", 2_000))
+            .await
+            .expect("execute")
+            .into_inner();
+        assert_eq!(answer.host_id, node.host_id());
+        assert!(answer.service_us >= 2_000);
+        let _ = stop.send(());
+        server.await.expect("task").expect("serve");
+    }
+}
