@@ -25,6 +25,8 @@ const SIZE: (u32, u32) = (960, 600);
 const CDF_STEPS: f64 = 500.0;
 /// Points per distinct device trace on the map at most.
 const MAP_POINTS_PER_TRACE: usize = 400;
+/// Cloudlets are named on the map when there are at most this many.
+const MAP_NAMED_CLOUDLETS: usize = 20;
 
 type DrawResult<T> = Result<T, String>;
 /// A point of the map, (east, north) in km.
@@ -55,7 +57,10 @@ pub fn draw_all(
     ])
 }
 
-/// The points (delay ms, fraction ≤ it) of each combination's delay CDF.
+/// The staircase (delay ms, fraction of requests at most that delay) of
+/// the runs' merged delays: steps smaller than 1/[`CDF_STEPS`] of the
+/// requests are merged into the next, so a line has about a thousand points
+/// at most.
 pub fn cdf_points(runs: &[RunResult]) -> Vec<(f64, f64)> {
     let mut merged = empty_histogram();
     for run in runs {
@@ -68,22 +73,16 @@ pub fn cdf_points(runs: &[RunResult]) -> Vec<(f64, f64)> {
         return points;
     }
     let mut seen = 0u64;
-    let mut last_fraction = -1.0;
+    let mut drawn = 0.0;
     let mut iter = merged.iter_recorded().peekable();
     while let Some(step) = iter.next() {
         seen += step.count_since_last_iteration();
         let fraction = seen as f64 / total as f64;
-        let ms = merged.highest_equivalent(step.value_iterated_to()) as f64 / 1e3;
-        if points.is_empty() || fraction - last_fraction >= 1.0 / CDF_STEPS || iter.peek().is_none()
-        {
-            if points.is_empty() {
-                points.push((
-                    merged.lowest_equivalent(step.value_iterated_to()) as f64 / 1e3,
-                    0.0,
-                ));
-            }
+        if fraction - drawn >= 1.0 / CDF_STEPS || iter.peek().is_none() {
+            let ms = merged.highest_equivalent(step.value_iterated_to()) as f64 / 1e3;
+            points.push((ms, drawn));
             points.push((ms, fraction));
-            last_fraction = fraction;
+            drawn = fraction;
         }
     }
     points
@@ -95,47 +94,79 @@ fn delay_cdf(labels: &[String], results: &[Vec<RunResult>]) -> DrawResult<String
     let lo = all.clone().fold(f64::INFINITY, f64::min);
     let hi = all.fold(0.0, f64::max);
     let (lo, hi) = if lo.is_finite() && hi > 0.0 {
-        (lo * 0.9, (hi * 1.1).max(lo * 1.2))
+        (lo * 0.95, (hi * 1.05).max(lo * 1.1))
     } else {
         (1.0, 10.0)
     };
+    // A log axis helps only when delays span more than a decade.
+    let log = hi / lo > 10.0;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("Delay of answered requests (CDF)", ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(45)
-            .y_label_area_size(55)
-            .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("delay (ms, log scale)")
-            .y_desc("fraction of answered requests")
-            .draw()
-            .map_err(err)?;
-        for (i, (label, points)) in labels.iter().zip(lines).enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            chart
-                .draw_series(LineSeries::new(points, color.stroke_width(2)))
-                .map_err(err)?
-                .label(label.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+        let builder = || {
+            let mut builder = ChartBuilder::on(&root);
+            builder
+                .caption("Delay of answered requests (CDF)", ("sans-serif", 22))
+                .margin(12)
+                .x_label_area_size(45)
+                .y_label_area_size(55);
+            builder
+        };
+        if log {
+            let chart = builder()
+                .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)
+                .map_err(err)?;
+            draw_lines(chart, "delay (ms, log scale)", labels, lines)?;
+        } else {
+            let chart = builder()
+                .build_cartesian_2d(lo..hi, 0f64..1.0)
+                .map_err(err)?;
+            draw_lines(chart, "delay (ms)", labels, lines)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
+}
+
+/// Draws one line per combination on `chart`, with a mesh and a legend.
+fn draw_lines<'a, X>(
+    mut chart: ChartContext<
+        'a,
+        SVGBackend<'a>,
+        Cartesian2d<X, plotters::coord::types::RangedCoordf64>,
+    >,
+    x_desc: &str,
+    labels: &[String],
+    lines: Vec<Vec<(f64, f64)>>,
+) -> DrawResult<()>
+where
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("fraction of answered requests")
+        .draw()
+        .map_err(err)?;
+    for (i, (label, points)) in labels.iter().zip(lines).enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .map_err(err)?
+            .label(label.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    Ok(())
 }
 
 fn migrations_over_time(
@@ -369,7 +400,11 @@ fn map(scenario: &Scenario, labels: &[String], results: &[Vec<RunResult>]) -> Dr
             let width = 1 + (count as f64).log2().max(0.0).round() as u32;
             let style = orange.mix(0.8).stroke_width(width);
             let (dx, dy) = (bx - ax, by - ay);
-            let length = (dx * dx + dy * dy).sqrt();
+            let length = (dx * dx + dy * dy).sqrt().max(1e-12);
+            // A → B and B → A side by side: each shifted 3 px to its right.
+            let shift = 3.0 * km_per_px;
+            let (ox, oy) = (dy / length * shift, -dx / length * shift);
+            let (ax, ay, bx, by) = (ax + ox, ay + oy, bx + ox, by + oy);
             let head = (0.3 * length).min(12.0 * km_per_px);
             let angle = dy.atan2(dx);
             let wing = |turn: f64| {
@@ -403,9 +438,21 @@ fn map(scenario: &Scenario, labels: &[String], results: &[Vec<RunResult>]) -> Dr
             .map_err(err)?
             .label("cloudlets")
             .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, red.filled()));
+        if world.cloudlets.len() <= MAP_NAMED_CLOUDLETS {
+            chart
+                .draw_series(world.cloudlets.iter().filter_map(|c| {
+                    let (x, y) = projection.km(c.position?);
+                    Some(Text::new(
+                        c.name.clone(),
+                        (x + 6.0 * km_per_px, y + 6.0 * km_per_px),
+                        ("sans-serif", 12).into_font().color(&red),
+                    ))
+                }))
+                .map_err(err)?;
+        }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(SeriesLabelPosition::LowerRight)
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .draw()
