@@ -25,6 +25,10 @@
 //! - `mcc-emu inspect topology|trace|scenario` ([`cli::inspect`]) shows what
 //!   the inputs hold, including the handovers of a trace between a
 //!   topology's access points.
+//! - `mcc-emu compare` ([`cli::compare`]) runs several policies and migration
+//!   techniques on identical traces and seeds, in parallel, each through the
+//!   same code as `mcc-emu run`, and writes a comparison table, JSON, CSV and
+//!   SVG plots (delay CDF, migrations over time, a map).
 
 pub mod cli;
 pub mod engine;

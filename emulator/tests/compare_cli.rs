@@ -519,3 +519,43 @@ fn the_sweep_example_prints_a_table_from_the_json() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn on_the_default_scenario_ga_migrates_less_than_nearest_and_is_no_slower_than_never() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = mcc_emu(&[
+        "compare",
+        "--policies",
+        "ga,nearest,never",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let row = |p: &str| {
+        rows(&json)
+            .iter()
+            .find(|r| r["policy"] == p)
+            .unwrap()
+            .clone()
+    };
+    let (ga, nearest, never) = (row("ga"), row("nearest"), row("never"));
+    assert!(
+        ga["migrations"].as_u64().unwrap() < nearest["migrations"].as_u64().unwrap(),
+        "ga {} vs nearest {}",
+        ga["migrations"],
+        nearest["migrations"]
+    );
+    assert!(
+        ga["delay_ms"]["p95"].as_f64().unwrap() <= never["delay_ms"]["p95"].as_f64().unwrap(),
+        "ga {} vs never {}",
+        ga["delay_ms"],
+        never["delay_ms"]
+    );
+    assert_eq!(never["migrations"], 0);
+}
