@@ -559,3 +559,33 @@ fn on_the_default_scenario_ga_migrates_less_than_nearest_and_is_no_slower_than_n
     );
     assert_eq!(never["migrations"], 0);
 }
+
+#[test]
+fn a_failed_combination_leaves_no_comparison_and_names_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where nearest's run folder must go: that run cannot write.
+    std::fs::write(dir.path().join("nearest-pre-copy"), b"in the way").unwrap();
+    let scenario = small_scenario();
+    let output = mcc_emu(&[
+        "compare",
+        scenario.to_str().unwrap(),
+        "--policies",
+        "never,nearest",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("nearest-pre-copy: cannot create output folder"),
+        "{err}"
+    );
+    for file in [
+        "comparison.json",
+        "comparison.csv",
+        "delay_cdf.svg",
+        "map.svg",
+    ] {
+        assert!(!dir.path().join(file).exists(), "{file} was written");
+    }
+}
