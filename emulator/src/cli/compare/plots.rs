@@ -461,3 +461,83 @@ fn map(scenario: &Scenario, labels: &[String], results: &[Vec<RunResult>]) -> Dr
     }
     Ok(svg)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::compare::readback::RunFigures;
+    use crate::output::{DelayStats, Summary};
+
+    fn run_with_delays_us(delays: impl IntoIterator<Item = u64>) -> RunResult {
+        let mut delay_us = empty_histogram();
+        for d in delays {
+            delay_us.record(d).unwrap();
+        }
+        RunResult {
+            summary: Summary {
+                devices: 1,
+                cloudlets: 1,
+                sim_duration_s: 1.0,
+                requests: 0,
+                failed: 0,
+                delay_ms: DelayStats::default(),
+                migrations: 0,
+                downtime_ms_total: 0.0,
+                bytes_migrated: 0,
+                sla_violations: 0,
+                wall_s: 0.0,
+                sim_requests_per_s: 0.0,
+            },
+            seed: 1,
+            figures: RunFigures {
+                delay_us,
+                migrations_per_bin: vec![0; TIME_BINS],
+                migration_pairs: BTreeMap::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_cdf_is_a_staircase_from_zero_to_one_over_the_merged_runs() {
+        // 1,000 delays from 1 ms to 100 ms in one run, 1,000 at 200 ms in another.
+        let a = run_with_delays_us((1..=1_000u64).map(|i| i * 100));
+        let b = run_with_delays_us(std::iter::repeat_n(200_000, 1_000));
+        let points = cdf_points(&[a, b]);
+        assert!(
+            points.len() <= 2 * CDF_STEPS as usize + 2,
+            "{}",
+            points.len()
+        );
+        assert_eq!(points.first().unwrap().1, 0.0);
+        assert_eq!(points.last().unwrap().1, 1.0);
+        assert!(
+            points
+                .windows(2)
+                .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1)
+        );
+        // Half the requests are at most 100 ms, the rest at 200 ms (1 % delay
+        // resolution; steps under 1/CDF_STEPS merge into the next one).
+        let at = |ms: f64| {
+            points
+                .iter()
+                .filter(|p| p.0 <= ms)
+                .map(|p| p.1)
+                .fold(0.0, f64::max)
+        };
+        assert!((at(101.0) - 0.5).abs() <= 1.0 / CDF_STEPS, "{}", at(101.0));
+        assert!((at(50.5) - 0.25).abs() < 0.01, "{}", at(50.5));
+        assert!(at(199.0) < 0.5 + 1e-9 && at(203.0) == 1.0);
+        assert!(cdf_points(&[run_with_delays_us([])]).is_empty());
+    }
+
+    #[test]
+    fn the_map_shows_the_combination_with_most_migrations_first_among_equals() {
+        let with = |n: u64| {
+            let mut r = run_with_delays_us([]);
+            r.summary.migrations = n;
+            vec![r]
+        };
+        assert_eq!(map_choice(&[with(0), with(5), with(7), with(7)]), 2);
+        assert_eq!(map_choice(&[with(0), with(0)]), 0);
+    }
+}
