@@ -29,6 +29,10 @@
 //!   links) live in `mcc_cloudlet::realtime`, since the cloudlet node uses
 //!   them too; `mcc-emu bench delay` ([`cli`]) measures them on the user's
 //!   machine.
+//! - `mcc-emu compare` ([`cli::compare`]) runs several policies and migration
+//!   techniques on identical traces and seeds, in parallel, each through the
+//!   same code as `mcc-emu run`, and writes a comparison table, JSON, CSV and
+//!   SVG plots (delay CDF, migrations over time, a map).
 
 pub mod cli;
 pub mod engine;

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+pub mod compare;
 pub mod inspect;
 mod migrate;
 pub mod run;
@@ -20,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Run an experiment (the embedded default scenario when no file is given).
     Run(run::RunArgs),
+    /// Run several policies and techniques on identical traces and seeds, side by side.
+    Compare(compare::CompareArgs),
     /// Look at an input (a topology, traces) without running anything.
     Inspect(inspect::InspectArgs),
     /// Run one VM migration on the virtual clock and print its metrics.
@@ -33,6 +36,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Run(args) => run::run(args),
+            Command::Compare(args) => compare::run(args),
             Command::Inspect(args) => inspect::run(args),
             Command::Migrate(args) => migrate::run(args),
             Command::Bench(args) => bench::run(args),

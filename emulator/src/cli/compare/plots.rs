@@ -1,0 +1,543 @@
+//! The comparison's SVG figures, drawn with plotters (SVG backend only: text
+//! stays SVG `<text>`, no font files needed).
+//!
+//! - `delay_cdf.svg`: the distribution of answered requests' delays, one line
+//!   per combination (all runs merged), log delay axis;
+//! - `migrations_over_time.svg`: cumulative migrations against emulated time,
+//!   one line per combination (mean over runs);
+//! - `map.svg`: device traces (thinned), access points, cloudlets and the
+//!   migrations of one combination as arrows source → target, in a local
+//!   metric projection.
+
+use std::collections::BTreeMap;
+
+use mcc_mobile_client::LatLon;
+use plotters::prelude::*;
+
+use super::jobs::{Combination, RunResult};
+use super::readback::{TIME_BINS, empty_histogram};
+use crate::scenario::Scenario;
+
+/// Size of every figure, in pixels.
+const SIZE: (u32, u32) = (960, 600);
+/// Points per line of the CDF at most (a new point every 1/`CDF_STEPS` of
+/// the requests, plus the ends).
+const CDF_STEPS: f64 = 500.0;
+/// Points per distinct device trace on the map at most.
+const MAP_POINTS_PER_TRACE: usize = 400;
+/// Cloudlets are named on the map when there are at most this many.
+const MAP_NAMED_CLOUDLETS: usize = 20;
+
+type DrawResult<T> = Result<T, String>;
+/// A point of the map, (east, north) in km.
+type Km = (f64, f64);
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// Draws every figure; returns (file name, SVG text) pairs.
+pub fn draw_all(
+    scenario: &Scenario,
+    combos: &[Combination],
+    results: &[Vec<RunResult>],
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let labels: Vec<String> = combos.iter().map(Combination::label).collect();
+    let figure = |name: &'static str, svg: DrawResult<String>| {
+        svg.map(|svg| (name, svg))
+            .map_err(|e| anyhow::anyhow!("cannot draw {name}: {e}"))
+    };
+    Ok(vec![
+        figure("delay_cdf.svg", delay_cdf(&labels, results))?,
+        figure(
+            "migrations_over_time.svg",
+            migrations_over_time(scenario, &labels, results),
+        )?,
+        figure("map.svg", map(scenario, &labels, results))?,
+    ])
+}
+
+/// The staircase (delay ms, fraction of requests at most that delay) of
+/// the runs' merged delays: steps smaller than 1/[`CDF_STEPS`] of the
+/// requests are merged into the next, so a line has about a thousand points
+/// at most.
+pub fn cdf_points(runs: &[RunResult]) -> Vec<(f64, f64)> {
+    let mut merged = empty_histogram();
+    for run in runs {
+        // Same bounds and resolution: adding cannot fail.
+        let _ = merged.add(&run.figures.delay_us);
+    }
+    let total = merged.len();
+    let mut points = Vec::new();
+    if total == 0 {
+        return points;
+    }
+    let mut seen = 0u64;
+    let mut drawn = 0.0;
+    let mut iter = merged.iter_recorded().peekable();
+    while let Some(step) = iter.next() {
+        seen += step.count_since_last_iteration();
+        let fraction = seen as f64 / total as f64;
+        if fraction - drawn >= 1.0 / CDF_STEPS || iter.peek().is_none() {
+            let ms = merged.highest_equivalent(step.value_iterated_to()) as f64 / 1e3;
+            points.push((ms, drawn));
+            points.push((ms, fraction));
+            drawn = fraction;
+        }
+    }
+    points
+}
+
+fn delay_cdf(labels: &[String], results: &[Vec<RunResult>]) -> DrawResult<String> {
+    let lines: Vec<Vec<(f64, f64)>> = results.iter().map(|r| cdf_points(r)).collect();
+    let all = lines.iter().flatten().map(|p| p.0.max(1e-3));
+    let lo = all.clone().fold(f64::INFINITY, f64::min);
+    let hi = all.fold(0.0, f64::max);
+    let (lo, hi) = if lo.is_finite() && hi > 0.0 {
+        (lo * 0.95, (hi * 1.05).max(lo * 1.1))
+    } else {
+        (1.0, 10.0)
+    };
+    // A log axis helps only when delays span more than a decade.
+    let log = hi / lo > 10.0;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let builder = || {
+            let mut builder = ChartBuilder::on(&root);
+            builder
+                .caption("Delay of answered requests (CDF)", ("sans-serif", 22))
+                .margin(12)
+                .x_label_area_size(45)
+                .y_label_area_size(55);
+            builder
+        };
+        if log {
+            let chart = builder()
+                .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)
+                .map_err(err)?;
+            draw_lines(chart, "delay (ms, log scale)", labels, lines)?;
+        } else {
+            let chart = builder()
+                .build_cartesian_2d(lo..hi, 0f64..1.0)
+                .map_err(err)?;
+            draw_lines(chart, "delay (ms)", labels, lines)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Draws one line per combination on `chart`, with a mesh and a legend.
+fn draw_lines<'a, X>(
+    mut chart: ChartContext<
+        'a,
+        SVGBackend<'a>,
+        Cartesian2d<X, plotters::coord::types::RangedCoordf64>,
+    >,
+    x_desc: &str,
+    labels: &[String],
+    lines: Vec<Vec<(f64, f64)>>,
+) -> DrawResult<()>
+where
+    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc("fraction of answered requests")
+        .draw()
+        .map_err(err)?;
+    for (i, (label, points)) in labels.iter().zip(lines).enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .map_err(err)?
+            .label(label.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+fn migrations_over_time(
+    scenario: &Scenario,
+    labels: &[String],
+    results: &[Vec<RunResult>],
+) -> DrawResult<String> {
+    let duration_s = scenario.settings.duration_ns as f64 / 1e9;
+    let bin_s = duration_s / TIME_BINS as f64;
+    let lines: Vec<Vec<(f64, f64)>> = results
+        .iter()
+        .map(|runs| {
+            let n = runs.len().max(1) as f64;
+            let mut cumulative = 0.0;
+            let mut points = vec![(0.0, 0.0)];
+            for bin in 0..TIME_BINS {
+                let sum: u64 = runs.iter().map(|r| r.figures.migrations_per_bin[bin]).sum();
+                cumulative += sum as f64 / n;
+                points.push(((bin + 1) as f64 * bin_s, cumulative));
+            }
+            points
+        })
+        .collect();
+    let top = lines
+        .iter()
+        .filter_map(|l| l.last().map(|p| p.1))
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.05;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Migrations over time (cumulative)", ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(65)
+            .build_cartesian_2d(0f64..duration_s.max(1e-9), 0f64..top)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("emulated time (s)")
+            .y_desc("migrations started")
+            .draw()
+            .map_err(err)?;
+        for (i, (label, points)) in labels.iter().zip(lines).enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                .map_err(err)?
+                .label(label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// A local metric projection (equirectangular around a centre), in km.
+struct Projection {
+    centre: LatLon,
+    km_per_deg_lon: f64,
+}
+
+impl Projection {
+    const KM_PER_DEG_LAT: f64 = 111.32;
+
+    fn around(points: &[LatLon]) -> Self {
+        let n = points.len().max(1) as f64;
+        let lat = points.iter().map(|p| p.lat_deg).sum::<f64>() / n;
+        let lon = points.iter().map(|p| p.lon_deg).sum::<f64>() / n;
+        Self {
+            centre: LatLon {
+                lat_deg: lat,
+                lon_deg: lon,
+            },
+            km_per_deg_lon: Self::KM_PER_DEG_LAT * lat.to_radians().cos(),
+        }
+    }
+
+    fn km(&self, p: LatLon) -> (f64, f64) {
+        (
+            (p.lon_deg - self.centre.lon_deg) * self.km_per_deg_lon,
+            (p.lat_deg - self.centre.lat_deg) * Self::KM_PER_DEG_LAT,
+        )
+    }
+}
+
+/// The combination the map shows: the one with the most migrations in its
+/// first run (the first in command-line order among equals).
+pub fn map_choice(results: &[Vec<RunResult>]) -> usize {
+    let mut best = 0;
+    let mut most = 0;
+    for (i, runs) in results.iter().enumerate() {
+        let migrations = runs.first().map_or(0, |r| r.summary.migrations);
+        if migrations > most {
+            best = i;
+            most = migrations;
+        }
+    }
+    best
+}
+
+fn map(scenario: &Scenario, labels: &[String], results: &[Vec<RunResult>]) -> DrawResult<String> {
+    let world = &scenario.world;
+    // Devices of one group share a trace (shifted in time): draw each once.
+    let mut traces = BTreeMap::new();
+    for device in &world.devices {
+        let base = device.name.split('#').next().unwrap_or(&device.name);
+        traces.entry(base.to_owned()).or_insert(&device.trace);
+    }
+    let trace_lines: Vec<Vec<LatLon>> = traces
+        .values()
+        .map(|trace| {
+            let points = trace.points();
+            let stride = points.len().div_ceil(MAP_POINTS_PER_TRACE).max(1);
+            let mut line: Vec<LatLon> = points.iter().step_by(stride).map(|p| p.pos).collect();
+            if let Some(last) = points.last()
+                && line.last() != Some(&last.pos)
+            {
+                line.push(last.pos);
+            }
+            line
+        })
+        .collect();
+    let aps: Vec<LatLon> = world.access_points.iter().map(|a| a.position).collect();
+    let cloudlets: Vec<Option<LatLon>> = world.cloudlets.iter().map(|c| c.position).collect();
+    let mut everything: Vec<LatLon> = aps.clone();
+    everything.extend(cloudlets.iter().flatten());
+    everything.extend(trace_lines.iter().flatten());
+    let projection = Projection::around(&everything);
+    let xy: Vec<(f64, f64)> = everything.iter().map(|&p| projection.km(p)).collect();
+    let (mut x0, mut x1, mut y0, mut y1) = xy.iter().fold(
+        (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ),
+        |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
+    );
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (-1.0, 1.0, -1.0, 1.0);
+    }
+    // Same scale on both axes: widen the narrower span to the plot's aspect.
+    let (plot_w, plot_h) = (f64::from(SIZE.0) - 100.0, f64::from(SIZE.1) - 110.0);
+    let pad = 0.05 * (x1 - x0).max(y1 - y0).max(0.2);
+    (x0, x1, y0, y1) = (x0 - pad, x1 + pad, y0 - pad, y1 + pad);
+    let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+    let km_per_px = ((x1 - x0) / plot_w).max((y1 - y0) / plot_h);
+    let (hw, hh) = (km_per_px * plot_w / 2.0, km_per_px * plot_h / 2.0);
+
+    let chosen = map_choice(results);
+    let pairs = results
+        .get(chosen)
+        .and_then(|runs| runs.first())
+        .map(|r| r.figures.migration_pairs.clone())
+        .unwrap_or_default();
+    let migrations: u64 = pairs.values().sum();
+    let label = labels.get(chosen).cloned().unwrap_or_default();
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "{}: traces, access points, cloudlets, migrations of {label}",
+                    scenario.name
+                ),
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(cx - hw..cx + hw, cy - hh..cy + hh)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc("east (km)")
+            .y_desc("north (km)")
+            .draw()
+            .map_err(err)?;
+        let grey = RGBColor(150, 150, 150);
+        for (i, line) in trace_lines.iter().enumerate() {
+            let series = chart
+                .draw_series(LineSeries::new(
+                    line.iter().map(|&p| projection.km(p)),
+                    grey.stroke_width(1),
+                ))
+                .map_err(err)?;
+            if i == 0 {
+                series
+                    .label("device traces")
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey));
+            }
+        }
+        let blue = RGBColor(40, 90, 200);
+        chart
+            .draw_series(
+                aps.iter()
+                    .map(|&p| Circle::new(projection.km(p), 3, blue.filled())),
+            )
+            .map_err(err)?
+            .label("access points")
+            .legend(move |(x, y)| Circle::new((x + 10, y), 3, blue.filled()));
+        let red = RGBColor(200, 30, 30);
+        let arrows: Vec<(Km, Km, u64)> = pairs
+            .iter()
+            .filter_map(|(&(from, to), &count)| {
+                let a = cloudlets.get(from as usize).copied().flatten()?;
+                let b = cloudlets.get(to as usize).copied().flatten()?;
+                Some((projection.km(a), projection.km(b), count))
+            })
+            .collect();
+        let orange = RGBColor(230, 120, 0);
+        let mut first = true;
+        for ((ax, ay), (bx, by), count) in arrows {
+            let width = 1 + (count as f64).log2().max(0.0).round() as u32;
+            let style = orange.mix(0.8).stroke_width(width);
+            let (dx, dy) = (bx - ax, by - ay);
+            let length = (dx * dx + dy * dy).sqrt().max(1e-12);
+            // A → B and B → A side by side: each shifted 3 px to its right.
+            let shift = 3.0 * km_per_px;
+            let (ox, oy) = (dy / length * shift, -dx / length * shift);
+            let (ax, ay, bx, by) = (ax + ox, ay + oy, bx + ox, by + oy);
+            let head = (0.3 * length).min(12.0 * km_per_px);
+            let angle = dy.atan2(dx);
+            let wing = |turn: f64| {
+                (
+                    bx - head * (angle + turn).cos(),
+                    by - head * (angle + turn).sin(),
+                )
+            };
+            let series = chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(ax, ay), (bx, by), wing(0.45), (bx, by), wing(-0.45)],
+                    style,
+                )))
+                .map_err(err)?;
+            if first {
+                series
+                    .label(format!("migrations of {label} ({migrations})"))
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], orange.stroke_width(2))
+                    });
+                first = false;
+            }
+        }
+        chart
+            .draw_series(
+                cloudlets
+                    .iter()
+                    .flatten()
+                    .map(|&p| TriangleMarker::new(projection.km(p), 7, red.filled())),
+            )
+            .map_err(err)?
+            .label("cloudlets")
+            .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, red.filled()));
+        if world.cloudlets.len() <= MAP_NAMED_CLOUDLETS {
+            chart
+                .draw_series(world.cloudlets.iter().filter_map(|c| {
+                    let (x, y) = projection.km(c.position?);
+                    Some(Text::new(
+                        c.name.clone(),
+                        (x + 6.0 * km_per_px, y + 6.0 * km_per_px),
+                        ("sans-serif", 12).into_font().color(&red),
+                    ))
+                }))
+                .map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::compare::readback::RunFigures;
+    use crate::output::{DelayStats, Summary};
+
+    fn run_with_delays_us(delays: impl IntoIterator<Item = u64>) -> RunResult {
+        let mut delay_us = empty_histogram();
+        for d in delays {
+            delay_us.record(d).unwrap();
+        }
+        RunResult {
+            summary: Summary {
+                devices: 1,
+                cloudlets: 1,
+                sim_duration_s: 1.0,
+                requests: 0,
+                failed: 0,
+                delay_ms: DelayStats::default(),
+                migrations: 0,
+                downtime_ms_total: 0.0,
+                bytes_migrated: 0,
+                sla_violations: 0,
+                wall_s: 0.0,
+                sim_requests_per_s: 0.0,
+            },
+            seed: 1,
+            figures: RunFigures {
+                delay_us,
+                migrations_per_bin: vec![0; TIME_BINS],
+                migration_pairs: BTreeMap::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_cdf_is_a_staircase_from_zero_to_one_over_the_merged_runs() {
+        // 1,000 delays from 1 ms to 100 ms in one run, 1,000 at 200 ms in another.
+        let a = run_with_delays_us((1..=1_000u64).map(|i| i * 100));
+        let b = run_with_delays_us(std::iter::repeat_n(200_000, 1_000));
+        let points = cdf_points(&[a, b]);
+        assert!(
+            points.len() <= 2 * CDF_STEPS as usize + 2,
+            "{}",
+            points.len()
+        );
+        assert_eq!(points.first().unwrap().1, 0.0);
+        assert_eq!(points.last().unwrap().1, 1.0);
+        assert!(
+            points
+                .windows(2)
+                .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1)
+        );
+        // Half the requests are at most 100 ms, the rest at 200 ms (1 % delay
+        // resolution; steps under 1/CDF_STEPS merge into the next one).
+        let at = |ms: f64| {
+            points
+                .iter()
+                .filter(|p| p.0 <= ms)
+                .map(|p| p.1)
+                .fold(0.0, f64::max)
+        };
+        assert!((at(101.0) - 0.5).abs() <= 1.0 / CDF_STEPS, "{}", at(101.0));
+        assert!((at(50.5) - 0.25).abs() < 0.01, "{}", at(50.5));
+        assert!(at(199.0) < 0.5 + 1e-9 && at(203.0) == 1.0);
+        assert!(cdf_points(&[run_with_delays_us([])]).is_empty());
+    }
+
+    #[test]
+    fn the_map_shows_the_combination_with_most_migrations_first_among_equals() {
+        let with = |n: u64| {
+            let mut r = run_with_delays_us([]);
+            r.summary.migrations = n;
+            vec![r]
+        };
+        assert_eq!(map_choice(&[with(0), with(5), with(7), with(7)]), 2);
+        assert_eq!(map_choice(&[with(0), with(0)]), 0);
+    }
+}
