@@ -431,6 +431,9 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 }
             }
         }
+        // Devices moved: the placement view's device entries are stale even if
+        // a decision was already taken at this instant.
+        self.placement_scratch.devices_at_ns = None;
         if self.settings.placement_on_handover {
             for device in handed_over {
                 self.place(now, Trigger::Handover { device });
@@ -481,9 +484,18 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         scratch.device_ap_ahead.clear();
         scratch.device_position.clear();
         scratch.device_position_ahead.clear();
+        let needs = self.policy.needs();
         let ahead_s = now.saturating_add(self.settings.placement_horizon_ns) as f64 / 1e9;
         for device in &mut self.devices {
-            let position = device.cursor.position_at(now as f64 / 1e9);
+            scratch.device_ap.push(device.ap);
+            if needs.positions {
+                scratch
+                    .device_position
+                    .push(device.cursor.position_at(now as f64 / 1e9));
+            }
+            if !needs.look_ahead {
+                continue;
+            }
             let ahead = device.ahead_cursor.position_at(ahead_s);
             if device.ahead_anchor.distance_m(ahead) >= device.ahead_slack_m {
                 let (ap, slack_m) = self.ap_index.attach_with_slack(
@@ -495,9 +507,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 device.ahead_anchor = ahead;
                 device.ahead_slack_m = slack_m;
             }
-            scratch.device_ap.push(device.ap);
             scratch.device_ap_ahead.push(device.ahead_ap);
-            scratch.device_position.push(position);
             scratch.device_position_ahead.push(ahead);
         }
     }

@@ -10,7 +10,7 @@
 
 use serde::Deserialize;
 
-use super::{Move, PlacementPolicy, PlacementView, Trigger};
+use super::{Move, PlacementPolicy, PlacementView, Trigger, ViewNeeds};
 
 /// `[placement.least-loaded]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -44,6 +44,10 @@ impl LeastLoaded {
 impl PlacementPolicy for LeastLoaded {
     fn name(&self) -> &'static str {
         "least-loaded"
+    }
+
+    fn needs(&self) -> ViewNeeds {
+        ViewNeeds::NONE
     }
 
     fn decide(&mut self, view: &PlacementView<'_>, trigger: Trigger) -> Vec<Move> {

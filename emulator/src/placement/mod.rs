@@ -92,11 +92,15 @@ pub struct PlacementView<'a> {
     /// Access point each device is attached to, `None` out of coverage.
     pub device_ap: &'a [Option<u32>],
     /// Access point each device will be attached to at `now + horizon`, as
-    /// its trace says (same attachment rule, hysteresis from today's).
+    /// its trace says (same attachment rule, with hysteresis against the
+    /// previous look-ahead). Empty unless [`PlacementPolicy::needs`] asks for
+    /// the look-ahead.
     pub device_ap_ahead: &'a [Option<u32>],
-    /// Where each device is now.
+    /// Where each device is now. Empty unless [`PlacementPolicy::needs`]
+    /// asks for positions.
     pub device_position: &'a [LatLon],
-    /// Where each device will be at `now + horizon`.
+    /// Where each device will be at `now + horizon`. Empty unless
+    /// [`PlacementPolicy::needs`] asks for the look-ahead.
     pub device_position_ahead: &'a [LatLon],
     /// Memory each VM needs, in bytes.
     pub vm_memory_bytes: u64,
@@ -231,10 +235,38 @@ impl InstanceSize {
     }
 }
 
+/// Which per-device parts of the [`PlacementView`] a policy reads; the
+/// engine computes only those (they cost a trace query per device).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewNeeds {
+    /// `device_position`.
+    pub positions: bool,
+    /// `device_ap_ahead` and `device_position_ahead`.
+    pub look_ahead: bool,
+}
+
+impl ViewNeeds {
+    /// Everything.
+    pub const ALL: ViewNeeds = ViewNeeds {
+        positions: true,
+        look_ahead: true,
+    };
+    /// Nothing per device beyond the access points of now.
+    pub const NONE: ViewNeeds = ViewNeeds {
+        positions: false,
+        look_ahead: false,
+    };
+}
+
 /// A placement policy.
 pub trait PlacementPolicy {
     /// The policy's name, as scenario files and outputs spell it.
     fn name(&self) -> &'static str;
+
+    /// The per-device parts of the view this policy reads (all by default).
+    fn needs(&self) -> ViewNeeds {
+        ViewNeeds::ALL
+    }
 
     /// Whether the policy can serve a run of this size; the engine asks once,
     /// before the run, and refuses to start with the message returned.

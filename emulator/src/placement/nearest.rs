@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{Move, PlacementPolicy, PlacementView, Trigger};
+use super::{Move, PlacementPolicy, PlacementView, Trigger, ViewNeeds};
 
 /// `[placement.nearest]`: the policy has no settings (the table must be empty).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -34,6 +34,10 @@ impl Nearest {
 impl PlacementPolicy for Nearest {
     fn name(&self) -> &'static str {
         "nearest"
+    }
+
+    fn needs(&self) -> ViewNeeds {
+        ViewNeeds::NONE
     }
 
     fn decide(&mut self, view: &PlacementView<'_>, trigger: Trigger) -> Vec<Move> {

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{Move, PlacementPolicy, PlacementView, Trigger};
+use super::{Move, PlacementPolicy, PlacementView, Trigger, ViewNeeds};
 
 /// `[placement.never]`: the policy has no settings (the table must be empty).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -17,6 +17,10 @@ pub struct Never;
 impl PlacementPolicy for Never {
     fn name(&self) -> &'static str {
         "never"
+    }
+
+    fn needs(&self) -> ViewNeeds {
+        ViewNeeds::NONE
     }
 
     fn decide(&mut self, _view: &PlacementView<'_>, _trigger: Trigger) -> Vec<Move> {

@@ -8,7 +8,7 @@
 
 use serde::Deserialize;
 
-use super::{Move, PlacementPolicy, PlacementView, Trigger};
+use super::{Move, PlacementPolicy, PlacementView, Trigger, ViewNeeds};
 
 /// `[placement.threshold]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -96,6 +96,13 @@ impl Threshold {
 impl PlacementPolicy for Threshold {
     fn name(&self) -> &'static str {
         "threshold"
+    }
+
+    fn needs(&self) -> ViewNeeds {
+        ViewNeeds {
+            positions: true,
+            look_ahead: false,
+        }
     }
 
     fn decide(&mut self, view: &PlacementView<'_>, trigger: Trigger) -> Vec<Move> {
