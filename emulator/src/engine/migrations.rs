@@ -84,8 +84,8 @@ pub struct Finished {
 /// What the engine must do after waking a migration.
 #[derive(Debug, Default)]
 pub struct Actions {
-    /// Transfers in flight: (arrival time, transfer id).
-    pub delivered: Vec<(u64, u64)>,
+    /// The transfer just handed to the link: (arrival time, transfer id).
+    pub delivered: Option<(u64, u64)>,
     /// When the link is free for the next transfer.
     pub link_free_at: Option<u64>,
     /// When the model wants its timer.
@@ -247,9 +247,7 @@ impl ActiveMigration {
             let serial = serialisation_ns(transfer.bytes, estimate.bandwidth_bps);
             self.link_busy_until_ns = now_ns + serial;
             actions.link_free_at = Some(self.link_busy_until_ns);
-            actions
-                .delivered
-                .push((self.link_busy_until_ns + self.latency_ns, transfer.id));
+            actions.delivered = Some((self.link_busy_until_ns + self.latency_ns, transfer.id));
             self.in_flight.push(transfer);
         }
         while let Some(event) = self.model.poll_event() {

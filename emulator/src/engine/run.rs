@@ -600,7 +600,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             return;
         };
         let actions = migration.wake(now, wake, &mut self.links);
-        for (at, transfer) in actions.delivered {
+        if let Some((at, transfer)) = actions.delivered {
             self.queue
                 .push(at, Event::MigrationDelivered { slot, transfer });
         }
