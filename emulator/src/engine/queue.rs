@@ -83,6 +83,8 @@ impl<E> EventQueue<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     #[test]
     fn events_come_out_in_time_then_insertion_order() {
@@ -93,5 +95,30 @@ mod tests {
         queue.push(10, "b");
         let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
         assert_eq!(order, vec![(10, "a"), (10, "b"), (20, "c"), (20, "d")]);
+    }
+
+    #[test]
+    fn interleaved_pushes_and_pops_match_a_sorted_list() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut queue = EventQueue::new();
+        let mut reference: Vec<(u64, u64)> = Vec::new();
+        let mut now = 0;
+        for n in 0..20_000u64 {
+            if rng.random_range(0..3) > 0 || reference.is_empty() {
+                let at = now + rng.random_range(0..1_000);
+                queue.push(at, n);
+                reference.push((at, n));
+            } else {
+                reference.sort();
+                let expected = reference.remove(0);
+                assert_eq!(queue.pop(), Some(expected));
+                now = expected.0;
+            }
+        }
+        reference.sort();
+        for expected in reference {
+            assert_eq!(queue.pop(), Some(expected));
+        }
+        assert!(queue.is_empty());
     }
 }
