@@ -113,38 +113,78 @@ fn delay_cdf(labels: &[String], results: &[Vec<RunResult>]) -> DrawResult<String
                 .y_label_area_size(55);
             builder
         };
-        if log {
-            let chart = builder()
-                .build_cartesian_2d((lo..hi).log_scale(), 0f64..1.0)
-                .map_err(err)?;
-            draw_lines(chart, "delay (ms, log scale)", labels, lines)?;
+        // On a log axis the lines are drawn over log10(delay) on a linear
+        // axis whose labels say the delay: plotters' own log axis labels only
+        // round powers of ten, too few when delays span one or two decades.
+        let (range, lines, scale) = if log {
+            let lines = lines
+                .into_iter()
+                .map(|l| {
+                    l.into_iter()
+                        .map(|(x, y)| (x.max(1e-3).log10(), y))
+                        .collect()
+                })
+                .collect();
+            (lo.log10()..hi.log10(), lines, AxisScale::Log10)
         } else {
-            let chart = builder()
-                .build_cartesian_2d(lo..hi, 0f64..1.0)
-                .map_err(err)?;
-            draw_lines(chart, "delay (ms)", labels, lines)?;
-        }
+            (lo..hi, lines, AxisScale::Linear)
+        };
+        let chart = builder()
+            .build_cartesian_2d(range, 0f64..1.0)
+            .map_err(err)?;
+        draw_lines(chart, scale, labels, lines)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
 }
 
+/// How the delay axis maps delays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AxisScale {
+    /// x is the delay in ms.
+    Linear,
+    /// x is log10 of the delay in ms.
+    Log10,
+}
+
+/// A delay for an axis label: one decimal (two below 1 ms), without a
+/// trailing `.0`.
+fn format_ms(v: f64) -> String {
+    let text = if v >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    };
+    match text.strip_suffix(".0") {
+        Some(whole) => whole.to_string(),
+        None => text,
+    }
+}
+
 /// Draws one line per combination on `chart`, with a mesh and a legend.
-fn draw_lines<'a, X>(
+fn draw_lines<'a>(
     mut chart: ChartContext<
         'a,
         SVGBackend<'a>,
-        Cartesian2d<X, plotters::coord::types::RangedCoordf64>,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
     >,
-    x_desc: &str,
+    scale: AxisScale,
     labels: &[String],
     lines: Vec<Vec<(f64, f64)>>,
-) -> DrawResult<()>
-where
-    X: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
-{
+) -> DrawResult<()> {
+    let (x_desc, label): (&str, &dyn Fn(&f64) -> String) = match scale {
+        AxisScale::Linear => ("delay (ms)", &|v: &f64| format_ms(*v)),
+        AxisScale::Log10 => ("delay (ms, log scale)", &|v: &f64| {
+            let ms = 10f64.powf(*v);
+            // Two significant digits.
+            let digits = (1 - ms.log10().floor() as i32).max(0) as usize;
+            format!("{ms:.digits$}")
+        }),
+    };
     chart
         .configure_mesh()
+        .x_labels(12)
+        .x_label_formatter(label)
         .x_desc(x_desc)
         .y_desc("fraction of answered requests")
         .draw()
