@@ -189,6 +189,20 @@ fn draw_lines<'a>(
         .y_desc("fraction of answered requests")
         .draw()
         .map_err(err)?;
+    draw_labelled_lines(&mut chart, labels, lines, SeriesLabelPosition::LowerRight)
+}
+
+/// One coloured line per combination, and a legend at `legend`.
+fn draw_labelled_lines<'a>(
+    chart: &mut ChartContext<
+        'a,
+        SVGBackend<'a>,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    labels: &[String],
+    lines: Vec<Vec<(f64, f64)>>,
+    legend: SeriesLabelPosition,
+) -> DrawResult<()> {
     for (i, (label, points)) in labels.iter().zip(lines).enumerate() {
         let color = Palette99::pick(i).to_rgba();
         chart
@@ -201,7 +215,7 @@ fn draw_lines<'a>(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(legend)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()
@@ -253,23 +267,7 @@ fn migrations_over_time(
             .y_desc("migrations started")
             .draw()
             .map_err(err)?;
-        for (i, (label, points)) in labels.iter().zip(lines).enumerate() {
-            let color = Palette99::pick(i).to_rgba();
-            chart
-                .draw_series(LineSeries::new(points, color.stroke_width(2)))
-                .map_err(err)?
-                .label(label.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(err)?;
+        draw_labelled_lines(&mut chart, labels, lines, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
