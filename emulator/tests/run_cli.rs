@@ -135,3 +135,26 @@ fn a_bad_scenario_fails_with_one_line_and_leaves_old_outputs_alone() {
     );
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
+
+#[test]
+fn the_technique_and_policy_can_be_overridden_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run_example(dir.path(), &["--technique", "pre-copy"]);
+    assert!(
+        summary["downtime_ms_total"].as_f64().unwrap() > 0.0,
+        "{summary}"
+    );
+    let migrations = std::fs::read_to_string(dir.path().join("migrations.csv")).unwrap();
+    assert!(
+        migrations
+            .lines()
+            .skip(1)
+            .all(|l| l.contains(",nearest,handover,pre-copy,"))
+    );
+    let summary = run_example(dir.path(), &["--policy", "never"]);
+    assert_eq!(summary["migrations"], 0);
+    let scenario = repo("topologies/example-scenario.toml");
+    let output = mcc_emu(&["run", scenario.to_str().unwrap(), "--technique", "teleport"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--technique"));
+}

@@ -23,7 +23,7 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run several policies and techniques on identical traces and seeds, side by side.
     Compare(compare::CompareArgs),
-    /// Look at an input (a topology, traces) without running anything.
+    /// Look at an input (a topology, traces, a scenario) without running anything.
     Inspect(inspect::InspectArgs),
     /// Run one VM migration on the virtual clock and print its metrics.
     Migrate(migrate::MigrateArgs),

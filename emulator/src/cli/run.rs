@@ -27,9 +27,14 @@ pub struct RunArgs {
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Override the scenario's placement policy.
+    /// Override the scenario's placement policy (never, nearest, threshold,
+    /// least-loaded, ga, optimal).
     #[arg(long)]
     pub policy: Option<String>,
+    /// Override the scenario's migration technique (stop-and-copy, pre-copy,
+    /// post-copy, soft); its other migration settings stay.
+    #[arg(long)]
+    pub technique: Option<String>,
 }
 
 /// Loads the scenario `path`, or the embedded default.
@@ -48,6 +53,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     }
     if let Some(policy) = args.policy {
         scenario.policy = policy;
+    }
+    if let Some(technique) = args.technique {
+        scenario.settings.migration.config.technique =
+            mcc_cloudlet::migration::Technique::from_name(&technique)
+                .map_err(|e| anyhow::anyhow!("--technique: {e}"))?;
     }
     for warning in &scenario.warnings {
         eprintln!("mcc-emu: warning: {warning}");
