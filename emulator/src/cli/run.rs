@@ -101,7 +101,7 @@ pub fn run_scenario(
         hosts: world.cloudlets.iter().map(|c| c.name.clone()).collect(),
         access_points: world.access_points.iter().map(|a| a.name.clone()).collect(),
     });
-    let writer = RecordWriter::start(files, names, METRIC_HEADER);
+    let writer = RecordWriter::start(files, names, METRIC_HEADER)?;
     let engine = Engine::new(world, scenario.settings.clone(), policy, writer)
         .with_context(|| format!("scenario {}", scenario.name))?;
     let bar = progress.then(|| progress_bar(scenario.settings.duration_ns));

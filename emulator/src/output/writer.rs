@@ -86,7 +86,11 @@ pub struct RecordWriter {
 impl RecordWriter {
     /// Starts the writer thread; `migration_metrics_header` names the metric
     /// columns of `migrations.csv` (comma-separated, no leading comma).
-    pub fn start(files: CsvFiles, names: Arc<Names>, migration_metrics_header: &str) -> Self {
+    pub fn start(
+        files: CsvFiles,
+        names: Arc<Names>,
+        migration_metrics_header: &str,
+    ) -> anyhow::Result<Self> {
         let (sender, receiver) = sync_channel(BATCHES_IN_FLIGHT);
         let mut migration_header = String::from(MigrationRecord::CSV_HEADER_PREFIX);
         if !migration_metrics_header.is_empty() {
@@ -97,14 +101,14 @@ impl RecordWriter {
         let thread = std::thread::Builder::new()
             .name("mcc-emu-writer".into())
             .spawn(move || write_all(files, &names, &migration_header, receiver))
-            .expect("the OS can start one more thread");
-        Self {
+            .context("cannot start the output writer thread")?;
+        Ok(Self {
             sender: Some(sender),
             thread: Some(thread),
             requests: Vec::with_capacity(BATCH),
             handovers: Vec::new(),
             migrations: Vec::new(),
-        }
+        })
     }
 
     /// Records one request.
@@ -239,7 +243,7 @@ mod tests {
             hosts: vec!["h0".into()],
             access_points: vec!["a0".into()],
         });
-        let mut writer = RecordWriter::start(files, names, "total_ms");
+        let mut writer = RecordWriter::start(files, names, "total_ms").unwrap();
         let n = 3 * BATCH as u64 + 7;
         for i in 0..n {
             writer.request(RequestRecord {
