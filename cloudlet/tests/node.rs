@@ -103,6 +103,7 @@ fn prepare(migration_id: &str, source: &str) -> PrepareHandoverRequest {
         source_host_id: source.to_owned(),
         technique: Technique::PreCopy as i32,
         profile: Some(profile()),
+        ..Default::default()
     }
 }
 
@@ -114,6 +115,7 @@ fn header(migration_id: &str) -> VmTransfer {
             source_host_id: "a".to_owned(),
             technique: Technique::PreCopy as i32,
             profile: Some(profile()),
+            ..Default::default()
         })),
     }
 }
@@ -133,6 +135,7 @@ fn state(pages_missing: u64) -> VmTransfer {
         kind: Some(Kind::State(ExecutionState {
             cpu_state: vec![7; 1024],
             pages_missing,
+            ..Default::default()
         })),
     }
 }

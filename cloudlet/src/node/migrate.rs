@@ -141,6 +141,7 @@ impl Materialiser {
                 kind: Some(Kind::State(ExecutionState {
                     cpu_state: vec![0; usize::try_from(cpu_state_bytes).unwrap_or(0)],
                     pages_missing: 0,
+                    stale: Vec::new(),
                 })),
             }];
         }
@@ -213,6 +214,7 @@ impl CloudletNode {
             source_host_id: self.host_id().to_owned(),
             technique: technique_code(plan.config.technique),
             profile: Some(proto_profile),
+            ..Default::default()
         };
         let answer = target.prepare_handover(prepare.clone()).await?.into_inner();
         if !answer.accepted {
@@ -267,6 +269,7 @@ impl CloudletNode {
                 source_host_id: self.host_id().to_owned(),
                 technique: technique_code(plan.config.technique),
                 profile: Some(proto_profile),
+                ..Default::default()
             })),
         };
         let mut wire_bytes = header.encoded_len() as u64;

@@ -133,6 +133,7 @@ impl Cloudlet for Service {
             queue_us: micros(started - arrived),
             service_us: micros(finished - started),
             migration_stall_us: 0,
+            ..Default::default()
         }))
     }
 
@@ -192,6 +193,7 @@ impl Cloudlet for Service {
                         pages_received: received.pages_received,
                         bytes_received: received.bytes_received,
                         rounds: received.rounds,
+                        pages_pushed: 0,
                     };
                     self.0
                         .lock()
@@ -238,6 +240,7 @@ impl Cloudlet for Service {
             total_us: figures.total_us,
             downtime_us: figures.downtime_us,
             bytes_sent: figures.bytes,
+            ..Default::default()
         }))
     }
 

@@ -469,6 +469,7 @@ impl NodeState {
                     state: vm.state.name().to_owned(),
                     memory_bytes: vm.memory.memory_bytes,
                     requests_served: vm.requests_served,
+                    ..Default::default()
                 })
                 .collect(),
             requests_served: self.requests_served,

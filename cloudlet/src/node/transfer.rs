@@ -205,6 +205,7 @@ mod tests {
                 &ExecutionState {
                     cpu_state: vec![1; 8],
                     pages_missing: 0,
+                    ..Default::default()
                 },
                 5,
             )
@@ -242,6 +243,7 @@ mod tests {
         let state = ExecutionState {
             cpu_state: Vec::new(),
             pages_missing: 0,
+            ..Default::default()
         };
         assert!(t.on_state(&state, 1).is_err(), "3 pages are missing, not 0");
     }
