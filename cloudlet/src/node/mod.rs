@@ -92,6 +92,8 @@ impl CloudletNode {
                 cpu: Semaphore::new(config.cores as usize),
                 timer,
                 host_id: config.host_id,
+                changed: tokio::sync::Notify::new(),
+                peers: Mutex::new(std::collections::BTreeMap::new()),
             }),
         })
     }
