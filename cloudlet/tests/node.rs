@@ -638,7 +638,7 @@ mod real_migration {
 
     use mcc_cloudlet::memory::{DirtyModel, VmProfile as ModelProfile};
     use mcc_cloudlet::migration::{MigrationConfig, PathEstimate, Technique};
-    use mcc_cloudlet::node::error::MOVED_TO_ADDRESS_KEY;
+    use mcc_cloudlet::node::error::{MOVED_TO_ADDRESS_KEY, MOVED_TO_HOST_KEY};
     use mcc_cloudlet::node::migrate::{MigrateError, RealMigration, RealMigrationReport};
     use mcc_cloudlet::realtime::{EmulatedLink, LinkSpec, Timer};
     use mcc_proto::v1::ExecuteResponse;
@@ -828,6 +828,27 @@ mod real_migration {
         assert!(ok.iter().any(|a| a.host_id == "b"));
         // Post-copy suspends the VM until the target acknowledges the state.
         assert!(report.source_commit.downtime_us > 0);
+        // The source now redirects: FAILED_PRECONDITION naming the new host.
+        let mut to_a = a.client.clone();
+        let moved = to_a
+            .execute(request("vm-1", 0))
+            .await
+            .expect_err("the VM left a");
+        assert_eq!(moved.code(), Code::FailedPrecondition);
+        assert_eq!(
+            moved
+                .metadata()
+                .get(MOVED_TO_HOST_KEY)
+                .and_then(|v| v.to_str().ok()),
+            Some("b")
+        );
+        assert_eq!(
+            moved
+                .metadata()
+                .get(MOVED_TO_ADDRESS_KEY)
+                .and_then(|v| v.to_str().ok()),
+            Some(b.address.as_str())
+        );
         a.stop().await;
         b.stop().await;
     }
@@ -882,6 +903,62 @@ mod real_migration {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_post_copy_that_fails_after_the_switch_says_what_was_lost() {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let source = a.node.clone();
+        let migration_plan = plan_between(Technique::PostCopy, &a, &b);
+        let id = migration_plan.migration_id.clone();
+        let mut to_b = b.client.clone();
+        // The push of 4 MiB at 20 Mbit/s takes 1.7 s; the target calls the
+        // migration off while it runs.
+        let task = tokio::spawn(async move {
+            source
+                .migrate_to(&mut to_b, migration_plan, Some(shaped_link(20e6)))
+                .await
+        });
+        let mut switched = false;
+        for _ in 0..300 {
+            if vm_status(&b.node).is_some()
+                && vm_status(&a.node).is_some_and(|vm| vm.state == "MOVED")
+            {
+                switched = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(switched, "the VM never switched to b");
+        b.client
+            .clone()
+            .abort_handover(AbortHandoverRequest {
+                migration_id: id,
+                reason: "test".to_owned(),
+            })
+            .await
+            .expect("abort");
+        let result = task.await.expect("task");
+        match result {
+            Err(MigrateError::LostAfterSwitch {
+                pages_not_pushed,
+                pages,
+                ..
+            }) => {
+                assert_eq!(pages, MODEL_VM_BYTES / 4096);
+                assert!(pages_not_pushed > 0 && pages_not_pushed < pages);
+            }
+            other => panic!("expected LostAfterSwitch, got {other:?}"),
+        }
+        assert_eq!(
+            vm_status(&a.node).map(|vm| vm.state).as_deref(),
+            Some("RUNNING")
+        );
+        assert!(vm_status(&b.node).is_none());
+        a.stop().await;
+        b.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_killed_migration_before_the_switch_leaves_the_vm_running_at_the_source() {
         let a = start("a", 2, 64 * MIB).await;
         let b = start("b", 2, 64 * MIB).await;
@@ -913,25 +990,31 @@ mod real_migration {
             .expect("the VM still serves at a")
             .into_inner();
         assert_eq!(answer.host_id, "a");
-        // The cut stream drops the target's side.
+        // The cut stream drops the target's side: the same migration can
+        // be prepared there again (it is refused while b still holds it).
+        assert!(b.node.status().vms.is_empty());
         let mut left = true;
         for _ in 0..200 {
-            if b.node.status().vms.is_empty() {
-                left = false;
-                let retry = a
-                    .node
-                    .migrate_to(
-                        &mut b.client.clone(),
-                        plan_between(Technique::PreCopy, &a, &b),
-                        None,
-                    )
-                    .await;
-                assert!(retry.is_ok(), "the aborted id is free again: {retry:?}");
-                break;
+            let retry = a
+                .node
+                .migrate_to(
+                    &mut b.client.clone(),
+                    plan_between(Technique::PreCopy, &a, &b),
+                    None,
+                )
+                .await;
+            match retry {
+                Ok(_) => {
+                    left = false;
+                    break;
+                }
+                Err(MigrateError::Refused(reason)) if reason.contains("already prepared") => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(other) => panic!("the retry failed: {other}"),
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        assert!(!left, "b kept a VM");
+        assert!(!left, "b kept its side of the killed migration");
         a.stop().await;
         b.stop().await;
     }
@@ -976,12 +1059,31 @@ mod real_migration {
             spec,
             Timer::precise().expect("timer"),
         ));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let device = device(a.client.clone(), Duration::from_millis(5), stop.clone());
+        tokio::time::sleep(Duration::from_millis(10)).await;
         let mut to_b = b.client.clone();
         let report = a
             .node
-            .migrate_to(&mut to_b, plan(Technique::StopAndCopy), Some(link))
+            .migrate_to(
+                &mut to_b,
+                plan_between(Technique::StopAndCopy, &a, &b),
+                Some(link),
+            )
             .await
             .expect("migration");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let answers = device.await.expect("device");
+        // A request that reached the suspended VM waited, then was answered
+        // by the target (forwarded by the source).
+        let waited: Vec<&ExecuteResponse> = answers
+            .iter()
+            .map(|a| a.as_ref().expect("every request is answered"))
+            .filter(|a| a.migration_stall_us > 0)
+            .collect();
+        assert!(!waited.is_empty(), "no request met the suspended VM");
+        assert!(waited.iter().all(|a| a.host_id == "b"));
+        assert!(report.source_commit.stall_us > 0);
         // The link cannot carry the bytes faster than its rate plus one latency.
         let floor = Duration::from_secs_f64(report.wire_bytes as f64 * 8.0 / 400e6)
             + Duration::from_millis(2);

@@ -342,8 +342,15 @@ impl Cloudlet for Service {
                     incoming.on_pages(&batch, bytes)?;
                     if incoming.state_seen() {
                         self.0.change(|state| {
+                            if !state.has_handover(&header.migration_id) {
+                                return Err(NodeError::precondition(format!(
+                                    "migration {:?} was aborted on this host during its push",
+                                    header.migration_id
+                                )));
+                            }
                             state.fill(&header.vm_id, batch.pages.iter().map(|p| p.index));
-                        });
+                            Ok(())
+                        })?;
                     }
                 }
                 Some(Kind::State(state)) => {

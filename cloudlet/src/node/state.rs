@@ -562,6 +562,11 @@ impl NodeState {
         Ok(())
     }
 
+    /// Whether hand-over `migration_id` is still open on this node.
+    pub fn has_handover(&self, migration_id: &str) -> bool {
+        self.handovers.contains_key(migration_id)
+    }
+
     /// Pages `indices` of `vm_id` arrived (push or pull).
     pub fn fill(&mut self, vm_id: &str, indices: impl IntoIterator<Item = u64>) {
         let Some(vm) = self.vms.get_mut(vm_id) else {
