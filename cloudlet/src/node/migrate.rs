@@ -466,6 +466,9 @@ impl CloudletNode {
                 let Some(transfer) = model.poll_transmit(now) else {
                     break;
                 };
+                // A suspend decided by this poll applies before its bytes leave.
+                self.on_events(&mut model, target, &timer, plan, epoch, progress)
+                    .await?;
                 let messages = materialiser.messages(
                     &transfer,
                     plan.config.cpu_state_bytes,
