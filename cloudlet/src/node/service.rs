@@ -215,9 +215,6 @@ impl Cloudlet for Service {
         let mut waited = Duration::ZERO;
         let mut waited_for = None;
         let (missing, pull, handoff) = loop {
-            let notified = self.0.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
             let admission = self.0.lock().admit(&request.vm_id, request.request_id)?;
             match admission {
                 Admission::Serve {
@@ -226,16 +223,24 @@ impl Cloudlet for Service {
                     handoff,
                 } => break (missing, pull, handoff),
                 Admission::Wait(migration_id) => {
+                    // Register for the wake-up, then look again, so a change
+                    // between the two is not missed.
                     let from = Instant::now();
-                    let woken = tokio::time::timeout(MAX_MIGRATION_WAIT, notified).await;
+                    let notified = self.0.changed.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    let still = self.0.lock().admit(&request.vm_id, request.request_id)?;
+                    if still == Admission::Wait(migration_id.clone()) {
+                        let woken = tokio::time::timeout(MAX_MIGRATION_WAIT, notified).await;
+                        if woken.is_err() {
+                            return Err(Status::unavailable(format!(
+                                "VM {:?} stayed suspended for {MAX_MIGRATION_WAIT:?}",
+                                request.vm_id
+                            )));
+                        }
+                    }
                     waited += from.elapsed();
                     waited_for = Some(migration_id);
-                    if woken.is_err() {
-                        return Err(Status::unavailable(format!(
-                            "VM {:?} stayed suspended for {MAX_MIGRATION_WAIT:?}",
-                            request.vm_id
-                        )));
-                    }
                 }
                 Admission::Forward(peer, migration_id) => {
                     self.0.lock().record_source_stall(&migration_id, waited);

@@ -28,6 +28,13 @@ pub fn memory_from_header(header: &VmHeader) -> Result<VmMemory, NodeError> {
     let Some(profile) = &header.profile else {
         return Err(NodeError::invalid("VmHeader.profile is missing"));
     };
+    let most = crate::migration::MAX_PAGES_PER_REQUEST;
+    if header.pages_per_request > most {
+        return Err(NodeError::invalid(format!(
+            "VmHeader.pages_per_request is {}; at most {most} is accepted",
+            header.pages_per_request
+        )));
+    }
     memory_from_profile(&header.vm_id, profile, "VmHeader.profile")
 }
 
@@ -353,6 +360,28 @@ mod tests {
             outside.on_state(&beyond, 1).is_err(),
             "stale outside the VM"
         );
+    }
+
+    #[test]
+    fn a_header_asking_too_many_pages_per_request_is_refused() {
+        let header = VmHeader {
+            migration_id: "m".to_owned(),
+            vm_id: "vm".to_owned(),
+            profile: Some(VmProfile {
+                memory_bytes: 8192,
+                page_size_bytes: 4096,
+                ..Default::default()
+            }),
+            pages_per_request: 8,
+            ..Default::default()
+        };
+        assert!(memory_from_header(&header).is_ok());
+        let greedy = VmHeader {
+            pages_per_request: u32::MAX,
+            ..header
+        };
+        let error = memory_from_header(&greedy).expect_err("too many pages");
+        assert!(error.message.contains("pages_per_request"), "{error}");
     }
 
     #[test]
