@@ -640,7 +640,7 @@ mod real_migration {
     use mcc_cloudlet::migration::{MigrationConfig, PathEstimate, Technique};
     use mcc_cloudlet::node::error::{MOVED_TO_ADDRESS_KEY, MOVED_TO_HOST_KEY};
     use mcc_cloudlet::node::migrate::{MigrateError, RealMigration, RealMigrationReport};
-    use mcc_cloudlet::realtime::{EmulatedLink, LinkSpec, Timer};
+    use mcc_cloudlet::realtime::{Direction, EmulatedLink, LinkSpec, Timer};
     use mcc_proto::v1::ExecuteResponse;
 
     use super::*;
@@ -848,6 +848,44 @@ mod real_migration {
                 .get(MOVED_TO_ADDRESS_KEY)
                 .and_then(|v| v.to_str().ok()),
             Some(b.address.as_str())
+        );
+        a.stop().await;
+        b.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fault_pulls_cross_the_shaped_link_behind_the_push() {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let link = shaped_link(100e6);
+        // b reaches a over the link's B→A direction; answers come back A→B,
+        // behind the push.
+        b.node
+            .shape_path_to(&a.address, link.clone(), Direction::BToA);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let device = device(b.client.clone(), Duration::from_millis(2), stop.clone());
+        let mut migration = plan_between(Technique::PostCopy, &a, &b);
+        migration.config.chunk_bytes = 256 * 1024;
+        let mut to_b = b.client.clone();
+        let report = a
+            .node
+            .migrate_to(&mut to_b, migration, Some(link))
+            .await
+            .expect("post-copy");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // The device talks to b directly: NOT_FOUND until the VM is there.
+        let answers = device.await.expect("device");
+        assert!(answers.iter().flatten().any(|a| a.page_faults > 0));
+        assert_counts_agree(&report);
+        let pulled = report.target_commit.pages_fetched;
+        assert!(pulled > 0);
+        // Each pull crosses the link twice (1 ms each way), one after the
+        // other: the summed stall cannot be shorter.
+        assert!(
+            report.target_commit.stall_us >= pulled * 2_000,
+            "{} µs for {pulled} pulls",
+            report.target_commit.stall_us
         );
         a.stop().await;
         b.stop().await;

@@ -98,8 +98,28 @@ impl CloudletNode {
                 host_id: config.host_id,
                 changed: tokio::sync::Notify::new(),
                 peers: Mutex::new(std::collections::BTreeMap::new()),
+                links: Mutex::new(std::collections::BTreeMap::new()),
             }),
         })
+    }
+
+    /// Shapes what this node sends to and receives from the node at
+    /// `peer_address` (fault pulls, forwarded requests) with `link`, whose
+    /// `outbound` direction leads from this node to the peer. A migration
+    /// driver given the same link (its A→B carrying the VM from source A
+    /// to target B) shares the link's queues with these messages: a page
+    /// pulled on fault waits behind the push chunk in flight.
+    pub fn shape_path_to(
+        &self,
+        peer_address: &str,
+        link: Arc<crate::realtime::EmulatedLink>,
+        outbound: crate::realtime::Direction,
+    ) {
+        self.inner
+            .links
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(peer_address.to_owned(), (link, outbound));
     }
 
     /// The node's host id.

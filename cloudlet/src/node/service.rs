@@ -22,7 +22,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::error::{NodeError, Peer};
 use super::state::{Admission, NodeState};
 use super::transfer::{IncomingTransfer, memory_from_header};
-use crate::realtime::Timer;
+use crate::realtime::{Direction, EmulatedLink, Timer};
 use mcc_proto::v1::Technique as WireTechnique;
 
 /// Largest `ExecuteRequest.payload` a node accepts: 1 MiB.
@@ -48,6 +48,9 @@ pub(super) struct Inner {
     /// Clients of other nodes (sources to pull from, targets to forward
     /// to), by address; connected lazily.
     pub(super) peers: Mutex<BTreeMap<String, CloudletClient<Channel>>>,
+    /// Emulated links towards other nodes, by their address, with the
+    /// direction that leads from this node to them.
+    pub(super) links: Mutex<BTreeMap<String, (Arc<EmulatedLink>, Direction)>>,
 }
 
 impl Inner {
@@ -77,6 +80,26 @@ impl Inner {
             .max_decoding_message_size(super::MAX_MESSAGE_BYTES);
         peers.insert(address.to_owned(), client.clone());
         Ok(client)
+    }
+
+    /// Carries a message of `bytes` to (`outbound`) or from the node at
+    /// `address` over the emulated link towards it, if one was set:
+    /// completes when the link says it arrived.
+    async fn cross(&self, address: &str, outbound: bool, bytes: u64) {
+        let link = self
+            .links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(address)
+            .cloned();
+        if let Some((link, direction)) = link {
+            let direction = if outbound {
+                direction
+            } else {
+                direction.reverse()
+            };
+            link.transmit(direction, bytes).await;
+        }
     }
 
     /// Waits until `ready` holds or [`MAX_MIGRATION_WAIT`] passed (false).
@@ -119,13 +142,15 @@ impl Inner {
                 }
                 continue;
             }
+            let fetch = FetchPageRequest {
+                migration_id: migration_id.to_owned(),
+                vm_id: vm_id.to_owned(),
+                page_index: index,
+            };
+            self.cross(address, true, fetch.encoded_len() as u64).await;
             let answer = self
                 .peer(address)?
-                .fetch_page(FetchPageRequest {
-                    migration_id: migration_id.to_owned(),
-                    vm_id: vm_id.to_owned(),
-                    page_index: index,
-                })
+                .fetch_page(fetch)
                 .await
                 .map_err(|e| {
                     Status::unavailable(format!(
@@ -135,6 +160,7 @@ impl Inner {
                 })?
                 .into_inner();
             let bytes = answer.encoded_len() as u64;
+            self.cross(address, false, bytes).await;
             if answer.page.as_ref().map(|p| p.index) != Some(index) {
                 return Err(Status::internal(format!(
                     "the source answered a fault on page {index} with another page"
@@ -483,12 +509,18 @@ impl Service {
             )
             .into());
         }
+        self.0
+            .cross(&peer.address, true, request.encoded_len() as u64)
+            .await;
         let mut answer = self
             .0
             .peer(&peer.address)?
             .execute(request)
             .await?
             .into_inner();
+        self.0
+            .cross(&peer.address, false, answer.encoded_len() as u64)
+            .await;
         answer.migration_stall_us = answer.migration_stall_us.saturating_add(micros(waited));
         Ok(Response::new(answer))
     }
