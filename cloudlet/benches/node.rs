@@ -124,6 +124,7 @@ fn vm_stream(batches: &[PageBatch], migration_id: &str) -> Vec<VmTransfer> {
             source_host_id: "source".to_owned(),
             technique: 1,
             profile: Some(profile()),
+            ..Default::default()
         })),
     }];
     messages.extend(batches.iter().cloned().map(|batch| VmTransfer {
@@ -133,6 +134,7 @@ fn vm_stream(batches: &[PageBatch], migration_id: &str) -> Vec<VmTransfer> {
         kind: Some(Kind::State(ExecutionState {
             cpu_state: vec![0; 4096],
             pages_missing: 0,
+            ..Default::default()
         })),
     });
     messages
@@ -179,6 +181,7 @@ fn transfer(c: &mut Criterion) {
                             source_host_id: "source".to_owned(),
                             technique: 1,
                             profile: Some(profile()),
+                            ..Default::default()
                         })
                         .await
                         .expect("prepare")

@@ -43,6 +43,11 @@
 //! precise wall-clock [`realtime::Timer`] and [`realtime::EmulatedLink`]
 //! (latency, serialisation and FIFO queueing per direction), since the
 //! kernel has no `netem` and delay is injected in-process.
+//! `CloudletNode::migrate_to` ([`node::migrate`]) runs the same
+//! [`migration::Migration`] machine on the wall clock between two nodes, for
+//! all four techniques: the source suspends, forwards or dual-serves the VM
+//! as the machine's events say, and a post-copy or soft target pulls the
+//! pages its requests touch from the source.
 
 pub mod memory;
 pub mod migration;

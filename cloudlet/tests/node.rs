@@ -22,6 +22,8 @@ const VM_BYTES: u64 = VM_PAGES * 4096;
 
 struct Running {
     node: CloudletNode,
+    /// `http://127.0.0.1:PORT`.
+    address: String,
     client: CloudletClient<Channel>,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
@@ -68,6 +70,7 @@ async fn start(id: &str, cores: u32, memory_bytes: u64) -> Running {
         .expect("connect");
     Running {
         node,
+        address: format!("http://{addr}"),
         client: CloudletClient::new(channel),
         stop: Some(stop),
         server,
@@ -103,6 +106,7 @@ fn prepare(migration_id: &str, source: &str) -> PrepareHandoverRequest {
         source_host_id: source.to_owned(),
         technique: Technique::PreCopy as i32,
         profile: Some(profile()),
+        ..Default::default()
     }
 }
 
@@ -114,6 +118,7 @@ fn header(migration_id: &str) -> VmTransfer {
             source_host_id: "a".to_owned(),
             technique: Technique::PreCopy as i32,
             profile: Some(profile()),
+            ..Default::default()
         })),
     }
 }
@@ -133,6 +138,7 @@ fn state(pages_missing: u64) -> VmTransfer {
         kind: Some(Kind::State(ExecutionState {
             cpu_state: vec![7; 1024],
             pages_missing,
+            ..Default::default()
         })),
     }
 }
@@ -632,8 +638,10 @@ mod real_migration {
 
     use mcc_cloudlet::memory::{DirtyModel, VmProfile as ModelProfile};
     use mcc_cloudlet::migration::{MigrationConfig, PathEstimate, Technique};
-    use mcc_cloudlet::node::migrate::{MigrateError, RealMigration};
-    use mcc_cloudlet::realtime::{EmulatedLink, LinkSpec, Timer};
+    use mcc_cloudlet::node::error::{MOVED_TO_ADDRESS_KEY, MOVED_TO_HOST_KEY};
+    use mcc_cloudlet::node::migrate::{MigrateError, RealMigration, RealMigrationReport};
+    use mcc_cloudlet::realtime::{Direction, EmulatedLink, LinkSpec, Timer};
+    use mcc_proto::v1::ExecuteResponse;
 
     use super::*;
 
@@ -650,7 +658,403 @@ mod real_migration {
                 one_way_latency: Duration::from_millis(1),
                 bandwidth_bps: 1e9,
             },
+            target_host_id: String::new(),
+            target_address: String::new(),
+            source_address: String::new(),
         }
+    }
+
+    /// `plan` between `a` and `b` with their real addresses.
+    fn plan_between(technique: Technique, a: &Running, b: &Running) -> RealMigration {
+        RealMigration {
+            target_host_id: b.node.host_id().to_owned(),
+            target_address: b.address.clone(),
+            source_address: a.address.clone(),
+            ..plan(technique)
+        }
+    }
+
+    fn shaped_link(bandwidth_bps: f64) -> Arc<EmulatedLink> {
+        let spec = LinkSpec::new(Duration::from_millis(1), bandwidth_bps).expect("spec");
+        Arc::new(EmulatedLink::symmetric(
+            spec,
+            Timer::precise().expect("timer"),
+        ))
+    }
+
+    /// Sends `request` to `client`; a `FAILED_PRECONDITION` naming the host
+    /// the VM moved to is followed, as a device would.
+    async fn send_following(
+        client: &mut CloudletClient<Channel>,
+        request: ExecuteRequest,
+    ) -> Result<ExecuteResponse, tonic::Status> {
+        match client.execute(request.clone()).await {
+            Ok(answer) => Ok(answer.into_inner()),
+            Err(status) if status.code() == Code::FailedPrecondition => {
+                let Some(address) = status
+                    .metadata()
+                    .get(MOVED_TO_ADDRESS_KEY)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+                else {
+                    return Err(status);
+                };
+                let mut moved = CloudletClient::connect(address)
+                    .await
+                    .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+                Ok(moved.execute(request).await?.into_inner())
+            }
+            Err(status) => Err(status),
+        }
+    }
+
+    /// A device sending a request every `period` to `source` until `stop`
+    /// is set; during a soft handoff (an answer names a handoff host) it
+    /// sends each request to both hosts and keeps both answers.
+    fn device(
+        source: CloudletClient<Channel>,
+        period: Duration,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+    ) -> tokio::task::JoinHandle<Vec<Result<ExecuteResponse, tonic::Status>>> {
+        tokio::spawn(async move {
+            let mut source = source;
+            let mut answers = Vec::new();
+            let mut handoff: Option<CloudletClient<Channel>> = None;
+            let mut id = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                id += 1;
+                let mut one = request("vm-1", 200);
+                one.request_id = id;
+                if let Some(other) = &mut handoff {
+                    let (x, y) = tokio::join!(
+                        send_following(&mut source, one.clone()),
+                        send_following(other, one)
+                    );
+                    answers.push(x);
+                    answers.push(y);
+                } else {
+                    let answer = send_following(&mut source, one).await;
+                    if let Ok(ok) = &answer
+                        && !ok.handoff_address.is_empty()
+                        && ok.host_id == "a"
+                    {
+                        handoff = CloudletClient::connect(ok.handoff_address.clone())
+                            .await
+                            .ok();
+                    }
+                    answers.push(answer);
+                }
+                tokio::time::sleep(period).await;
+            }
+            answers
+        })
+    }
+
+    fn assert_counts_agree(report: &RealMigrationReport) {
+        eprintln!(
+            "{}: elapsed {:?}, wire {} B, pages {} (pushed {}), target {:?}, source {:?}",
+            report.model.technique.name(),
+            report.elapsed,
+            report.wire_bytes,
+            report.pages_sent,
+            report.target_summary.pages_pushed,
+            report.target_commit,
+            report.source_commit
+        );
+        assert_eq!(report.target_summary.pages_received, report.pages_sent);
+        assert_eq!(report.target_summary.bytes_received, report.wire_bytes);
+        assert_eq!(report.target_commit.bytes_sent, report.wire_bytes);
+        assert_eq!(
+            (
+                report.target_commit.pages_fetched,
+                report.target_commit.fetch_bytes
+            ),
+            (
+                report.source_commit.pages_fetched,
+                report.source_commit.fetch_bytes
+            ),
+            "pulls counted differently on the two sides"
+        );
+    }
+
+    fn vm_status(node: &CloudletNode) -> Option<mcc_proto::v1::VmStatus> {
+        node.status().vms.into_iter().find(|vm| vm.vm_id == "vm-1")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn post_copy_runs_the_vm_at_the_target_while_faults_are_pulled() {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let device = device(a.client.clone(), Duration::from_millis(2), stop.clone());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let mut to_b = b.client.clone();
+        let report = a
+            .node
+            .migrate_to(
+                &mut to_b,
+                plan_between(Technique::PostCopy, &a, &b),
+                Some(shaped_link(100e6)),
+            )
+            .await
+            .expect("post-copy");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let answers = device.await.expect("device");
+        assert_counts_agree(&report);
+        // Every page crossed, most of them pushed after the state.
+        assert!(report.target_summary.pages_pushed > 0);
+        assert!(
+            report.target_summary.pages_received + report.target_commit.pages_fetched
+                >= MODEL_VM_BYTES / 4096
+        );
+        let at_b = vm_status(&b.node).expect("the VM is at b");
+        assert_eq!((at_b.state.as_str(), at_b.pages_missing), ("RUNNING", 0));
+        assert!(vm_status(&a.node).is_none());
+        // Every request was answered; some faulted at the target and waited.
+        assert!(answers.len() > 20, "{} requests", answers.len());
+        let ok: Vec<&ExecuteResponse> = answers
+            .iter()
+            .map(|a| a.as_ref().expect("every request is answered"))
+            .collect();
+        let faults: u32 = ok.iter().map(|a| a.page_faults).sum();
+        assert!(faults > 0, "no request faulted");
+        assert!(
+            ok.iter()
+                .any(|a| a.page_faults > 0 && a.migration_stall_us > 0)
+        );
+        assert!(report.target_commit.pages_fetched > 0);
+        assert!(report.target_commit.stall_us > 0);
+        assert!(ok.iter().any(|a| a.host_id == "b"));
+        // Post-copy suspends the VM until the target acknowledges the state.
+        assert!(report.source_commit.downtime_us > 0);
+        // The source now redirects: FAILED_PRECONDITION naming the new host.
+        let mut to_a = a.client.clone();
+        let moved = to_a
+            .execute(request("vm-1", 0))
+            .await
+            .expect_err("the VM left a");
+        assert_eq!(moved.code(), Code::FailedPrecondition);
+        assert_eq!(
+            moved
+                .metadata()
+                .get(MOVED_TO_HOST_KEY)
+                .and_then(|v| v.to_str().ok()),
+            Some("b")
+        );
+        assert_eq!(
+            moved
+                .metadata()
+                .get(MOVED_TO_ADDRESS_KEY)
+                .and_then(|v| v.to_str().ok()),
+            Some(b.address.as_str())
+        );
+        a.stop().await;
+        b.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn fault_pulls_cross_the_shaped_link_behind_the_push() {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let link = shaped_link(100e6);
+        // b reaches a over the link's B→A direction; answers come back A→B,
+        // behind the push.
+        b.node
+            .shape_path_to(&a.address, link.clone(), Direction::BToA);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let device = device(b.client.clone(), Duration::from_millis(2), stop.clone());
+        let mut migration = plan_between(Technique::PostCopy, &a, &b);
+        migration.config.chunk_bytes = 256 * 1024;
+        let mut to_b = b.client.clone();
+        let report = a
+            .node
+            .migrate_to(&mut to_b, migration, Some(link))
+            .await
+            .expect("post-copy");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // The device talks to b directly: NOT_FOUND until the VM is there.
+        let answers = device.await.expect("device");
+        assert!(answers.iter().flatten().any(|a| a.page_faults > 0));
+        assert_counts_agree(&report);
+        let pulled = report.target_commit.pages_fetched;
+        assert!(pulled > 0);
+        // Each pull crosses the link twice (1 ms each way), one after the
+        // other: the summed stall cannot be shorter.
+        assert!(
+            report.target_commit.stall_us >= pulled * 2_000,
+            "{} µs for {pulled} pulls",
+            report.target_commit.stall_us
+        );
+        a.stop().await;
+        b.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn soft_migration_serves_from_both_hosts_without_downtime() {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let device = device(a.client.clone(), Duration::from_millis(2), stop.clone());
+        let mut to_b = b.client.clone();
+        let report = a
+            .node
+            .migrate_to(
+                &mut to_b,
+                plan_between(Technique::Soft, &a, &b),
+                Some(shaped_link(100e6)),
+            )
+            .await
+            .expect("soft");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let answers = device.await.expect("device");
+        assert_counts_agree(&report);
+        assert!(report.model.rounds >= 1);
+        // The stale working set was pushed after the state.
+        assert!(report.target_summary.pages_pushed > 0);
+        let at_b = vm_status(&b.node).expect("the VM is at b");
+        assert_eq!((at_b.state.as_str(), at_b.pages_missing), ("RUNNING", 0));
+        assert!(vm_status(&a.node).is_none());
+        assert_eq!(report.source_commit.downtime_us, 0, "soft never suspends");
+        let ok: Vec<&ExecuteResponse> = answers
+            .iter()
+            .map(|a| a.as_ref().expect("every request is answered"))
+            .collect();
+        // The source never made a request wait; both hosts answered during the handoff.
+        assert!(
+            ok.iter()
+                .filter(|a| a.host_id == "a")
+                .all(|a| a.migration_stall_us == 0)
+        );
+        assert!(
+            ok.iter()
+                .any(|a| a.host_id == "a" && a.handoff_host_id == "b")
+        );
+        assert!(
+            ok.iter()
+                .any(|a| a.host_id == "b" && a.handoff_host_id == "a")
+        );
+        a.stop().await;
+        b.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_post_copy_that_fails_after_the_switch_says_what_was_lost() {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let source = a.node.clone();
+        let migration_plan = plan_between(Technique::PostCopy, &a, &b);
+        let id = migration_plan.migration_id.clone();
+        let mut to_b = b.client.clone();
+        // The push of 4 MiB at 20 Mbit/s takes 1.7 s; the target calls the
+        // migration off while it runs.
+        let task = tokio::spawn(async move {
+            source
+                .migrate_to(&mut to_b, migration_plan, Some(shaped_link(20e6)))
+                .await
+        });
+        let mut switched = false;
+        for _ in 0..300 {
+            if vm_status(&b.node).is_some()
+                && vm_status(&a.node).is_some_and(|vm| vm.state == "MOVED")
+            {
+                switched = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(switched, "the VM never switched to b");
+        b.client
+            .clone()
+            .abort_handover(AbortHandoverRequest {
+                migration_id: id,
+                reason: "test".to_owned(),
+            })
+            .await
+            .expect("abort");
+        let result = task.await.expect("task");
+        match result {
+            Err(MigrateError::LostAfterSwitch {
+                pages_not_pushed,
+                pages,
+                ..
+            }) => {
+                assert_eq!(pages, MODEL_VM_BYTES / 4096);
+                assert!(pages_not_pushed > 0 && pages_not_pushed < pages);
+            }
+            other => panic!("expected LostAfterSwitch, got {other:?}"),
+        }
+        assert_eq!(
+            vm_status(&a.node).map(|vm| vm.state).as_deref(),
+            Some("RUNNING")
+        );
+        assert!(vm_status(&b.node).is_none());
+        a.stop().await;
+        b.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_killed_migration_before_the_switch_leaves_the_vm_running_at_the_source() {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let source = a.node.clone();
+        let migration_plan = plan_between(Technique::PreCopy, &a, &b);
+        let mut to_b = b.client.clone();
+        // 4 MiB at 20 Mbit/s: round 0 alone takes 1.7 s.
+        let task = tokio::spawn(async move {
+            source
+                .migrate_to(&mut to_b, migration_plan, Some(shaped_link(20e6)))
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            vm_status(&a.node).map(|vm| vm.state).as_deref(),
+            Some("MIGRATING_OUT")
+        );
+        task.abort();
+        assert!(task.await.expect_err("aborted").is_cancelled());
+        assert_eq!(
+            vm_status(&a.node).map(|vm| vm.state).as_deref(),
+            Some("RUNNING")
+        );
+        let mut client = a.client.clone();
+        let answer = client
+            .execute(request("vm-1", 0))
+            .await
+            .expect("the VM still serves at a")
+            .into_inner();
+        assert_eq!(answer.host_id, "a");
+        // The cut stream drops the target's side: the same migration can
+        // be prepared there again (it is refused while b still holds it).
+        assert!(b.node.status().vms.is_empty());
+        let mut left = true;
+        for _ in 0..200 {
+            let retry = a
+                .node
+                .migrate_to(
+                    &mut b.client.clone(),
+                    plan_between(Technique::PreCopy, &a, &b),
+                    None,
+                )
+                .await;
+            match retry {
+                Ok(_) => {
+                    left = false;
+                    break;
+                }
+                Err(MigrateError::Refused(reason)) if reason.contains("already prepared") => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(other) => panic!("the retry failed: {other}"),
+            }
+        }
+        assert!(!left, "b kept its side of the killed migration");
+        a.stop().await;
+        b.stop().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -693,12 +1097,31 @@ mod real_migration {
             spec,
             Timer::precise().expect("timer"),
         ));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let device = device(a.client.clone(), Duration::from_millis(5), stop.clone());
+        tokio::time::sleep(Duration::from_millis(10)).await;
         let mut to_b = b.client.clone();
         let report = a
             .node
-            .migrate_to(&mut to_b, plan(Technique::StopAndCopy), Some(link))
+            .migrate_to(
+                &mut to_b,
+                plan_between(Technique::StopAndCopy, &a, &b),
+                Some(link),
+            )
             .await
             .expect("migration");
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let answers = device.await.expect("device");
+        // A request that reached the suspended VM waited, then was answered
+        // by the target (forwarded by the source).
+        let waited: Vec<&ExecuteResponse> = answers
+            .iter()
+            .map(|a| a.as_ref().expect("every request is answered"))
+            .filter(|a| a.migration_stall_us > 0)
+            .collect();
+        assert!(!waited.is_empty(), "no request met the suspended VM");
+        assert!(waited.iter().all(|a| a.host_id == "b"));
+        assert!(report.source_commit.stall_us > 0);
         // The link cannot carry the bytes faster than its rate plus one latency.
         let floor = Duration::from_secs_f64(report.wire_bytes as f64 * 8.0 / 400e6)
             + Duration::from_millis(2);
@@ -709,13 +1132,22 @@ mod real_migration {
             floor
         );
         assert!(report.model.downtime_ms * 1e-3 >= floor.as_secs_f64() * 0.99);
+        // The measured downtime (suspend to the target's acknowledgement)
+        // cannot be shorter than sending the memory at the shaped rate.
+        let memory_floor_us = MODEL_VM_BYTES as f64 * 8.0 / 400e6 * 1e6;
+        assert!(
+            report.source_commit.downtime_us as f64 >= memory_floor_us,
+            "{} µs < {memory_floor_us} µs",
+            report.source_commit.downtime_us
+        );
+        assert_counts_agree(&report);
         assert_eq!(vm_state(&b.node, "vm-1").as_deref(), Some("RUNNING"));
         a.stop().await;
         b.stop().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn unsupported_techniques_and_refusals_leave_the_vm_where_it_ran() {
+    async fn refusals_leave_the_vm_where_it_ran() {
         let a = start("a", 2, 64 * MIB).await;
         let small = start("small", 2, MIB).await;
         a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
@@ -724,10 +1156,7 @@ mod real_migration {
             .node
             .migrate_to(&mut to_small, plan(Technique::PostCopy), None)
             .await;
-        assert!(
-            matches!(post, Err(MigrateError::Unsupported(_))),
-            "{post:?}"
-        );
+        assert!(matches!(post, Err(MigrateError::Refused(_))), "{post:?}");
         let full = a
             .node
             .migrate_to(&mut to_small, plan(Technique::PreCopy), None)

@@ -210,6 +210,13 @@ impl Migration {
         matches!(self.stage, Stage::Done { .. })
     }
 
+    /// Pages the target lacks after the switch that the model has not yet
+    /// asked the driver to move (push or fault pull); 0 before the switch
+    /// of post-copy and soft, and always for stop-and-copy and pre-copy.
+    pub fn pages_missing(&self) -> u64 {
+        self.missing.total() + self.pending_pulls
+    }
+
     /// True while the VM is suspended (it can answer nothing).
     pub fn is_suspended(&self) -> bool {
         matches!(self.stage, Stage::Stop { .. })

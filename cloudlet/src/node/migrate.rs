@@ -11,6 +11,17 @@
 //! turn from the writable working set (the first pages of memory). The CPU
 //! state is the `ExecutionState` (its `cpu_state` has the configured size).
 //!
+//! Post-copy and soft: at the switch the `ExecutionState` says which pages
+//! the target lacks (post-copy: all; soft: as many working-set pages as the
+//! model says were dirtied since the last round, named in `stale`, taken
+//! from the working-set cursor where the next dirty round would start), and
+//! the model's push and fault-pull transfers become page batches after the
+//! state on the same stream, in address order. Requests that fault at the
+//! target pull their pages themselves with `FetchPage` from the source
+//! (the target learns the source's address from the header); those pulls
+//! are real and extra to the model's own (which stand for the VM's own
+//! writes and are pushed), so a page may cross twice.
+//!
 //! When the transfer is *delivered* depends on the path:
 //! - with an [`EmulatedLink`] (direction A→B = source→target), the transfer
 //!   reserves its slot on the link by its real encoded size and is delivered
@@ -21,15 +32,22 @@
 //!   stream has taken its last message (the stream's channel holds at most
 //!   [`STREAM_BUFFER`] messages, so HTTP/2 flow control is what paces it).
 //!
-//! Techniques: stop-and-copy and pre-copy, whose every page crosses before
-//! the execution state, as the `ReceiveVm` contract orders it. Post-copy and
-//! soft need pages after the execution state (the background push) and
-//! target-side faults; they are refused with [`MigrateError::Unsupported`]
-//! until the contract and the target support them.
+//! The source's VM follows the model's events: `Suspended` suspends it
+//! (requests wait); at `Resumed` the driver waits until the target lists
+//! the VM (its acknowledgement of the state), then the source forwards
+//! requests to the target (or, for soft, keeps serving beside it); the
+//! downtime is measured from the suspend to that acknowledgement.
 //!
 //! Hand-over: the driver prepares the target (over gRPC) and the source (in
-//! process), streams, commits the target, then the source. Any failure
-//! aborts both sides, so the VM stays where it ran.
+//! process), streams, commits the target (which waits for its last page),
+//! then the source. Any failure aborts both sides, and so does dropping the
+//! driver's future (the source's side is undone on drop; the target drops
+//! its side when the stream is cut). Before the switch the VM keeps running
+//! at the source. After the switch of post-copy the VM's execution at the
+//! target is lost with the target's side; the error
+//! ([`MigrateError::LostAfterSwitch`]) says so and what had not been pushed,
+//! and the source resumes its copy as of the switch. After the switch of
+//! soft-migration the source never stopped, so the VM simply continues there.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -38,8 +56,8 @@ use std::time::{Duration, Instant};
 use mcc_proto::v1::cloudlet_client::CloudletClient;
 use mcc_proto::v1::vm_transfer::Kind;
 use mcc_proto::v1::{
-    AbortHandoverRequest, CommitHandoverRequest, ExecutionState, PageBatch, PrepareHandoverRequest,
-    ReceiveVmSummary, VmHeader, VmTransfer,
+    AbortHandoverRequest, CommitHandoverRequest, CommitHandoverResponse, ExecutionState, PageBatch,
+    PageRange, PrepareHandoverRequest, ReceiveVmSummary, StatusRequest, VmHeader, VmTransfer,
 };
 use prost::Message;
 use tokio::sync::mpsc;
@@ -49,10 +67,12 @@ use tonic::transport::Channel;
 use super::CloudletNode;
 use super::error::NodeError;
 use super::pages::VmMemory;
+use super::service::Inner;
+use super::state::CommitFigures;
 use crate::memory::VmProfile;
 use crate::migration::{
-    Migration, MigrationConfig, MigrationError, MigrationReport, PathEstimate, Technique, Transfer,
-    TransferKind,
+    Migration, MigrationConfig, MigrationError, MigrationEvent, MigrationReport, PathEstimate,
+    Technique, Transfer, TransferKind,
 };
 use crate::realtime::{Direction, EmulatedLink, Timer};
 
@@ -63,14 +83,32 @@ pub const STREAM_BUFFER: usize = 2;
 /// Longest a real migration may last before it is aborted.
 pub const MAX_MIGRATION_TIME: Duration = Duration::from_secs(600);
 
+/// Longest the driver waits for the target to acknowledge the state.
+pub const MAX_ACK_WAIT: Duration = Duration::from_secs(10);
+
 /// What went wrong in a real migration (both sides were aborted).
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
-    /// The technique needs what the driver does not do yet.
+    /// A post-copy migration failed after the switch: the VM had run at
+    /// the target, and that execution is lost.
     #[error(
-        "technique {0} is not supported by the real-clock driver yet (stop-and-copy and pre-copy are)"
+        "the migration failed after the switch ({cause}); the VM ran at the target from \
+         {switched_after:?} after the start and that execution is lost; the source resumed its \
+         copy as of the switch; {pages_not_pushed} of {pages} pages had not been pushed to the target"
     )]
-    Unsupported(&'static str),
+    LostAfterSwitch {
+        /// What failed.
+        cause: Box<MigrateError>,
+        /// When the VM switched to the target, since the start.
+        switched_after: Duration,
+        /// Pages the source had not pushed yet (the target may have pulled some).
+        pages_not_pushed: u64,
+        /// Pages of the VM.
+        pages: u64,
+    },
+    /// The target did not list the VM after its execution state.
+    #[error("the target did not acknowledge the execution state within {0:?}")]
+    NoAck(Duration),
     /// The model refused its inputs.
     #[error(transparent)]
     Model(#[from] MigrationError),
@@ -107,6 +145,14 @@ pub struct RealMigration {
     pub config: MigrationConfig,
     /// The model's first view of the path (measured bandwidth takes over).
     pub path: PathEstimate,
+    /// The target's host id (the source names it when it redirects).
+    pub target_host_id: String,
+    /// The target's gRPC address (`http://host:port`): the source forwards
+    /// requests there after the switch; empty: it redirects them instead.
+    pub target_address: String,
+    /// This (the source) node's gRPC address: the target pulls faulted
+    /// pages from it; empty: faults wait for the push.
+    pub source_address: String,
 }
 
 /// What a real migration did, measured on the wall clock.
@@ -120,6 +166,11 @@ pub struct RealMigrationReport {
     pub pages_sent: u64,
     /// What the target counted.
     pub target_summary: ReceiveVmSummary,
+    /// The target's commit figures (its fault pulls and their stall).
+    pub target_commit: CommitHandoverResponse,
+    /// The source's commit figures: its measured downtime, the faults it
+    /// served and the time requests waited for the suspended VM.
+    pub source_commit: CommitFigures,
     /// From the start to the source's commit.
     pub elapsed: Duration,
 }
@@ -130,28 +181,90 @@ struct Materialiser {
     working_set_pages: u64,
     first_round_next: u64,
     dirty_next: u64,
+    /// After the switch: the pages the target lacks, in push order.
+    push_queue: VecDeque<std::ops::Range<u64>>,
     scratch: Vec<mcc_proto::v1::Page>,
 }
 
 impl Materialiser {
-    /// The page indices of `transfer`, as messages.
-    fn messages(&mut self, transfer: &Transfer, cpu_state_bytes: u64) -> Vec<VmTransfer> {
+    fn span(&self) -> u64 {
+        self.working_set_pages.max(1).min(self.memory.pages())
+    }
+
+    /// The execution state at the switch; `model_missing` is what the model
+    /// says the target lacks. Fills the push queue.
+    fn state(&mut self, cpu_state_bytes: u64, model_missing: u64) -> ExecutionState {
+        let pages = self.memory.pages();
+        let unsent = pages - self.first_round_next.min(pages);
+        if unsent > 0 {
+            self.push_queue.push_back(self.first_round_next..pages);
+        }
+        let span = self.span();
+        let stale_count = model_missing.saturating_sub(unsent).min(span);
+        let mut stale = Vec::new();
+        if stale_count > 0 {
+            let start = self.dirty_next % span;
+            let first = stale_count.min(span - start);
+            stale.push(PageRange {
+                first: start,
+                count: first,
+            });
+            if stale_count > first {
+                stale.push(PageRange {
+                    first: 0,
+                    count: stale_count - first,
+                });
+            }
+            let mut ranges: Vec<_> = stale.iter().map(|r| r.first..r.first + r.count).collect();
+            ranges.sort_by_key(|r| r.start);
+            self.push_queue.extend(ranges);
+        }
+        ExecutionState {
+            cpu_state: vec![0; usize::try_from(cpu_state_bytes).unwrap_or(0)],
+            pages_missing: unsent + stale_count,
+            stale,
+        }
+    }
+
+    fn next_push(&mut self) -> Option<u64> {
+        loop {
+            let range = self.push_queue.front_mut()?;
+            if let Some(index) = range.next() {
+                return Some(index);
+            }
+            self.push_queue.pop_front();
+        }
+    }
+
+    /// Pages the target still waits for from the push.
+    fn unpushed(&self) -> u64 {
+        self.push_queue.iter().map(|r| r.end - r.start).sum()
+    }
+
+    /// The messages of `transfer`.
+    fn messages(
+        &mut self,
+        transfer: &Transfer,
+        cpu_state_bytes: u64,
+        model_missing: u64,
+    ) -> Vec<VmTransfer> {
         if transfer.kind == TransferKind::CpuState {
             return vec![VmTransfer {
-                kind: Some(Kind::State(ExecutionState {
-                    cpu_state: vec![0; usize::try_from(cpu_state_bytes).unwrap_or(0)],
-                    pages_missing: 0,
-                })),
+                kind: Some(Kind::State(self.state(cpu_state_bytes, model_missing))),
             }];
         }
         let pages = self.memory.pages();
         let mut indices = Vec::with_capacity(transfer.pages as usize);
         for _ in 0..transfer.pages {
-            if self.first_round_next < pages {
+            if matches!(transfer.kind, TransferKind::Push | TransferKind::FaultPull) {
+                if let Some(index) = self.next_push() {
+                    indices.push(index);
+                }
+            } else if self.first_round_next < pages {
                 indices.push(self.first_round_next);
                 self.first_round_next += 1;
             } else {
-                let span = self.working_set_pages.max(1).min(pages);
+                let span = self.span();
                 indices.push(self.dirty_next % span);
                 self.dirty_next = (self.dirty_next + 1) % span;
             }
@@ -173,6 +286,29 @@ impl Materialiser {
     }
 }
 
+/// Undoes the source's side of a hand-over when the driver stops without
+/// finishing (an error, or its future dropped: a killed task).
+struct SourceGuard {
+    inner: Arc<Inner>,
+    migration_id: String,
+    armed: bool,
+}
+
+impl Drop for SourceGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            self.inner.change(|state| state.abort(&self.migration_id));
+        }
+    }
+}
+
+/// How far a migration got, for the failure report.
+#[derive(Debug, Default)]
+struct Progress {
+    switched_after: Option<Duration>,
+    pages_not_pushed: u64,
+}
+
 impl CloudletNode {
     /// Moves `plan.vm_id` from this node to the node behind `target`,
     /// optionally through `link` (A→B carries the VM), on the real clock.
@@ -182,10 +318,6 @@ impl CloudletNode {
         plan: RealMigration,
         link: Option<Arc<EmulatedLink>>,
     ) -> Result<RealMigrationReport, MigrateError> {
-        match plan.config.technique {
-            Technique::StopAndCopy | Technique::PreCopy => {}
-            other => return Err(MigrateError::Unsupported(other.name())),
-        }
         let memory = {
             let state = self.inner.lock();
             state.vm(&plan.vm_id)?.memory.clone()
@@ -213,12 +345,17 @@ impl CloudletNode {
             source_host_id: self.host_id().to_owned(),
             technique: technique_code(plan.config.technique),
             profile: Some(proto_profile),
+            target_host_id: plan.target_host_id.clone(),
+            target_address: plan.target_address.clone(),
+            source_address: plan.source_address.clone(),
         };
         let answer = target.prepare_handover(prepare.clone()).await?.into_inner();
         if !answer.accepted {
             return Err(MigrateError::Refused(answer.reason));
         }
-        let refusal = self.inner.lock().prepare(&prepare, Instant::now());
+        let refusal = self
+            .inner
+            .change(|state| state.prepare(&prepare, Instant::now()));
         match refusal {
             Ok(None) => {}
             Ok(Some(reason)) => {
@@ -230,15 +367,35 @@ impl CloudletNode {
                 return Err(error.into());
             }
         }
+        let mut guard = SourceGuard {
+            inner: self.inner.clone(),
+            migration_id: plan.migration_id.clone(),
+            armed: true,
+        };
+        let pages = memory.pages();
+        let mut progress = Progress::default();
         let result = self
-            .run_transfer(target, &plan, memory, proto_profile, link)
+            .run_transfer(target, &plan, memory, proto_profile, link, &mut progress)
             .await;
         match result {
-            Ok(report) => Ok(report),
+            Ok(report) => {
+                guard.armed = false;
+                Ok(report)
+            }
             Err(error) => {
                 abort_target(target, &plan.migration_id).await;
-                self.inner.lock().abort(&plan.migration_id);
-                Err(error)
+                drop(guard); // the source's VM runs again
+                match progress.switched_after {
+                    Some(switched_after) if plan.config.technique == Technique::PostCopy => {
+                        Err(MigrateError::LostAfterSwitch {
+                            cause: Box::new(error),
+                            switched_after,
+                            pages_not_pushed: progress.pages_not_pushed,
+                            pages,
+                        })
+                    }
+                    _ => Err(error),
+                }
             }
         }
     }
@@ -250,6 +407,7 @@ impl CloudletNode {
         memory: VmMemory,
         proto_profile: mcc_proto::v1::VmProfile,
         link: Option<Arc<EmulatedLink>>,
+        progress: &mut Progress,
     ) -> Result<RealMigrationReport, MigrateError> {
         let timer: Timer = self.inner.timer.clone();
         let (sender, receiver) = mpsc::channel::<VmTransfer>(STREAM_BUFFER);
@@ -260,6 +418,8 @@ impl CloudletNode {
                 .await
                 .map(tonic::Response::into_inner)
         });
+        // The stream call dies with the driver (a killed driver cuts the stream).
+        let call = AbortOnDrop(Some(call));
         let header = VmTransfer {
             kind: Some(Kind::Header(VmHeader {
                 migration_id: plan.migration_id.clone(),
@@ -267,6 +427,8 @@ impl CloudletNode {
                 source_host_id: self.host_id().to_owned(),
                 technique: technique_code(plan.config.technique),
                 profile: Some(proto_profile),
+                source_address: plan.source_address.clone(),
+                pages_per_request: plan.config.pages_per_request,
             })),
         };
         let mut wire_bytes = header.encoded_len() as u64;
@@ -286,12 +448,16 @@ impl CloudletNode {
             memory,
             first_round_next: 0,
             dirty_next: 0,
+            push_queue: VecDeque::new(),
             scratch: Vec::new(),
         };
         let mut pages_sent = 0u64;
         let mut link_free = Duration::ZERO;
         let mut in_flight: VecDeque<(Duration, Transfer)> = VecDeque::new();
         loop {
+            // Events first: a suspend at the start precedes the first byte.
+            self.on_events(&mut model, target, &timer, plan, epoch, progress)
+                .await?;
             let now = epoch.elapsed();
             if now > MAX_MIGRATION_TIME {
                 return Err(MigrateError::TooLong(now));
@@ -300,7 +466,14 @@ impl CloudletNode {
                 let Some(transfer) = model.poll_transmit(now) else {
                     break;
                 };
-                let messages = materialiser.messages(&transfer, plan.config.cpu_state_bytes);
+                // A suspend decided by this poll applies before its bytes leave.
+                self.on_events(&mut model, target, &timer, plan, epoch, progress)
+                    .await?;
+                let messages = materialiser.messages(
+                    &transfer,
+                    plan.config.cpu_state_bytes,
+                    model.pages_missing(),
+                );
                 let bytes: u64 = messages.iter().map(|m| m.encoded_len() as u64).sum();
                 pages_sent += messages
                     .iter()
@@ -324,6 +497,7 @@ impl CloudletNode {
                         return Err(stream_failure(call).await);
                     }
                 }
+                progress.pages_not_pushed = materialiser.unpushed();
                 let arrive = if link.is_some() {
                     arrive
                 } else {
@@ -331,7 +505,8 @@ impl CloudletNode {
                 };
                 in_flight.push_back((arrive, transfer));
             }
-            while model.poll_event().is_some() {}
+            self.on_events(&mut model, target, &timer, plan, epoch, progress)
+                .await?;
             if model.is_done() {
                 break;
             }
@@ -357,14 +532,14 @@ impl CloudletNode {
             }
         }
         drop(sender);
-        let target_summary = call.await.map_err(|_| MigrateError::StreamClosed)??;
+        let target_summary = call.join().await?;
         let commit = CommitHandoverRequest {
             migration_id: plan.migration_id.clone(),
         };
-        target.commit_handover(commit).await?;
-        self.inner
-            .lock()
-            .commit(&plan.migration_id, Instant::now())?;
+        let target_commit = target.commit_handover(commit).await?.into_inner();
+        let source_commit = self
+            .inner
+            .change(|state| state.commit(&plan.migration_id, Instant::now()))?;
         let model = model
             .report()
             .ok_or(MigrateError::Stalled(epoch.elapsed()))?;
@@ -373,18 +548,96 @@ impl CloudletNode {
             wire_bytes,
             pages_sent,
             target_summary,
+            target_commit,
+            source_commit,
             elapsed: epoch.elapsed(),
         })
     }
 }
 
+impl CloudletNode {
+    /// Applies the model's events to the source's VM: `Suspended` suspends
+    /// it; `Resumed` waits for the target's acknowledgement, then lets the
+    /// source forward (or, for soft, serve beside the target).
+    async fn on_events(
+        &self,
+        model: &mut Migration,
+        target: &mut CloudletClient<Channel>,
+        timer: &Timer,
+        plan: &RealMigration,
+        epoch: Instant,
+        progress: &mut Progress,
+    ) -> Result<(), MigrateError> {
+        let dual = plan.config.technique == Technique::Soft;
+        while let Some(event) = model.poll_event() {
+            match event {
+                MigrationEvent::Suspended { .. } => {
+                    self.inner
+                        .change(|state| state.suspend(&plan.migration_id, Instant::now()))?;
+                }
+                MigrationEvent::Resumed { .. } => {
+                    wait_for_ack(target, timer, &plan.vm_id).await?;
+                    progress.switched_after = Some(epoch.elapsed());
+                    self.inner
+                        .change(|state| state.switched(&plan.migration_id, Instant::now(), dual))?;
+                }
+                MigrationEvent::Done { .. } => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Waits until the target lists `vm_id` (it installs the VM when the
+/// execution state arrives): the acknowledgement that it runs there.
+async fn wait_for_ack(
+    target: &mut CloudletClient<Channel>,
+    timer: &Timer,
+    vm_id: &str,
+) -> Result<(), MigrateError> {
+    let from = Instant::now();
+    loop {
+        let status = target.status(StatusRequest {}).await?.into_inner();
+        if status.vms.iter().any(|vm| vm.vm_id == vm_id) {
+            return Ok(());
+        }
+        if from.elapsed() > MAX_ACK_WAIT {
+            return Err(MigrateError::NoAck(MAX_ACK_WAIT));
+        }
+        timer.sleep(Duration::from_micros(100)).await;
+    }
+}
+
+type StreamCall = tokio::task::JoinHandle<Result<ReceiveVmSummary, tonic::Status>>;
+
+/// The stream call's task, aborted when the driver stops early.
+struct AbortOnDrop(Option<StreamCall>);
+
+impl AbortOnDrop {
+    async fn join(mut self) -> Result<ReceiveVmSummary, MigrateError> {
+        match self.0.take() {
+            Some(call) => call
+                .await
+                .map_err(|_| MigrateError::StreamClosed)?
+                .map_err(Into::into),
+            None => Err(MigrateError::StreamClosed),
+        }
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(call) = &self.0 {
+            call.abort();
+        }
+    }
+}
+
 /// Why the target stopped taking the stream: its status when it answered one.
-async fn stream_failure(
-    call: tokio::task::JoinHandle<Result<ReceiveVmSummary, tonic::Status>>,
-) -> MigrateError {
-    match call.await {
-        Ok(Err(status)) => MigrateError::Rpc(status),
-        _ => MigrateError::StreamClosed,
+async fn stream_failure(call: AbortOnDrop) -> MigrateError {
+    match call.join().await {
+        Err(error) => error,
+        Ok(_) => MigrateError::StreamClosed,
     }
 }
 

@@ -5,7 +5,11 @@
 //! pool of core slots (one per configured core; a request waits for a free
 //! slot, then holds it for its `cpu_cost_us` with a precise wall-clock wait),
 //! receives VMs as `ReceiveVm` streams ([`transfer`] checks them), answers
-//! page faults (`FetchPage`) and takes part in two-phase hand-overs. VM
+//! page faults (`FetchPage`) and takes part in two-phase hand-overs; during
+//! a hand-over it suspends, forwards or dual-serves the VM's requests
+//! ([`state::OutPhase`]) and, as a post-copy or soft target, pulls the pages
+//! a request touches from the source before serving it. [`migrate`] drives
+//! a whole migration from the source on the wall clock. VM
 //! memory is generated from a seed, never stored ([`pages`]). [`serve`] runs
 //! the service on a TCP listener with `TCP_NODELAY` on every accepted socket.
 
@@ -27,7 +31,7 @@ pub mod state;
 pub mod transfer;
 
 pub use error::NodeError;
-pub use service::{MAX_CPU_COST_US, MAX_PAYLOAD_BYTES, MAX_RESPONSE_BYTES};
+pub use service::{MAX_CPU_COST_US, MAX_MIGRATION_WAIT, MAX_PAYLOAD_BYTES, MAX_RESPONSE_BYTES};
 
 /// Largest gRPC message a node decodes: 16 MiB. A request whose payload is
 /// over [`MAX_PAYLOAD_BYTES`] but under this is refused by the node with
@@ -92,8 +96,30 @@ impl CloudletNode {
                 cpu: Semaphore::new(config.cores as usize),
                 timer,
                 host_id: config.host_id,
+                changed: tokio::sync::Notify::new(),
+                peers: Mutex::new(std::collections::BTreeMap::new()),
+                links: Mutex::new(std::collections::BTreeMap::new()),
             }),
         })
+    }
+
+    /// Shapes what this node sends to and receives from the node at
+    /// `peer_address` (fault pulls, forwarded requests) with `link`, whose
+    /// `outbound` direction leads from this node to the peer. A migration
+    /// driver given the same link (its A→B carrying the VM from source A
+    /// to target B) shares the link's queues with these messages: a page
+    /// pulled on fault waits behind the push chunk in flight.
+    pub fn shape_path_to(
+        &self,
+        peer_address: &str,
+        link: Arc<crate::realtime::EmulatedLink>,
+        outbound: crate::realtime::Direction,
+    ) {
+        self.inner
+            .links
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(peer_address.to_owned(), (link, outbound));
     }
 
     /// The node's host id.

@@ -117,6 +117,38 @@ impl PageSet {
         false
     }
 
+    /// Marks page `index` not held (a stale copy); false when outside the VM.
+    pub fn remove(&mut self, index: u64) -> bool {
+        if index >= self.pages {
+            return false;
+        }
+        let (word, bit) = ((index / 64) as usize, index % 64);
+        if let Some(slot) = self.bits.get_mut(word) {
+            if *slot & (1 << bit) != 0 {
+                *slot &= !(1 << bit);
+                self.held -= 1;
+            }
+            return true;
+        }
+        false
+    }
+
+    /// Whether page `index` is held.
+    pub fn contains(&self, index: u64) -> bool {
+        let (word, bit) = ((index / 64) as usize, index % 64);
+        index < self.pages && self.bits.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    /// Pages in the set's range (held or not).
+    pub fn len(&self) -> u64 {
+        self.pages
+    }
+
+    /// True for a set over no pages.
+    pub fn is_empty(&self) -> bool {
+        self.pages == 0
+    }
+
     /// Pages held.
     pub fn held(&self) -> u64 {
         self.held
@@ -176,5 +208,8 @@ mod tests {
         assert!(set.insert(0) && set.insert(129) && set.insert(129));
         assert!(!set.insert(130));
         assert_eq!((set.held(), set.missing()), (2, 128));
+        assert!(set.contains(129) && !set.contains(1) && !set.contains(130));
+        assert!(set.remove(129) && set.remove(129) && !set.remove(130));
+        assert_eq!((set.held(), set.missing()), (1, 129));
     }
 }

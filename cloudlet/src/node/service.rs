@@ -1,9 +1,11 @@
 //! The `Cloudlet` gRPC service of a node.
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use mcc_proto::v1::cloudlet_client::CloudletClient;
 use mcc_proto::v1::cloudlet_server::Cloudlet;
 use mcc_proto::v1::vm_transfer::Kind;
 use mcc_proto::v1::{
@@ -13,13 +15,15 @@ use mcc_proto::v1::{
     StatusResponse, VmTransfer,
 };
 use prost::Message;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
+use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::error::NodeError;
-use super::state::NodeState;
+use super::error::{NodeError, Peer};
+use super::state::{Admission, NodeState};
 use super::transfer::{IncomingTransfer, memory_from_header};
-use crate::realtime::Timer;
+use crate::realtime::{Direction, EmulatedLink, Timer};
+use mcc_proto::v1::Technique as WireTechnique;
 
 /// Largest `ExecuteRequest.payload` a node accepts: 1 MiB.
 pub const MAX_PAYLOAD_BYTES: usize = 1 << 20;
@@ -27,6 +31,9 @@ pub const MAX_PAYLOAD_BYTES: usize = 1 << 20;
 pub const MAX_RESPONSE_BYTES: u64 = 1 << 20;
 /// Largest `ExecuteRequest.cpu_cost_us` a node accepts: 60 s.
 pub const MAX_CPU_COST_US: u64 = 60_000_000;
+/// Longest a request waits for a suspended VM, or for a pushed page when
+/// the target cannot pull, and a target's commit for its last page.
+pub const MAX_MIGRATION_WAIT: Duration = Duration::from_secs(60);
 
 /// Shared by every clone of a [`super::CloudletNode`].
 pub(super) struct Inner {
@@ -35,6 +42,15 @@ pub(super) struct Inner {
     pub(super) cpu: Semaphore,
     pub(super) timer: Timer,
     pub(super) host_id: String,
+    /// Woken whenever a VM's migration state changes (suspend, switch,
+    /// pages arriving, commit, abort): requests waiting on it look again.
+    pub(super) changed: Notify,
+    /// Clients of other nodes (sources to pull from, targets to forward
+    /// to), by address; connected lazily.
+    pub(super) peers: Mutex<BTreeMap<String, CloudletClient<Channel>>>,
+    /// Emulated links towards other nodes, by their address, with the
+    /// direction that leads from this node to them.
+    pub(super) links: Mutex<BTreeMap<String, (Arc<EmulatedLink>, Direction)>>,
 }
 
 impl Inner {
@@ -42,6 +58,120 @@ impl Inner {
         // Every change to the state is made whole under the lock, so a
         // panic elsewhere cannot leave it half-updated.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Changes the state with `change`, then wakes the waiting requests.
+    pub(super) fn change<T>(&self, change: impl FnOnce(&mut NodeState) -> T) -> T {
+        let result = change(&mut self.lock());
+        self.changed.notify_waiters();
+        result
+    }
+
+    /// A client of the node at `address` (one channel per address).
+    fn peer(&self, address: &str) -> Result<CloudletClient<Channel>, Status> {
+        let mut peers = self.peers.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(client) = peers.get(address) {
+            return Ok(client.clone());
+        }
+        let endpoint = Endpoint::from_shared(address.to_owned()).map_err(|e| {
+            Status::failed_precondition(format!("the peer address {address:?} is not a URI: {e}"))
+        })?;
+        let client = CloudletClient::new(endpoint.tcp_nodelay(true).connect_lazy())
+            .max_decoding_message_size(super::MAX_MESSAGE_BYTES);
+        peers.insert(address.to_owned(), client.clone());
+        Ok(client)
+    }
+
+    /// Carries a message of `bytes` to (`outbound`) or from the node at
+    /// `address` over the emulated link towards it, if one was set:
+    /// completes when the link says it arrived.
+    async fn cross(&self, address: &str, outbound: bool, bytes: u64) {
+        let link = self
+            .links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(address)
+            .cloned();
+        if let Some((link, direction)) = link {
+            let direction = if outbound {
+                direction
+            } else {
+                direction.reverse()
+            };
+            link.transmit(direction, bytes).await;
+        }
+    }
+
+    /// Waits until `ready` holds or [`MAX_MIGRATION_WAIT`] passed (false).
+    async fn wait_for(&self, mut ready: impl FnMut(&NodeState) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + MAX_MIGRATION_WAIT;
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if ready(&self.lock()) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    /// Pulls the `missing` pages a request touches from the source of
+    /// `migration_id` at `address` (or waits for the push when there is no
+    /// address), one after the other; returns the faults taken.
+    async fn pull(
+        &self,
+        vm_id: &str,
+        migration_id: &str,
+        address: &str,
+        missing: &[u64],
+    ) -> Result<u32, Status> {
+        let mut faults = 0u32;
+        for &index in missing {
+            if self.lock().holds(vm_id, index) {
+                continue; // pushed (or pulled by another request) meanwhile
+            }
+            faults += 1;
+            if address.is_empty() {
+                if !self.wait_for(|state| state.holds(vm_id, index)).await {
+                    return Err(Status::unavailable(format!(
+                        "page {index} of VM {vm_id:?} did not arrive within {MAX_MIGRATION_WAIT:?}"
+                    )));
+                }
+                continue;
+            }
+            let fetch = FetchPageRequest {
+                migration_id: migration_id.to_owned(),
+                vm_id: vm_id.to_owned(),
+                page_index: index,
+            };
+            self.cross(address, true, fetch.encoded_len() as u64).await;
+            let answer = self
+                .peer(address)?
+                .fetch_page(fetch)
+                .await
+                .map_err(|e| {
+                    Status::unavailable(format!(
+                        "page {index} of VM {vm_id:?} could not be pulled from the source at {address}: {}",
+                        e.message()
+                    ))
+                })?
+                .into_inner();
+            let bytes = answer.encoded_len() as u64;
+            self.cross(address, false, bytes).await;
+            if answer.page.as_ref().map(|p| p.index) != Some(index) {
+                return Err(Status::internal(format!(
+                    "the source answered a fault on page {index} with another page"
+                )));
+            }
+            self.change(|state| {
+                state.fill(vm_id, [index]);
+                state.record_pull(migration_id, 1, bytes, Duration::ZERO);
+            });
+        }
+        Ok(faults)
     }
 }
 
@@ -60,7 +190,8 @@ struct AbandonOnDrop<'a> {
 impl Drop for AbandonOnDrop<'_> {
     fn drop(&mut self) {
         if self.armed {
-            self.inner.lock().abandon_receive(&self.migration_id);
+            self.inner
+                .change(|state| state.abandon_receive(&self.migration_id));
         }
     }
 }
@@ -105,10 +236,61 @@ impl Cloudlet for Service {
         &self,
         request: Request<ExecuteRequest>,
     ) -> Result<Response<ExecuteResponse>, Status> {
-        let arrived = Instant::now();
         let request = request.into_inner();
         check_execute(&request)?;
-        self.0.lock().vm(&request.vm_id)?;
+        let mut waited = Duration::ZERO;
+        let mut waited_for = None;
+        let (missing, pull, handoff) = loop {
+            let admission = self.0.lock().admit(&request.vm_id, request.request_id)?;
+            match admission {
+                Admission::Serve {
+                    missing,
+                    pull,
+                    handoff,
+                } => break (missing, pull, handoff),
+                Admission::Wait(migration_id) => {
+                    // Register for the wake-up, then look again, so a change
+                    // between the two is not missed.
+                    let from = Instant::now();
+                    let notified = self.0.changed.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    let still = self.0.lock().admit(&request.vm_id, request.request_id)?;
+                    if still == Admission::Wait(migration_id.clone()) {
+                        let woken = tokio::time::timeout(MAX_MIGRATION_WAIT, notified).await;
+                        if woken.is_err() {
+                            return Err(Status::unavailable(format!(
+                                "VM {:?} stayed suspended for {MAX_MIGRATION_WAIT:?}",
+                                request.vm_id
+                            )));
+                        }
+                    }
+                    waited += from.elapsed();
+                    waited_for = Some(migration_id);
+                }
+                Admission::Forward(peer, migration_id) => {
+                    self.0.lock().record_source_stall(&migration_id, waited);
+                    return self.forward(request, peer, waited).await;
+                }
+            }
+        };
+        if let Some(migration_id) = &waited_for {
+            self.0.lock().record_source_stall(migration_id, waited);
+        }
+        let mut faults = 0;
+        if let (false, Some((migration_id, address))) = (missing.is_empty(), &pull) {
+            let from = Instant::now();
+            faults = self
+                .0
+                .pull(&request.vm_id, migration_id, address, &missing)
+                .await?;
+            let stall = from.elapsed();
+            if faults > 0 {
+                waited += stall;
+                self.0.lock().record_pull(migration_id, 0, 0, stall);
+            }
+        }
+        let queued = Instant::now();
         let permit = self
             .0
             .cpu
@@ -125,14 +307,18 @@ impl Cloudlet for Service {
         let finished = Instant::now();
         drop(permit);
         self.0.lock().record_served(&request.vm_id);
+        let handoff = handoff.unwrap_or_default();
         Ok(Response::new(ExecuteResponse {
             request_id: request.request_id,
             host_id: self.0.host_id.clone(),
             payload: vec![0; request.response_bytes as usize],
             outcome: Outcome::Ok as i32,
-            queue_us: micros(started - arrived),
+            queue_us: micros(started - queued),
             service_us: micros(finished - started),
-            migration_stall_us: 0,
+            migration_stall_us: micros(waited),
+            page_faults: faults,
+            handoff_host_id: handoff.host_id,
+            handoff_address: handoff.address,
         }))
     }
 
@@ -154,22 +340,27 @@ impl Cloudlet for Service {
             );
         };
         let memory = memory_from_header(&header)?;
-        self.0
-            .lock()
-            .begin_receive(&header.migration_id, &header.vm_id, &memory)?;
+        let technique = WireTechnique::try_from(header.technique).ok();
+        let push_allowed = matches!(
+            technique,
+            Some(WireTechnique::PostCopy | WireTechnique::Soft)
+        );
+        let working_set_pages = header.profile.as_ref().map_or(0, |p| {
+            p.working_set_bytes / u64::from(memory.page_bytes.max(1))
+        });
+        self.0.lock().begin_receive(
+            &header.migration_id,
+            &header.vm_id,
+            &memory,
+            &header.source_address,
+        )?;
         let mut guard = AbandonOnDrop {
             inner: &self.0,
             migration_id: header.migration_id.clone(),
             armed: true,
         };
-        let mut incoming = IncomingTransfer::new(memory, header_bytes);
-        loop {
-            let Some(message) = stream.message().await? else {
-                return Err(NodeError::invalid(
-                    "the VM transfer stream ended before the execution state; the VM was not taken",
-                )
-                .into());
-            };
+        let mut incoming = IncomingTransfer::new(memory, header_bytes, push_allowed);
+        while let Some(message) = stream.message().await? {
             let bytes = message.encoded_len() as u64;
             match message.kind {
                 None => return Err(NodeError::invalid("a VmTransfer carries nothing").into()),
@@ -178,29 +369,56 @@ impl Cloudlet for Service {
                         NodeError::invalid("a VM transfer stream has one header only").into(),
                     );
                 }
-                Some(Kind::Pages(batch)) => incoming.on_pages(&batch, bytes)?,
+                Some(Kind::Pages(batch)) => {
+                    incoming.on_pages(&batch, bytes)?;
+                    if incoming.state_seen() {
+                        self.0.change(|state| {
+                            if !state.has_handover(&header.migration_id) {
+                                return Err(NodeError::precondition(format!(
+                                    "migration {:?} was aborted on this host during its push",
+                                    header.migration_id
+                                )));
+                            }
+                            state.fill(&header.vm_id, batch.pages.iter().map(|p| p.index));
+                            Ok(())
+                        })?;
+                    }
+                }
                 Some(Kind::State(state)) => {
                     let received = incoming.on_state(&state, bytes)?;
-                    if stream.message().await?.is_some() {
-                        return Err(NodeError::invalid(
-                            "a VM transfer stream ends with its execution state; a message followed it",
+                    self.0.change(|node| {
+                        node.install(
+                            &header.migration_id,
+                            received,
+                            header.pages_per_request,
+                            working_set_pages,
+                            technique == Some(WireTechnique::Soft),
                         )
-                        .into());
-                    }
-                    let summary = ReceiveVmSummary {
-                        migration_id: header.migration_id.clone(),
-                        pages_received: received.pages_received,
-                        bytes_received: received.bytes_received,
-                        rounds: received.rounds,
-                    };
-                    self.0
-                        .lock()
-                        .complete_receive(&header.migration_id, received)?;
-                    guard.armed = false;
-                    return Ok(Response::new(summary));
+                    })?;
                 }
             }
         }
+        if !incoming.state_seen() {
+            return Err(NodeError::invalid(
+                "the VM transfer stream ended before the execution state; the VM was not taken",
+            )
+            .into());
+        }
+        self.0.change(|node| {
+            node.end_receive(
+                &header.migration_id,
+                incoming.pages_received(),
+                incoming.bytes_received(),
+            );
+        });
+        guard.armed = false;
+        Ok(Response::new(ReceiveVmSummary {
+            migration_id: header.migration_id.clone(),
+            pages_received: incoming.pages_received(),
+            bytes_received: incoming.bytes_received(),
+            rounds: incoming.rounds(),
+            pages_pushed: incoming.pages_pushed(),
+        }))
     }
 
     async fn fetch_page(
@@ -208,11 +426,11 @@ impl Cloudlet for Service {
         request: Request<FetchPageRequest>,
     ) -> Result<Response<FetchPageResponse>, Status> {
         let request = request.into_inner();
-        let page =
-            self.0
-                .lock()
-                .fetch_page(&request.migration_id, &request.vm_id, request.page_index)?;
-        Ok(Response::new(FetchPageResponse { page: Some(page) }))
+        let mut state = self.0.lock();
+        let page = state.fetch_page(&request.migration_id, &request.vm_id, request.page_index)?;
+        let answer = FetchPageResponse { page: Some(page) };
+        state.record_fetch_served(&request.migration_id, answer.encoded_len() as u64);
+        Ok(Response::new(answer))
     }
 
     async fn prepare_handover(
@@ -230,14 +448,27 @@ impl Cloudlet for Service {
         &self,
         request: Request<CommitHandoverRequest>,
     ) -> Result<Response<CommitHandoverResponse>, Status> {
+        let migration_id = &request.get_ref().migration_id;
+        // A post-copy or soft target commits once its last page arrived.
+        let complete = self
+            .0
+            .wait_for(|state| !state.target_filling(migration_id))
+            .await;
+        if !complete {
+            return Err(Status::deadline_exceeded(format!(
+                "migration {migration_id:?}: pages were still missing after {MAX_MIGRATION_WAIT:?}"
+            )));
+        }
         let figures = self
             .0
-            .lock()
-            .commit(&request.get_ref().migration_id, Instant::now())?;
+            .change(|state| state.commit(migration_id, Instant::now()))?;
         Ok(Response::new(CommitHandoverResponse {
             total_us: figures.total_us,
             downtime_us: figures.downtime_us,
             bytes_sent: figures.bytes,
+            pages_fetched: figures.pages_fetched,
+            fetch_bytes: figures.fetch_bytes,
+            stall_us: figures.stall_us,
         }))
     }
 
@@ -245,7 +476,8 @@ impl Cloudlet for Service {
         &self,
         request: Request<AbortHandoverRequest>,
     ) -> Result<Response<AbortHandoverResponse>, Status> {
-        self.0.lock().abort(&request.get_ref().migration_id);
+        self.0
+            .change(|state| state.abort(&request.get_ref().migration_id));
         Ok(Response::new(AbortHandoverResponse {}))
     }
 
@@ -254,6 +486,43 @@ impl Cloudlet for Service {
         _request: Request<StatusRequest>,
     ) -> Result<Response<StatusResponse>, Status> {
         Ok(Response::new(self.0.lock().status()))
+    }
+}
+
+impl Service {
+    /// Sends `request` to the host the VM moved to (`peer`) and returns its
+    /// answer, with the time the request waited here added to its stall.
+    /// Without the peer's address the client is told to redirect.
+    async fn forward(
+        &self,
+        request: ExecuteRequest,
+        peer: Peer,
+        waited: Duration,
+    ) -> Result<Response<ExecuteResponse>, Status> {
+        if peer.address.is_empty() {
+            return Err(NodeError::moved(
+                format!(
+                    "VM {:?} runs on host {:?} now; send its requests there",
+                    request.vm_id, peer.host_id
+                ),
+                peer,
+            )
+            .into());
+        }
+        self.0
+            .cross(&peer.address, true, request.encoded_len() as u64)
+            .await;
+        let mut answer = self
+            .0
+            .peer(&peer.address)?
+            .execute(request)
+            .await?
+            .into_inner();
+        self.0
+            .cross(&peer.address, false, answer.encoded_len() as u64)
+            .await;
+        answer.migration_stall_us = answer.migration_stall_us.saturating_add(micros(waited));
+        Ok(Response::new(answer))
     }
 }
 

@@ -139,6 +139,16 @@ pub enum Direction {
     BToA,
 }
 
+impl Direction {
+    /// The other way.
+    pub fn reverse(self) -> Self {
+        match self {
+            Direction::AToB => Direction::BToA,
+            Direction::BToA => Direction::AToB,
+        }
+    }
+}
+
 /// A two-way link on the wall clock: one [`FifoSchedule`] per direction
 /// and a [`Timer`] that waits out each message's delay.
 #[derive(Debug)]
