@@ -1,17 +1,4 @@
-//! End-to-end tests of mcc-emu across its crates live in `tests/tests/`;
-//! this library only holds what they share.
-
-use std::path::PathBuf;
-
-/// The root of the repository (the workspace folder).
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ sits inside the workspace")
-        .to_path_buf()
-}
-
-/// A file shipped with the repository, by its path from the root.
-pub fn repo_file(relative: &str) -> PathBuf {
-    repo_root().join(relative)
-}
+//! End-to-end tests of mcc-emu across its crates live in `tests/tests/`
+//! (for instance: a migration the experiment engine runs over a topology
+//! path agrees with the migration model's own single-link driver). Tests of
+//! one crate, and of the `mcc-emu` command line, live with their crate.
