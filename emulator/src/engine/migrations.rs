@@ -112,7 +112,6 @@ pub struct ActiveMigration {
     link_busy_until_ns: u64,
     timer_at: Option<u64>,
     held: Vec<Serve>,
-    resumed: bool,
     done: bool,
     outstanding_requests: u32,
 }
@@ -176,7 +175,6 @@ impl ActiveMigration {
             link_busy_until_ns: now_ns,
             timer_at: None,
             held: Vec::new(),
-            resumed: false,
             done: false,
             outstanding_requests: 0,
         })
@@ -207,11 +205,6 @@ impl ActiveMigration {
     /// Target cloudlet.
     pub fn to(&self) -> u32 {
         self.to
-    }
-
-    /// Whether the model is done (the VM lives at the target only).
-    pub fn is_done(&self) -> bool {
-        self.done
     }
 
     /// Lets the model react to `wake` at `now_ns` and collects what the engine
@@ -254,7 +247,6 @@ impl ActiveMigration {
             match event {
                 MigrationEvent::Suspended { .. } => {}
                 MigrationEvent::Resumed { at } => {
-                    self.resumed = true;
                     let at_ns = nanos(at);
                     actions
                         .released
@@ -295,11 +287,6 @@ impl ActiveMigration {
     /// Keeps a request until the VM resumes.
     pub fn hold(&mut self, serve: Serve) {
         self.held.push(serve);
-    }
-
-    /// Whether the VM has resumed (requests need not be held any more).
-    pub fn has_resumed(&self) -> bool {
-        self.resumed
     }
 
     /// A request that arrived during the migration got its answer after `delay_ns`.

@@ -64,11 +64,6 @@ impl<E> EventQueue<E> {
         self.heap.pop().map(|Reverse(e)| (e.at_ns, e.event))
     }
 
-    /// When the earliest event is due.
-    pub fn peek_time(&self) -> Option<u64> {
-        self.heap.peek().map(|Reverse(e)| e.at_ns)
-    }
-
     /// How many events wait.
     pub fn len(&self) -> usize {
         self.heap.len()
