@@ -4,97 +4,15 @@
 
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::{MigrationConfig, Technique};
-use mcc_emu::engine::from_topology::network_from_topology;
-use mcc_emu::engine::{Arrivals, Device, Engine, MigrationSettings, RunSettings, Workload, World};
+use mcc_emu::engine::example::TwoSites;
+use mcc_emu::engine::{Engine, MigrationSettings, RunSettings, World};
 use mcc_emu::output::{MemorySink, Outcome, Summary};
 use mcc_emu::placement;
-use mcc_emu::topology::{AccessPointSpec, CloudletSpec, Link, Node, NodeRole, Topology};
-use mcc_mobile_client::{Edge, LatLon, Trace, TracePoint};
 
 const MS: u64 = 1_000_000;
 
-fn pos(lat: f64, lon: f64) -> LatLon {
-    LatLon::new(lat, lon).unwrap()
-}
-
 fn world() -> World {
-    let mut t = Topology::new();
-    let ap = |id: &str, p| {
-        Node::new(
-            id,
-            Some(p),
-            NodeRole::AccessPoint(AccessPointSpec {
-                coverage_radius_m: 1_200.0,
-                wireless_latency_ms: 5.0,
-                wireless_rate_bps: 50e6,
-            }),
-        )
-    };
-    let cloudlet = |id: &str, p| {
-        Node::new(
-            id,
-            Some(p),
-            NodeRole::Cloudlet(CloudletSpec {
-                cpu_cores: 4,
-                memory_mib: 4_096,
-            }),
-        )
-    };
-    let west = pos(52.0, -8.0);
-    let east = pos(52.0, -7.97);
-    let ap_w = t.add_node(ap("ap-west", west)).unwrap();
-    let ap_e = t.add_node(ap("ap-east", east)).unwrap();
-    let cl_w = t.add_node(cloudlet("cl-west", west)).unwrap();
-    let cl_e = t.add_node(cloudlet("cl-east", east)).unwrap();
-    let router = t
-        .add_node(Node::new(
-            "router",
-            Some(pos(52.01, -7.985)),
-            NodeRole::Router,
-        ))
-        .unwrap();
-    let link = |latency_ms, capacity_bps| Link {
-        latency_ms,
-        capacity_bps,
-    };
-    t.add_link(ap_w, cl_w, link(1.0, 10e9)).unwrap();
-    t.add_link(ap_e, cl_e, link(1.0, 10e9)).unwrap();
-    t.add_link(cl_w, router, link(5.0, 1e9)).unwrap();
-    t.add_link(cl_e, router, link(5.0, 1e9)).unwrap();
-    let network = network_from_topology(&t).unwrap();
-    let walk = Trace::new(
-        "walk",
-        None,
-        vec![
-            TracePoint {
-                t_s: 0.0,
-                pos: pos(52.0, -8.01),
-            },
-            TracePoint {
-                t_s: 600.0,
-                pos: pos(52.0, -7.96),
-            },
-        ],
-    )
-    .unwrap();
-    World {
-        access_points: network.access_points,
-        cloudlets: network.cloudlets,
-        links: network.links,
-        paths: network.paths,
-        devices: vec![Device {
-            name: "walker".into(),
-            trace: walk,
-            edge: Edge::Hold,
-        }],
-        workload: Workload {
-            rate_hz: 10.0,
-            arrivals: Arrivals::Periodic,
-            request_bytes: 1_000,
-            response_bytes: 1_000,
-            cpu_ns: MS,
-        },
-    }
+    TwoSites::default().world()
 }
 
 fn settings(technique: Technique) -> RunSettings {

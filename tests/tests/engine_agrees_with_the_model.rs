@@ -9,100 +9,26 @@ use std::time::Duration;
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::single_link::{self, SingleLink};
 use mcc_cloudlet::migration::{MigrationConfig, Technique};
-use mcc_emu::engine::from_topology::network_from_topology;
-use mcc_emu::engine::{Arrivals, Device, Engine, MigrationSettings, RunSettings, Workload, World};
+use mcc_emu::engine::example::TwoSites;
+use mcc_emu::engine::{Engine, MigrationSettings, RunSettings, World};
 use mcc_emu::output::MemorySink;
 use mcc_emu::placement;
-use mcc_emu::topology::{AccessPointSpec, CloudletSpec, Link, Node, NodeRole, Topology};
-use mcc_mobile_client::{Edge, LatLon, Trace, TracePoint};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 const MS: u64 = 1_000_000;
 
-fn pos(lat: f64, lon: f64) -> LatLon {
-    LatLon::new(lat, lon).unwrap()
-}
-
 /// Two sites 2 km apart, a cloudlet at each, joined through a router by two
-/// 1 Gbit/s links of 2.5 ms: the migration path has 5 ms and 1 Gbit/s.
+/// 1 Gbit/s links of 2.5 ms: the migration path has 5 ms and 1 Gbit/s. One
+/// request a second keeps the path all but idle.
 fn world() -> World {
-    let mut t = Topology::new();
-    let ap = |id: &str, p| {
-        Node::new(
-            id,
-            Some(p),
-            NodeRole::AccessPoint(AccessPointSpec {
-                coverage_radius_m: 1_200.0,
-                wireless_latency_ms: 5.0,
-                wireless_rate_bps: 50e6,
-            }),
-        )
-    };
-    let cloudlet = |id: &str, p| {
-        Node::new(
-            id,
-            Some(p),
-            NodeRole::Cloudlet(CloudletSpec {
-                cpu_cores: 4,
-                memory_mib: 4_096,
-            }),
-        )
-    };
-    let (west, east) = (pos(52.0, -8.0), pos(52.0, -7.97));
-    let ap_w = t.add_node(ap("ap-west", west)).unwrap();
-    let ap_e = t.add_node(ap("ap-east", east)).unwrap();
-    let cl_w = t.add_node(cloudlet("cl-west", west)).unwrap();
-    let cl_e = t.add_node(cloudlet("cl-east", east)).unwrap();
-    let router = t
-        .add_node(Node::new(
-            "router",
-            Some(pos(52.01, -7.985)),
-            NodeRole::Router,
-        ))
-        .unwrap();
-    let link = |latency_ms, capacity_bps| Link {
-        latency_ms,
-        capacity_bps,
-    };
-    t.add_link(ap_w, cl_w, link(0.5, 10e9)).unwrap();
-    t.add_link(ap_e, cl_e, link(0.5, 10e9)).unwrap();
-    t.add_link(cl_w, router, link(2.5, 1e9)).unwrap();
-    t.add_link(cl_e, router, link(2.5, 1e9)).unwrap();
-    let network = network_from_topology(&t).unwrap();
-    let walk = Trace::new(
-        "walk",
-        None,
-        vec![
-            TracePoint {
-                t_s: 0.0,
-                pos: pos(52.0, -8.01),
-            },
-            TracePoint {
-                t_s: 600.0,
-                pos: pos(52.0, -7.96),
-            },
-        ],
-    )
-    .unwrap();
-    World {
-        access_points: network.access_points,
-        cloudlets: network.cloudlets,
-        links: network.links,
-        paths: network.paths,
-        devices: vec![Device {
-            name: "walker".into(),
-            trace: walk,
-            edge: Edge::Hold,
-        }],
-        workload: Workload {
-            rate_hz: 1.0,
-            arrivals: Arrivals::Periodic,
-            request_bytes: 1_000,
-            response_bytes: 1_000,
-            cpu_ns: MS,
-        },
+    TwoSites {
+        access_link_ms: 0.5,
+        backbone_link_ms: 2.5,
+        backbone_bps: 1e9,
+        rate_hz: 1.0,
     }
+    .world()
 }
 
 fn migration(technique: Technique) -> MigrationSettings {

@@ -12,6 +12,7 @@
 //! [`RecordSink`](crate::output::RecordSink) as they happen.
 
 pub mod cpu;
+pub mod example;
 pub mod from_topology;
 pub mod links;
 pub mod migrations;
