@@ -70,6 +70,53 @@ pub struct MigrationReport {
     pub request_delay_ms: DelaySummary,
 }
 
+impl MigrationReport {
+    /// The names of [`MigrationReport::flat_fields`], in order: the report
+    /// as one flat row (the delay summary as three `request_delay_*_ms` columns).
+    pub const FLAT_FIELDS: [&'static str; 15] = [
+        "technique",
+        "converged",
+        "total_ms",
+        "downtime_ms",
+        "bytes_total",
+        "bytes_precopy",
+        "bytes_stop",
+        "bytes_postcopy",
+        "rounds",
+        "page_faults",
+        "fault_stall_ms",
+        "dual_served_requests",
+        "request_delay_p50_ms",
+        "request_delay_p99_ms",
+        "request_delay_max_ms",
+    ];
+
+    /// The report as one row of text fields in [`MigrationReport::FLAT_FIELDS`]
+    /// order: milliseconds with `ms_decimals` decimals, and `absent` for the
+    /// delay percentiles when no request arrived during the migration.
+    pub fn flat_fields(&self, ms_decimals: usize, absent: &str) -> [String; 15] {
+        let ms = |v: f64| format!("{v:.ms_decimals$}");
+        let opt = |v: Option<f64>| v.map_or_else(|| absent.to_owned(), ms);
+        [
+            self.technique.name().to_owned(),
+            self.converged.to_string(),
+            ms(self.total_ms),
+            ms(self.downtime_ms),
+            self.bytes_total.to_string(),
+            self.bytes_precopy.to_string(),
+            self.bytes_stop.to_string(),
+            self.bytes_postcopy.to_string(),
+            self.rounds.to_string(),
+            self.page_faults.to_string(),
+            ms(self.fault_stall_ms),
+            self.dual_served_requests.to_string(),
+            opt(self.request_delay_ms.p50),
+            opt(self.request_delay_ms.p99),
+            opt(self.request_delay_ms.max),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -254,51 +254,14 @@ pub fn run(args: MigrateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ms(value: Option<f64>) -> String {
-    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
-}
-
 /// The reports as a table with aligned columns, one row per technique.
 pub fn table(reports: &[MigrationReport]) -> String {
-    let header = [
-        "technique",
-        "converged",
-        "total_ms",
-        "downtime_ms",
-        "bytes_total",
-        "bytes_precopy",
-        "bytes_stop",
-        "bytes_postcopy",
-        "rounds",
-        "page_faults",
-        "fault_stall_ms",
-        "dual_served_requests",
-        "delay_p50_ms",
-        "delay_p99_ms",
-        "delay_max_ms",
-    ];
-    let rows: Vec<Vec<String>> = reports
+    // The report's own flat fields, with shorter delay headers for a terminal.
+    let header: Vec<&str> = MigrationReport::FLAT_FIELDS
         .iter()
-        .map(|r| {
-            vec![
-                r.technique.name().to_owned(),
-                r.converged.to_string(),
-                format!("{:.1}", r.total_ms),
-                format!("{:.1}", r.downtime_ms),
-                r.bytes_total.to_string(),
-                r.bytes_precopy.to_string(),
-                r.bytes_stop.to_string(),
-                r.bytes_postcopy.to_string(),
-                r.rounds.to_string(),
-                r.page_faults.to_string(),
-                format!("{:.1}", r.fault_stall_ms),
-                r.dual_served_requests.to_string(),
-                ms(r.request_delay_ms.p50),
-                ms(r.request_delay_ms.p99),
-                ms(r.request_delay_ms.max),
-            ]
-        })
+        .map(|name| name.strip_prefix("request_").unwrap_or(name))
         .collect();
+    let rows: Vec<[String; 15]> = reports.iter().map(|r| r.flat_fields(1, "-")).collect();
     let widths: Vec<usize> = header
         .iter()
         .enumerate()
@@ -327,7 +290,7 @@ pub fn table(reports: &[MigrationReport]) -> String {
         out.push_str(padded.join("  ").trim_end());
         out.push('\n');
     };
-    line(header.to_vec());
+    line(header);
     for row in &rows {
         line(row.iter().map(String::as_str).collect());
     }

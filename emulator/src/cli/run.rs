@@ -8,7 +8,6 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::engine::Engine;
-use crate::engine::migrations::METRIC_HEADER;
 use crate::output::{AtomicOutputs, CsvFiles, Names, RecordWriter, Summary};
 use crate::placement;
 use crate::scenario::{self, Scenario};
@@ -101,7 +100,8 @@ pub fn run_scenario(
         hosts: world.cloudlets.iter().map(|c| c.name.clone()).collect(),
         access_points: world.access_points.iter().map(|a| a.name.clone()).collect(),
     });
-    let writer = RecordWriter::start(files, names, METRIC_HEADER)?;
+    let metric_header = mcc_cloudlet::migration::MigrationReport::FLAT_FIELDS.join(",");
+    let writer = RecordWriter::start(files, names, &metric_header)?;
     let engine = Engine::new(world, scenario.settings.clone(), policy, writer)
         .with_context(|| format!("scenario {}", scenario.name))?;
     let bar = progress.then(|| progress_bar(scenario.settings.duration_ns));

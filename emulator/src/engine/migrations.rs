@@ -318,31 +318,9 @@ impl ActiveMigration {
     }
 }
 
-/// Names of the metric columns of `migrations.csv`, in the order
-/// [`metric_columns`] writes them.
-pub const METRIC_HEADER: &str = "technique,converged,total_ms,downtime_ms,bytes_total,bytes_precopy,bytes_stop,bytes_postcopy,rounds,page_faults,fault_stall_ms,dual_served_requests,request_delay_p50_ms,request_delay_p99_ms,request_delay_max_ms";
-
-/// The report as CSV fields (milliseconds with three decimals; empty when no
-/// request arrived during the migration).
+/// The report as the metric columns of `migrations.csv` (named by
+/// [`MigrationReport::FLAT_FIELDS`]): milliseconds with three decimals, empty
+/// delay percentiles when no request arrived during the migration.
 pub fn metric_columns(report: &MigrationReport) -> Vec<u8> {
-    let ms = |v: f64| format!("{v:.3}");
-    let opt = |v: Option<f64>| v.map(ms).unwrap_or_default();
-    let fields = [
-        report.technique.name().to_string(),
-        report.converged.to_string(),
-        ms(report.total_ms),
-        ms(report.downtime_ms),
-        report.bytes_total.to_string(),
-        report.bytes_precopy.to_string(),
-        report.bytes_stop.to_string(),
-        report.bytes_postcopy.to_string(),
-        report.rounds.to_string(),
-        report.page_faults.to_string(),
-        ms(report.fault_stall_ms),
-        report.dual_served_requests.to_string(),
-        opt(report.request_delay_ms.p50),
-        opt(report.request_delay_ms.p99),
-        opt(report.request_delay_ms.max),
-    ];
-    fields.join(",").into_bytes()
+    report.flat_fields(3, "").join(",").into_bytes()
 }
