@@ -3,23 +3,15 @@
 //! policy, bad input, and examples/sweep.py.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+mod common;
+use common::{mcc_emu, repo};
 
 use serde_json::Value;
 
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
 fn small_scenario() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scenarios/compare-small.toml")
-}
-
-fn mcc_emu(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
-        .args(args)
-        .output()
-        .expect("mcc-emu runs")
 }
 
 /// `mcc-emu compare <small scenario> --out OUT --json <extra>`, which must succeed.

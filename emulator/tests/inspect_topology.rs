@@ -1,21 +1,13 @@
 //! `mcc-emu inspect topology` end to end: JSON shape on the shipped files,
 //! one-line errors naming the file on crafted bad files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
-}
+mod common;
+use common::mcc_emu;
 
 fn inspect(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
-        .current_dir(repo(""))
-        .arg("inspect")
-        .arg("topology")
-        .args(args)
-        .output()
-        .expect("mcc-emu runs")
+    mcc_emu(&[&["inspect", "topology"], args].concat())
 }
 
 fn json(args: &[&str]) -> serde_json::Value {

@@ -3,23 +3,15 @@
 //! along the example topology, and one-line errors naming the file for every
 //! crafted bad trace.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::{mcc_emu, repo};
 
 use serde_json::Value;
 
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
-}
-
 fn inspect(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
-        .current_dir(repo(""))
-        .arg("inspect")
-        .arg("trace")
-        .args(args)
-        .output()
-        .expect("mcc-emu runs")
+    mcc_emu(&[&["inspect", "trace"], args].concat())
 }
 
 /// The JSON array printed for `args` (with `--json` added).

@@ -1,18 +1,9 @@
 //! `mcc-emu run` end to end: outputs, determinism, and bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-fn mcc_emu(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
-        .args(args)
-        .output()
-        .expect("mcc-emu runs")
-}
+mod common;
+use common::{mcc_emu, repo};
 
 fn run_example(out: &Path, extra: &[&str]) -> serde_json::Value {
     let scenario = repo("topologies/example-scenario.toml");

@@ -1,13 +1,10 @@
 //! Scenario files: the embedded default, the shipped example, and the errors
 //! a person gets for a bad one.
 
-use std::path::Path;
+mod common;
+use common::repo;
 
 use mcc_emu::scenario::{self, ScenarioError};
-
-fn repo(path: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
 
 #[test]
 fn the_default_scenario_is_of_a_useful_size() {

@@ -4,22 +4,10 @@
 //! sites moved under it. Each must load, and its figures must be the real
 //! ones.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::{mcc_emu, repo};
 
 use serde_json::Value;
-
-fn repo(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
-}
-
-fn mcc_emu(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
-        .current_dir(repo(""))
-        .args(args)
-        .output()
-        .expect("mcc-emu runs")
-}
 
 /// Runs `mcc-emu inspect ARGS`: it must succeed in readable form and in
 /// JSON; returns the JSON.
