@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{mcc_emu, repo};
+use common::{json_of, mcc_emu, repo};
 
 use serde_json::Value;
 
@@ -25,14 +25,7 @@ fn compare(out: &Path, extra: &[&str]) -> Value {
         "--json",
     ];
     args.extend_from_slice(extra);
-    let output = mcc_emu(&args);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let json: Value =
-        serde_json::from_slice(&output.stdout).expect("--json prints comparison.json");
+    let json = json_of(&args);
     let on_disk: Value =
         serde_json::from_slice(&std::fs::read(out.join("comparison.json")).unwrap()).unwrap();
     assert_eq!(json, on_disk, "stdout and comparison.json agree");

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 mod common;
-use common::{mcc_emu, repo};
+use common::{json_of, mcc_emu, repo};
 
 fn run_example(out: &Path, extra: &[&str]) -> serde_json::Value {
     let scenario = repo("topologies/example-scenario.toml");
@@ -15,13 +15,7 @@ fn run_example(out: &Path, extra: &[&str]) -> serde_json::Value {
         "--json",
     ];
     args.extend_from_slice(extra);
-    let output = mcc_emu(&args);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("--json prints the summary")
+    json_of(&args)
 }
 
 #[test]

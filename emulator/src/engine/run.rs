@@ -654,21 +654,22 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         }
         self.totals.requests += 1;
         let Some(ap) = self.devices[d].ap else {
-            self.totals.failed += 1;
-            self.totals.sla_violations += 1;
-            self.sink.request(RequestRecord {
-                sent_ns: now,
-                device,
-                vm: device,
-                host: 0,
-                access_ns: 0,
-                backbone_ns: 0,
-                queueing_ns: 0,
-                processing_ns: 0,
-                migration_stall_ns: 0,
-                total_ns: 0,
-                outcome: Outcome::NoCoverage,
-            });
+            self.finish_request(
+                RequestRecord {
+                    sent_ns: now,
+                    device,
+                    vm: device,
+                    host: 0,
+                    access_ns: 0,
+                    backbone_ns: 0,
+                    queueing_ns: 0,
+                    processing_ns: 0,
+                    migration_stall_ns: 0,
+                    total_ns: 0,
+                    outcome: Outcome::NoCoverage,
+                },
+                None,
+            );
             return;
         };
         let bytes = self.world.workload.request_bytes;
