@@ -140,7 +140,8 @@ pub struct MigrationRecord {
     pub policy: &'static str,
     /// Why the policy moved the VM (`handover`, `periodic`, ...).
     pub reason: &'static str,
-    /// The metric columns, in the order of `metric_header`, already formatted.
+    /// The metric columns, already formatted, in the order of the header the
+    /// [`RecordWriter`](super::RecordWriter) was started with.
     pub metrics: Vec<u8>,
 }
 
