@@ -2,12 +2,12 @@
 //! on identical traces and seeds, side by side.
 //!
 //! The scenario is loaded once; every combination policy × technique × run
-//! becomes a job ([`jobs`]) that worker threads take in turn and run through
+//! becomes a job (`jobs`) that worker threads take in turn and run through
 //! [`run_scenario`](super::run::run_scenario) into its own folder. After each
 //! run its CSV files are read back, streaming, into fixed-size figures
-//! ([`readback`]); the summaries are gathered per combination, with mean and
-//! spread over runs ([`aggregate`]), and written as a table, `comparison.json`,
-//! `comparison.csv` and SVG plots ([`plots`]), all in one atomic commit.
+//! (`readback`); the summaries are gathered per combination, with mean and
+//! spread over runs (`aggregate`), and written as a table, `comparison.json`,
+//! `comparison.csv` and SVG plots (`plots`), all in one atomic commit.
 
 mod aggregate;
 mod jobs;
