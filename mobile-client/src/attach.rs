@@ -208,7 +208,7 @@ impl ApIndex {
     ///
     /// Cells are visited in rings around the device until no closer access
     /// point can exist; candidates are ranked by local distance, and the
-    /// few within [`PROJECTION_SLACK`] of the best are measured on the great
+    /// few within `PROJECTION_SLACK` (1 %) of the best are measured on the great
     /// circle, which makes the decision.
     pub fn nearest_in_range(&self, pos: LatLon) -> Option<(usize, f64)> {
         self.search(pos).best
