@@ -6,13 +6,23 @@
 //! - `transfer`: a 64 MiB VM streamed to a node with `ReceiveVm` (1 MiB
 //!   page batches, no zero pages, TCP_NODELAY, unshaped loopback), against
 //!   a plain `memcpy` of the same 64 MiB.
+//! - `transfer_shaped`: a 16 MiB VM moved by a real stop-and-copy migration
+//!   (`migrate_to`) between two nodes over an emulated link of 100 Mbit/s
+//!   and of 1 Gbit/s (1 ms each way), back and forth; the throughput is the
+//!   VM's memory over the migration's wall time, to be read against the
+//!   configured bandwidth (printed after the group as a ratio).
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mcc_cloudlet::memory::{DirtyModel, VmProfile as ModelProfile};
+use mcc_cloudlet::migration::{MigrationConfig, PathEstimate, Technique};
+use mcc_cloudlet::node::migrate::RealMigration;
 use mcc_cloudlet::node::pages::VmMemory;
 use mcc_cloudlet::node::{self, CloudletNode, NodeConfig};
+use mcc_cloudlet::realtime::{EmulatedLink, LinkSpec, Timer};
 use mcc_proto::v1::cloudlet_client::CloudletClient;
 use mcc_proto::v1::vm_transfer::Kind;
 use mcc_proto::v1::{
@@ -219,5 +229,105 @@ fn transfer(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, execute, transfer);
+const SHAPED_VM_BYTES: u64 = 16 << 20;
+
+/// Two nodes on one runtime, each with its address and a client to it.
+struct Pair {
+    nodes: [CloudletNode; 2],
+    addresses: [String; 2],
+    clients: [CloudletClient<Channel>; 2],
+}
+
+fn start_pair(server_rt: &tokio::runtime::Runtime, client_rt: &tokio::runtime::Runtime) -> Pair {
+    let (a, a_url) = start_node(server_rt, "a");
+    let (b, b_url) = start_node(server_rt, "b");
+    let clients = client_rt.block_on(async { [connect(&a_url).await, connect(&b_url).await] });
+    Pair {
+        nodes: [a, b],
+        addresses: [a_url, b_url],
+        clients,
+    }
+}
+
+/// A stop-and-copy plan for moving the VM from node `from` to node `to`.
+fn shaped_plan(pair: &Pair, from: usize, to: usize, run: u64, bandwidth_bps: f64) -> RealMigration {
+    RealMigration {
+        migration_id: format!("shaped-{run}"),
+        vm_id: "vm".to_owned(),
+        profile: ModelProfile::new(SHAPED_VM_BYTES, 0, 0.0, 0.0, DirtyModel::Linear)
+            .expect("profile"),
+        config: MigrationConfig::new(Technique::StopAndCopy),
+        path: PathEstimate {
+            one_way_latency: Duration::from_millis(1),
+            bandwidth_bps,
+        },
+        target_host_id: pair.nodes[to].host_id().to_owned(),
+        target_address: pair.addresses[to].clone(),
+        source_address: pair.addresses[from].clone(),
+    }
+}
+
+fn transfer_shaped(c: &mut Criterion) {
+    let server_rt = runtime(2);
+    let client_rt = runtime(1);
+    let pair = start_pair(&server_rt, &client_rt);
+    pair.nodes[0]
+        .host_vm("vm", SHAPED_VM_BYTES, 0.0)
+        .expect("host");
+    let timer = Timer::precise().expect("timer");
+    let mut group = c.benchmark_group("transfer_shaped");
+    group.throughput(Throughput::Bytes(SHAPED_VM_BYTES));
+    group.sample_size(10);
+    let mut run = 0u64;
+    let mut at = 0usize;
+    let mut achieved = Vec::new();
+    for bandwidth_bps in [100e6, 1e9] {
+        let spec = LinkSpec::new(Duration::from_millis(1), bandwidth_bps).expect("spec");
+        let link = Arc::new(EmulatedLink::symmetric(spec, timer.clone()));
+        let mut memory_bytes = 0u64;
+        let mut elapsed = Duration::ZERO;
+        let name = format!("stop_and_copy_16MiB_{}Mbps", bandwidth_bps / 1e6);
+        group.bench_function(name.as_str(), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    run += 1;
+                    let (from, to) = (at, 1 - at);
+                    let plan = shaped_plan(&pair, from, to, run, bandwidth_bps);
+                    let source = pair.nodes[from].clone();
+                    let mut target = pair.clients[to].clone();
+                    let link = link.clone();
+                    let start = Instant::now();
+                    let report = client_rt
+                        .block_on(
+                            async move { source.migrate_to(&mut target, plan, Some(link)).await },
+                        )
+                        .expect("migration");
+                    let took = start.elapsed();
+                    total += took;
+                    elapsed += took;
+                    memory_bytes += SHAPED_VM_BYTES;
+                    black_box(report);
+                    at = to;
+                }
+                total
+            })
+        });
+        achieved.push((
+            bandwidth_bps,
+            memory_bytes as f64 * 8.0 / elapsed.as_secs_f64(),
+        ));
+    }
+    group.finish();
+    for (configured, got) in achieved {
+        println!(
+            "transfer_shaped: {:.1} Mbit/s of VM memory moved over a {:.0} Mbit/s link: {:.1} % of the configured bandwidth",
+            got / 1e6,
+            configured / 1e6,
+            100.0 * got / configured
+        );
+    }
+}
+
+criterion_group!(benches, execute, transfer, transfer_shaped);
 criterion_main!(benches);
