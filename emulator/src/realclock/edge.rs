@@ -585,6 +585,28 @@ impl RealEdge {
         })
     }
 
+    /// Fault injection: stops the node of cloudlet `cloudlet_id` abruptly,
+    /// as a crash would. Its gRPC server task is aborted (open connections
+    /// drop, calls in flight fail, no new call is taken) and the edge
+    /// carries on with the others: a migration to or from it fails (the
+    /// VM stays at its source, [`EdgeEvent::MigrationFailed`]) and requests
+    /// to VMs it hosts fail with `Unavailable`. NOT_FOUND for an unknown
+    /// cloudlet, FAILED_PRECONDITION if it was stopped already.
+    pub fn kill_node(&self, cloudlet_id: &str) -> Result<(), RealClockError> {
+        let index = self
+            .shared
+            .nodes
+            .index_of(cloudlet_id)
+            .ok_or_else(|| RealClockError::not_found(format!("no cloudlet {cloudlet_id:?}")))?;
+        if self.shared.nodes.kill(index) {
+            Ok(())
+        } else {
+            Err(RealClockError::precondition(format!(
+                "the node of cloudlet {cloudlet_id:?} is not running"
+            )))
+        }
+    }
+
     /// Hand-overs, placement decisions and migrations as they happen.
     pub fn subscribe(&self) -> broadcast::Receiver<EdgeEvent> {
         self.shared.events.subscribe()
