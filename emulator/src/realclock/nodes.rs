@@ -46,12 +46,16 @@ pub(super) struct Node {
     pub local: CloudletNode,
 }
 
+/// A node's gRPC server task.
+type ServerTask = JoinHandle<Result<(), tonic::transport::Error>>;
+
 /// Every node of the run.
 #[derive(Debug)]
 pub(super) struct Nodes {
     pub nodes: Vec<Node>,
     stop: watch::Sender<bool>,
-    servers: std::sync::Mutex<Vec<Option<JoinHandle<Result<(), tonic::transport::Error>>>>>,
+    /// Each node's server task; `None` once killed.
+    servers: std::sync::Mutex<Vec<Option<ServerTask>>>,
 }
 
 /// A client of the node at `address`, connected on first use.
