@@ -16,7 +16,7 @@ use std::path::Path;
 
 use mcc_emu::realclock::{NodeLaunch, RealOptions};
 
-fn scenario_text() -> String {
+fn scenario_text(addresses: &str) -> String {
     let topology = common::repo("topologies/small-real-topology.toml");
     let trace = common::repo("topologies/traces/bus-304-limerick.gpx");
     format!(
@@ -56,9 +56,13 @@ technique = "pre-copy"
 [placement]
 policy = "nearest"
 on_handover = true
+
+[cloudlets]
+addresses = {{ {} }}
 "#,
         topology.display(),
-        trace.display()
+        trace.display(),
+        addresses
     )
 }
 
@@ -84,22 +88,19 @@ fn delays(dir: &Path) -> BTreeMap<(String, String), f64> {
         .collect()
 }
 
-#[test]
-fn both_clocks_tell_the_same_story() {
+/// Runs the scenario (with `addresses` for `[cloudlets.addresses]`) on the
+/// virtual clock and on the real one with `nodes`, and checks they agree.
+fn run_and_compare(addresses: &str, nodes: NodeLaunch, runtime: &tokio::runtime::Runtime) {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("agree.toml");
-    std::fs::write(&file, scenario_text()).expect("scenario written");
+    std::fs::write(&file, scenario_text(addresses)).expect("scenario written");
     let scenario = mcc_emu::scenario::load_file(&file).expect("scenario loads");
     let virtual_out = dir.path().join("virtual");
     let real_out = dir.path().join("real");
     mcc_emu::cli::run::run_scenario(&scenario, &virtual_out, false).expect("virtual run");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     let options = RealOptions {
         speed: 20.0,
-        nodes: NodeLaunch::InProcess,
+        nodes,
         scenario_devices: true,
         out: Some(real_out.clone()),
     };
@@ -190,4 +191,46 @@ fn both_clocks_tell_the_same_story() {
         extra[0]
     );
     assert!(p50 < 15.0, "median extra delay {p50} ms");
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn both_clocks_tell_the_same_story() {
+    run_and_compare("", NodeLaunch::InProcess, &runtime());
+}
+
+/// The same with nodes the edge did not start (`--spawn remote`): here
+/// served by this test on loopback, driven only over gRPC (`HostVm`,
+/// `Execute`, `MigrateVm`).
+#[test]
+fn remote_nodes_tell_the_same_story() {
+    use mcc_cloudlet::node::{self, CloudletNode, NodeConfig};
+    let runtime = runtime();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut addresses = Vec::new();
+    for name in ["cl-south", "cl-city", "cl-east", "cl-ul"] {
+        let node = CloudletNode::new(NodeConfig {
+            host_id: name.to_owned(),
+            cores: 4,
+            memory_bytes: 1 << 30,
+        })
+        .expect("node");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("listener");
+        let address = listener.local_addr().expect("address");
+        let mut stopped = stopped.clone();
+        runtime.spawn(node::serve(node, listener, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }));
+        addresses.push(format!("{name} = \"http://{address}\""));
+    }
+    run_and_compare(&addresses.join(", "), NodeLaunch::Remote, &runtime);
+    let _ = stop.send(true);
 }

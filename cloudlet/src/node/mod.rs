@@ -10,7 +10,8 @@
 //! ([`state::OutPhase`]) and, as a post-copy or soft target, pulls the pages
 //! a request touches from the source before serving it. [`migrate`] drives
 //! a whole migration from the source on the wall clock. VM
-//! memory is generated from a seed, never stored ([`pages`]). [`serve`] runs
+//! memory is generated from a seed, never stored ([`pages`]). [`control`]
+//! lets a controller host and move VMs over gRPC (`HostVm`, `MigrateVm`). [`serve`] runs
 //! the service on a TCP listener with `TCP_NODELAY` on every accepted socket.
 
 use std::future::Future;
@@ -22,6 +23,7 @@ use tokio::sync::Semaphore;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
+pub mod control;
 pub mod error;
 pub mod metrics;
 pub mod migrate;

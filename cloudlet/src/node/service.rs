@@ -10,9 +10,9 @@ use mcc_proto::v1::cloudlet_server::Cloudlet;
 use mcc_proto::v1::vm_transfer::Kind;
 use mcc_proto::v1::{
     AbortHandoverRequest, AbortHandoverResponse, CommitHandoverRequest, CommitHandoverResponse,
-    ExecuteRequest, ExecuteResponse, FetchPageRequest, FetchPageResponse, Outcome,
-    PrepareHandoverRequest, PrepareHandoverResponse, ReceiveVmSummary, StatusRequest,
-    StatusResponse, VmTransfer,
+    ExecuteRequest, ExecuteResponse, FetchPageRequest, FetchPageResponse, HostVmRequest,
+    HostVmResponse, MigrateVmRequest, MigrateVmResponse, Outcome, PrepareHandoverRequest,
+    PrepareHandoverResponse, ReceiveVmSummary, StatusRequest, StatusResponse, VmTransfer,
 };
 use prost::Message;
 use tokio::sync::{Notify, Semaphore};
@@ -482,6 +482,34 @@ impl Cloudlet for Service {
         _request: Request<StatusRequest>,
     ) -> Result<Response<StatusResponse>, Status> {
         Ok(Response::new(self.0.lock().status()))
+    }
+
+    async fn host_vm(
+        &self,
+        request: Request<HostVmRequest>,
+    ) -> Result<Response<HostVmResponse>, Status> {
+        let node = super::CloudletNode {
+            inner: self.0.clone(),
+        };
+        node.host_vm_request(request.get_ref())?;
+        Ok(Response::new(HostVmResponse {}))
+    }
+
+    async fn migrate_vm(
+        &self,
+        request: Request<MigrateVmRequest>,
+    ) -> Result<Response<MigrateVmResponse>, Status> {
+        let request = request.into_inner();
+        let (plan, path) = super::control::migration_plan(&request, &self.0.timer)?;
+        let mut target = self.0.peer(&request.target_address)?;
+        let node = super::CloudletNode {
+            inner: self.0.clone(),
+        };
+        let report = node
+            .migrate_over(&mut target, plan, path)
+            .await
+            .map_err(|e| Status::aborted(e.to_string()))?;
+        Ok(Response::new(super::control::migrate_response(&report)))
     }
 }
 

@@ -121,6 +121,14 @@ impl EmulatedPath {
             .sum()
     }
 
+    /// Each hop's spec, in path order.
+    pub fn specs(&self) -> Vec<super::link::LinkSpec> {
+        self.hops
+            .iter()
+            .map(|(link, direction)| link.spec(*direction))
+            .collect()
+    }
+
     /// The lowest bandwidth along the path, in bit/s (`None`: no shaped hop).
     pub fn bottleneck_bps(&self) -> Option<f64> {
         self.hops

@@ -146,6 +146,15 @@ pub(super) struct Totals {
     pub redirected: u64,
 }
 
+/// When a new device's VM is placed on its node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Hosting {
+    /// At once, on an in-process node (a device joining a running edge).
+    Now,
+    /// By the caller, over gRPC (the scenario's devices at the start).
+    Deferred,
+}
+
 /// What changes as the edge runs (one lock; never held across an await).
 pub(super) struct EdgeState {
     pub devices: Vec<DeviceState>,
@@ -241,7 +250,8 @@ impl Shared {
         movement: Movement,
         now_ns: u64,
         named_in_outputs: bool,
-    ) -> Result<Registration, RealClockError> {
+        hosting: Hosting,
+    ) -> Result<(Registration, u32), RealClockError> {
         if name.is_empty() {
             return Err(RealClockError::invalid("a device id must not be empty"));
         }
@@ -275,14 +285,21 @@ impl Shared {
             .nodes
             .get(host)
             .ok_or_else(|| RealClockError::internal(format!("no node for cloudlet {host}")))?;
-        node.local
-            .host_vm(&vm_id, vm_bytes, settings.migration.profile.zero_fraction)
-            .map_err(|e| {
-                RealClockError::unavailable(format!(
-                    "cloudlet {}: cannot host {vm_id}: {e}",
-                    node.name
+        if hosting == Hosting::Now {
+            let local = node.local.as_ref().ok_or_else(|| {
+                RealClockError::precondition(format!(
+                    "device {name:?}: devices can join a running edge only with in-process nodes"
                 ))
             })?;
+            local
+                .host_vm(&vm_id, vm_bytes, settings.migration.profile.zero_fraction)
+                .map_err(|e| {
+                    RealClockError::unavailable(format!(
+                        "cloudlet {}: cannot host {vm_id}: {e}",
+                        node.name
+                    ))
+                })?;
+        }
         state.memory_used_bytes[host as usize] += vm_bytes;
         let index = state.devices.len() as u32;
         state.by_name.insert(name.to_owned(), index);
@@ -303,11 +320,41 @@ impl Shared {
             sink.add_device(name.to_owned(), vm_id.clone());
         }
         state.scratch.devices_at_ns = None;
-        Ok(Registration {
-            vm_id,
-            host_id: node.name.clone(),
-            access_point_id: self.ap_name(attachment.ap),
-        })
+        Ok((
+            Registration {
+                vm_id,
+                host_id: node.name.clone(),
+                access_point_id: self.ap_name(attachment.ap),
+            },
+            host,
+        ))
+    }
+
+    /// Hosts `vm_id` on cloudlet `host` over gRPC (`HostVm`), whatever
+    /// runs the node.
+    pub async fn host_over_grpc(&self, vm_id: &str, host: u32) -> Result<(), RealClockError> {
+        let node = self
+            .nodes
+            .get(host)
+            .ok_or_else(|| RealClockError::internal(format!("no node for cloudlet {host}")))?;
+        let migration = &self.scenario.settings.migration;
+        let request = mcc_proto::v1::HostVmRequest {
+            vm_id: vm_id.to_owned(),
+            profile: Some(mcc_proto::v1::VmProfile {
+                memory_bytes: migration.vm_memory_bytes(),
+                zero_page_fraction: migration.profile.zero_fraction,
+                page_size_bytes: u32::try_from(migration.profile.page_bytes).unwrap_or(4096),
+                ..Default::default()
+            }),
+        };
+        node.client.clone().host_vm(request).await.map_err(|e| {
+            RealClockError::unavailable(format!(
+                "cloudlet {}: cannot host {vm_id}: {}",
+                node.name,
+                e.message()
+            ))
+        })?;
+        Ok(())
     }
 
     /// Moves device `device` to `position` at scenario time `now_ns`:
@@ -463,7 +510,14 @@ impl RealEdge {
             }
             None => (None, None),
         };
-        let nodes = Nodes::start(world, &options.nodes, &timer, &network).await?;
+        let nodes = Nodes::start(
+            world,
+            &options.nodes,
+            &scenario.node_addresses,
+            &timer,
+            &network,
+        )
+        .await?;
         let (events, _) = broadcast::channel(1024);
         let cloudlets = world.cloudlets.len();
         let state = EdgeState {
@@ -500,18 +554,44 @@ impl RealEdge {
         if shared.options.scenario_devices {
             let added = {
                 let mut state = shared.lock();
-                shared.scenario.world.devices.iter().try_for_each(|device| {
-                    let movement = Movement::Trace {
-                        trace: Arc::new(device.trace.clone()),
-                        edge: device.edge,
-                        start_ns: 0,
-                    };
-                    shared
-                        .add_device(&mut state, &device.name, movement, 0, true)
-                        .map(drop)
-                })
+                shared
+                    .scenario
+                    .world
+                    .devices
+                    .iter()
+                    .map(|device| {
+                        let movement = Movement::Trace {
+                            trace: Arc::new(device.trace.clone()),
+                            edge: device.edge,
+                            start_ns: 0,
+                        };
+                        shared
+                            .add_device(
+                                &mut state,
+                                &device.name,
+                                movement,
+                                0,
+                                true,
+                                Hosting::Deferred,
+                            )
+                            .map(|(registration, host)| (registration.vm_id, host))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
             };
-            if let Err(error) = added {
+            let hosted = match added {
+                Ok(vms) => {
+                    let mut result = Ok(());
+                    for (vm_id, host) in vms {
+                        result = shared.host_over_grpc(&vm_id, host).await;
+                        if result.is_err() {
+                            break;
+                        }
+                    }
+                    result
+                }
+                Err(error) => Err(error),
+            };
+            if let Err(error) = hosted {
                 shared.nodes.stop().await;
                 return Err(error);
             }
@@ -553,7 +633,8 @@ impl RealEdge {
         };
         let mut state = self.shared.lock();
         self.shared
-            .add_device(&mut state, device_id, movement, now_ns, false)
+            .add_device(&mut state, device_id, movement, now_ns, false, Hosting::Now)
+            .map(|(registration, _)| registration)
     }
 
     /// A position pushed by a device: re-attaches it with the scenario's
@@ -602,7 +683,7 @@ impl RealEdge {
             Ok(())
         } else {
             Err(RealClockError::precondition(format!(
-                "the node of cloudlet {cloudlet_id:?} is not running"
+                "the node of cloudlet {cloudlet_id:?} is not running here (stopped already, or remote)"
             )))
         }
     }

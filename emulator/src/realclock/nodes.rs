@@ -1,10 +1,24 @@
-//! The cloudlet nodes of a real-clock run: one `CloudletNode` per cloudlet
-//! of the world, served by tonic on a loopback listener in this process,
-//! and a gRPC client for each.
+//! The cloudlet nodes of a real-clock run, one per cloudlet of the world,
+//! and a gRPC client for each: `CloudletNode`s served by tonic on loopback
+//! listeners in this process (the default), one `cloudlet` OS process per
+//! cloudlet (started with `--listen 127.0.0.1:0`; the parent reads the
+//! address it prints and kills it at the end, on error and on drop), or
+//! nodes already running at the scenario's `[cloudlets.addresses]`.
+//!
+//! In process, forwarded requests and fault pulls between two nodes cross
+//! the emulated backbone path between their cloudlets (the same link queues
+//! as requests and migration streams). Between processes or hosts they go
+//! over plain TCP, and a migration's stream crosses a private copy of the
+//! path inside the source node (`MigrateVm`), which does not queue with the
+//! requests crossing the parent's links.
 
 use mcc_cloudlet::node::{self, CloudletNode, NodeConfig};
 use mcc_cloudlet::realtime::Timer;
 use mcc_proto::v1::cloudlet_client::CloudletClient;
+use std::path::PathBuf;
+
+use tokio::io::AsyncBufReadExt;
+use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
@@ -21,6 +35,14 @@ pub enum NodeLaunch {
     /// loopback listener (all nodes share one precise timer).
     #[default]
     InProcess,
+    /// One `cloudlet` OS process per cloudlet, started from this binary.
+    Processes {
+        /// The `cloudlet` executable.
+        cloudlet_binary: PathBuf,
+    },
+    /// Nodes already running at the addresses the scenario gives
+    /// (`[cloudlets.addresses]`, every cloudlet).
+    Remote,
 }
 
 impl NodeLaunch {
@@ -28,9 +50,14 @@ impl NodeLaunch {
     pub fn name(&self) -> &'static str {
         match self {
             NodeLaunch::InProcess => "in-process",
+            NodeLaunch::Processes { .. } => "processes",
+            NodeLaunch::Remote => "remote",
         }
     }
 }
+
+/// Longest a `cloudlet` process may take to print its address.
+pub const SPAWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// One running node.
 #[derive(Debug, Clone)]
@@ -42,8 +69,8 @@ pub(super) struct Node {
     /// A client of it (one HTTP/2 connection, cloned per call).
     pub client: CloudletClient<Channel>,
     /// The node itself, when it runs in this process (migrations are
-    /// driven from the source node).
-    pub local: CloudletNode,
+    /// driven from the source node directly, over the shared links).
+    pub local: Option<CloudletNode>,
 }
 
 /// A node's gRPC server task.
@@ -56,6 +83,8 @@ pub(super) struct Nodes {
     stop: watch::Sender<bool>,
     /// Each node's server task; `None` once killed.
     servers: std::sync::Mutex<Vec<Option<ServerTask>>>,
+    /// Each node's process (`--spawn processes`); `None` once killed.
+    children: std::sync::Mutex<Vec<Option<Child>>>,
 }
 
 /// A client of the node at `address`, connected on first use.
@@ -75,12 +104,50 @@ impl Nodes {
     pub async fn start(
         world: &World,
         launch: &NodeLaunch,
+        addresses: &[Option<String>],
         timer: &Timer,
         network: &Network,
     ) -> Result<Self, RealClockError> {
-        let NodeLaunch::InProcess = launch;
-        let (stop, stopped) = watch::channel(false);
-        let mut nodes = Vec::with_capacity(world.cloudlets.len());
+        let (stop, _) = watch::channel(false);
+        let mut nodes = Self {
+            nodes: Vec::with_capacity(world.cloudlets.len()),
+            stop,
+            servers: std::sync::Mutex::new(Vec::new()),
+            children: std::sync::Mutex::new(Vec::new()),
+        };
+        match launch {
+            NodeLaunch::InProcess => nodes.start_in_process(world, timer, network).await?,
+            NodeLaunch::Processes { cloudlet_binary } => {
+                // On an error, dropping `nodes` kills the processes started.
+                nodes.spawn_processes(world, cloudlet_binary).await?;
+            }
+            NodeLaunch::Remote => {
+                for (i, cloudlet) in world.cloudlets.iter().enumerate() {
+                    let address = addresses.get(i).cloned().flatten().ok_or_else(|| {
+                        RealClockError::invalid(format!(
+                            "--spawn remote: the scenario gives no address for cloudlet {} \
+                             (key `cloudlets.addresses.{}`)",
+                            cloudlet.name, cloudlet.name
+                        ))
+                    })?;
+                    nodes.nodes.push(Node {
+                        name: cloudlet.name.clone(),
+                        client: client(&address)?,
+                        address,
+                        local: None,
+                    });
+                }
+            }
+        }
+        Ok(nodes)
+    }
+
+    async fn start_in_process(
+        &mut self,
+        world: &World,
+        timer: &Timer,
+        network: &Network,
+    ) -> Result<(), RealClockError> {
         let mut servers = Vec::with_capacity(world.cloudlets.len());
         for cloudlet in &world.cloudlets {
             let local = CloudletNode::with_timer(
@@ -104,7 +171,7 @@ impl Nodes {
                 RealClockError::unavailable(format!("cloudlet {}: {e}", cloudlet.name))
             })?;
             let address = format!("http://{bound}");
-            let mut stopped = stopped.clone();
+            let mut stopped = self.stop.subscribe();
             servers.push(Some(tokio::spawn(node::serve(
                 local.clone(),
                 listener,
@@ -112,26 +179,75 @@ impl Nodes {
                     let _ = stopped.wait_for(|s| *s).await;
                 },
             ))));
-            nodes.push(Node {
+            self.nodes.push(Node {
                 name: cloudlet.name.clone(),
                 client: client(&address)?,
                 address,
-                local,
+                local: Some(local),
             });
         }
-        for (from, source) in nodes.iter().enumerate() {
-            for (to, target) in nodes.iter().enumerate() {
-                if from != to {
+        *self
+            .servers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = servers;
+        for (from, source) in self.nodes.iter().enumerate() {
+            for (to, target) in self.nodes.iter().enumerate() {
+                if let (true, Some(local)) = (from != to, &source.local) {
                     let path = network.between(world, from as u32, to as u32);
-                    source.local.shape_route_to(&target.address, path);
+                    local.shape_route_to(&target.address, path);
                 }
             }
         }
-        Ok(Self {
-            nodes,
-            stop,
-            servers: std::sync::Mutex::new(servers),
-        })
+        Ok(())
+    }
+
+    async fn spawn_processes(
+        &mut self,
+        world: &World,
+        binary: &std::path::Path,
+    ) -> Result<(), RealClockError> {
+        for cloudlet in &world.cloudlets {
+            let failed = |what: String| {
+                RealClockError::unavailable(format!(
+                    "cloudlet {}: {} {what}",
+                    cloudlet.name,
+                    binary.display()
+                ))
+            };
+            let mut child = Command::new(binary)
+                .args(["--listen", "127.0.0.1:0", "--id", &cloudlet.name])
+                .args(["--cores", &cloudlet.cpu_cores.to_string()])
+                .args(["--memory-mib", &(cloudlet.memory_bytes >> 20).to_string()])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| failed(format!("cannot be started: {e}")))?;
+            let stdout = child.stdout.take();
+            self.children
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(Some(child));
+            let stdout = stdout.ok_or_else(|| failed("gave no stdout".to_owned()))?;
+            let mut lines = tokio::io::BufReader::new(stdout).lines();
+            let line = tokio::time::timeout(SPAWN_TIMEOUT, lines.next_line())
+                .await
+                .map_err(|_| failed(format!("printed no address within {SPAWN_TIMEOUT:?}")))?
+                .map_err(|e| failed(format!("cannot be read: {e}")))?
+                .ok_or_else(|| failed("exited before it printed its address".to_owned()))?;
+            let address = line.trim().to_owned();
+            if !address.starts_with("http://") {
+                return Err(failed(format!("printed {address:?}, not an address")));
+            }
+            self.nodes.push(Node {
+                name: cloudlet.name.clone(),
+                client: client(&address)?,
+                address,
+                local: None,
+            });
+        }
+        Ok(())
     }
 
     /// The node of cloudlet `index`.
@@ -147,19 +263,25 @@ impl Nodes {
             .map(|i| i as u32)
     }
 
-    /// Aborts the server task of cloudlet `index`, as a crash would: its
-    /// listener closes, open connections drop, calls in flight fail. False
-    /// if there is no such node or it was stopped already.
+    /// Stops the node of cloudlet `index` as a crash would: aborts its
+    /// server task (in process: its listener closes, open connections
+    /// drop, calls in flight fail) or kills its process. False if there is
+    /// no such node, it was stopped already, or it is remote.
     pub fn kill(&self, index: u32) -> bool {
         let mut servers = self
             .servers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match servers.get_mut(index as usize).and_then(Option::take) {
-            Some(server) => {
-                server.abort();
-                true
-            }
+        if let Some(server) = servers.get_mut(index as usize).and_then(Option::take) {
+            server.abort();
+            return true;
+        }
+        let mut children = self
+            .children
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match children.get_mut(index as usize).and_then(Option::take) {
+            Some(mut child) => child.start_kill().is_ok(),
             None => false,
         }
     }
@@ -175,6 +297,15 @@ impl Nodes {
         );
         for server in servers.into_iter().flatten() {
             let _ = server.await;
+        }
+        let children = std::mem::take(
+            &mut *self
+                .children
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for mut child in children.into_iter().flatten() {
+            let _ = child.kill().await;
         }
     }
 }

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use mcc_cloudlet::migration::PathEstimate;
+use mcc_cloudlet::node::control;
 use mcc_cloudlet::node::migrate::RealMigration;
+use mcc_cloudlet::realtime::EmulatedPath;
 
 use super::edge::{EdgeState, PendingGuard, Shared};
 use super::events::EdgeEvent;
@@ -24,7 +26,61 @@ use crate::engine::migrations::{NO_LINK_RATE_BPS, metric_columns};
 use crate::output::MigrationRecord;
 use crate::placement::{Move, Trigger};
 
+/// What a committed migration leaves for the records.
+struct Moved {
+    /// The metric columns of its migrations.csv row.
+    metrics: Vec<u8>,
+    /// The downtime the source measured.
+    downtime_ns: u64,
+    /// Bytes streamed to the target.
+    bytes: u64,
+}
+
 impl Shared {
+    /// Asks the source node (in another process or on another host) to run
+    /// the migration itself (`MigrateVm`), over a private copy of `path`.
+    async fn migrate_remote(
+        &self,
+        plan: RealMigration,
+        path: &EmulatedPath,
+        source: &super::nodes::Node,
+    ) -> Result<Moved, String> {
+        let request = mcc_proto::v1::MigrateVmRequest {
+            migration_id: plan.migration_id,
+            vm_id: plan.vm_id,
+            target_host_id: plan.target_host_id,
+            target_address: plan.target_address,
+            source_address: plan.source_address,
+            profile: Some(mcc_proto::v1::VmProfile {
+                memory_bytes: plan.profile.memory_bytes(),
+                working_set_bytes: plan.profile.working_set_pages * plan.profile.page_bytes,
+                dirty_rate_pps: plan.profile.dirty_rate_pps,
+                zero_page_fraction: plan.profile.zero_fraction,
+                page_size_bytes: u32::try_from(plan.profile.page_bytes).unwrap_or(4096),
+            }),
+            dirty_model: plan.profile.dirty_model.name().to_owned(),
+            technique: plan.config.technique.name().to_owned(),
+            max_rounds: plan.config.max_rounds,
+            downtime_target_us: u64::try_from(plan.config.downtime_target.as_micros())
+                .unwrap_or(u64::MAX),
+            cpu_state_bytes: plan.config.cpu_state_bytes,
+            pages_per_request: plan.config.pages_per_request,
+            path: control::path_hops(path),
+        };
+        let answer = source
+            .client
+            .clone()
+            .migrate_vm(request)
+            .await
+            .map_err(|e| format!("cloudlet {}: {}", source.name, e.message()))?
+            .into_inner();
+        Ok(Moved {
+            metrics: answer.report_fields.join(",").into_bytes(),
+            downtime_ns: answer.downtime_us.saturating_mul(1_000),
+            bytes: answer.wire_bytes,
+        })
+    }
+
     /// Refills the placement buffers for scenario time `now_ns`.
     fn fill_view(&self, state: &mut EdgeState, now_ns: u64) {
         let world = &self.scenario.world;
@@ -168,21 +224,28 @@ impl Shared {
             target_address: target.address.clone(),
             source_address: source.address.clone(),
         };
-        let path = (!path.is_empty()).then_some(path);
         let started = Instant::now();
-        let result = source
-            .local
-            .migrate_over(&mut target.client.clone(), plan, path)
-            .await;
+        let result = match &source.local {
+            Some(local) => {
+                let path = (!path.is_empty()).then_some(path);
+                local
+                    .migrate_over(&mut target.client.clone(), plan, path)
+                    .await
+                    .map(|report| Moved {
+                        metrics: metric_columns(&control::measured_report(&report)),
+                        downtime_ns: report.source_commit.downtime_us.saturating_mul(1_000),
+                        bytes: report.wire_bytes,
+                    })
+                    .map_err(|e| e.to_string())
+            }
+            None => self.migrate_remote(plan, &path, source).await,
+        };
         let now_ns = self.clock.now_ns();
         let vm_bytes = settings.migration.vm_memory_bytes();
         let mut state = self.lock();
         match result {
-            Ok(report) => {
-                let mut model = report.model.clone();
-                // The downtime the source measured, not the model's figure.
-                let downtime_ns = report.source_commit.downtime_us.saturating_mul(1_000);
-                model.downtime_ms = downtime_ns as f64 / 1e6;
+            Ok(moved) => {
+                let downtime_ns = moved.downtime_ns;
                 if let Some(v) = state.vms.get_mut(vm as usize) {
                     v.host = to;
                     v.migrating = false;
@@ -191,7 +254,7 @@ impl Shared {
                 let used = &mut state.memory_used_bytes[from as usize];
                 *used = used.saturating_sub(vm_bytes);
                 state.totals.downtime_ns_total += downtime_ns;
-                state.totals.bytes_migrated += report.wire_bytes;
+                state.totals.bytes_migrated += moved.bytes;
                 let record = MigrationRecord {
                     start_ns,
                     vm,
@@ -199,7 +262,7 @@ impl Shared {
                     to,
                     policy: state.policy.name(),
                     reason,
-                    metrics: metric_columns(&model),
+                    metrics: moved.metrics,
                 };
                 if let Some(sink) = state.sink.as_mut() {
                     sink.migration(record);
@@ -209,8 +272,8 @@ impl Shared {
                     vm: vm_id,
                     from: self.cloudlet_name(from),
                     to: self.cloudlet_name(to),
-                    downtime_ms: model.downtime_ms,
-                    bytes: report.wire_bytes,
+                    downtime_ms: downtime_ns as f64 / 1e6,
+                    bytes: moved.bytes,
                     wall_ms: started.elapsed().as_secs_f64() * 1e3,
                 });
             }
@@ -227,7 +290,7 @@ impl Shared {
                     vm: vm_id,
                     from: self.cloudlet_name(from),
                     to: self.cloudlet_name(to),
-                    error: error.to_string(),
+                    error,
                 });
             }
         }
