@@ -405,7 +405,7 @@ impl Shared {
         Summary {
             devices: state.devices.len() as u64,
             cloudlets: self.scenario.world.cloudlets.len() as u64,
-            sim_duration_s: state.covered_ns as f64 / 1e9,
+            sim_duration_s: (state.covered_ns as f64 / 1e6).round() / 1e3,
             requests: state.totals.requests,
             failed: state.totals.failed,
             delay_ms: state.delays.stats(),
