@@ -502,14 +502,6 @@ impl RealEdge {
             .map_err(|e| RealClockError::internal(format!("cannot start the timer thread: {e}")))?;
         let network = Network::new(world, timer.clone())?;
         let tables = PlacementTables::new(world, &settings.migration);
-        let (sink, outputs) = match &options.out {
-            Some(out) => {
-                let (sink, outputs) = open_outputs(&scenario, out, options.scenario_devices)
-                    .map_err(|e| RealClockError::internal(format!("{e:#}")))?;
-                (Some(sink), Some(outputs))
-            }
-            None => (None, None),
-        };
         let nodes = Nodes::start(
             world,
             &options.nodes,
@@ -518,6 +510,17 @@ impl RealEdge {
             &network,
         )
         .await?;
+        // The output folder is touched only once the nodes run.
+        let (sink, outputs) = match &options.out {
+            Some(out) => match open_outputs(&scenario, out, options.scenario_devices) {
+                Ok((sink, outputs)) => (Some(sink), Some(outputs)),
+                Err(e) => {
+                    nodes.stop().await;
+                    return Err(RealClockError::internal(format!("{e:#}")));
+                }
+            },
+            None => (None, None),
+        };
         let (events, _) = broadcast::channel(1024);
         let cloudlets = world.cloudlets.len();
         let state = EdgeState {
