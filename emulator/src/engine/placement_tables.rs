@@ -1,7 +1,7 @@
 //! What the engine prepares for the placement policy: tables computed once
 //! per run (cloudlet facts, bottleneck capacities, migration cost estimates)
 //! and buffers reused by every decision, so building a
-//! [`PlacementView`](crate::placement::PlacementView) allocates nothing.
+//! [`PlacementView`] allocates nothing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
