@@ -107,3 +107,61 @@ fn a_pushed_device_registers_moves_sends_and_survives_a_killed_node() {
         assert_eq!(summary.requests, 3);
     });
 }
+
+/// A target killed mid-migration: the migration fails and the VM keeps
+/// running at its source. The 32 MiB VM of small-real needs at least 268 ms
+/// of serialisation on the 1 Gbit/s backbone, and the node is killed as soon
+/// as the start is announced (before the migration's task even runs).
+#[test]
+fn a_target_killed_mid_migration_leaves_the_vm_at_its_source() {
+    let scenario = mcc_emu::scenario::load_file(&common::repo("topologies/small-real.toml"))
+        .expect("scenario");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let options = RealOptions {
+            scenario_devices: false,
+            ..RealOptions::default()
+        };
+        let edge = RealEdge::start(scenario, options).await.expect("edge");
+        let mut events = edge.subscribe();
+        let south = LatLon::new(52.6285, -8.6600).expect("position");
+        edge.register_device("phone", DeviceMovement::Pushed(south))
+            .expect("registered");
+        let east = LatLon::new(52.6725, -8.5715).expect("position");
+        assert!(
+            edge.report_position("phone", east)
+                .expect("moved")
+                .handed_over
+        );
+        let mut killed = false;
+        let failure = loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(30), events.recv())
+                .await
+                .expect("an event within 30 s")
+                .expect("the stream stays open")
+            {
+                EdgeEvent::MigrationStarted { to, .. } => {
+                    edge.kill_node(&to).expect("killed");
+                    killed = true;
+                }
+                EdgeEvent::MigrationFailed { from, error, .. } => break (from, error),
+                EdgeEvent::MigrationDone { .. } => panic!("the migration outran the kill"),
+                EdgeEvent::Handover { .. } => {}
+            }
+        };
+        assert!(killed);
+        assert_eq!(failure.0, "cl-south");
+        assert!(!failure.1.is_empty());
+        let answer = edge.send_request("phone", request()).await.expect("answer");
+        assert_eq!(
+            answer.host_id, "cl-south",
+            "the VM still runs at its source"
+        );
+        let summary = edge.shutdown().await.expect("shut down");
+        let real = summary.real_clock.expect("real-clock figures");
+        assert_eq!(real.migrations_failed, 1);
+    });
+}
