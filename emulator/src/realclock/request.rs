@@ -198,21 +198,27 @@ impl Shared {
                 Err(Failure::Moved(name)) if redirects < MAX_REDIRECTS => {
                     redirects += 1;
                     lost += attempt.elapsed();
-                    host = self.nodes.index_of(&name).ok_or_else(|| {
-                        RealClockError::unavailable(format!(
+                    let Some(next) = self.nodes.index_of(&name) else {
+                        self.count_unanswered();
+                        return Err(RealClockError::unavailable(format!(
                             "{} was redirected to {name:?}, which is not a cloudlet of the scenario",
                             vm.id
-                        ))
-                    })?;
+                        )));
+                    };
+                    host = next;
                     handoff = None;
                 }
                 Err(Failure::Moved(name)) => {
+                    self.count_unanswered();
                     return Err(RealClockError::unavailable(format!(
                         "{} was redirected {redirects} times, last to {name:?}",
                         vm.id
                     )));
                 }
-                Err(Failure::Error(error)) => return Err(error),
+                Err(Failure::Error(error)) => {
+                    self.count_unanswered();
+                    return Err(error);
+                }
             }
         };
         let total = started.elapsed();
@@ -284,6 +290,15 @@ impl Shared {
             dual,
             redirects,
         })
+    }
+
+    /// Counts a request that got no answer at all (a node gone, too many
+    /// redirects): failed, with no row in requests.csv.
+    fn count_unanswered(&self) {
+        let mut state = self.lock();
+        state.totals.requests += 1;
+        state.totals.failed += 1;
+        state.totals.sla_violations += 1;
     }
 
     /// Counts and records one finished request.
