@@ -188,6 +188,30 @@ fn real_clock_options_are_checked_before_anything_runs() {
             ],
             "/nonexistent/cloudlet cannot be started",
         ),
+        (
+            // Starts, but prints no address.
+            vec![
+                "--clock",
+                "real",
+                "--spawn",
+                "processes",
+                "--cloudlet-bin",
+                "/bin/true",
+            ],
+            "exited before it printed its address",
+        ),
+        (
+            // Prints something else.
+            vec![
+                "--clock",
+                "real",
+                "--spawn",
+                "processes",
+                "--cloudlet-bin",
+                "/bin/echo",
+            ],
+            "not an address",
+        ),
     ] {
         let mut all = vec!["run", scenario, "--out", out];
         all.extend(args.iter().copied());
