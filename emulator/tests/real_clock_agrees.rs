@@ -3,11 +3,7 @@
 //! and request delays that agree within what the real clock adds and the
 //! virtual clock does not model.
 //!
-//! The scenario is topologies/small-real.toml cut down to 60 s of scenario
-//! time, 4 devices and 4 MiB VMs, run at speed 20 (3 s of wall time), so
-//! that a real migration (tens of milliseconds of wall time, under a second
-//! of scenario time) is over long before the same VM can be moved again,
-//! as on the virtual clock.
+//! The scenario is [`common::agreement_scenario`].
 
 mod common;
 
@@ -16,61 +12,6 @@ use std::path::Path;
 
 use mcc_emu::realclock::{NodeLaunch, RealOptions};
 
-fn scenario_text(addresses: &str) -> String {
-    let topology = common::repo("topologies/small-real-topology.toml");
-    let trace = common::repo("topologies/traces/bus-304-limerick.gpx");
-    format!(
-        r#"
-name = "agree"
-seed = 11
-duration_s = 60
-sla_ms = 50
-mobility_step_s = 1
-output = "unused"
-
-[topology]
-file = "{}"
-
-[[devices]]
-trace = "{}"
-count = 4
-stagger_s = 1000
-speedup = 20
-end = "loop"
-
-[workload]
-rate_hz = 2
-arrival = "periodic"
-request_bytes = 1024
-response_bytes = 1024
-cpu_ms = 2
-
-[vm]
-memory_mib = 4
-working_set_mib = 1
-dirty_rate_pps = 200
-
-[migration]
-technique = "pre-copy"
-
-[placement]
-policy = "nearest"
-on_handover = true
-
-[cloudlets]
-addresses = {{ {} }}
-"#,
-        topology.display(),
-        trace.display(),
-        addresses
-    )
-}
-
-fn rows(dir: &Path, file: &str) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(dir.join(file)).expect("output file");
-    reader.deserialize().map(|r| r.expect("row")).collect()
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
@@ -78,7 +19,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// (device, time) → total delay of every answered request.
 fn delays(dir: &Path) -> BTreeMap<(String, String), f64> {
-    rows(dir, "requests.csv")
+    common::rows(dir, "requests.csv")
         .into_iter()
         .filter(|r| r["outcome"] == "ok")
         .map(|r| {
@@ -93,7 +34,7 @@ fn delays(dir: &Path) -> BTreeMap<(String, String), f64> {
 fn run_and_compare(addresses: &str, nodes: NodeLaunch, runtime: &tokio::runtime::Runtime) {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("agree.toml");
-    std::fs::write(&file, scenario_text(addresses)).expect("scenario written");
+    std::fs::write(&file, common::agreement_scenario(addresses)).expect("scenario written");
     let scenario = mcc_emu::scenario::load_file(&file).expect("scenario loads");
     let virtual_out = dir.path().join("virtual");
     let real_out = dir.path().join("real");
@@ -127,7 +68,7 @@ fn run_and_compare(addresses: &str, nodes: NodeLaunch, runtime: &tokio::runtime:
 
     // The same migrations: VM, from, to, placement round and reason.
     let moves = |dir: &Path| {
-        let mut moves: Vec<_> = rows(dir, "migrations.csv")
+        let mut moves: Vec<_> = common::rows(dir, "migrations.csv")
             .into_iter()
             .map(|r| {
                 (
