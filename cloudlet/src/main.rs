@@ -11,7 +11,8 @@ use mcc_cloudlet::node::{self, CloudletNode, NodeConfig};
 #[derive(Debug, Parser)]
 #[command(name = "cloudlet", version, about, long_about = None)]
 struct Args {
-    /// Address to serve gRPC on (loopback by default).
+    /// Address to serve gRPC on (loopback by default; port 0: any free
+    /// port). The address served is printed on stdout as `http://IP:PORT`.
     #[arg(long, default_value = "127.0.0.1:50051")]
     listen: SocketAddr,
     /// The node's host id.
@@ -93,6 +94,14 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         let bound = listener.local_addr().context("reading the bound address")?;
         eprintln!("cloudlet {}: serving on {bound}", args.id);
+        // A parent that started us with `--listen 127.0.0.1:0` reads the
+        // port from this line.
+        {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "http://{bound}").context("writing the bound address")?;
+            stdout.flush().context("writing the bound address")?;
+        }
         tokio::spawn(async move {
             let _ = tokio::signal::ctrl_c().await;
             let _ = stop_tx.send(true);

@@ -143,3 +143,83 @@ fn the_technique_and_policy_can_be_overridden_from_the_command_line() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--technique"));
 }
+
+#[test]
+fn real_clock_options_are_checked_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = repo("topologies/small-real.toml");
+    let scenario = scenario.to_str().unwrap();
+    let out = dir.path().join("out");
+    let out = out.to_str().unwrap();
+    for (args, expected) in [
+        (vec!["--speed", "4"], "--speed applies to --clock real only"),
+        (
+            vec!["--spawn", "processes"],
+            "--spawn applies to --clock real only",
+        ),
+        (
+            vec!["--clock", "real", "--speed", "0"],
+            "--speed must be a number > 0",
+        ),
+        (
+            vec!["--clock", "real", "--speed=-2"],
+            "--speed must be a number > 0",
+        ),
+        (
+            vec!["--clock", "real", "--speed", "inf"],
+            "--speed must be a number > 0",
+        ),
+        (
+            vec!["--clock", "real", "--cloudlet-bin", "/bin/true"],
+            "--cloudlet-bin applies to --spawn processes only",
+        ),
+        (
+            vec!["--clock", "real", "--spawn", "remote"],
+            "no address for cloudlet cl-south",
+        ),
+        (
+            vec![
+                "--clock",
+                "real",
+                "--spawn",
+                "processes",
+                "--cloudlet-bin",
+                "/nonexistent/cloudlet",
+            ],
+            "/nonexistent/cloudlet cannot be started",
+        ),
+        (
+            // Starts, but prints no address.
+            vec![
+                "--clock",
+                "real",
+                "--spawn",
+                "processes",
+                "--cloudlet-bin",
+                "/bin/true",
+            ],
+            "exited before it printed its address",
+        ),
+        (
+            // Prints something else.
+            vec![
+                "--clock",
+                "real",
+                "--spawn",
+                "processes",
+                "--cloudlet-bin",
+                "/bin/echo",
+            ],
+            "not an address",
+        ),
+    ] {
+        let mut all = vec!["run", scenario, "--out", out];
+        all.extend(args.iter().copied());
+        let output = mcc_emu(&all);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} was accepted");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        let left = std::fs::read_dir(dir.path().join("out")).map_or(0, |d| d.count());
+        assert_eq!(left, 0, "{args:?} left outputs behind");
+    }
+}

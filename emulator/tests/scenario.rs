@@ -170,3 +170,37 @@ fn a_scenario_with_no_cloudlet_is_refused() {
     let message = error_of(&text);
     assert!(message.contains("cloudlet"), "{message}");
 }
+
+#[test]
+fn node_addresses_are_checked_and_resolved_by_cloudlet() {
+    let with = |table: &str| format!("{GOOD}[cloudlets]\naddresses = {{ {table} }}\n");
+    let s = load(&with(r#"cl-ul = "http://10.0.0.2:50051""#)).unwrap();
+    let ul = s
+        .world
+        .cloudlets
+        .iter()
+        .position(|c| c.name == "cl-ul")
+        .unwrap();
+    assert_eq!(
+        s.node_addresses[ul].as_deref(),
+        Some("http://10.0.0.2:50051")
+    );
+    assert_eq!(s.node_addresses.iter().flatten().count(), 1);
+    let unknown = error_of(&with(r#"cl-mars = "http://10.0.0.2:50051""#));
+    assert!(
+        unknown.contains("cloudlets.addresses.cl-mars") && unknown.contains("no cloudlet"),
+        "{unknown}"
+    );
+    for bad in [
+        r#""10.0.0.2:50051""#,
+        r#""http://10.0.0.2""#,
+        r#""http://:80""#,
+    ] {
+        let message = error_of(&with(&format!("cl-ul = {bad}")));
+        assert!(message.contains("cloudlets.addresses.cl-ul"), "{message}");
+        assert!(
+            message.contains("http://10.0.0.2:50051"),
+            "says what is right: {message}"
+        );
+    }
+}

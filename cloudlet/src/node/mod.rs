@@ -10,7 +10,8 @@
 //! ([`state::OutPhase`]) and, as a post-copy or soft target, pulls the pages
 //! a request touches from the source before serving it. [`migrate`] drives
 //! a whole migration from the source on the wall clock. VM
-//! memory is generated from a seed, never stored ([`pages`]). [`serve`] runs
+//! memory is generated from a seed, never stored ([`pages`]). [`control`]
+//! lets a controller host and move VMs over gRPC (`HostVm`, `MigrateVm`). [`serve`] runs
 //! the service on a TCP listener with `TCP_NODELAY` on every accepted socket.
 
 use std::future::Future;
@@ -22,6 +23,7 @@ use tokio::sync::Semaphore;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
+pub mod control;
 pub mod error;
 pub mod metrics;
 pub mod migrate;
@@ -115,11 +117,23 @@ impl CloudletNode {
         link: Arc<crate::realtime::EmulatedLink>,
         outbound: crate::realtime::Direction,
     ) {
+        self.shape_route_to(
+            peer_address,
+            crate::realtime::EmulatedPath::single(link, outbound),
+        );
+    }
+
+    /// Shapes what this node sends to the node at `peer_address` with
+    /// `path` (from this node to the peer) and what it receives from there
+    /// with the reversed path, as [`shape_path_to`](Self::shape_path_to)
+    /// does for one link.
+    pub fn shape_route_to(&self, peer_address: &str, path: crate::realtime::EmulatedPath) {
+        let back = path.reversed();
         self.inner
             .links
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(peer_address.to_owned(), (link, outbound));
+            .insert(peer_address.to_owned(), (path, back));
     }
 
     /// The node's host id.

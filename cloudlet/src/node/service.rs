@@ -10,9 +10,9 @@ use mcc_proto::v1::cloudlet_server::Cloudlet;
 use mcc_proto::v1::vm_transfer::Kind;
 use mcc_proto::v1::{
     AbortHandoverRequest, AbortHandoverResponse, CommitHandoverRequest, CommitHandoverResponse,
-    ExecuteRequest, ExecuteResponse, FetchPageRequest, FetchPageResponse, Outcome,
-    PrepareHandoverRequest, PrepareHandoverResponse, ReceiveVmSummary, StatusRequest,
-    StatusResponse, VmTransfer,
+    ExecuteRequest, ExecuteResponse, FetchPageRequest, FetchPageResponse, HostVmRequest,
+    HostVmResponse, MigrateVmRequest, MigrateVmResponse, Outcome, PrepareHandoverRequest,
+    PrepareHandoverResponse, ReceiveVmSummary, StatusRequest, StatusResponse, VmTransfer,
 };
 use prost::Message;
 use tokio::sync::{Notify, Semaphore};
@@ -22,7 +22,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::error::{NodeError, Peer};
 use super::state::{Admission, NodeState};
 use super::transfer::{IncomingTransfer, memory_from_header};
-use crate::realtime::{Direction, EmulatedLink, Timer};
+use crate::realtime::{EmulatedPath, Timer};
 use mcc_proto::v1::Technique as WireTechnique;
 
 /// Largest `ExecuteRequest.payload` a node accepts: 1 MiB.
@@ -48,9 +48,9 @@ pub(super) struct Inner {
     /// Clients of other nodes (sources to pull from, targets to forward
     /// to), by address; connected lazily.
     pub(super) peers: Mutex<BTreeMap<String, CloudletClient<Channel>>>,
-    /// Emulated links towards other nodes, by their address, with the
-    /// direction that leads from this node to them.
-    pub(super) links: Mutex<BTreeMap<String, (Arc<EmulatedLink>, Direction)>>,
+    /// Emulated paths towards other nodes, by their address: the way there
+    /// and the way back.
+    pub(super) links: Mutex<BTreeMap<String, (EmulatedPath, EmulatedPath)>>,
 }
 
 impl Inner {
@@ -92,13 +92,9 @@ impl Inner {
             .unwrap_or_else(PoisonError::into_inner)
             .get(address)
             .cloned();
-        if let Some((link, direction)) = link {
-            let direction = if outbound {
-                direction
-            } else {
-                direction.reverse()
-            };
-            link.transmit(direction, bytes).await;
+        if let Some((there, back)) = link {
+            let path = if outbound { there } else { back };
+            path.transmit(bytes).await;
         }
     }
 
@@ -486,6 +482,34 @@ impl Cloudlet for Service {
         _request: Request<StatusRequest>,
     ) -> Result<Response<StatusResponse>, Status> {
         Ok(Response::new(self.0.lock().status()))
+    }
+
+    async fn host_vm(
+        &self,
+        request: Request<HostVmRequest>,
+    ) -> Result<Response<HostVmResponse>, Status> {
+        let node = super::CloudletNode {
+            inner: self.0.clone(),
+        };
+        node.host_vm_request(request.get_ref())?;
+        Ok(Response::new(HostVmResponse {}))
+    }
+
+    async fn migrate_vm(
+        &self,
+        request: Request<MigrateVmRequest>,
+    ) -> Result<Response<MigrateVmResponse>, Status> {
+        let request = request.into_inner();
+        let (plan, path) = super::control::migration_plan(&request, &self.0.timer)?;
+        let mut target = self.0.peer(&request.target_address)?;
+        let node = super::CloudletNode {
+            inner: self.0.clone(),
+        };
+        let report = node
+            .migrate_over(&mut target, plan, path)
+            .await
+            .map_err(|e| Status::aborted(e.to_string()))?;
+        Ok(Response::new(super::control::migrate_response(&report)))
     }
 }
 

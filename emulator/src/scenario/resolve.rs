@@ -35,6 +35,9 @@ pub struct Scenario {
     pub policy_configs: placement::PolicyConfigs,
     /// Things the loaders had to work around.
     pub warnings: Vec<String>,
+    /// For the real clock's remote nodes: the gRPC address of each
+    /// cloudlet's node, by cloudlet index (`None` where the file gives none).
+    pub node_addresses: Vec<Option<String>>,
 }
 
 /// A scenario that cannot be used: which file, and what is wrong with which key.
@@ -154,6 +157,7 @@ impl Resolver<'_> {
                 cloudlet.memory_bytes = mib << 20;
             }
         }
+        let node_addresses = self.node_addresses(f, &network.cloudlets)?;
         let hysteresis_m = self.non_negative(
             "access_points.hysteresis_m",
             ap.hysteresis_m
@@ -210,7 +214,42 @@ impl Resolver<'_> {
             policy: f.placement.policy.clone(),
             policy_configs,
             warnings,
+            node_addresses,
         })
+    }
+
+    /// `[cloudlets.addresses]`: every key a cloudlet of the topology, every
+    /// value an `http://host:port` address.
+    fn node_addresses(
+        &self,
+        f: &ScenarioFile,
+        cloudlets: &[crate::engine::Cloudlet],
+    ) -> Result<Vec<Option<String>>, ScenarioError> {
+        let mut addresses = vec![None; cloudlets.len()];
+        for (id, address) in &f.cloudlets.addresses {
+            let key = format!("cloudlets.addresses.{id}");
+            let index = cloudlets
+                .iter()
+                .position(|c| &c.name == id)
+                .ok_or_else(|| {
+                    self.error(format!("key `{key}`: the topology has no cloudlet {id:?}"))
+                })?;
+            let rest = address.strip_prefix("http://").ok_or_else(|| {
+                self.error(format!(
+                    "key `{key}`: expected an address like http://10.0.0.2:50051, got {address:?}"
+                ))
+            })?;
+            let port_ok = rest
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            if !port_ok {
+                return Err(self.error(format!(
+                    "key `{key}`: expected an address like http://10.0.0.2:50051 (host and port), got {address:?}"
+                )));
+            }
+            addresses[index] = Some(address.clone());
+        }
+        Ok(addresses)
     }
 
     fn read(&self, key: &str, name: &str) -> Result<(PathBuf, String), ScenarioError> {

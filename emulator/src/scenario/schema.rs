@@ -118,6 +118,10 @@ pub struct CloudletOverrides {
     pub cpu_cores: Option<u32>,
     /// Memory per cloudlet for VMs, in MiB.
     pub memory_mib: Option<u64>,
+    /// Real clock (`--spawn remote`): the gRPC address of the node already
+    /// running each cloudlet, by cloudlet id (`http://host:port`).
+    #[serde(default)]
+    pub addresses: std::collections::BTreeMap<String, String>,
 }
 
 /// `[access_points]`: radio settings applied to every access point (each key

@@ -1,0 +1,127 @@
+//! What a controller asks of a node over gRPC: host a VM (`HostVm`) and
+//! move one to another node (`MigrateVm`), so that a node in another
+//! process or on another host can be driven like one in process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcc_proto::v1::{HostVmRequest, MigrateVmRequest, MigrateVmResponse, PathHop};
+
+use super::CloudletNode;
+use super::error::NodeError;
+use super::migrate::{RealMigration, RealMigrationReport};
+use crate::memory::{DirtyModel, VmProfile};
+use crate::migration::{MigrationConfig, MigrationReport, PathEstimate, Technique};
+use crate::realtime::{Direction, EmulatedLink, EmulatedPath, LinkSpec, Timer};
+
+/// The fastest a migration is taken to go when its path has no shaped hop:
+/// 100 Gbit/s (the model's first estimate; it measures the real rate).
+const UNSHAPED_ESTIMATE_BPS: f64 = 100e9;
+
+/// The model's report with the downtime the source measured in place of
+/// the model's own figure.
+pub fn measured_report(report: &RealMigrationReport) -> MigrationReport {
+    let mut model = report.model.clone();
+    model.downtime_ms = report.source_commit.downtime_us as f64 / 1e3;
+    model
+}
+
+/// The wire answer of a finished migration.
+pub fn migrate_response(report: &RealMigrationReport) -> MigrateVmResponse {
+    MigrateVmResponse {
+        wire_bytes: report.wire_bytes,
+        downtime_us: report.source_commit.downtime_us,
+        elapsed_us: u64::try_from(report.elapsed.as_micros()).unwrap_or(u64::MAX),
+        report_fields: measured_report(report).flat_fields(3, "").to_vec(),
+    }
+}
+
+/// The hops of `path` for a `MigrateVmRequest`.
+pub fn path_hops(path: &EmulatedPath) -> Vec<PathHop> {
+    path.specs()
+        .into_iter()
+        .map(|spec| PathHop {
+            latency_us: u64::try_from(spec.latency.as_micros()).unwrap_or(u64::MAX),
+            bandwidth_bps: spec.bandwidth_bps.unwrap_or(0.0),
+        })
+        .collect()
+}
+
+/// The plan and path a `MigrateVmRequest` asks for; links are private to
+/// the migration and wait with `timer`.
+pub fn migration_plan(
+    request: &MigrateVmRequest,
+    timer: &Timer,
+) -> Result<(RealMigration, Option<EmulatedPath>), NodeError> {
+    let wire = request
+        .profile
+        .ok_or_else(|| NodeError::invalid("MigrateVmRequest.profile is missing"))?;
+    let dirty_model = DirtyModel::from_name(&request.dirty_model)
+        .map_err(|e| NodeError::invalid(format!("MigrateVmRequest.dirty_model: {e}")))?;
+    let page_bytes = if wire.page_size_bytes == 0 {
+        super::pages::DEFAULT_PAGE_BYTES
+    } else {
+        wire.page_size_bytes
+    };
+    let profile = VmProfile::with_page_bytes(
+        u64::from(page_bytes),
+        wire.memory_bytes,
+        wire.working_set_bytes,
+        wire.dirty_rate_pps,
+        wire.zero_page_fraction,
+        dirty_model,
+    )
+    .map_err(|e| NodeError::invalid(format!("MigrateVmRequest.profile: {e}")))?;
+    let technique = Technique::from_name(&request.technique)
+        .map_err(|e| NodeError::invalid(format!("MigrateVmRequest.technique: {e}")))?;
+    let mut config = MigrationConfig::new(technique);
+    config.max_rounds = request.max_rounds;
+    config.downtime_target = Duration::from_micros(request.downtime_target_us);
+    config.cpu_state_bytes = request.cpu_state_bytes;
+    config.pages_per_request = request.pages_per_request;
+    config
+        .validate()
+        .map_err(|e| NodeError::invalid(format!("MigrateVmRequest: {e}")))?;
+    let mut hops = Vec::with_capacity(request.path.len());
+    for (i, hop) in request.path.iter().enumerate() {
+        let latency = Duration::from_micros(hop.latency_us);
+        let spec = if hop.bandwidth_bps == 0.0 {
+            LinkSpec::latency_only(latency)
+        } else {
+            LinkSpec::new(latency, hop.bandwidth_bps)
+                .map_err(|e| NodeError::invalid(format!("MigrateVmRequest.path[{i}]: {e}")))?
+        };
+        let link = Arc::new(EmulatedLink::symmetric(spec, timer.clone()));
+        hops.push((link, Direction::AToB));
+    }
+    let path = (!hops.is_empty()).then(|| EmulatedPath::new(hops, timer.clone()));
+    let estimate = PathEstimate {
+        one_way_latency: path.as_ref().map_or(Duration::ZERO, EmulatedPath::latency),
+        bandwidth_bps: path
+            .as_ref()
+            .and_then(EmulatedPath::bottleneck_bps)
+            .unwrap_or(UNSHAPED_ESTIMATE_BPS),
+    };
+    let plan = RealMigration {
+        migration_id: request.migration_id.clone(),
+        vm_id: request.vm_id.clone(),
+        profile,
+        config,
+        path: estimate,
+        target_host_id: request.target_host_id.clone(),
+        target_address: request.target_address.clone(),
+        source_address: request.source_address.clone(),
+    };
+    Ok((plan, path))
+}
+
+impl CloudletNode {
+    /// Hosts the VM a `HostVmRequest` describes.
+    pub fn host_vm_request(&self, request: &HostVmRequest) -> Result<(), NodeError> {
+        let profile = request
+            .profile
+            .ok_or_else(|| NodeError::invalid("HostVmRequest.profile is missing"))?;
+        let memory = super::transfer::memory_from_profile(&request.vm_id, &profile, "VM")?;
+        self.inner.lock().host_vm(&request.vm_id, memory)
+    }
+}

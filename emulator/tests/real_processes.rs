@@ -1,0 +1,100 @@
+//! `mcc-emu run --clock real --spawn processes`: one `cloudlet` process per
+//! cloudlet, driven over gRPC only; the run tells the same story as the
+//! virtual clock (hand-overs, migrations) and leaves no process behind.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+/// The `cloudlet` executable of this workspace, built for this test (Cargo
+/// builds a package's executables for its own tests only, and `cloudlet`
+/// belongs to mcc-cloudlet), in the profile this test was built in.
+fn cloudlet_binary() -> PathBuf {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_mcc-emu"));
+    let release = exe
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|dir| dir == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = std::process::Command::new(cargo);
+    build.current_dir(common::repo("")).args([
+        "build",
+        "--quiet",
+        "-p",
+        "mcc-cloudlet",
+        "--bin",
+        "cloudlet",
+    ]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(status.success(), "cargo build -p mcc-cloudlet failed");
+    exe.with_file_name(format!("cloudlet{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// How many processes run `binary` now (Linux: /proc/PID/exe).
+fn running(binary: &Path) -> usize {
+    let Ok(binary) = binary.canonicalize() else {
+        return 0;
+    };
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+                .filter(|e| std::fs::read_link(e.path().join("exe")).is_ok_and(|exe| exe == binary))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn sorted_moves(dir: &Path) -> Vec<[String; 5]> {
+    let mut moves: Vec<_> = common::rows(dir, "migrations.csv")
+        .into_iter()
+        .map(|r| ["time_s", "vm", "from", "to", "reason"].map(|k| r[k].clone()))
+        .collect();
+    moves.sort();
+    moves
+}
+
+#[test]
+fn cloudlet_processes_run_the_scenario_and_are_gone_afterwards() {
+    let binary = cloudlet_binary();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("agree.toml");
+    std::fs::write(&file, common::agreement_scenario("")).expect("scenario written");
+    let file = file.to_str().expect("utf-8 path");
+    let virtual_out = dir.path().join("virtual");
+    let real_out = dir.path().join("real");
+    let out = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
+    common::json_of(&["run", file, "--out", &out(&virtual_out), "--json"]);
+    let before = running(&binary);
+    let summary = common::json_of(&[
+        "run",
+        file,
+        "--out",
+        &out(&real_out),
+        "--json",
+        "--clock",
+        "real",
+        "--speed",
+        "20",
+        "--spawn",
+        "processes",
+        "--cloudlet-bin",
+        binary.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(summary["real_clock"]["nodes"], "processes", "{summary}");
+    assert_eq!(summary["real_clock"]["migrations_failed"], 0, "{summary}");
+    assert_eq!(
+        running(&binary),
+        before,
+        "a cloudlet process outlived the run"
+    );
+    let handovers = |d: &Path| std::fs::read_to_string(d.join("handovers.csv")).expect("file");
+    assert_eq!(handovers(&virtual_out), handovers(&real_out));
+    let moves = sorted_moves(&virtual_out);
+    assert!(!moves.is_empty(), "the scenario migrates");
+    assert_eq!(moves, sorted_moves(&real_out));
+}
