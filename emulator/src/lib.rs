@@ -39,4 +39,5 @@ pub mod engine;
 pub mod output;
 pub mod placement;
 pub mod scenario;
+pub mod serve;
 pub mod topology;
