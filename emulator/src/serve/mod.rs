@@ -11,3 +11,4 @@
 
 pub mod auth;
 pub mod input;
+pub mod wire;
