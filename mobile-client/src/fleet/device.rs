@@ -288,6 +288,7 @@ fn outcome_name(outcome: i32) -> &'static str {
         Ok(Outcome::TimedOut) => "timed_out",
         Ok(Outcome::NoVm) => "no_vm",
         Ok(Outcome::Rejected) => "rejected",
+        Ok(Outcome::NoCoverage) => "no_coverage",
         Ok(Outcome::Unspecified) | Err(_) => "unspecified",
     }
 }

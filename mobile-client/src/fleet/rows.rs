@@ -19,7 +19,7 @@ pub struct RequestRow {
     pub delay_ms: f64,
     /// The host that answered (empty when none did).
     pub host: String,
-    /// `ok`, `timed_out`, `no_vm`, `rejected` (the emulator's outcome), or
+    /// `ok`, `timed_out`, `no_coverage`, `no_vm`, `rejected` (the emulator's outcome), or
     /// `error:<grpc code>` when the call failed, or `client_timeout`.
     pub outcome: String,
     /// The emulator's delay breakdown, when it answered.
