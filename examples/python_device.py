@@ -3,17 +3,20 @@
 
 Generates the gRPC stubs from the repository's proto/ folder into a
 temporary folder (nothing generated is kept), then: asks the emulator for
-the scenario's area, registers a device at its south-west corner, moves it
-across the area in steps (ReportPosition), sends a request after every step
+the scenario's area, registers a device at --from (default: the area's
+south-west corner), moves it to --to (default: the north-east corner) in
+--steps moves (ReportPosition), sends a request after every move
 (SendRequest) and prints each request's delay as this process measured it,
-next to the emulator's own breakdown.
+next to the emulator's own breakdown. Corners of the area may lie outside
+every cell (outcome OUTCOME_NO_COVERAGE): give --from and --to inside cells.
 
 Needs Python 3.9+ with grpcio and grpcio-tools:
     python3 -m pip install grpcio grpcio-tools
 
 Usage:
     mcc-emu serve --listen 127.0.0.1:50051 &
-    python3 examples/python_device.py --emulator 127.0.0.1:50051
+    python3 examples/python_device.py --emulator 127.0.0.1:50051 \
+        --from 52.661,-8.6285 --to 52.6725,-8.5715
 """
 
 import argparse
@@ -39,6 +42,17 @@ def generate_stubs(proto_dir, out_dir):
         sys.exit(f"python_device: protoc could not compile {PROTOS} from {proto_dir}")
 
 
+def lat_lon(text):
+    """Parses LAT,LON in degrees."""
+    try:
+        lat, lon = (float(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LAT,LON (e.g. 52.661,-8.6285)")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise argparse.ArgumentTypeError(f"{text!r} is off the globe")
+    return lat, lon
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--emulator", default="127.0.0.1:50051",
@@ -46,7 +60,11 @@ def main():
     parser.add_argument("--token", default=os.environ.get("MCC_EMU_TOKEN"),
                         help="bearer token, if serve was started with --token (default $MCC_EMU_TOKEN)")
     parser.add_argument("--device-id", default=f"python-{os.getpid()}")
-    parser.add_argument("--steps", type=int, default=5, help="moves across the area (default 5)")
+    parser.add_argument("--steps", type=int, default=5, help="moves (default 5)")
+    parser.add_argument("--from", dest="start", type=lat_lon, metavar="LAT,LON",
+                        help="where the device starts (default: the area's south-west corner)")
+    parser.add_argument("--to", dest="end", type=lat_lon, metavar="LAT,LON",
+                        help="where it ends up (default: the area's north-east corner)")
     parser.add_argument("--cpu-us", type=int, default=2000, help="CPU cost of each request in µs")
     parser.add_argument("--proto-dir", default=PROTO_DIR)
     args = parser.parse_args()
@@ -87,10 +105,13 @@ def run(args):
               f"({sw.latitude_deg:.5f}, {sw.longitude_deg:.5f}) to "
               f"({ne.latitude_deg:.5f}, {ne.longitude_deg:.5f})")
 
+        start = args.start or (sw.latitude_deg, sw.longitude_deg)
+        end = args.end or (ne.latitude_deg, ne.longitude_deg)
+
         def point(fraction):
             return common_pb2.GeoPoint(
-                latitude_deg=sw.latitude_deg + fraction * (ne.latitude_deg - sw.latitude_deg),
-                longitude_deg=sw.longitude_deg + fraction * (ne.longitude_deg - sw.longitude_deg))
+                latitude_deg=start[0] + fraction * (end[0] - start[0]),
+                longitude_deg=start[1] + fraction * (end[1] - start[1]))
 
         registered = stub.RegisterDevice(
             control_pb2.RegisterDeviceRequest(device_id=args.device_id, position=point(0.0)),
@@ -99,7 +120,7 @@ def run(args):
               f"access point {registered.access_point_id}")
 
         for step in range(args.steps):
-            fraction = (step + 1) / (args.steps + 1)
+            fraction = (step + 1) / args.steps
             moved = stub.ReportPosition(
                 control_pb2.ReportPositionRequest(device_id=args.device_id, position=point(fraction)),
                 metadata=metadata)
