@@ -25,10 +25,13 @@
 //! - `mcc-emu inspect topology|trace|scenario` ([`cli::inspect`]) shows what
 //!   the inputs hold, including the handovers of a trace between a
 //!   topology's access points.
-//! - The real-clock foundations (a precise wall-clock timer and emulated
-//!   links) live in `mcc_cloudlet::realtime`, since the cloudlet node uses
-//!   them too; `mcc-emu bench delay` ([`cli`]) measures them on the user's
-//!   machine.
+//! - The real-clock foundations (a precise wall-clock timer, emulated
+//!   links and paths) live in `mcc_cloudlet::realtime`, since the cloudlet
+//!   node uses them too; `mcc-emu bench delay` ([`cli`]) measures them on
+//!   the user's machine. [`realclock`] runs the same scenario on the wall
+//!   clock: real gRPC cloudlet nodes, emulated links, real migrations,
+//!   delays measured by the clock (`mcc-emu run --clock real`), and is the
+//!   edge `mcc-emu serve` exposes.
 //! - `mcc-emu compare` ([`cli::compare`]) runs several policies and migration
 //!   techniques on identical traces and seeds, in parallel, each through the
 //!   same code as `mcc-emu run`, and writes a comparison table, JSON, CSV and
@@ -38,6 +41,7 @@ pub mod cli;
 pub mod engine;
 pub mod output;
 pub mod placement;
+pub mod realclock;
 pub mod scenario;
 pub mod serve;
 pub mod topology;

@@ -23,11 +23,11 @@
 //! writes and are pushed), so a page may cross twice.
 //!
 //! When the transfer is *delivered* depends on the path:
-//! - with an [`EmulatedLink`] (direction A→B = source→target), the transfer
-//!   reserves its slot on the link by its real encoded size and is delivered
-//!   when the link says it arrives (the precise timer waits for it); the
-//!   next transfer is asked for when the link is free again, as in
-//!   `single_link`;
+//! - with an [`EmulatedLink`] (direction A→B = source→target) or an
+//!   [`EmulatedPath`] of several, the transfer reserves its slot on every
+//!   hop by its real encoded size and is delivered when the path says it
+//!   arrives (the precise timer waits for it); the next transfer is asked
+//!   for when the busiest hop is free again, as in `single_link`;
 //! - without one (unshaped loopback), a transfer is delivered when the
 //!   stream has taken its last message (the stream's channel holds at most
 //!   [`STREAM_BUFFER`] messages, so HTTP/2 flow control is what paces it).
@@ -74,7 +74,7 @@ use crate::migration::{
     Migration, MigrationConfig, MigrationError, MigrationEvent, MigrationReport, PathEstimate,
     Technique, Transfer, TransferKind,
 };
-use crate::realtime::{Direction, EmulatedLink, Timer};
+use crate::realtime::{Direction, EmulatedLink, EmulatedPath, Timer};
 
 /// Most pages in one `PageBatch` message (1 MiB of 4 KiB pages).
 pub const PAGES_PER_BATCH: u64 = 256;
@@ -318,6 +318,19 @@ impl CloudletNode {
         plan: RealMigration,
         link: Option<Arc<EmulatedLink>>,
     ) -> Result<RealMigrationReport, MigrateError> {
+        let path = link.map(|link| EmulatedPath::single(link, Direction::AToB));
+        self.migrate_over(target, plan, path).await
+    }
+
+    /// [`migrate_to`](Self::migrate_to) over a multi-hop `path` from this
+    /// node to the target (each transfer books every hop; the next one is
+    /// asked for when the busiest hop has taken the last).
+    pub async fn migrate_over(
+        &self,
+        target: &mut CloudletClient<Channel>,
+        plan: RealMigration,
+        link: Option<EmulatedPath>,
+    ) -> Result<RealMigrationReport, MigrateError> {
         let memory = {
             let state = self.inner.lock();
             state.vm(&plan.vm_id)?.memory.clone()
@@ -406,7 +419,7 @@ impl CloudletNode {
         plan: &RealMigration,
         memory: VmMemory,
         proto_profile: mcc_proto::v1::VmProfile,
-        link: Option<Arc<EmulatedLink>>,
+        link: Option<EmulatedPath>,
         progress: &mut Progress,
     ) -> Result<RealMigrationReport, MigrateError> {
         let timer: Timer = self.inner.timer.clone();
@@ -484,10 +497,10 @@ impl CloudletNode {
                     .sum::<u64>();
                 wire_bytes += bytes;
                 let arrive = match &link {
-                    Some(link) => {
-                        let (_, delivery) = link.reserve(Direction::AToB, bytes);
-                        // The link's epoch is its own; keep only the spans.
-                        link_free = now + (delivery.sent_at - delivery.offered_at);
+                    Some(path) => {
+                        let delivery = path.reserve(bytes);
+                        // The links' epochs are their own; keep only the spans.
+                        link_free = now + delivery.busy();
                         now + delivery.delay()
                     }
                     None => Duration::ZERO,

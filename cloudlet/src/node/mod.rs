@@ -115,11 +115,23 @@ impl CloudletNode {
         link: Arc<crate::realtime::EmulatedLink>,
         outbound: crate::realtime::Direction,
     ) {
+        self.shape_route_to(
+            peer_address,
+            crate::realtime::EmulatedPath::single(link, outbound),
+        );
+    }
+
+    /// Shapes what this node sends to the node at `peer_address` with
+    /// `path` (from this node to the peer) and what it receives from there
+    /// with the reversed path, as [`shape_path_to`](Self::shape_path_to)
+    /// does for one link.
+    pub fn shape_route_to(&self, peer_address: &str, path: crate::realtime::EmulatedPath) {
+        let back = path.reversed();
         self.inner
             .links
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(peer_address.to_owned(), (link, outbound));
+            .insert(peer_address.to_owned(), (path, back));
     }
 
     /// The node's host id.

@@ -22,7 +22,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::error::{NodeError, Peer};
 use super::state::{Admission, NodeState};
 use super::transfer::{IncomingTransfer, memory_from_header};
-use crate::realtime::{Direction, EmulatedLink, Timer};
+use crate::realtime::{EmulatedPath, Timer};
 use mcc_proto::v1::Technique as WireTechnique;
 
 /// Largest `ExecuteRequest.payload` a node accepts: 1 MiB.
@@ -48,9 +48,9 @@ pub(super) struct Inner {
     /// Clients of other nodes (sources to pull from, targets to forward
     /// to), by address; connected lazily.
     pub(super) peers: Mutex<BTreeMap<String, CloudletClient<Channel>>>,
-    /// Emulated links towards other nodes, by their address, with the
-    /// direction that leads from this node to them.
-    pub(super) links: Mutex<BTreeMap<String, (Arc<EmulatedLink>, Direction)>>,
+    /// Emulated paths towards other nodes, by their address: the way there
+    /// and the way back.
+    pub(super) links: Mutex<BTreeMap<String, (EmulatedPath, EmulatedPath)>>,
 }
 
 impl Inner {
@@ -92,13 +92,9 @@ impl Inner {
             .unwrap_or_else(PoisonError::into_inner)
             .get(address)
             .cloned();
-        if let Some((link, direction)) = link {
-            let direction = if outbound {
-                direction
-            } else {
-                direction.reverse()
-            };
-            link.transmit(direction, bytes).await;
+        if let Some((there, back)) = link {
+            let path = if outbound { there } else { back };
+            path.transmit(bytes).await;
         }
     }
 

@@ -189,6 +189,37 @@ impl EmulatedLink {
         (self.epoch + delivery.arrive_at, delivery)
     }
 
+    /// Reserves the slot of a `bytes`-long message offered at `at` (which
+    /// may lie in the future: the message is booked now for when it will
+    /// reach this link; an `at` before the latest offer is taken as that
+    /// offer, so nothing overtakes the queue).
+    pub fn reserve_at(&self, direction: Direction, at: Instant, bytes: u64) -> (Instant, Delivery) {
+        let schedule = match direction {
+            Direction::AToB => &self.a_to_b,
+            Direction::BToA => &self.b_to_a,
+        };
+        let mut schedule = schedule.lock().unwrap_or_else(PoisonError::into_inner);
+        let delivery = schedule.offer(at.saturating_duration_since(self.epoch), bytes);
+        (self.epoch + delivery.arrive_at, delivery)
+    }
+
+    /// The spec of one direction.
+    pub fn spec(&self, direction: Direction) -> LinkSpec {
+        let schedule = match direction {
+            Direction::AToB => &self.a_to_b,
+            Direction::BToA => &self.b_to_a,
+        };
+        schedule
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .spec()
+    }
+
+    /// The timer the link waits with.
+    pub fn timer(&self) -> &Timer {
+        &self.timer
+    }
+
     /// Sends a `bytes`-long message now: completes when it arrives at the
     /// far end, and returns its schedule.
     pub async fn transmit(&self, direction: Direction, bytes: u64) -> Delivery {

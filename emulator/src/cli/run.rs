@@ -1,4 +1,6 @@
-//! `mcc-emu run`: run an experiment on the virtual clock and write its results.
+//! `mcc-emu run`: run an experiment on the virtual clock (or, with
+//! `--clock real`, on the wall clock: [`crate::realclock`]) and write its
+//! results.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -34,6 +36,35 @@ pub struct RunArgs {
     /// post-copy, soft); its other migration settings stay.
     #[arg(long)]
     pub technique: Option<String>,
+    /// Which clock drives the run: `virtual` (a discrete-event loop, as
+    /// fast as it goes, deterministic) or `real` (gRPC cloudlet nodes,
+    /// emulated links on the wall clock, delays measured; docs/real-clock.md).
+    #[arg(long, value_enum, default_value_t = Clock::Virtual)]
+    pub clock: Clock,
+    /// Real clock only: scenario seconds per wall second (movement, request
+    /// schedule and placement timer run this much faster; network delays
+    /// and CPU costs are not scaled). Default 1.
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// Real clock only: how the cloudlet nodes run.
+    #[arg(long, value_enum)]
+    pub spawn: Option<Spawn>,
+}
+
+/// The clock of `mcc-emu run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Clock {
+    /// The discrete-event engine.
+    Virtual,
+    /// The wall clock with real cloudlet nodes.
+    Real,
+}
+
+/// How `--clock real` runs the cloudlet nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Spawn {
+    /// Tasks of the mcc-emu process, each node on its own loopback listener.
+    InProcess,
 }
 
 /// Loads the scenario `path`, or the embedded default.
@@ -62,11 +93,28 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         eprintln!("mcc-emu: warning: {warning}");
     }
     let out = args.out.unwrap_or_else(|| scenario.output.clone());
-    let summary = run_scenario(
-        &scenario,
-        &out,
-        !args.json && std::io::stderr().is_terminal(),
-    )?;
+    let progress = !args.json && std::io::stderr().is_terminal();
+    let summary = match args.clock {
+        Clock::Virtual => {
+            if args.speed.is_some() {
+                anyhow::bail!("--speed applies to --clock real only");
+            }
+            if args.spawn.is_some() {
+                anyhow::bail!("--spawn applies to --clock real only");
+            }
+            run_scenario(&scenario, &out, progress)?
+        }
+        Clock::Real => {
+            let speed = args.speed.unwrap_or(1.0);
+            if !(speed.is_finite() && speed > 0.0) {
+                anyhow::bail!("--speed must be a number > 0, got {speed}");
+            }
+            let nodes = match args.spawn.unwrap_or(Spawn::InProcess) {
+                Spawn::InProcess => crate::realclock::NodeLaunch::InProcess,
+            };
+            run_real(scenario.clone(), &out, speed, nodes, progress)?
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -126,6 +174,57 @@ pub fn run_scenario(
     json.push(b'\n');
     outputs.write("summary.json", &json)?;
     outputs.commit()?;
+    Ok(summary)
+}
+
+/// Runs `scenario` on the real clock and writes its outputs into `out`
+/// (all or nothing; Ctrl-C stops the run early and the outputs cover what
+/// ran until then).
+pub fn run_real(
+    scenario: Scenario,
+    out: &std::path::Path,
+    speed: f64,
+    nodes: crate::realclock::NodeLaunch,
+    progress: bool,
+) -> anyhow::Result<Summary> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the Tokio runtime")?;
+    let bar = progress.then(|| progress_bar(scenario.settings.duration_ns));
+    let options = crate::realclock::RealOptions {
+        speed,
+        nodes,
+        scenario_devices: true,
+        out: Some(out.to_path_buf()),
+    };
+    let name = scenario.name.clone();
+    let summary = runtime.block_on(crate::realclock::run::run_scenario(
+        scenario,
+        options,
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+        |now_s| {
+            if let Some(bar) = &bar {
+                bar.set_position(now_s);
+            }
+        },
+    ));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let summary = summary.with_context(|| format!("scenario {name} on the real clock"))?;
+    if summary
+        .real_clock
+        .as_ref()
+        .is_some_and(|real| real.interrupted)
+    {
+        eprintln!(
+            "mcc-emu: stopped early: the outputs cover the first {:.0} s of the scenario",
+            summary.sim_duration_s
+        );
+    }
     Ok(summary)
 }
 

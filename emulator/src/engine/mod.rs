@@ -11,6 +11,7 @@
 //! ([`placement_tables`]). Records stream to a
 //! [`RecordSink`](crate::output::RecordSink) as they happen.
 
+pub mod attachment;
 pub mod cpu;
 pub mod example;
 pub mod from_topology;

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::migrations::{MigrationSettings, NO_LINK_RATE_BPS};
 use super::world::World;
-use crate::placement::MigrationCost;
+use crate::placement::{MigrationCost, PlacementView};
 
 /// Latencies are rounded to this step before the migration model is run, so
 /// that pairs with nearly the same path share one run (100 µs: far below what
@@ -38,6 +38,9 @@ pub struct PlacementTables {
     pub bandwidth_bps: Vec<f64>,
     /// Expected migration cost, by `from * cloudlets + to`.
     pub migration_cost: Vec<MigrationCost>,
+    /// Cloudlets in order of propagation latency (ties by index), for each
+    /// access point.
+    pub cloudlets_by_latency: Vec<Vec<u32>>,
 }
 
 impl PlacementTables {
@@ -73,12 +76,99 @@ impl PlacementTables {
                 migration_cost.push(cost);
             }
         }
+        let cloudlets_by_latency = (0..world.access_points.len() as u32)
+            .map(|ap| {
+                let mut order: Vec<u32> = (0..n as u32).collect();
+                order.sort_by_key(|&c| (world.paths.ap_latency_ns(ap, c), c));
+                order
+            })
+            .collect();
         Self {
+            cloudlets_by_latency,
             memory_bytes: world.cloudlets.iter().map(|c| c.memory_bytes).collect(),
             cpu_cores: world.cloudlets.iter().map(|c| c.cpu_cores).collect(),
             positions: world.cloudlets.iter().map(|c| c.position).collect(),
             bandwidth_bps,
             migration_cost,
+        }
+    }
+}
+
+/// The access point closest to `position`, in range or not (ties: lowest index).
+pub fn closest_ap(world: &World, position: LatLon) -> u32 {
+    world
+        .access_points
+        .iter()
+        .enumerate()
+        .map(|(i, ap)| (ap.position.distance_m(position), i))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or(0, |(_, i)| i as u32)
+}
+
+impl PlacementTables {
+    /// Where a VM starts: the lowest-latency cloudlet with room for
+    /// `vm_bytes` from the device's access point `ap` (out of coverage: the
+    /// access point closest to `position`). `None`: no cloudlet has room.
+    pub fn initial_host(
+        &self,
+        world: &World,
+        ap: Option<u32>,
+        position: LatLon,
+        memory_used_bytes: &[u64],
+        vm_bytes: u64,
+    ) -> Option<u32> {
+        let anchor = ap.unwrap_or_else(|| closest_ap(world, position));
+        self.cloudlets_by_latency
+            .get(anchor as usize)?
+            .iter()
+            .copied()
+            .find(|&c| {
+                let used = memory_used_bytes
+                    .get(c as usize)
+                    .copied()
+                    .unwrap_or(u64::MAX);
+                self.memory_bytes
+                    .get(c as usize)
+                    .is_some_and(|&total| used.saturating_add(vm_bytes) <= total)
+            })
+    }
+
+    /// The view a policy decides on: these tables, the world's latencies,
+    /// the buffers `scratch` (filled for `now_ns`) and the memory each
+    /// cloudlet has promised.
+    #[allow(clippy::too_many_arguments)]
+    pub fn view<'a>(
+        &'a self,
+        world: &'a World,
+        scratch: &'a PlacementScratch,
+        now_ns: u64,
+        horizon_ns: u64,
+        vm_memory_bytes: u64,
+        cloudlet_memory_used_bytes: &'a [u64],
+    ) -> PlacementView<'a> {
+        PlacementView {
+            now_ns,
+            horizon_ns,
+            vm_hosts: &scratch.vm_hosts,
+            vm_migrating: &scratch.vm_migrating,
+            device_ap: &scratch.device_ap,
+            device_ap_ahead: &scratch.device_ap_ahead,
+            device_position: &scratch.device_position,
+            device_position_ahead: &scratch.device_position_ahead,
+            vm_memory_bytes,
+            cloudlet_memory_bytes: &self.memory_bytes,
+            cloudlet_memory_used_bytes,
+            cloudlet_backlog_ns: &scratch.backlog_ns,
+            cloudlet_vms: &scratch.cloudlet_vms,
+            cloudlet_cpu_cores: &self.cpu_cores,
+            cloudlet_position: &self.positions,
+            cloudlets_by_latency: &self.cloudlets_by_latency,
+            ap_latency_ns: world.paths.ap_latency_table_ns(),
+            cloudlet_latency_ns: world.paths.between_latency_table_ns(),
+            cloudlet_bandwidth_bps: &self.bandwidth_bps,
+            migration_cost: &self.migration_cost,
+            request_rate_hz: world.workload.rate_hz,
+            request_cpu_ns: world.workload.cpu_ns,
         }
     }
 }
@@ -138,6 +228,64 @@ pub struct PlacementScratch {
     pub cloudlet_vms: Vec<u32>,
     /// The time the device entries were filled for.
     pub devices_at_ns: Option<u64>,
+}
+
+impl PlacementScratch {
+    /// Refills the VM and cloudlet entries: each VM's (host, migrating) and
+    /// each cloudlet's CPU backlog.
+    pub fn fill_vms(
+        &mut self,
+        cloudlets: usize,
+        vms: impl IntoIterator<Item = (u32, bool)>,
+        backlog_ns: impl IntoIterator<Item = u64>,
+    ) {
+        self.vm_hosts.clear();
+        self.vm_migrating.clear();
+        self.cloudlet_vms.clear();
+        self.cloudlet_vms.resize(cloudlets, 0);
+        for (host, migrating) in vms {
+            self.vm_hosts.push(host);
+            self.vm_migrating.push(migrating);
+            if let Some(n) = self.cloudlet_vms.get_mut(host as usize) {
+                *n += 1;
+            }
+        }
+        self.backlog_ns.clear();
+        self.backlog_ns.extend(backlog_ns);
+    }
+
+    /// Starts refilling the device entries for `now_ns`; false when they
+    /// were already filled for that instant (positions and look-aheads
+    /// change only with time, so every decision at one instant shares them).
+    pub fn begin_devices(&mut self, now_ns: u64) -> bool {
+        if self.devices_at_ns == Some(now_ns) {
+            return false;
+        }
+        self.devices_at_ns = Some(now_ns);
+        self.device_ap.clear();
+        self.device_ap_ahead.clear();
+        self.device_position.clear();
+        self.device_position_ahead.clear();
+        true
+    }
+
+    /// Adds the next device: its access point, its position now (when the
+    /// policy reads positions) and its look-ahead (when it reads them).
+    pub fn push_device(
+        &mut self,
+        ap: Option<u32>,
+        position: Option<LatLon>,
+        ahead: Option<(Option<u32>, LatLon)>,
+    ) {
+        self.device_ap.push(ap);
+        if let Some(position) = position {
+            self.device_position.push(position);
+        }
+        if let Some((ap, position)) = ahead {
+            self.device_ap_ahead.push(ap);
+            self.device_position_ahead.push(position);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use mcc_cloudlet::migration::{Host, Ready};
-use mcc_mobile_client::{AccessPoint as AttachPoint, ApIndex, LatLon, TraceCursor};
+use mcc_mobile_client::{AccessPoint as AttachPoint, ApIndex, TraceCursor};
 
+use super::attachment::Attachment;
 use super::cpu::CpuQueue;
 use super::links::{DirectedLink, LinkSpec, LinkTable, directed};
 use super::migrations::{ActiveMigration, MigrationSettings, Wake};
@@ -18,7 +19,7 @@ use super::world::World;
 use crate::output::{
     DelayStatsBuilder, HandoverRecord, Outcome, RecordSink, RequestRecord, Summary,
 };
-use crate::placement::{InstanceSize, Move, PlacementPolicy, PlacementView, Trigger};
+use crate::placement::{InstanceSize, Move, PlacementPolicy, Trigger};
 
 /// How an experiment runs, beyond the world it runs in.
 #[derive(Debug, Clone)]
@@ -104,19 +105,13 @@ struct DualPending {
 
 struct Device<'w> {
     cursor: TraceCursor<'w>,
-    ap: Option<u32>,
-    /// Where the attachment was last decided, and how far the device may
-    /// move from there before the decision can change.
-    anchor: LatLon,
-    slack_m: f64,
+    attachment: Attachment,
     clock: RequestClock,
     /// Where the trace says the device will be one placement horizon ahead,
-    /// the access point it would be attached to there (with hysteresis
-    /// against the previous look-ahead), and the slack of that decision.
+    /// and the access point it would be attached to there (with hysteresis
+    /// against the previous look-ahead).
     ahead_cursor: TraceCursor<'w>,
-    ahead_ap: Option<u32>,
-    ahead_anchor: LatLon,
-    ahead_slack_m: f64,
+    ahead: Attachment,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -157,7 +152,6 @@ pub struct Engine<'w, S: RecordSink> {
     in_flight: Vec<Serve>,
     free_in_flight: Vec<u32>,
     memory_used_bytes: Vec<u64>,
-    cloudlets_by_latency: Vec<Vec<u32>>,
     placement_tables: PlacementTables,
     placement_scratch: PlacementScratch,
     delays: DelayStatsBuilder,
@@ -251,13 +245,6 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             .iter()
             .map(|c| CpuQueue::new(c.cpu_cores))
             .collect();
-        let cloudlets_by_latency = (0..world.access_points.len() as u32)
-            .map(|ap| {
-                let mut order: Vec<u32> = (0..world.cloudlets.len() as u32).collect();
-                order.sort_by_key(|&c| (world.paths.ap_latency_ns(ap, c), c));
-                order
-            })
-            .collect();
 
         let mut engine = Self {
             world,
@@ -276,7 +263,6 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             in_flight: Vec::new(),
             free_in_flight: Vec::new(),
             memory_used_bytes: vec![0; world.cloudlets.len()],
-            cloudlets_by_latency,
             placement_tables: PlacementTables::new(world, &settings.migration),
             placement_scratch: PlacementScratch::default(),
             delays: DelayStatsBuilder::new(),
@@ -297,19 +283,18 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         for (i, spec) in self.world.devices.iter().enumerate() {
             let mut cursor = spec.trace.cursor(spec.edge);
             let position = cursor.position_at(0.0);
-            let (ap, slack_m) =
-                self.ap_index
-                    .attach_with_slack(position, None, self.settings.hysteresis_m);
-            let ap = ap.map(|a| a as u32);
+            let attachment =
+                Attachment::first(&self.ap_index, position, self.settings.hysteresis_m);
             // Out of coverage at the start: host it near the closest site anyway.
-            let anchor = ap.unwrap_or_else(|| self.closest_ap(position));
-            let host = self.cloudlets_by_latency[anchor as usize]
-                .iter()
-                .copied()
-                .find(|&c| {
-                    self.memory_used_bytes[c as usize] + vm_bytes
-                        <= self.world.cloudlets[c as usize].memory_bytes
-                })
+            let host = self
+                .placement_tables
+                .initial_host(
+                    self.world,
+                    attachment.ap,
+                    position,
+                    &self.memory_used_bytes,
+                    vm_bytes,
+                )
                 .ok_or(EngineError::OutOfMemory {
                     vms: self.world.devices.len(),
                     vm_mib: vm_bytes >> 20,
@@ -320,14 +305,10 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 .push(clock.first_ns(), Event::Send { device: i as u32 });
             self.devices.push(Device {
                 cursor,
-                ap,
-                anchor: position,
-                slack_m,
+                attachment,
                 clock,
                 ahead_cursor: spec.trace.cursor(spec.edge),
-                ahead_ap: None,
-                ahead_anchor: position,
-                ahead_slack_m: 0.0,
+                ahead: Attachment::undecided(position),
             });
             self.vms.push(Vm {
                 host,
@@ -335,16 +316,6 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             });
         }
         Ok(())
-    }
-
-    fn closest_ap(&self, position: LatLon) -> u32 {
-        self.world
-            .access_points
-            .iter()
-            .enumerate()
-            .map(|(i, ap)| (ap.position.distance_m(position), i))
-            .min_by(|a, b| a.0.total_cmp(&b.0))
-            .map_or(0, |(_, i)| i as u32)
     }
 
     /// Runs the experiment to its end and returns the summary (without the
@@ -399,6 +370,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             sla_violations: self.totals.sla_violations,
             wall_s: 0.0,
             sim_requests_per_s: 0.0,
+            real_clock: None,
         }
     }
 
@@ -407,26 +379,17 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         let mut handed_over = Vec::new();
         for (i, device) in self.devices.iter_mut().enumerate() {
             let position = device.cursor.position_at(t_s);
-            if device.anchor.distance_m(position) < device.slack_m {
-                // Not far enough from where it was last decided to change it.
-                continue;
-            }
-            let current = device.ap.map(|a| a as usize);
-            let (next, slack_m) =
-                self.ap_index
-                    .attach_with_slack(position, current, self.settings.hysteresis_m);
-            let next = next.map(|a| a as u32);
-            device.anchor = position;
-            device.slack_m = slack_m;
-            if next != device.ap {
+            let attachment = &mut device.attachment;
+            if let Some(from) =
+                attachment.update(&self.ap_index, position, self.settings.hysteresis_m)
+            {
                 self.sink.handover(HandoverRecord {
                     time_ns: now,
                     device: i as u32,
-                    from: device.ap,
-                    to: next,
+                    from,
+                    to: attachment.ap,
                 });
-                device.ap = next;
-                if next.is_some() {
+                if attachment.ap.is_some() {
                     handed_over.push(i as u32);
                 }
             }
@@ -459,87 +422,41 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     /// device's position and access point at `now + horizon`).
     fn fill_placement_scratch(&mut self, now: u64) {
         let scratch = &mut self.placement_scratch;
-        scratch.vm_hosts.clear();
-        scratch.vm_migrating.clear();
-        scratch.cloudlet_vms.clear();
-        scratch.cloudlet_vms.resize(self.world.cloudlets.len(), 0);
-        for vm in &self.vms {
-            scratch.vm_hosts.push(vm.host);
-            scratch.vm_migrating.push(vm.migration.is_some());
-            if let Some(n) = scratch.cloudlet_vms.get_mut(vm.host as usize) {
-                *n += 1;
-            }
-        }
-        scratch.backlog_ns.clear();
-        scratch
-            .backlog_ns
-            .extend(self.cpus.iter().map(|c| c.backlog_ns(now)));
-        // Positions and look-aheads change only with time: every decision at
-        // one instant (all the hand-overs of a mobility tick) shares them.
-        if scratch.devices_at_ns == Some(now) {
+        scratch.fill_vms(
+            self.world.cloudlets.len(),
+            self.vms.iter().map(|vm| (vm.host, vm.migration.is_some())),
+            self.cpus.iter().map(|c| c.backlog_ns(now)),
+        );
+        if !scratch.begin_devices(now) {
             return;
         }
-        scratch.devices_at_ns = Some(now);
-        scratch.device_ap.clear();
-        scratch.device_ap_ahead.clear();
-        scratch.device_position.clear();
-        scratch.device_position_ahead.clear();
         let needs = self.policy.needs();
         let ahead_s = now.saturating_add(self.settings.placement_horizon_ns) as f64 / 1e9;
         for device in &mut self.devices {
-            scratch.device_ap.push(device.ap);
-            if needs.positions {
-                scratch
-                    .device_position
-                    .push(device.cursor.position_at(now as f64 / 1e9));
-            }
-            if !needs.look_ahead {
-                continue;
-            }
-            let ahead = device.ahead_cursor.position_at(ahead_s);
-            if device.ahead_anchor.distance_m(ahead) >= device.ahead_slack_m {
-                let (ap, slack_m) = self.ap_index.attach_with_slack(
-                    ahead,
-                    device.ahead_ap.map(|a| a as usize),
-                    self.settings.hysteresis_m,
-                );
-                device.ahead_ap = ap.map(|a| a as u32);
-                device.ahead_anchor = ahead;
-                device.ahead_slack_m = slack_m;
-            }
-            scratch.device_ap_ahead.push(device.ahead_ap);
-            scratch.device_position_ahead.push(ahead);
+            let position = needs
+                .positions
+                .then(|| device.cursor.position_at(now as f64 / 1e9));
+            let ahead = needs.look_ahead.then(|| {
+                let ahead = device.ahead_cursor.position_at(ahead_s);
+                device
+                    .ahead
+                    .update(&self.ap_index, ahead, self.settings.hysteresis_m);
+                (device.ahead.ap, ahead)
+            });
+            scratch.push_device(device.attachment.ap, position, ahead);
         }
     }
 
     fn place(&mut self, now: u64, trigger: Trigger) {
         self.fill_placement_scratch(now);
-        let scratch = &self.placement_scratch;
-        let tables = &self.placement_tables;
-        let view = PlacementView {
-            now_ns: now,
-            horizon_ns: self.settings.placement_horizon_ns,
-            vm_hosts: &scratch.vm_hosts,
-            vm_migrating: &scratch.vm_migrating,
-            device_ap: &scratch.device_ap,
-            device_ap_ahead: &scratch.device_ap_ahead,
-            device_position: &scratch.device_position,
-            device_position_ahead: &scratch.device_position_ahead,
-            vm_memory_bytes: self.settings.migration.vm_memory_bytes(),
-            cloudlet_memory_bytes: &tables.memory_bytes,
-            cloudlet_memory_used_bytes: &self.memory_used_bytes,
-            cloudlet_backlog_ns: &scratch.backlog_ns,
-            cloudlet_vms: &scratch.cloudlet_vms,
-            cloudlet_cpu_cores: &tables.cpu_cores,
-            cloudlet_position: &tables.positions,
-            cloudlets_by_latency: &self.cloudlets_by_latency,
-            ap_latency_ns: self.world.paths.ap_latency_table_ns(),
-            cloudlet_latency_ns: self.world.paths.between_latency_table_ns(),
-            cloudlet_bandwidth_bps: &tables.bandwidth_bps,
-            migration_cost: &tables.migration_cost,
-            request_rate_hz: self.world.workload.rate_hz,
-            request_cpu_ns: self.world.workload.cpu_ns,
-        };
+        let view = self.placement_tables.view(
+            self.world,
+            &self.placement_scratch,
+            now,
+            self.settings.placement_horizon_ns,
+            self.settings.migration.vm_memory_bytes(),
+            &self.memory_used_bytes,
+        );
         let moves = self.policy.decide(&view, trigger);
         for Move { vm, to } in moves {
             self.start_migration(now, vm, to, trigger.reason());
@@ -653,7 +570,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             self.queue.push(now + gap, Event::Send { device });
         }
         self.totals.requests += 1;
-        let Some(ap) = self.devices[d].ap else {
+        let Some(ap) = self.devices[d].attachment.ap else {
             self.finish_request(
                 RequestRecord {
                     sent_ns: now,

@@ -19,5 +19,5 @@ mod writer;
 pub use atomic::AtomicOutputs;
 pub use records::{HandoverRecord, MigrationRecord, Outcome, RequestRecord};
 pub use sink::{MemorySink, RecordSink};
-pub use summary::{DelayStats, DelayStatsBuilder, Summary};
+pub use summary::{DelayStats, DelayStatsBuilder, RealClockSummary, Summary};
 pub use writer::{CsvFiles, Names, RecordWriter};

@@ -118,6 +118,27 @@ pub struct Summary {
     pub wall_s: f64,
     /// Requests simulated per second of wall-clock time.
     pub sim_requests_per_s: f64,
+    /// How a real-clock run went (absent on the virtual clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub real_clock: Option<RealClockSummary>,
+}
+
+/// What `summary.json` adds for a run on the real clock.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RealClockSummary {
+    /// Scenario seconds per wall-clock second.
+    pub speed: f64,
+    /// How the cloudlet nodes ran (`in-process`, `processes`, `remote`).
+    pub nodes: String,
+    /// Whether the run was stopped early (Ctrl-C); the outputs cover the
+    /// scenario time up to `sim_duration_s` then.
+    pub interrupted: bool,
+    /// Migrations that failed (the VM stayed at its source).
+    pub migrations_failed: u64,
+    /// Requests answered by the second host of a soft handoff first.
+    pub answered_by_handoff_peer: u64,
+    /// Requests redirected at least once (sent to a host the VM had left).
+    pub redirected: u64,
 }
 
 #[cfg(test)]

@@ -53,6 +53,8 @@ impl Names {
 }
 
 enum Batch {
+    /// A device (and its VM) joined after the start: their names.
+    Device(String, String),
     Requests(Vec<RequestRecord>),
     Handovers(Vec<HandoverRecord>),
     Migrations(Vec<MigrationRecord>),
@@ -134,6 +136,12 @@ impl RecordWriter {
         self.migrations.push(record);
     }
 
+    /// Names the next device index (and its VM) for a device that joined
+    /// after the start; its records may follow at once.
+    pub fn add_device(&mut self, device: String, vm: String) {
+        self.send(Batch::Device(device, vm));
+    }
+
     fn send(&mut self, batch: Batch) {
         let failed = match &self.sender {
             Some(sender) => sender.send(batch).is_err(),
@@ -184,24 +192,30 @@ fn write_all(
     handovers.write_all(HandoverRecord::CSV_HEADER.as_bytes())?;
     migrations.write_all(migration_header.as_bytes())?;
     let mut line = Vec::with_capacity(256);
+    let mut names = names.clone();
     for batch in receiver {
         line.clear();
         match batch {
+            Batch::Device(device, vm) => {
+                names.devices.push(device);
+                names.vms.push(vm);
+                Ok(())
+            }
             Batch::Requests(records) => {
                 for record in &records {
-                    record.write_csv(names, &mut line);
+                    record.write_csv(&names, &mut line);
                 }
                 requests.write_all(&line)
             }
             Batch::Handovers(records) => {
                 for record in &records {
-                    record.write_csv(names, &mut line);
+                    record.write_csv(&names, &mut line);
                 }
                 handovers.write_all(&line)
             }
             Batch::Migrations(records) => {
                 for record in &records {
-                    record.write_csv(names, &mut line);
+                    record.write_csv(&names, &mut line);
                 }
                 migrations.write_all(&line)
             }

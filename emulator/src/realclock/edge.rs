@@ -1,0 +1,690 @@
+//! [`RealEdge`]: the emulated edge on the wall clock, and the state its
+//! parts share (devices, VMs, the policy, the records).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use mcc_cloudlet::realtime::Timer;
+use mcc_mobile_client::{AccessPoint as AttachPoint, ApIndex, Edge, LatLon, Trace};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use super::clock::ScenarioClock;
+use super::error::RealClockError;
+use super::events::EdgeEvent;
+use super::network::Network;
+use super::nodes::{NodeLaunch, Nodes};
+use crate::engine::attachment::Attachment;
+use crate::engine::placement_tables::{PlacementScratch, PlacementTables};
+use crate::output::{
+    AtomicOutputs, CsvFiles, DelayStatsBuilder, HandoverRecord, Names, RealClockSummary,
+    RecordWriter, Summary,
+};
+use crate::placement::{self, PlacementPolicy, Trigger};
+use crate::scenario::Scenario;
+
+/// How the edge runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RealOptions {
+    /// How fast scenario (trace) time runs against the wall clock (1.0 =
+    /// real time). Network delays and CPU costs are not scaled: only
+    /// movement, the request schedule and the placement timer are.
+    pub speed: f64,
+    /// How the cloudlet nodes run.
+    pub nodes: NodeLaunch,
+    /// Run the scenario's own devices (true for `run --clock real`; `serve`
+    /// may start with none and wait for external devices).
+    pub scenario_devices: bool,
+    /// Folder to write requests.csv, handovers.csv, migrations.csv and
+    /// summary.json into (atomically, at shutdown); `None`: no files.
+    pub out: Option<PathBuf>,
+}
+
+impl Default for RealOptions {
+    fn default() -> Self {
+        Self {
+            speed: 1.0,
+            nodes: NodeLaunch::InProcess,
+            scenario_devices: true,
+            out: None,
+        }
+    }
+}
+
+/// How a registered device moves.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeviceMovement {
+    /// It follows this trace from the moment it registers (held at its last
+    /// point after it ends).
+    Trace(Trace),
+    /// It stays where it is until it reports a new position.
+    Pushed(LatLon),
+}
+
+/// What registering a device set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// Its VM's id.
+    pub vm_id: String,
+    /// The cloudlet hosting the VM.
+    pub host_id: String,
+    /// The access point it is attached to, `None` out of coverage.
+    pub access_point_id: Option<String>,
+}
+
+/// What a reported position changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PositionUpdate {
+    /// The access point the device is attached to now, `None` out of coverage.
+    pub access_point_id: Option<String>,
+    /// Whether it changed access point.
+    pub handed_over: bool,
+}
+
+/// Where a device is, as the edge knows it.
+#[derive(Debug, Clone)]
+pub(super) enum Movement {
+    /// Following a trace that started at scenario time `start_ns`.
+    Trace {
+        trace: Arc<Trace>,
+        edge: Edge,
+        start_ns: u64,
+    },
+    /// At the last reported position.
+    Pushed(LatLon),
+}
+
+impl Movement {
+    /// The position at scenario time `t_ns`.
+    pub fn position_at(&self, t_ns: u64) -> LatLon {
+        match self {
+            Movement::Trace {
+                trace,
+                edge,
+                start_ns,
+            } => trace.position_at(t_ns.saturating_sub(*start_ns) as f64 / 1e9, *edge),
+            Movement::Pushed(position) => *position,
+        }
+    }
+}
+
+/// One device.
+#[derive(Debug, Clone)]
+pub(super) struct DeviceState {
+    pub name: String,
+    pub movement: Movement,
+    pub attachment: Attachment,
+    /// The look-ahead's attachment (placement view).
+    pub ahead: Attachment,
+    pub next_request_id: u64,
+}
+
+/// One VM (VM `i` belongs to device `i`).
+#[derive(Debug, Clone)]
+pub(super) struct VmState {
+    pub id: String,
+    pub host: u32,
+    pub migrating: bool,
+    /// The other host of a soft handoff, while its answers name one.
+    pub handoff: Option<u32>,
+}
+
+/// Counters of the summary.
+#[derive(Debug, Default)]
+pub(super) struct Totals {
+    pub requests: u64,
+    pub failed: u64,
+    pub sla_violations: u64,
+    pub migrations: u64,
+    pub migrations_failed: u64,
+    pub downtime_ns_total: u64,
+    pub bytes_migrated: u64,
+    pub answered_by_handoff_peer: u64,
+    pub redirected: u64,
+}
+
+/// What changes as the edge runs (one lock; never held across an await).
+pub(super) struct EdgeState {
+    pub devices: Vec<DeviceState>,
+    pub by_name: BTreeMap<String, u32>,
+    pub vms: Vec<VmState>,
+    pub memory_used_bytes: Vec<u64>,
+    /// Requests sent to each cloudlet and not answered yet.
+    pub host_load: Vec<u64>,
+    pub policy: Box<dyn PlacementPolicy + Send>,
+    pub scratch: PlacementScratch,
+    pub sink: Option<RecordWriter>,
+    pub outputs: Option<AtomicOutputs>,
+    pub delays: DelayStatsBuilder,
+    pub totals: Totals,
+    /// Scenario time the edge has covered (the last tick).
+    pub covered_ns: u64,
+}
+
+/// What the parts of the edge share.
+pub(super) struct Shared {
+    pub scenario: Scenario,
+    pub options: RealOptions,
+    pub clock: ScenarioClock,
+    pub timer: Timer,
+    pub network: Network,
+    pub nodes: Nodes,
+    pub tables: PlacementTables,
+    pub ap_index: ApIndex,
+    pub runtime: tokio::runtime::Handle,
+    pub state: Mutex<EdgeState>,
+    pub events: broadcast::Sender<EdgeEvent>,
+    /// The device and tick loops, aborted at shutdown.
+    pub loops: Mutex<Vec<JoinHandle<()>>>,
+    /// Requests and migrations under way (shutdown waits for them).
+    pub pending: watch::Sender<u64>,
+    /// Set when the edge shuts down: no new request or migration starts.
+    pub stopping: watch::Sender<bool>,
+}
+
+/// Counts one request or migration as pending while it lives.
+pub(super) struct PendingGuard(Arc<Shared>);
+
+impl PendingGuard {
+    pub fn new(shared: &Arc<Shared>) -> Self {
+        shared.pending.send_modify(|n| *n += 1);
+        Self(shared.clone())
+    }
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.0.pending.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+impl Shared {
+    pub fn lock(&self) -> MutexGuard<'_, EdgeState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The name of access point `ap`.
+    pub fn ap_name(&self, ap: Option<u32>) -> Option<String> {
+        ap.and_then(|a| self.scenario.world.access_points.get(a as usize))
+            .map(|a| a.name.clone())
+    }
+
+    /// The name of cloudlet `cloudlet`.
+    pub fn cloudlet_name(&self, cloudlet: u32) -> String {
+        self.scenario
+            .world
+            .cloudlets
+            .get(cloudlet as usize)
+            .map_or_else(|| "?".to_owned(), |c| c.name.clone())
+    }
+
+    pub fn emit(&self, event: EdgeEvent) {
+        // Nobody listening is fine.
+        let _ = self.events.send(event);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Adds a device and its VM at scenario time `now_ns`: attaches it and
+    /// hosts its VM where the engine's initial placement would.
+    pub fn add_device(
+        &self,
+        state: &mut EdgeState,
+        name: &str,
+        movement: Movement,
+        now_ns: u64,
+        named_in_outputs: bool,
+    ) -> Result<Registration, RealClockError> {
+        if name.is_empty() {
+            return Err(RealClockError::invalid("a device id must not be empty"));
+        }
+        if state.by_name.contains_key(name) {
+            return Err(RealClockError::new(
+                super::ErrorKind::AlreadyExists,
+                format!("device {name:?} is registered already"),
+            ));
+        }
+        let settings = &self.scenario.settings;
+        let position = movement.position_at(now_ns);
+        let attachment = Attachment::first(&self.ap_index, position, settings.hysteresis_m);
+        let vm_bytes = settings.migration.vm_memory_bytes();
+        let host = self
+            .tables
+            .initial_host(
+                &self.scenario.world,
+                attachment.ap,
+                position,
+                &state.memory_used_bytes,
+                vm_bytes,
+            )
+            .ok_or_else(|| {
+                RealClockError::precondition(format!(
+                    "no cloudlet has room for the VM of device {name:?} ({} MiB)",
+                    vm_bytes >> 20
+                ))
+            })?;
+        let vm_id = format!("vm-{name}");
+        let node = self
+            .nodes
+            .get(host)
+            .ok_or_else(|| RealClockError::internal(format!("no node for cloudlet {host}")))?;
+        node.local
+            .host_vm(&vm_id, vm_bytes, settings.migration.profile.zero_fraction)
+            .map_err(|e| {
+                RealClockError::unavailable(format!(
+                    "cloudlet {}: cannot host {vm_id}: {e}",
+                    node.name
+                ))
+            })?;
+        state.memory_used_bytes[host as usize] += vm_bytes;
+        let index = state.devices.len() as u32;
+        state.by_name.insert(name.to_owned(), index);
+        state.devices.push(DeviceState {
+            name: name.to_owned(),
+            movement,
+            attachment,
+            ahead: Attachment::undecided(position),
+            next_request_id: 0,
+        });
+        state.vms.push(VmState {
+            id: vm_id.clone(),
+            host,
+            migrating: false,
+            handoff: None,
+        });
+        if !named_in_outputs && let Some(sink) = state.sink.as_mut() {
+            sink.add_device(name.to_owned(), vm_id.clone());
+        }
+        state.scratch.devices_at_ns = None;
+        Ok(Registration {
+            vm_id,
+            host_id: node.name.clone(),
+            access_point_id: self.ap_name(attachment.ap),
+        })
+    }
+
+    /// Moves device `device` to `position` at scenario time `now_ns`:
+    /// re-attaches it with hysteresis, records a hand-over and runs the
+    /// policy for its VM if the scenario says so. True if it handed over.
+    pub fn move_device(
+        self: &Arc<Self>,
+        state: &mut EdgeState,
+        device: u32,
+        position: LatLon,
+        now_ns: u64,
+    ) -> bool {
+        let settings = &self.scenario.settings;
+        let Some(d) = state.devices.get_mut(device as usize) else {
+            return false;
+        };
+        let Some(from) = d
+            .attachment
+            .update(&self.ap_index, position, settings.hysteresis_m)
+        else {
+            return false;
+        };
+        let to = d.attachment.ap;
+        let name = d.name.clone();
+        if let Some(sink) = state.sink.as_mut() {
+            sink.handover(HandoverRecord {
+                time_ns: now_ns,
+                device,
+                from,
+                to,
+            });
+        }
+        self.emit(EdgeEvent::Handover {
+            time_ns: now_ns,
+            device: name,
+            from: self.ap_name(from),
+            to: self.ap_name(to),
+        });
+        state.scratch.devices_at_ns = None;
+        if to.is_some() && settings.placement_on_handover {
+            self.place(state, now_ns, Trigger::Handover { device });
+        }
+        true
+    }
+
+    /// The summary of what happened so far.
+    pub fn summary(&self, state: &EdgeState, interrupted: bool, wall_s: f64) -> Summary {
+        Summary {
+            devices: state.devices.len() as u64,
+            cloudlets: self.scenario.world.cloudlets.len() as u64,
+            sim_duration_s: state.covered_ns as f64 / 1e9,
+            requests: state.totals.requests,
+            failed: state.totals.failed,
+            delay_ms: state.delays.stats(),
+            migrations: state.totals.migrations,
+            downtime_ms_total: (state.totals.downtime_ns_total as f64 / 1e3).round() / 1e3,
+            bytes_migrated: state.totals.bytes_migrated,
+            sla_violations: state.totals.sla_violations,
+            wall_s: (wall_s * 1e3).round() / 1e3,
+            sim_requests_per_s: if wall_s > 0.0 {
+                (state.totals.requests as f64 / wall_s).round()
+            } else {
+                0.0
+            },
+            real_clock: Some(RealClockSummary {
+                speed: self.clock.speed(),
+                nodes: self.options.nodes.name().to_owned(),
+                interrupted,
+                migrations_failed: state.totals.migrations_failed,
+                answered_by_handoff_peer: state.totals.answered_by_handoff_peer,
+                redirected: state.totals.redirected,
+            }),
+        }
+    }
+}
+
+/// The emulated edge on the wall clock: cloudlet nodes, the emulated
+/// network, devices, the placement policy and the records. Cheap to clone
+/// (an `Arc` inside); must be used inside a Tokio runtime.
+#[derive(Clone)]
+pub struct RealEdge {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RealEdge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RealEdge")
+            .field("scenario", &self.shared.scenario.name)
+            .field("speed", &self.shared.clock.speed())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Longest shutdown waits for requests and migrations under way.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl RealEdge {
+    /// Starts the cloudlet nodes, the emulated links, the scenario's
+    /// devices (if `options.scenario_devices`) and the tick loop that moves
+    /// devices and runs the placement policy at the scenario's times.
+    pub async fn start(
+        scenario: Scenario,
+        options: RealOptions,
+    ) -> Result<RealEdge, RealClockError> {
+        if !(options.speed.is_finite() && options.speed > 0.0) {
+            return Err(RealClockError::invalid(format!(
+                "the speed must be a number > 0, got {}",
+                options.speed
+            )));
+        }
+        let world = &scenario.world;
+        if world.cloudlets.is_empty() {
+            return Err(RealClockError::invalid(
+                "the scenario has no cloudlet to host VMs",
+            ));
+        }
+        let settings = &scenario.settings;
+        settings
+            .migration
+            .validate()
+            .map_err(|e| RealClockError::invalid(format!("migration: {e}")))?;
+        let policy = placement::build(&scenario.policy, &scenario.policy_configs)
+            .map_err(RealClockError::invalid)?;
+        if options.scenario_devices {
+            policy
+                .check(&placement::InstanceSize {
+                    vms: world.devices.len(),
+                    cloudlets: world.cloudlets.len(),
+                    periodic: settings.placement_interval_ns.is_some(),
+                })
+                .map_err(|e| RealClockError::invalid(format!("placement: {e}")))?;
+        }
+        let ap_index = ApIndex::new(
+            world
+                .access_points
+                .iter()
+                .map(|ap| AttachPoint {
+                    pos: ap.position,
+                    coverage_radius_m: ap.coverage_radius_m,
+                })
+                .collect(),
+        )
+        .map_err(|e| RealClockError::invalid(format!("access points: {e}")))?;
+        let timer = Timer::precise()
+            .map_err(|e| RealClockError::internal(format!("cannot start the timer thread: {e}")))?;
+        let network = Network::new(world, timer.clone())?;
+        let tables = PlacementTables::new(world, &settings.migration);
+        let (sink, outputs) = match &options.out {
+            Some(out) => {
+                let (sink, outputs) = open_outputs(&scenario, out, options.scenario_devices)
+                    .map_err(|e| RealClockError::internal(format!("{e:#}")))?;
+                (Some(sink), Some(outputs))
+            }
+            None => (None, None),
+        };
+        let nodes = Nodes::start(world, &options.nodes, &timer, &network).await?;
+        let (events, _) = broadcast::channel(1024);
+        let cloudlets = world.cloudlets.len();
+        let state = EdgeState {
+            devices: Vec::new(),
+            by_name: BTreeMap::new(),
+            vms: Vec::new(),
+            memory_used_bytes: vec![0; cloudlets],
+            host_load: vec![0; cloudlets],
+            policy,
+            scratch: PlacementScratch::default(),
+            sink,
+            outputs,
+            delays: DelayStatsBuilder::new(),
+            totals: Totals::default(),
+            covered_ns: 0,
+        };
+        let shared = Arc::new(Shared {
+            clock: ScenarioClock::start(options.speed),
+            options,
+            timer,
+            network,
+            nodes,
+            tables,
+            ap_index,
+            runtime: tokio::runtime::Handle::current(),
+            state: Mutex::new(state),
+            events,
+            loops: Mutex::new(Vec::new()),
+            pending: watch::channel(0).0,
+            stopping: watch::channel(false).0,
+            scenario,
+        });
+        if shared.options.scenario_devices {
+            let added = {
+                let mut state = shared.lock();
+                shared.scenario.world.devices.iter().try_for_each(|device| {
+                    let movement = Movement::Trace {
+                        trace: Arc::new(device.trace.clone()),
+                        edge: device.edge,
+                        start_ns: 0,
+                    };
+                    shared
+                        .add_device(&mut state, &device.name, movement, 0, true)
+                        .map(drop)
+                })
+            };
+            if let Err(error) = added {
+                shared.nodes.stop().await;
+                return Err(error);
+            }
+        }
+        let edge = RealEdge { shared };
+        edge.spawn_loops();
+        Ok(edge)
+    }
+
+    /// Scenario time now (wall time since start × speed).
+    pub fn now(&self) -> Duration {
+        self.shared.clock.now()
+    }
+
+    /// The scenario the edge runs.
+    pub fn scenario(&self) -> &Scenario {
+        &self.shared.scenario
+    }
+
+    /// Adds a device with its own VM, hosted where the scenario's initial
+    /// placement would put it (the lowest-latency cloudlet with room from
+    /// its access point).
+    pub fn register_device(
+        &self,
+        device_id: &str,
+        movement: DeviceMovement,
+    ) -> Result<Registration, RealClockError> {
+        if self.shared.is_stopping() {
+            return Err(RealClockError::precondition("the edge is shutting down"));
+        }
+        let now_ns = self.shared.clock.now_ns();
+        let movement = match movement {
+            DeviceMovement::Trace(trace) => Movement::Trace {
+                trace: Arc::new(trace),
+                edge: Edge::Hold,
+                start_ns: now_ns,
+            },
+            DeviceMovement::Pushed(position) => Movement::Pushed(position),
+        };
+        let mut state = self.shared.lock();
+        self.shared
+            .add_device(&mut state, device_id, movement, now_ns, false)
+    }
+
+    /// A position pushed by a device: re-attaches it with the scenario's
+    /// hysteresis (a hand-over may run the placement policy).
+    pub fn report_position(
+        &self,
+        device_id: &str,
+        position: LatLon,
+    ) -> Result<PositionUpdate, RealClockError> {
+        let now_ns = self.shared.clock.now_ns();
+        let mut state = self.shared.lock();
+        let device = *state
+            .by_name
+            .get(device_id)
+            .ok_or_else(|| RealClockError::not_found(format!("no device {device_id:?}")))?;
+        if let Some(d) = state.devices.get_mut(device as usize) {
+            d.movement = Movement::Pushed(position);
+        }
+        let handed_over = self
+            .shared
+            .move_device(&mut state, device, position, now_ns);
+        let ap = state
+            .devices
+            .get(device as usize)
+            .and_then(|d| d.attachment.ap);
+        Ok(PositionUpdate {
+            access_point_id: self.shared.ap_name(ap),
+            handed_over,
+        })
+    }
+
+    /// Hand-overs, placement decisions and migrations as they happen.
+    pub fn subscribe(&self) -> broadcast::Receiver<EdgeEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// The summary so far (the figures of summary.json).
+    pub fn summary(&self) -> Summary {
+        let state = self.shared.lock();
+        let wall_s = self.shared.clock.now().as_secs_f64() / self.shared.clock.speed();
+        self.shared.summary(&state, false, wall_s)
+    }
+
+    /// Resolves when every scenario device has sent its last request and
+    /// the scenario's duration is over (never, without scenario devices).
+    pub async fn scenario_done(&self) {
+        if !self.shared.options.scenario_devices {
+            std::future::pending::<()>().await;
+        }
+        let end = self
+            .shared
+            .clock
+            .wall_at(self.shared.scenario.settings.duration_ns);
+        self.shared.timer.sleep_until(end).await;
+    }
+
+    /// Stops devices, placement and nodes, waits (at most
+    /// [`DRAIN_TIMEOUT`]) for requests and migrations under way, writes the
+    /// outputs and returns the final summary.
+    pub async fn shutdown(self) -> Result<Summary, RealClockError> {
+        let shared = self.shared;
+        let now_ns = shared.clock.now_ns();
+        let duration_ns = shared.scenario.settings.duration_ns;
+        let interrupted = shared.options.scenario_devices && now_ns < duration_ns;
+        let _ = shared.stopping.send(true);
+        for handle in
+            std::mem::take(&mut *shared.loops.lock().unwrap_or_else(PoisonError::into_inner))
+        {
+            handle.abort();
+        }
+        let mut pending = shared.pending.subscribe();
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, pending.wait_for(|n| *n == 0))
+            .await
+            .is_ok();
+        let wall_s = shared.clock.now().as_secs_f64() / shared.clock.speed();
+        shared.nodes.stop().await;
+        let (summary, sink, outputs) = {
+            let mut state = shared.lock();
+            state.covered_ns = if shared.options.scenario_devices {
+                now_ns.min(duration_ns)
+            } else {
+                now_ns
+            };
+            let summary = shared.summary(&state, interrupted || !drained, wall_s);
+            (summary, state.sink.take(), state.outputs.take())
+        };
+        if let (Some(sink), Some(outputs)) = (sink, outputs) {
+            write_outputs(sink, outputs, &summary)
+                .map_err(|e| RealClockError::internal(format!("{e:#}")))?;
+        }
+        if !drained {
+            return Err(RealClockError::unavailable(format!(
+                "requests or migrations were still under way {DRAIN_TIMEOUT:?} after the stop"
+            )));
+        }
+        Ok(summary)
+    }
+}
+
+fn open_outputs(
+    scenario: &Scenario,
+    out: &std::path::Path,
+    scenario_devices: bool,
+) -> anyhow::Result<(RecordWriter, AtomicOutputs)> {
+    let mut outputs = AtomicOutputs::new(out)?;
+    let files = CsvFiles {
+        requests: outputs.create("requests.csv")?,
+        handovers: outputs.create("handovers.csv")?,
+        migrations: outputs.create("migrations.csv")?,
+    };
+    let world = &scenario.world;
+    let devices: Vec<String> = if scenario_devices {
+        world.devices.iter().map(|d| d.name.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    let names = Arc::new(Names {
+        vms: devices.iter().map(|d| format!("vm-{d}")).collect(),
+        devices,
+        hosts: world.cloudlets.iter().map(|c| c.name.clone()).collect(),
+        access_points: world.access_points.iter().map(|a| a.name.clone()).collect(),
+    });
+    let metric_header = mcc_cloudlet::migration::MigrationReport::FLAT_FIELDS.join(",");
+    let writer = RecordWriter::start(files, names, &metric_header)?;
+    Ok((writer, outputs))
+}
+
+fn write_outputs(
+    sink: RecordWriter,
+    mut outputs: AtomicOutputs,
+    summary: &Summary,
+) -> anyhow::Result<()> {
+    sink.finish()?;
+    let mut json = serde_json::to_vec_pretty(summary)?;
+    json.push(b'\n');
+    outputs.write("summary.json", &json)?;
+    outputs.commit()
+}

@@ -1,0 +1,235 @@
+//! The placement policy on the real clock and the migrations it asks for.
+//!
+//! The policy sees the same view as on the virtual clock, built by the same
+//! code (`engine::placement_tables`): VM hosts, devices' access points,
+//! positions and look-aheads at the decision's scenario time, memory,
+//! latencies and migration cost estimates. What differs: a cloudlet's CPU
+//! backlog is estimated from the requests outstanding at it (× CPU cost ÷
+//! cores) instead of read from a modelled queue, and whether a VM is still
+//! migrating depends on how long its real migration takes on the wall clock.
+//!
+//! Each move is a real `CloudletNode::migrate_over` from the source node to
+//! the target node over the emulated backbone path between the two
+//! cloudlets, whose links the migration stream shares with requests.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use mcc_cloudlet::migration::PathEstimate;
+use mcc_cloudlet::node::migrate::RealMigration;
+
+use super::edge::{EdgeState, PendingGuard, Shared};
+use super::events::EdgeEvent;
+use crate::engine::migrations::{NO_LINK_RATE_BPS, metric_columns};
+use crate::output::MigrationRecord;
+use crate::placement::{Move, Trigger};
+
+impl Shared {
+    /// Refills the placement buffers for scenario time `now_ns`.
+    fn fill_view(&self, state: &mut EdgeState, now_ns: u64) {
+        let world = &self.scenario.world;
+        let settings = &self.scenario.settings;
+        let cpu_ns = world.workload.cpu_ns;
+        let backlog: Vec<u64> = state
+            .host_load
+            .iter()
+            .zip(&world.cloudlets)
+            .map(|(&n, c)| n.saturating_mul(cpu_ns) / u64::from(c.cpu_cores.max(1)))
+            .collect();
+        let EdgeState {
+            scratch,
+            vms,
+            devices,
+            policy,
+            ..
+        } = state;
+        scratch.fill_vms(
+            world.cloudlets.len(),
+            vms.iter().map(|vm| (vm.host, vm.migrating)),
+            backlog,
+        );
+        if !scratch.begin_devices(now_ns) {
+            return;
+        }
+        let needs = policy.needs();
+        let ahead_ns = now_ns.saturating_add(settings.placement_horizon_ns);
+        for device in devices.iter_mut() {
+            let position = needs.positions.then(|| device.movement.position_at(now_ns));
+            let ahead = needs.look_ahead.then(|| {
+                let ahead = device.movement.position_at(ahead_ns);
+                device
+                    .ahead
+                    .update(&self.ap_index, ahead, settings.hysteresis_m);
+                (device.ahead.ap, ahead)
+            });
+            scratch.push_device(device.attachment.ap, position, ahead);
+        }
+    }
+
+    /// Runs the policy at scenario time `now_ns` and starts the migrations
+    /// it asks for.
+    pub fn place(self: &Arc<Self>, state: &mut EdgeState, now_ns: u64, trigger: Trigger) {
+        if self.is_stopping() {
+            return;
+        }
+        self.fill_view(state, now_ns);
+        let settings = &self.scenario.settings;
+        let moves = {
+            let view = self.tables.view(
+                &self.scenario.world,
+                &state.scratch,
+                now_ns,
+                settings.placement_horizon_ns,
+                settings.migration.vm_memory_bytes(),
+                &state.memory_used_bytes,
+            );
+            state.policy.decide(&view, trigger)
+        };
+        for Move { vm, to } in moves {
+            self.start_migration(state, now_ns, vm, to, trigger.reason());
+        }
+    }
+
+    /// Starts moving `vm` to cloudlet `to`, as the engine would: not if it
+    /// is migrating already, is there already, or the target has no room.
+    fn start_migration(
+        self: &Arc<Self>,
+        state: &mut EdgeState,
+        now_ns: u64,
+        vm: u32,
+        to: u32,
+        reason: &'static str,
+    ) {
+        let vm_bytes = self.scenario.settings.migration.vm_memory_bytes();
+        let Some(current) = state.vms.get(vm as usize).cloned() else {
+            return;
+        };
+        let room = self
+            .scenario
+            .world
+            .cloudlets
+            .get(to as usize)
+            .is_some_and(|c| state.memory_used_bytes[to as usize] + vm_bytes <= c.memory_bytes);
+        if current.migrating || current.host == to || !room {
+            return;
+        }
+        let index = state.totals.migrations;
+        state.totals.migrations += 1;
+        state.memory_used_bytes[to as usize] += vm_bytes;
+        if let Some(v) = state.vms.get_mut(vm as usize) {
+            v.migrating = true;
+        }
+        let from = current.host;
+        self.emit(EdgeEvent::MigrationStarted {
+            time_ns: now_ns,
+            vm: current.id.clone(),
+            from: self.cloudlet_name(from),
+            to: self.cloudlet_name(to),
+            reason,
+        });
+        let shared = self.clone();
+        let pending = PendingGuard::new(self);
+        self.runtime.spawn(async move {
+            let _pending = pending;
+            shared
+                .migrate(index, vm, current.id, from, to, now_ns, reason)
+                .await;
+        });
+    }
+
+    /// Runs one real migration and records how it went.
+    #[allow(clippy::too_many_arguments)]
+    async fn migrate(
+        self: Arc<Self>,
+        index: u64,
+        vm: u32,
+        vm_id: String,
+        from: u32,
+        to: u32,
+        start_ns: u64,
+        reason: &'static str,
+    ) {
+        let world = &self.scenario.world;
+        let settings = &self.scenario.settings;
+        let (Some(source), Some(target)) = (self.nodes.get(from), self.nodes.get(to)) else {
+            return;
+        };
+        let path = self.network.between(world, from, to);
+        let plan = RealMigration {
+            migration_id: format!("migration-{index}-{vm_id}"),
+            vm_id: vm_id.clone(),
+            profile: settings.migration.profile.clone(),
+            config: settings.migration.config.clone(),
+            path: PathEstimate {
+                one_way_latency: path.latency(),
+                bandwidth_bps: path.bottleneck_bps().unwrap_or(NO_LINK_RATE_BPS),
+            },
+            target_host_id: target.name.clone(),
+            target_address: target.address.clone(),
+            source_address: source.address.clone(),
+        };
+        let path = (!path.is_empty()).then_some(path);
+        let started = Instant::now();
+        let result = source
+            .local
+            .migrate_over(&mut target.client.clone(), plan, path)
+            .await;
+        let now_ns = self.clock.now_ns();
+        let vm_bytes = settings.migration.vm_memory_bytes();
+        let mut state = self.lock();
+        match result {
+            Ok(report) => {
+                let mut model = report.model.clone();
+                // The downtime the source measured, not the model's figure.
+                let downtime_ns = report.source_commit.downtime_us.saturating_mul(1_000);
+                model.downtime_ms = downtime_ns as f64 / 1e6;
+                if let Some(v) = state.vms.get_mut(vm as usize) {
+                    v.host = to;
+                    v.migrating = false;
+                    v.handoff = None;
+                }
+                let used = &mut state.memory_used_bytes[from as usize];
+                *used = used.saturating_sub(vm_bytes);
+                state.totals.downtime_ns_total += downtime_ns;
+                state.totals.bytes_migrated += report.wire_bytes;
+                let record = MigrationRecord {
+                    start_ns,
+                    vm,
+                    from,
+                    to,
+                    policy: state.policy.name(),
+                    reason,
+                    metrics: metric_columns(&model),
+                };
+                if let Some(sink) = state.sink.as_mut() {
+                    sink.migration(record);
+                }
+                self.emit(EdgeEvent::MigrationDone {
+                    time_ns: now_ns,
+                    vm: vm_id,
+                    from: self.cloudlet_name(from),
+                    to: self.cloudlet_name(to),
+                    downtime_ms: model.downtime_ms,
+                    bytes: report.wire_bytes,
+                    wall_ms: started.elapsed().as_secs_f64() * 1e3,
+                });
+            }
+            Err(error) => {
+                if let Some(v) = state.vms.get_mut(vm as usize) {
+                    v.migrating = false;
+                    v.handoff = None;
+                }
+                let used = &mut state.memory_used_bytes[to as usize];
+                *used = used.saturating_sub(vm_bytes);
+                state.totals.migrations_failed += 1;
+                self.emit(EdgeEvent::MigrationFailed {
+                    time_ns: now_ns,
+                    vm: vm_id,
+                    from: self.cloudlet_name(from),
+                    to: self.cloudlet_name(to),
+                    error: error.to_string(),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! One request from a device to its VM over the emulated network: the
+//! wireless hop and the backbone to the host, `Execute` on the host's node
+//! over gRPC, and the way back; redirects after a migration are followed,
+//! and during a soft handoff the request goes to both hosts (the first
+//! answer counts).
+//!
+//! The delay is measured on the wall clock from the send to the answer's
+//! arrival. Its parts: `access` and the path part of `backbone` are what
+//! the link deliveries said; `queueing`, `processing` and
+//! `migration_stall` are what the node measured (`queue_us`,
+//! `service_us`, `migration_stall_us`) plus, for the stall, the time lost
+//! on attempts that were redirected; `backbone` also holds what is left
+//! (the loopback gRPC hop and the timer's lateness), so the parts add up
+//! to the total.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mcc_cloudlet::realtime::PathDelivery;
+use mcc_proto::v1::{ExecuteRequest, ExecuteResponse};
+use tonic::Code;
+
+use super::edge::{PendingGuard, RealEdge, Shared};
+use super::error::{ErrorKind, RealClockError};
+use crate::output::{Outcome, RequestRecord};
+
+/// Most redirects one request follows.
+pub const MAX_REDIRECTS: u32 = 4;
+
+/// What a device asks of its VM.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EdgeRequest {
+    /// The application payload (its size is what crosses the links).
+    pub payload: Vec<u8>,
+    /// CPU time the request costs on one core of the host, in µs.
+    pub cpu_cost_us: u64,
+    /// Size of the answer, in bytes.
+    pub response_bytes: u64,
+}
+
+/// Where a request's delay went, measured on the wall clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DelayParts {
+    /// The whole delay the device saw.
+    pub total: Duration,
+    /// The wireless hop, both ways.
+    pub access: Duration,
+    /// The backbone, both ways, with the gRPC hop and timer lateness.
+    pub backbone: Duration,
+    /// Waiting for a core on the host.
+    pub queueing: Duration,
+    /// Executing.
+    pub processing: Duration,
+    /// Waiting for a migrating VM (suspended, pages pulled, redirects).
+    pub migration_stall: Duration,
+}
+
+/// The answer a device gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeAnswer {
+    /// The device's request number (from 0, per device).
+    pub request_id: u64,
+    /// The cloudlet that answered (empty without an answer).
+    pub host_id: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The answer's payload.
+    pub payload: Vec<u8>,
+    /// Where the delay went.
+    pub delay: DelayParts,
+    /// When it was sent, in scenario time.
+    pub sent_at: Duration,
+    /// Whether it was sent to both hosts of a soft handoff.
+    pub dual: bool,
+    /// How many times a host the VM had left redirected it.
+    pub redirects: u32,
+}
+
+/// One attempt's answer and the link deliveries of its way there and back.
+struct Exchange {
+    host: u32,
+    response: ExecuteResponse,
+    up: PathDelivery,
+    down: PathDelivery,
+}
+
+/// Why one attempt gave no answer.
+enum Failure {
+    /// The host has given the VM up: try the named host.
+    Moved(String),
+    Error(RealClockError),
+}
+
+impl RealEdge {
+    /// One request from `device_id` to its VM through the emulated network
+    /// (see the module doc), recorded in the outputs.
+    pub async fn send_request(
+        &self,
+        device_id: &str,
+        request: EdgeRequest,
+    ) -> Result<EdgeAnswer, RealClockError> {
+        let device = {
+            let state = self.shared.lock();
+            *state
+                .by_name
+                .get(device_id)
+                .ok_or_else(|| RealClockError::not_found(format!("no device {device_id:?}")))?
+        };
+        let now_ns = self.shared.clock.now_ns();
+        self.shared.request(device, now_ns, request).await
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Shared {
+    /// Sends `request` for device `device`, stamped with scenario time
+    /// `sent_ns`, and records it.
+    pub async fn request(
+        self: &Arc<Self>,
+        device: u32,
+        sent_ns: u64,
+        request: EdgeRequest,
+    ) -> Result<EdgeAnswer, RealClockError> {
+        if self.is_stopping() {
+            return Err(RealClockError::precondition("the edge is shutting down"));
+        }
+        let _pending = PendingGuard::new(self);
+        let (ap, request_id, device_name, vm) = {
+            let mut state = self.lock();
+            let vm = state
+                .vms
+                .get(device as usize)
+                .cloned()
+                .ok_or_else(|| RealClockError::not_found(format!("no device {device}")))?;
+            let d = state
+                .devices
+                .get_mut(device as usize)
+                .ok_or_else(|| RealClockError::not_found(format!("no device {device}")))?;
+            let id = d.next_request_id;
+            d.next_request_id += 1;
+            (d.attachment.ap, id, d.name.clone(), vm)
+        };
+        let sent_at = Duration::from_nanos(sent_ns);
+        let Some(ap) = ap else {
+            let record = RequestRecord {
+                sent_ns,
+                device,
+                vm: device,
+                host: 0,
+                access_ns: 0,
+                backbone_ns: 0,
+                queueing_ns: 0,
+                processing_ns: 0,
+                migration_stall_ns: 0,
+                total_ns: 0,
+                outcome: Outcome::NoCoverage,
+            };
+            self.finish(record, false, false);
+            return Ok(EdgeAnswer {
+                request_id,
+                host_id: String::new(),
+                outcome: Outcome::NoCoverage,
+                payload: Vec::new(),
+                delay: DelayParts::default(),
+                sent_at,
+                dual: false,
+                redirects: 0,
+            });
+        };
+        let message = ExecuteRequest {
+            vm_id: vm.id.clone(),
+            device_id: device_name,
+            request_id,
+            payload: request.payload,
+            cpu_cost_us: request.cpu_cost_us,
+            response_bytes: request.response_bytes,
+            sent_unix_time_ns: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+        };
+        let started = Instant::now();
+        let mut host = vm.host;
+        let mut handoff = vm.handoff.filter(|&h| h != host);
+        let mut redirects = 0;
+        let mut lost = Duration::ZERO;
+        let (exchange, dual) = loop {
+            let attempt = Instant::now();
+            let dual = handoff.is_some();
+            let result = match handoff {
+                None => self.exchange(ap, host, &message).await,
+                Some(other) => self.dual_exchange(ap, host, other, &message).await,
+            };
+            match result {
+                Ok(exchange) => break (exchange, dual),
+                Err(Failure::Moved(name)) if redirects < MAX_REDIRECTS => {
+                    redirects += 1;
+                    lost += attempt.elapsed();
+                    host = self.nodes.index_of(&name).ok_or_else(|| {
+                        RealClockError::unavailable(format!(
+                            "{} was redirected to {name:?}, which is not a cloudlet of the scenario",
+                            vm.id
+                        ))
+                    })?;
+                    handoff = None;
+                }
+                Err(Failure::Moved(name)) => {
+                    return Err(RealClockError::unavailable(format!(
+                        "{} was redirected {redirects} times, last to {name:?}",
+                        vm.id
+                    )));
+                }
+                Err(Failure::Error(error)) => return Err(error),
+            }
+        };
+        let total = started.elapsed();
+        let response = &exchange.response;
+        let access = exchange.up.delay_of(0..1)
+            + exchange
+                .down
+                .delay_of(exchange.down.hops.len().saturating_sub(1)..exchange.down.hops.len());
+        let queueing = Duration::from_micros(response.queue_us);
+        let processing = Duration::from_micros(response.service_us);
+        let migration_stall = Duration::from_micros(response.migration_stall_us) + lost;
+        let backbone = total
+            .saturating_sub(access)
+            .saturating_sub(queueing)
+            .saturating_sub(processing)
+            .saturating_sub(migration_stall);
+        let delay = DelayParts {
+            total,
+            access,
+            backbone,
+            queueing,
+            processing,
+            migration_stall,
+        };
+        let answered_by = self
+            .nodes
+            .index_of(&response.host_id)
+            .unwrap_or(exchange.host);
+        // The answer says whether the VM is in a soft handoff now.
+        let peer = (!response.handoff_host_id.is_empty())
+            .then(|| self.nodes.index_of(&response.handoff_host_id))
+            .flatten();
+        {
+            let mut state = self.lock();
+            if let Some(vm) = state.vms.get_mut(device as usize) {
+                vm.handoff = peer;
+                if redirects > 0 && !vm.migrating {
+                    vm.host = answered_by;
+                }
+            }
+        }
+        let timeout_ns = self.scenario.settings.timeout_ns;
+        let outcome = if nanos(total) > timeout_ns {
+            Outcome::TimedOut
+        } else {
+            Outcome::Ok
+        };
+        let record = RequestRecord {
+            sent_ns,
+            device,
+            vm: device,
+            host: answered_by,
+            access_ns: nanos(access),
+            backbone_ns: nanos(backbone),
+            queueing_ns: nanos(queueing),
+            processing_ns: nanos(processing),
+            migration_stall_ns: nanos(migration_stall),
+            total_ns: nanos(total),
+            outcome,
+        };
+        self.finish(record, dual && answered_by != vm.host, redirects > 0);
+        Ok(EdgeAnswer {
+            request_id,
+            host_id: self.cloudlet_name(answered_by),
+            outcome,
+            payload: exchange.response.payload,
+            delay,
+            sent_at,
+            dual,
+            redirects,
+        })
+    }
+
+    /// Counts and records one finished request.
+    fn finish(&self, record: RequestRecord, by_peer: bool, redirected: bool) {
+        let sla_ns = self.scenario.settings.sla_ns;
+        let mut state = self.lock();
+        let totals = &mut state.totals;
+        totals.requests += 1;
+        totals.answered_by_handoff_peer += u64::from(by_peer);
+        totals.redirected += u64::from(redirected);
+        match record.outcome {
+            Outcome::Ok => {
+                if record.total_ns > sla_ns {
+                    totals.sla_violations += 1;
+                }
+                state.delays.record_ns(record.total_ns);
+            }
+            Outcome::TimedOut | Outcome::NoCoverage => {
+                totals.failed += 1;
+                totals.sla_violations += 1;
+            }
+        }
+        if let Some(sink) = state.sink.as_mut() {
+            sink.request(record);
+        }
+    }
+
+    /// Sends `message` to both `host` and `other` (a soft handoff); the
+    /// first answer counts, the other attempt is dropped.
+    async fn dual_exchange(
+        self: &Arc<Self>,
+        ap: u32,
+        host: u32,
+        other: u32,
+        message: &ExecuteRequest,
+    ) -> Result<Exchange, Failure> {
+        let first = self.exchange(ap, host, message);
+        let second = self.exchange(ap, other, message);
+        tokio::pin!(first, second);
+        tokio::select! {
+            result = &mut first => match result {
+                Ok(exchange) => Ok(exchange),
+                Err(_) => second.await,
+            },
+            result = &mut second => match result {
+                Ok(exchange) => Ok(exchange),
+                Err(_) => first.await,
+            },
+        }
+    }
+
+    /// One attempt: to `host` over the emulated path, `Execute`, and back.
+    async fn exchange(
+        self: &Arc<Self>,
+        ap: u32,
+        host: u32,
+        message: &ExecuteRequest,
+    ) -> Result<Exchange, Failure> {
+        let world = &self.scenario.world;
+        let node = self.nodes.get(host).ok_or_else(|| {
+            Failure::Error(RealClockError::internal(format!(
+                "no node for cloudlet {host}"
+            )))
+        })?;
+        let up = self
+            .network
+            .up(world, ap, host)
+            .transmit(message.payload.len() as u64)
+            .await;
+        let _load = LoadGuard::new(self, host);
+        let answer = node.client.clone().execute(message.clone()).await;
+        drop(_load);
+        match answer {
+            Ok(response) => {
+                let response = response.into_inner();
+                let down = self
+                    .network
+                    .down(world, ap, host)
+                    .transmit(response.payload.len() as u64)
+                    .await;
+                Ok(Exchange {
+                    host,
+                    response,
+                    up,
+                    down,
+                })
+            }
+            Err(status) => {
+                if status.code() == Code::FailedPrecondition
+                    && let Some(name) = status
+                        .metadata()
+                        .get("mcc-moved-to-host")
+                        .and_then(|v| v.to_str().ok())
+                {
+                    return Err(Failure::Moved(name.to_owned()));
+                }
+                let kind = match status.code() {
+                    Code::NotFound => ErrorKind::NotFound,
+                    Code::InvalidArgument | Code::OutOfRange => ErrorKind::InvalidArgument,
+                    Code::FailedPrecondition => ErrorKind::FailedPrecondition,
+                    Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded => {
+                        ErrorKind::Unavailable
+                    }
+                    _ => ErrorKind::Internal,
+                };
+                Err(Failure::Error(RealClockError::new(
+                    kind,
+                    format!("cloudlet {}: {}", node.name, status.message()),
+                )))
+            }
+        }
+    }
+}
+
+/// Counts a request as outstanding at a cloudlet while it lives (the
+/// placement view's CPU backlog).
+struct LoadGuard<'a> {
+    shared: &'a Shared,
+    host: u32,
+}
+
+impl<'a> LoadGuard<'a> {
+    fn new(shared: &'a Shared, host: u32) -> Self {
+        if let Some(n) = shared.lock().host_load.get_mut(host as usize) {
+            *n += 1;
+        }
+        Self { shared, host }
+    }
+}
+
+impl Drop for LoadGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self.shared.lock().host_load.get_mut(self.host as usize) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
