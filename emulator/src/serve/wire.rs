@@ -4,7 +4,8 @@
 use mcc_proto::v1::{self, GeoPoint};
 
 use crate::engine::World;
-use crate::output::Summary;
+use crate::output::{Outcome, Summary};
+use crate::realclock::DelayParts;
 
 /// Discs are padded by this factor: the easternmost point of a disc lies a
 /// hair north (or south) of due east, and the box must hold it.
@@ -66,6 +67,28 @@ pub fn summary(summary: &Summary, scenario: &str, area: Option<v1::Area>) -> v1:
         sla_violations: summary.sla_violations,
         area,
         scenario: scenario.to_owned(),
+    }
+}
+
+/// A request's outcome on the wire.
+pub fn outcome(outcome: Outcome) -> v1::Outcome {
+    match outcome {
+        Outcome::Ok => v1::Outcome::Ok,
+        Outcome::NoCoverage => v1::Outcome::NoCoverage,
+        Outcome::TimedOut => v1::Outcome::TimedOut,
+    }
+}
+
+/// A request's measured delay parts on the wire, in microseconds.
+pub fn delay(parts: &DelayParts) -> v1::DelayBreakdown {
+    let us = |d: std::time::Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    v1::DelayBreakdown {
+        access_us: us(parts.access),
+        backbone_us: us(parts.backbone),
+        queueing_us: us(parts.queueing),
+        processing_us: us(parts.processing),
+        migration_stall_us: us(parts.migration_stall),
+        total_us: us(parts.total),
     }
 }
 

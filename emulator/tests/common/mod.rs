@@ -30,3 +30,5 @@ pub fn mcc_emu(args: &[&str]) -> Output {
         .output()
         .expect("mcc-emu runs")
 }
+
+pub mod serve;
