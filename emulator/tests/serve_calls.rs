@@ -255,3 +255,85 @@ fn the_lifecycle_stop_load_start_with_its_preconditions() {
         assert_eq!(summary.requests, 1);
     });
 }
+
+#[test]
+fn a_subscriber_that_does_not_read_never_slows_the_edge_and_learns_what_it_missed() {
+    let served = Served::start(&[SCENARIO]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut client = connect(&served.url(), None).await.unwrap();
+        // No migrations: only hand-overs, one per move.
+        client.stop(StopRequest {}).await.unwrap();
+        client
+            .start(StartRequest {
+                policy: "never".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        // Its own connection, so its unread stream cannot stall our calls,
+        // with a small HTTP/2 window (4 KiB, about 70 events) so that what
+        // it does not read stays on the server side.
+        let channel = tonic::transport::Endpoint::from_shared(served.url())
+            .unwrap()
+            .initial_stream_window_size(Some(4096))
+            .initial_connection_window_size(Some(4096))
+            .connect()
+            .await
+            .unwrap();
+        let mut subscriber =
+            mcc_proto::v1::emulator_control_client::EmulatorControlClient::new(channel);
+        let mut events = subscriber
+            .stream_events(StreamEventsRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        register(&mut client, "ping-pong", CITY).await.unwrap();
+        // Far more hand-overs than the edge keeps for a subscriber (1024)
+        // plus what the transport holds; every move must still answer promptly.
+        const MOVES: u64 = 2_500;
+        for n in 0..MOVES {
+            let to = if n % 2 == 0 { UL } else { CITY };
+            let moved = tokio::time::timeout(
+                Duration::from_secs(5),
+                client.report_position(ReportPositionRequest {
+                    device_id: "ping-pong".into(),
+                    position: Some(at(to)),
+                }),
+            )
+            .await
+            .expect("the edge waits for no subscriber")
+            .unwrap()
+            .into_inner();
+            assert!(moved.handed_over, "move {n}");
+        }
+        // Now read: every hand-over was either delivered, in order, or counted as missed.
+        let (mut delivered, mut missed, mut last_ns) = (0u64, 0u64, 0i64);
+        let all = tokio::time::timeout(Duration::from_secs(30), async {
+            while delivered + missed < MOVES {
+                let event = events.next().await.expect("the stream goes on").unwrap();
+                match event.kind.unwrap() {
+                    Kind::Handover(h) => {
+                        assert_eq!(h.device_id, "ping-pong");
+                        assert!(event.emu_time_ns >= last_ns, "out of order");
+                        last_ns = event.emu_time_ns;
+                        delivered += 1;
+                    }
+                    Kind::Missed(m) => missed += m.events,
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        })
+        .await;
+        assert!(
+            all.is_ok(),
+            "{delivered} delivered, {missed} missed of {MOVES}"
+        );
+        assert_eq!(delivered + missed, MOVES);
+        assert!(
+            missed > 0,
+            "nothing was dropped: the test did not fill the queue"
+        );
+        assert!(delivered >= 1024, "the newest events are kept: {delivered}");
+    });
+}
