@@ -92,7 +92,7 @@ fn round_us(ms: f64) -> f64 {
 }
 
 /// What `summary.json` holds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
     /// Devices in the scenario.
     pub devices: u64,
@@ -124,7 +124,7 @@ pub struct Summary {
 }
 
 /// What `summary.json` adds for a run on the real clock.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RealClockSummary {
     /// Scenario seconds per wall-clock second.
     pub speed: f64,

@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use super::clock::ScenarioClock;
+use super::counter::Counter;
 use super::error::RealClockError;
 use super::events::EdgeEvent;
 use super::network::Network;
@@ -178,8 +179,10 @@ pub(super) struct Shared {
     pub events: broadcast::Sender<EdgeEvent>,
     /// The device and tick loops, aborted at shutdown.
     pub loops: Mutex<Vec<JoinHandle<()>>>,
+    /// How many of those loops are still running.
+    pub loops_running: Counter,
     /// Requests and migrations under way (shutdown waits for them).
-    pub pending: watch::Sender<u64>,
+    pub pending: Counter,
     /// Set when the edge shuts down: no new request or migration starts.
     pub stopping: watch::Sender<bool>,
 }
@@ -189,14 +192,14 @@ pub(super) struct PendingGuard(Arc<Shared>);
 
 impl PendingGuard {
     pub fn new(shared: &Arc<Shared>) -> Self {
-        shared.pending.send_modify(|n| *n += 1);
+        shared.pending.increment();
         Self(shared.clone())
     }
 }
 
 impl Drop for PendingGuard {
     fn drop(&mut self) {
-        self.0.pending.send_modify(|n| *n = n.saturating_sub(1));
+        self.0.pending.decrement();
     }
 }
 
@@ -489,7 +492,8 @@ impl RealEdge {
             state: Mutex::new(state),
             events,
             loops: Mutex::new(Vec::new()),
-            pending: watch::channel(0).0,
+            loops_running: Counter::default(),
+            pending: Counter::default(),
             stopping: watch::channel(false).0,
             scenario,
         });
@@ -581,6 +585,28 @@ impl RealEdge {
         })
     }
 
+    /// Fault injection: stops the node of cloudlet `cloudlet_id` abruptly,
+    /// as a crash would. Its gRPC server task is aborted (open connections
+    /// drop, calls in flight fail, no new call is taken) and the edge
+    /// carries on with the others: a migration to or from it fails (the
+    /// VM stays at its source, [`EdgeEvent::MigrationFailed`]) and requests
+    /// to VMs it hosts fail with `Unavailable`. NOT_FOUND for an unknown
+    /// cloudlet, FAILED_PRECONDITION if it was stopped already.
+    pub fn kill_node(&self, cloudlet_id: &str) -> Result<(), RealClockError> {
+        let index = self
+            .shared
+            .nodes
+            .index_of(cloudlet_id)
+            .ok_or_else(|| RealClockError::not_found(format!("no cloudlet {cloudlet_id:?}")))?;
+        if self.shared.nodes.kill(index) {
+            Ok(())
+        } else {
+            Err(RealClockError::precondition(format!(
+                "the node of cloudlet {cloudlet_id:?} is not running"
+            )))
+        }
+    }
+
     /// Hand-overs, placement decisions and migrations as they happen.
     pub fn subscribe(&self) -> broadcast::Receiver<EdgeEvent> {
         self.shared.events.subscribe()
@@ -599,11 +625,9 @@ impl RealEdge {
         if !self.shared.options.scenario_devices {
             std::future::pending::<()>().await;
         }
-        let end = self
-            .shared
-            .clock
-            .wall_at(self.shared.scenario.settings.duration_ns);
-        self.shared.timer.sleep_until(end).await;
+        // The loops end after the last tick and the last request due
+        // within the duration.
+        self.shared.loops_running.zero().await;
     }
 
     /// Stops devices, placement and nodes, waits (at most
@@ -620,8 +644,7 @@ impl RealEdge {
         {
             handle.abort();
         }
-        let mut pending = shared.pending.subscribe();
-        let drained = tokio::time::timeout(DRAIN_TIMEOUT, pending.wait_for(|n| *n == 0))
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, shared.pending.zero())
             .await
             .is_ok();
         let wall_s = shared.clock.now().as_secs_f64() / shared.clock.speed();

@@ -25,6 +25,7 @@
 //! differ.
 
 pub mod clock;
+pub mod counter;
 pub mod edge;
 pub mod error;
 pub mod events;

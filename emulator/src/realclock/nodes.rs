@@ -46,12 +46,16 @@ pub(super) struct Node {
     pub local: CloudletNode,
 }
 
+/// A node's gRPC server task.
+type ServerTask = JoinHandle<Result<(), tonic::transport::Error>>;
+
 /// Every node of the run.
 #[derive(Debug)]
 pub(super) struct Nodes {
     pub nodes: Vec<Node>,
     stop: watch::Sender<bool>,
-    servers: std::sync::Mutex<Vec<JoinHandle<Result<(), tonic::transport::Error>>>>,
+    /// Each node's server task; `None` once killed.
+    servers: std::sync::Mutex<Vec<Option<ServerTask>>>,
 }
 
 /// A client of the node at `address`, connected on first use.
@@ -101,13 +105,13 @@ impl Nodes {
             })?;
             let address = format!("http://{bound}");
             let mut stopped = stopped.clone();
-            servers.push(tokio::spawn(node::serve(
+            servers.push(Some(tokio::spawn(node::serve(
                 local.clone(),
                 listener,
                 async move {
                     let _ = stopped.wait_for(|s| *s).await;
                 },
-            )));
+            ))));
             nodes.push(Node {
                 name: cloudlet.name.clone(),
                 client: client(&address)?,
@@ -143,6 +147,23 @@ impl Nodes {
             .map(|i| i as u32)
     }
 
+    /// Aborts the server task of cloudlet `index`, as a crash would: its
+    /// listener closes, open connections drop, calls in flight fail. False
+    /// if there is no such node or it was stopped already.
+    pub fn kill(&self, index: u32) -> bool {
+        let mut servers = self
+            .servers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match servers.get_mut(index as usize).and_then(Option::take) {
+            Some(server) => {
+                server.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Stops every node (calls in progress finish first).
     pub async fn stop(&self) {
         let _ = self.stop.send(true);
@@ -152,7 +173,7 @@ impl Nodes {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
-        for server in servers {
+        for server in servers.into_iter().flatten() {
             let _ = server.await;
         }
     }

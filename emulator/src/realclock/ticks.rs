@@ -90,14 +90,11 @@ impl RealEdge {
             end_ns,
         );
         let mut loops = Vec::new();
-        loops.push(shared.runtime.spawn(tick_loop(shared.clone(), ticks)));
+        loops.push(spawn_counted(shared, tick_loop(shared.clone(), ticks)));
         if shared.options.scenario_devices {
             for device in 0..shared.scenario.world.devices.len() as u32 {
-                loops.push(shared.runtime.spawn(device_loop(
-                    shared.clone(),
-                    device,
-                    settings.duration_ns,
-                )));
+                let requests = device_loop(shared.clone(), device, settings.duration_ns);
+                loops.push(spawn_counted(shared, requests));
             }
         }
         shared
@@ -106,6 +103,25 @@ impl RealEdge {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .extend(loops);
     }
+}
+
+/// Spawns `run`, counted in `loops_running` until it ends (or is aborted).
+fn spawn_counted(
+    shared: &Arc<Shared>,
+    run: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    struct Running(Arc<Shared>);
+    impl Drop for Running {
+        fn drop(&mut self) {
+            self.0.loops_running.decrement();
+        }
+    }
+    shared.loops_running.increment();
+    let running = Running(shared.clone());
+    shared.runtime.spawn(async move {
+        let _running = running;
+        run.await;
+    })
 }
 
 async fn tick_loop(shared: Arc<Shared>, ticks: Ticks) {

@@ -1,0 +1,109 @@
+//! The real-clock edge as outside code (`mcc-emu serve`) drives it: a
+//! device registers with a pushed position, sends requests through the
+//! emulated network, moves and is handed over; bad ids get the right error
+//! kind; a killed node fails requests to the VMs it hosts without stopping
+//! the edge.
+
+mod common;
+
+use mcc_emu::realclock::{
+    DeviceMovement, EdgeEvent, EdgeRequest, ErrorKind, NodeLaunch, RealEdge, RealOptions,
+};
+use mcc_mobile_client::LatLon;
+
+fn request() -> EdgeRequest {
+    EdgeRequest {
+        payload: vec![7; 512],
+        cpu_cost_us: 1_000,
+        response_bytes: 256,
+    }
+}
+
+#[test]
+fn a_pushed_device_registers_moves_sends_and_survives_a_killed_node() {
+    let scenario = mcc_emu::scenario::load_file(&common::repo("topologies/small-real.toml"))
+        .expect("scenario");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let options = RealOptions {
+            speed: 1.0,
+            nodes: NodeLaunch::InProcess,
+            scenario_devices: false,
+            out: None,
+        };
+        let edge = RealEdge::start(scenario, options).await.expect("edge");
+        let mut events = edge.subscribe();
+        // Raheen, in the south of the city.
+        let south = LatLon::new(52.6285, -8.6600).expect("position");
+        let registration = edge
+            .register_device("phone", DeviceMovement::Pushed(south))
+            .expect("registered");
+        assert_eq!(registration.vm_id, "vm-phone");
+        assert_eq!(registration.access_point_id.as_deref(), Some("ap-raheen"));
+        assert_eq!(registration.host_id, "cl-south");
+        let again = edge.register_device("phone", DeviceMovement::Pushed(south));
+        assert_eq!(again.expect_err("twice").kind, ErrorKind::AlreadyExists);
+
+        let answer = edge.send_request("phone", request()).await.expect("answer");
+        assert_eq!(answer.host_id, "cl-south");
+        assert_eq!(answer.payload.len(), 256);
+        // At least the wireless hop both ways (the topology's default 10
+        // ms each way) and the CPU cost.
+        assert!(answer.delay.access >= std::time::Duration::from_millis(20));
+        assert!(answer.delay.processing >= std::time::Duration::from_millis(1));
+        assert!(answer.delay.total >= answer.delay.access + answer.delay.processing);
+        let unknown = edge.send_request("nobody", request()).await;
+        assert_eq!(unknown.expect_err("unknown").kind, ErrorKind::NotFound);
+
+        // To the university: a hand-over, and the nearest policy moves the VM east.
+        let east = LatLon::new(52.6725, -8.5715).expect("position");
+        let update = edge.report_position("phone", east).expect("moved");
+        assert!(update.handed_over);
+        assert_eq!(update.access_point_id.as_deref(), Some("ap-ul"));
+        let mut done = None;
+        while done.is_none() {
+            match tokio::time::timeout(std::time::Duration::from_secs(30), events.recv())
+                .await
+                .expect("an event within 30 s")
+                .expect("the stream stays open")
+            {
+                EdgeEvent::MigrationDone { to, .. } => done = Some(to),
+                EdgeEvent::MigrationFailed { error, .. } => panic!("migration failed: {error}"),
+                _ => {}
+            }
+        }
+        // cl-east and cl-ul hang off the same router at the same latency:
+        // the tie goes to the first in the topology.
+        assert_eq!(done.as_deref(), Some("cl-east"));
+        let answer = edge.send_request("phone", request()).await.expect("answer");
+        assert_eq!(answer.host_id, "cl-east");
+
+        // The VM's host dies: its requests fail as unavailable, the edge stays.
+        edge.kill_node("cl-east").expect("killed");
+        assert_eq!(
+            edge.kill_node("cl-east").expect_err("twice").kind,
+            ErrorKind::FailedPrecondition
+        );
+        assert_eq!(
+            edge.kill_node("cl-nowhere").expect_err("unknown").kind,
+            ErrorKind::NotFound
+        );
+        let lost = edge.send_request("phone", request()).await;
+        assert_eq!(lost.expect_err("host gone").kind, ErrorKind::Unavailable);
+        edge.register_device("second", DeviceMovement::Pushed(south))
+            .expect("the edge still takes devices");
+        let answer = edge
+            .send_request("second", request())
+            .await
+            .expect("answer");
+        assert_eq!(answer.host_id, "cl-south");
+
+        let summary = edge.shutdown().await.expect("shut down");
+        assert_eq!(summary.devices, 2);
+        assert_eq!(summary.migrations, 1);
+        assert_eq!(summary.requests, 3);
+    });
+}
