@@ -6,7 +6,10 @@ mod common;
 use common::mcc_emu;
 use common::serve::Served;
 use mcc_mobile_client::fleet::connect;
-use mcc_proto::v1::{GeoPoint, GetSummaryRequest, RegisterDeviceRequest, register_device_request};
+use mcc_proto::v1::{
+    GeoPoint, GetSummaryRequest, RegisterDeviceRequest, StreamEventsRequest,
+    register_device_request,
+};
 
 const SCENARIO: &str = "topologies/small-real.toml";
 
@@ -36,7 +39,7 @@ fn it_prints_the_port_it_got_serves_and_stops_cleanly_on_ctrl_c_with_the_outputs
     let mut served = Served::start(&[SCENARIO]);
     assert!(!served.addr.ends_with(":0"), "{}", served.addr);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
+    let open_stream = runtime.block_on(async {
         let mut client = connect(&served.url(), None).await.unwrap();
         let summary = client
             .get_summary(GetSummaryRequest {})
@@ -63,8 +66,15 @@ fn it_prints_the_port_it_got_serves_and_stops_cleanly_on_ctrl_c_with_the_outputs
             })
             .await
             .unwrap();
+        // A subscriber still listening when Ctrl-C comes must not hold the stop up.
+        client
+            .stream_events(StreamEventsRequest {})
+            .await
+            .unwrap()
+            .into_inner()
     });
     let status = served.interrupt();
+    drop(open_stream);
     assert!(status.success(), "{status:?}: {}", served.stderr());
     assert!(
         served.stderr().contains("mcc-emu serve: stopped"),

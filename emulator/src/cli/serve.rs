@@ -81,18 +81,25 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 "no token (loopback only)"
             }
         );
-        serve::serve(
-            service.clone(),
-            listener,
-            args.token.as_deref(),
-            shutdown_signal(),
-        )
-        .await
-        .context("serving gRPC")?;
-        let summary = service
-            .shutdown()
+        // On the signal the edge stops first (requests in flight finish,
+        // outputs are written, event streams end), then the server lets the
+        // remaining calls finish: an open event stream cannot hold it up.
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel();
+        let stopping = service.clone();
+        let signal = async move {
+            shutdown_signal().await;
+            eprintln!("mcc-emu serve: stopping");
+            let _ = stopped_tx.send(stopping.shutdown().await);
+        };
+        serve::serve(service.clone(), listener, args.token.as_deref(), signal)
             .await
-            .map_err(|s| anyhow::anyhow!("stopping the edge: {}", s.message()))?;
+            .context("serving gRPC")?;
+        let summary = match stopped_rx.await {
+            Ok(result) => result,
+            // The server ended without the signal: stop the edge now.
+            Err(_) => service.shutdown().await,
+        }
+        .map_err(|s| anyhow::anyhow!("stopping the edge: {}", s.message()))?;
         if let Some(s) = summary {
             eprintln!(
                 "mcc-emu serve: stopped; {} requests ({} failed), {} migrations",

@@ -4,6 +4,7 @@
 //! the edge stops.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -25,15 +26,21 @@ pub struct EventContext {
     pub technique: i32,
 }
 
-/// The wire stream of the events `receiver` gets from now on.
+/// A future that completes when the edge stops.
+pub type Stopped = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The wire stream of the events `receiver` gets from now on, until
+/// `stopped` completes (or the edge drops its sender).
 pub fn stream(
     receiver: broadcast::Receiver<EdgeEvent>,
     context: EventContext,
+    stopped: Stopped,
 ) -> impl Stream<Item = Result<v1::Event, Status>> + Send + 'static {
     WireEvents {
         inner: BroadcastStream::new(receiver),
         context,
         ready: VecDeque::new(),
+        stopped,
     }
 }
 
@@ -42,12 +49,16 @@ struct WireEvents {
     inner: BroadcastStream<EdgeEvent>,
     context: EventContext,
     ready: VecDeque<v1::Event>,
+    stopped: Stopped,
 }
 
 impl Stream for WireEvents {
     type Item = Result<v1::Event, Status>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.stopped.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
         loop {
             if let Some(event) = self.ready.pop_front() {
                 return Poll::Ready(Some(Ok(event)));
@@ -164,7 +175,11 @@ mod tests {
     #[tokio::test]
     async fn a_subscriber_that_falls_behind_is_told_how_many_events_it_missed() {
         let (sender, receiver) = broadcast::channel(4);
-        let mut events = Box::pin(stream(receiver, context()));
+        let mut events = Box::pin(stream(
+            receiver,
+            context(),
+            Box::pin(std::future::pending()),
+        ));
         for i in 0..10u64 {
             sender
                 .send(EdgeEvent::Handover {
@@ -190,6 +205,22 @@ mod tests {
             events.next().await.is_none(),
             "the stream ends with the edge"
         );
+    }
+
+    #[tokio::test]
+    async fn the_stream_ends_when_the_edge_stops_even_if_the_broadcast_lives_on() {
+        let (sender, receiver) = broadcast::channel(4);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let mut events = Box::pin(stream(
+            receiver,
+            context(),
+            Box::pin(async move {
+                let _ = stopped.await;
+            }),
+        ));
+        stop.send(()).unwrap();
+        assert!(events.next().await.is_none());
+        drop(sender);
     }
 
     #[test]

@@ -43,6 +43,9 @@ struct Shared {
     /// The loaded scenario (what Start runs).
     scenario: Mutex<Scenario>,
     phase: RwLock<Phase>,
+    /// Counts the stops: event streams end when it moves on from the value
+    /// they started with (the edge's broadcast may outlive the stop).
+    stops: tokio::sync::watch::Sender<u64>,
 }
 
 /// The service; cheap to clone (clones share the edge).
@@ -60,6 +63,7 @@ impl ControlService {
                 config,
                 scenario: Mutex::new(scenario),
                 phase: RwLock::new(Phase::Running(edge)),
+                stops: tokio::sync::watch::Sender::new(0),
             }),
         })
     }
@@ -69,6 +73,7 @@ impl ControlService {
     pub async fn shutdown(&self) -> Result<Option<Summary>, Status> {
         let mut phase = self.shared.phase.write().await;
         if let Phase::Running(edge) = &*phase {
+            self.shared.stops.send_modify(|n| *n += 1);
             let stopped = edge.clone().shutdown().await;
             *phase = Phase::Stopped(stopped.as_ref().ok().cloned());
             return Ok(Some(stopped?));
@@ -76,6 +81,16 @@ impl ControlService {
         match &*phase {
             Phase::Stopped(summary) => Ok(summary.clone()),
             Phase::Running(_) => Ok(None),
+        }
+    }
+
+    /// The running edge, if the edge runs: for a program that embeds the
+    /// service and drives the edge directly too (fault injection in tests,
+    /// [`RealEdge::kill_node`]).
+    pub async fn running_edge(&self) -> Option<RealEdge> {
+        match &*self.shared.phase.read().await {
+            Phase::Running(edge) => Some(edge.clone()),
+            Phase::Stopped(_) => None,
         }
     }
 
@@ -214,6 +229,7 @@ impl EmulatorControl for ControlService {
             return Err(Status::failed_precondition("the edge is already stopped"));
         };
         // Stopped even if the stop went wrong: that edge is gone either way.
+        self.shared.stops.send_modify(|n| *n += 1);
         let stopped = edge.clone().shutdown().await;
         *phase = Phase::Stopped(stopped.as_ref().ok().cloned());
         drop(phase);
@@ -312,9 +328,15 @@ impl EmulatorControl for ControlService {
             policy: edge.scenario().policy.clone(),
             technique: input::technique_code(edge.scenario().settings.migration.config.technique),
         };
+        let mut stops = self.shared.stops.subscribe();
+        let started = *stops.borrow_and_update();
+        let stopped = Box::pin(async move {
+            let _ = stops.wait_for(|n| *n != started).await;
+        });
         Ok(Response::new(Box::pin(events::stream(
             edge.subscribe(),
             context,
+            stopped,
         ))))
     }
 
