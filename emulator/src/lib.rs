@@ -43,4 +43,5 @@ pub mod output;
 pub mod placement;
 pub mod realclock;
 pub mod scenario;
+pub mod serve;
 pub mod topology;

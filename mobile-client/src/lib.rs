@@ -2,8 +2,8 @@
 //! Mobile devices of mcc-emu.
 //!
 //! Devices move along real GPS traces (or a seeded synthetic model) and
-//! attach to the access points around them; later they also send requests to
-//! their VMs as gRPC clients.
+//! attach to the access points around them, and (as a [`fleet`] of gRPC
+//! clients) send requests to their VMs through a running emulator.
 //!
 //! How the parts fit:
 //! - [`position`]: `LatLon`, the validated position with great-circle
@@ -16,9 +16,14 @@
 //! - [`random_waypoint`]: a seeded synthetic [`Trace`] when no real one fits;
 //! - [`attach`]: which access point a device at a position attaches to
 //!   (nearest in range, with hysteresis, via a grid index), and the handovers
-//!   along a trace.
+//!   along a trace;
+//! - [`fleet`]: emulated devices that drive a running `mcc-emu serve` over
+//!   gRPC (register, push positions, send requests, measure each delay on
+//!   their own clock) and write one CSV row per request; the `mobile-client`
+//!   binary is its command line.
 
 pub mod attach;
+pub mod fleet;
 pub mod position;
 pub mod random_waypoint;
 pub mod readers;

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod inspect;
 mod migrate;
 pub mod run;
+pub mod serve;
 
 /// mcc-emu: an edge-cloudlet mobility emulator.
 #[derive(Debug, Parser)]
@@ -27,6 +28,8 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Run one VM migration on the virtual clock and print its metrics.
     Migrate(migrate::MigrateArgs),
+    /// Serve the emulated edge to external devices over gRPC (EmulatorControl).
+    Serve(serve::ServeArgs),
     /// Measure this machine for the real-clock driver (delay injection error).
     Bench(bench::BenchArgs),
 }
@@ -40,6 +43,7 @@ impl Cli {
             Command::Inspect(args) => inspect::run(args),
             Command::Migrate(args) => migrate::run(args),
             Command::Bench(args) => bench::run(args),
+            Command::Serve(args) => serve::run(args),
         }
     }
 }

@@ -94,3 +94,5 @@ pub fn rows(dir: &Path, file: &str) -> Vec<BTreeMap<String, String>> {
     let mut reader = csv::Reader::from_path(dir.join(file)).expect("output file");
     reader.deserialize().map(|r| r.expect("row")).collect()
 }
+
+pub mod serve;

@@ -1,0 +1,136 @@
+//! `mcc-emu serve`: the emulated edge on the wall clock, waiting for
+//! external devices over gRPC (see [`crate::serve`] and docs/serve.md).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::serve::{self, ControlService, ServeConfig, auth};
+
+/// Arguments of `mcc-emu serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Scenario file (TOML); the embedded default scenario when omitted.
+    /// Its topology and cloudlets run; its own devices do not (devices come
+    /// over gRPC).
+    pub scenario: Option<PathBuf>,
+    /// Address to serve gRPC on; port 0 picks a free port. The bound address
+    /// is printed on stdout (`listening on ADDR`). An address other than
+    /// loopback needs --token.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Every call must then carry the metadata `authorization: Bearer TOKEN`.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Trace seconds per wall-clock second (Start may set another).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Folder for the outputs, written when the edge stops (default: the
+    /// scenario's `output`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `mcc-emu serve` until Ctrl-C (or SIGTERM), then stops the edge and
+/// writes its outputs.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    auth::check_listen_address(args.listen, args.token.as_deref())?;
+    if !(args.speed.is_finite() && args.speed > 0.0) {
+        anyhow::bail!("--speed {} must be a number > 0", args.speed);
+    }
+    let scenario = super::run::load_scenario(args.scenario.as_deref())?;
+    for warning in &scenario.warnings {
+        eprintln!("mcc-emu: warning: {warning}");
+    }
+    let base_dir = match args.scenario.as_deref().and_then(|p| p.parent()) {
+        Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the Tokio runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let bound = listener.local_addr().context("reading the bound address")?;
+        let name = scenario.name.clone();
+        let cloudlets = scenario.world.cloudlets.len();
+        let service = ControlService::start(
+            scenario,
+            ServeConfig {
+                speed: args.speed,
+                base_dir,
+                out: args.out.clone(),
+            },
+        )
+        .await
+        .map_err(|s| anyhow::anyhow!("cannot start the edge: {}", s.message()))?;
+        // Scripts and tests read this line to find the port.
+        println!("listening on {bound}");
+        std::io::stdout().flush().context("writing to stdout")?;
+        eprintln!(
+            "mcc-emu serve: scenario {name}, {cloudlets} cloudlets, speed {}; {}",
+            args.speed,
+            if args.token.is_some() {
+                "token required"
+            } else {
+                "no token (loopback only)"
+            }
+        );
+        // On the signal the edge stops first (requests in flight finish,
+        // outputs are written, event streams end), then the server lets the
+        // remaining calls finish: an open event stream cannot hold it up.
+        let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel();
+        let stopping = service.clone();
+        let signal = async move {
+            shutdown_signal().await;
+            eprintln!("mcc-emu serve: stopping");
+            let _ = stopped_tx.send(stopping.shutdown().await);
+        };
+        serve::serve(service.clone(), listener, args.token.as_deref(), signal)
+            .await
+            .context("serving gRPC")?;
+        let summary = match stopped_rx.await {
+            Ok(result) => result,
+            // The server ended without the signal: stop the edge now.
+            Err(_) => service.shutdown().await,
+        }
+        .map_err(|s| anyhow::anyhow!("stopping the edge: {}", s.message()))?;
+        if let Some(s) = summary {
+            eprintln!(
+                "mcc-emu serve: stopped; {} requests ({} failed), {} migrations",
+                s.requests, s.failed, s.migrations
+            );
+        } else {
+            eprintln!("mcc-emu serve: stopped");
+        }
+        Ok(())
+    })
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

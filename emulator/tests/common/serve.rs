@@ -1,0 +1,111 @@
+//! A `mcc-emu serve` process for a test: started on a free loopback port,
+//! found by the `listening on ADDR` line it prints, stopped with SIGINT.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use super::repo;
+
+/// A running `mcc-emu serve`.
+pub struct Served {
+    child: Option<Child>,
+    // Kept open: a closed pipe would make a later print fail.
+    _stdout: BufReader<ChildStdout>,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    stderr: PathBuf,
+    _dir: tempfile::TempDir,
+    /// The folder its outputs go to (`--out`).
+    pub out: PathBuf,
+}
+
+impl Served {
+    /// Starts `mcc-emu serve ARGS --listen 127.0.0.1:0 --out TEMP` from the
+    /// repository folder and waits until it listens.
+    pub fn start(args: &[&str]) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let stderr = dir.path().join("stderr.txt");
+        let out = dir.path().join("out");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
+            .current_dir(repo(""))
+            .arg("serve")
+            .args(args)
+            .args(["--listen", "127.0.0.1:0", "--out"])
+            .arg(&out)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("mcc-emu serve starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut stdout = BufReader::new(stdout);
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let Some(addr) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "serve printed {line:?}; stderr: {}",
+                std::fs::read_to_string(&stderr).unwrap_or_default()
+            );
+        };
+        Served {
+            addr: addr.to_owned(),
+            child: Some(child),
+            _stdout: stdout,
+            stderr,
+            _dir: dir,
+            out,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Whether the process still runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+
+    /// What it wrote on stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Sends SIGINT (Ctrl-C) and waits for the exit (at most 60 s).
+    pub fn interrupt(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("still running");
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!(
+                    "serve did not stop within 60 s of SIGINT: {}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The `mobile-client` binary: emulated IoT devices against `mcc-emu serve`;
+//! see [`mcc_mobile_client::fleet`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use mcc_mobile_client::fleet::{self, Arrivals, FleetConfig, Movement, RequestShape};
+use mcc_mobile_client::{ReadOptions, read_trace_file};
+
+/// Emulated devices for mcc-emu: each registers with `mcc-emu serve`, moves
+/// (a trace, or a seeded random waypoint in the emulator's area), sends
+/// requests to its VM and writes one CSV row per request.
+#[derive(Debug, Parser)]
+#[command(name = "mobile-client", version, about, long_about = None)]
+struct Args {
+    /// The emulator's gRPC address.
+    #[arg(long, value_name = "URL")]
+    emulator: String,
+    /// How many devices.
+    #[arg(long, default_value_t = 1)]
+    devices: u32,
+    /// How long the devices run, in seconds.
+    #[arg(long)]
+    duration_s: f64,
+    /// Trace files to follow (GPX, PLT, CSV), given to devices round-robin;
+    /// without any, each device walks a seeded random waypoint.
+    #[arg(long, num_args = 1.., value_name = "FILE")]
+    trace: Vec<PathBuf>,
+    /// Requests per second per device.
+    #[arg(long, default_value_t = 1.0)]
+    rate: f64,
+    /// How requests are spaced: poisson or periodic.
+    #[arg(long, default_value = "poisson")]
+    arrivals: String,
+    /// Seed of the arrivals and random waypoints.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Bearer token the emulator wants.
+    #[arg(long)]
+    token: Option<String>,
+    /// The CSV file to write (one row per request).
+    #[arg(long)]
+    out: PathBuf,
+    /// Trace seconds per wall-clock second.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Seconds between two position reports.
+    #[arg(long, default_value_t = 1.0)]
+    position_interval_s: f64,
+    /// Device ids are this prefix and a number.
+    #[arg(long, default_value = "device-")]
+    id_prefix: String,
+    /// Payload bytes per request.
+    #[arg(long, default_value_t = 1024)]
+    request_bytes: u64,
+    /// Bytes of each answer.
+    #[arg(long, default_value_t = 1024)]
+    response_bytes: u64,
+    /// CPU time each request costs the VM, in microseconds.
+    #[arg(long, default_value_t = 1000)]
+    cpu_us: u64,
+    /// Milliseconds a device waits for an answer.
+    #[arg(long, default_value_t = 10_000)]
+    timeout_ms: u64,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("mobile-client: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let movement = if args.trace.is_empty() {
+        Movement::RandomWaypoint {
+            speed_mps: [0.5, 15.0],
+            pause_s: [0.0, 30.0],
+        }
+    } else {
+        let mut traces = Vec::new();
+        for path in &args.trace {
+            traces
+                .extend(read_trace_file(path, &ReadOptions::default()).map_err(|e| e.to_string())?);
+        }
+        Movement::Traces(traces)
+    };
+    let config = FleetConfig {
+        emulator: args.emulator,
+        token: args.token,
+        devices: args.devices,
+        id_prefix: args.id_prefix,
+        duration_s: args.duration_s,
+        speed: args.speed,
+        movement,
+        rate_hz: args.rate,
+        arrivals: Arrivals::from_name(&args.arrivals).map_err(|e| format!("--arrivals: {e}"))?,
+        seed: args.seed,
+        request: RequestShape {
+            payload_bytes: args.request_bytes,
+            cpu_cost_us: args.cpu_us,
+            response_bytes: args.response_bytes,
+        },
+        position_interval_s: args.position_interval_s,
+        request_timeout: Duration::from_millis(args.timeout_ms),
+    };
+    config.validate().map_err(|e| e.to_string())?;
+    check_output_folder(&args.out)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the Tokio runtime: {e}"))?;
+    let report = runtime
+        .block_on(fleet::run_fleet(config))
+        .map_err(|e| e.to_string())?;
+    fleet::rows::write_atomically(&args.out, &fleet::rows::to_csv(&report.rows))
+        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+    let ok = report.rows.iter().filter(|r| r.outcome == "ok").count();
+    eprintln!(
+        "mobile-client: {} requests ({ok} ok), {} hand-overs, {} failed position reports; rows in {}",
+        report.rows.len(),
+        report.handovers,
+        report.position_errors,
+        args.out.display()
+    );
+    for example in &report.position_error_examples {
+        eprintln!("mobile-client: position report failed: {example}");
+    }
+    Ok(())
+}
+
+/// The folder `out` goes to must exist: better to say so before a run than after.
+fn check_output_folder(out: &std::path::Path) -> Result<(), String> {
+    match out.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => Err(format!(
+            "--out {}: the folder {} does not exist",
+            out.display(),
+            folder.display()
+        )),
+        _ => Ok(()),
+    }
+}
