@@ -16,16 +16,20 @@
 //! - [`random_waypoint`]: a seeded synthetic [`Trace`] when no real one fits;
 //! - [`attach`]: which access point a device at a position attaches to
 //!   (nearest in range, with hysteresis, via a grid index), and the handovers
-//!   along a trace.
+//!   along a trace;
+//! - [`slack`]: the disc a device may move in before its attachment can
+//!   change, tested without trigonometry in the usual case.
 
 pub mod attach;
 pub mod position;
 pub mod random_waypoint;
 pub mod readers;
+pub mod slack;
 pub mod trace;
 
 pub use attach::{AccessPoint, ApIndex, Handover, handovers_along};
 pub use position::{InvalidCoordinate, LatLon};
 pub use random_waypoint::{RandomWaypoint, WaypointArea};
 pub use readers::{ReadOptions, read_trace_file};
+pub use slack::Slack;
 pub use trace::{Edge, Trace, TraceCursor, TraceError, TracePoint, TraceSummary};

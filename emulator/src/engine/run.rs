@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use mcc_cloudlet::migration::{Host, Ready};
-use mcc_mobile_client::{AccessPoint as AttachPoint, ApIndex, LatLon, TraceCursor};
+use mcc_mobile_client::{AccessPoint as AttachPoint, ApIndex, LatLon, Slack, TraceCursor};
 
 use super::cpu::CpuQueue;
 use super::links::{DirectedLink, LinkSpec, LinkTable, directed};
@@ -107,16 +107,14 @@ struct Device<'w> {
     ap: Option<u32>,
     /// Where the attachment was last decided, and how far the device may
     /// move from there before the decision can change.
-    anchor: LatLon,
-    slack_m: f64,
+    slack: Slack,
     clock: RequestClock,
     /// Where the trace says the device will be one placement horizon ahead,
     /// the access point it would be attached to there (with hysteresis
     /// against the previous look-ahead), and the slack of that decision.
     ahead_cursor: TraceCursor<'w>,
     ahead_ap: Option<u32>,
-    ahead_anchor: LatLon,
-    ahead_slack_m: f64,
+    ahead_slack: Slack,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -321,13 +319,11 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             self.devices.push(Device {
                 cursor,
                 ap,
-                anchor: position,
-                slack_m,
+                slack: Slack::new(position, slack_m),
                 clock,
                 ahead_cursor: spec.trace.cursor(spec.edge),
                 ahead_ap: None,
-                ahead_anchor: position,
-                ahead_slack_m: 0.0,
+                ahead_slack: Slack::new(position, 0.0),
             });
             self.vms.push(Vm {
                 host,
@@ -407,7 +403,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         let mut handed_over = Vec::new();
         for (i, device) in self.devices.iter_mut().enumerate() {
             let position = device.cursor.position_at(t_s);
-            if device.anchor.distance_m(position) < device.slack_m {
+            if device.slack.contains(position) {
                 // Not far enough from where it was last decided to change it.
                 continue;
             }
@@ -416,8 +412,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 self.ap_index
                     .attach_with_slack(position, current, self.settings.hysteresis_m);
             let next = next.map(|a| a as u32);
-            device.anchor = position;
-            device.slack_m = slack_m;
+            device.slack = Slack::new(position, slack_m);
             if next != device.ap {
                 self.sink.handover(HandoverRecord {
                     time_ns: now,
@@ -497,15 +492,14 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 continue;
             }
             let ahead = device.ahead_cursor.position_at(ahead_s);
-            if device.ahead_anchor.distance_m(ahead) >= device.ahead_slack_m {
+            if !device.ahead_slack.contains(ahead) {
                 let (ap, slack_m) = self.ap_index.attach_with_slack(
                     ahead,
                     device.ahead_ap.map(|a| a as usize),
                     self.settings.hysteresis_m,
                 );
                 device.ahead_ap = ap.map(|a| a as u32);
-                device.ahead_anchor = ahead;
-                device.ahead_slack_m = slack_m;
+                device.ahead_slack = Slack::new(ahead, slack_m);
             }
             scratch.device_ap_ahead.push(device.ahead_ap);
             scratch.device_position_ahead.push(ahead);
