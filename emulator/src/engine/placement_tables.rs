@@ -138,6 +138,9 @@ pub struct PlacementScratch {
     pub cloudlet_vms: Vec<u32>,
     /// The time the device entries were filled for.
     pub devices_at_ns: Option<u64>,
+    /// Whether `vm_hosts`, `vm_migrating` and `cloudlet_vms` still match
+    /// the VMs (the engine clears it whenever a VM starts or ends a move).
+    pub vms_fresh: bool,
 }
 
 #[cfg(test)]

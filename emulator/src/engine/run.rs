@@ -454,15 +454,20 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     /// device's position and access point at `now + horizon`).
     fn fill_placement_scratch(&mut self, now: u64) {
         let scratch = &mut self.placement_scratch;
-        scratch.vm_hosts.clear();
-        scratch.vm_migrating.clear();
-        scratch.cloudlet_vms.clear();
-        scratch.cloudlet_vms.resize(self.world.cloudlets.len(), 0);
-        for vm in &self.vms {
-            scratch.vm_hosts.push(vm.host);
-            scratch.vm_migrating.push(vm.migration.is_some());
-            if let Some(n) = scratch.cloudlet_vms.get_mut(vm.host as usize) {
-                *n += 1;
+        // Hosts change only when a move starts or ends: most decisions (one
+        // per hand-over) find them as the last one left them.
+        if !scratch.vms_fresh {
+            scratch.vms_fresh = true;
+            scratch.vm_hosts.clear();
+            scratch.vm_migrating.clear();
+            scratch.cloudlet_vms.clear();
+            scratch.cloudlet_vms.resize(self.world.cloudlets.len(), 0);
+            for vm in &self.vms {
+                scratch.vm_hosts.push(vm.host);
+                scratch.vm_migrating.push(vm.migration.is_some());
+                if let Some(n) = scratch.cloudlet_vms.get_mut(vm.host as usize) {
+                    *n += 1;
+                }
             }
         }
         scratch.backlog_ns.clear();
@@ -585,6 +590,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             }
         };
         self.vms[vm as usize].migration = Some(slot);
+        self.placement_scratch.vms_fresh = false;
         self.with_migration(now, slot, Wake::Start);
     }
 
@@ -613,6 +619,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 host: switched.to,
                 migration: None,
             };
+            self.placement_scratch.vms_fresh = false;
             let bytes = self.vm_bytes();
             let used = &mut self.memory_used_bytes[switched.from as usize];
             *used = used.saturating_sub(bytes);
