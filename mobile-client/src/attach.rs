@@ -21,6 +21,8 @@
 //! the antimeridian or near the poles), and a query costs the same whether
 //! coverage discs are small or overlap by the hundred.
 
+use std::cell::RefCell;
+
 use crate::position::LatLon;
 use crate::trace::{Edge, Trace};
 
@@ -114,6 +116,13 @@ impl Site {
         let dy = (pos.lat_deg - self.pos.lat_deg) * M_PER_DEG;
         (dx * dx + dy * dy).sqrt()
     }
+}
+
+thread_local! {
+    /// The candidates of a search, kept from one search to the next so that
+    /// a search allocates nothing (devices are polled by the hundred
+    /// thousand).
+    static CANDIDATES: RefCell<Vec<(f64, usize)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Relative error the ranking by local projection may make against
@@ -251,6 +260,14 @@ impl ApIndex {
 
     /// [`ApIndex::nearest_in_range`] with the bounds [`ApIndex::attach_with_slack`] needs.
     fn search(&self, pos: LatLon) -> Search {
+        CANDIDATES.with_borrow_mut(|candidates| {
+            candidates.clear();
+            self.search_with(pos, candidates)
+        })
+    }
+
+    /// [`ApIndex::search`] collecting candidates in `candidates` (empty).
+    fn search_with(&self, pos: LatLon, candidates: &mut Vec<(f64, usize)>) -> Search {
         let mut search = Search {
             best: None,
             nearest: [(f64::INFINITY, usize::MAX); 2],
@@ -279,9 +296,6 @@ impl ApIndex {
             search.excess_floor_m = search.unseen_floor_m - self.max_radius_m;
             return search;
         }
-        // Room for the usual handful of candidates without growing, and no
-        // more than a few kilobytes when thousands of sites overlap.
-        let mut candidates: Vec<(f64, usize)> = Vec::with_capacity(self.aps.len().min(256));
         // Local distance of the nearest access point surely in range: no
         // access point in a ring beyond it can win.
         let mut best_sure = f64::INFINITY;
@@ -421,17 +435,17 @@ impl Search {
 /// lower index), as sorting them would, without sorting all of them when
 /// only the first few are wanted (the usual case: the search stops after one
 /// or two).
-struct NearestFirst {
-    items: Vec<(f64, usize)>,
+struct NearestFirst<'a> {
+    items: &'a mut Vec<(f64, usize)>,
     picked: usize,
     sorted: bool,
 }
 
-impl NearestFirst {
+impl<'a> NearestFirst<'a> {
     /// Picks made by scanning before the rest is sorted.
     const SCANS: usize = 4;
 
-    fn new(items: Vec<(f64, usize)>) -> Self {
+    fn new(items: &'a mut Vec<(f64, usize)>) -> Self {
         Self {
             items,
             picked: 0,
@@ -562,7 +576,8 @@ mod tests {
                 .collect();
             let mut sorted = items.clone();
             sorted.sort_by(NearestFirst::order);
-            let mut nearest_first = NearestFirst::new(items);
+            let mut items = items;
+            let mut nearest_first = NearestFirst::new(&mut items);
             let order: Vec<_> = std::iter::from_fn(|| nearest_first.next()).collect();
             assert_eq!(order, sorted, "{n} candidates");
         }
