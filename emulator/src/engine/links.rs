@@ -34,6 +34,11 @@ struct Direction {
     window_start_ns: u64,
     bytes_this_window: u64,
     bytes_last_window: u64,
+    /// The last two serialisation times computed here, as
+    /// `(bytes, bulk_flows, ns)`: a direction mostly carries messages of
+    /// one or two sizes (requests, answers), so this spares two divisions
+    /// and a rounding per hop.
+    recent_serial: [Option<(u64, u32, u64)>; 2],
 }
 
 impl Direction {
@@ -44,7 +49,23 @@ impl Direction {
             window_start_ns: 0,
             bytes_this_window: 0,
             bytes_last_window: 0,
+            recent_serial: [None; 2],
         }
+    }
+
+    /// Time for a message of `bytes` to cross this direction of a link of
+    /// `capacity_bps` shared with its migration flows.
+    fn message_serial_ns(&mut self, bytes: u64, capacity_bps: f64) -> u64 {
+        let key = (bytes, self.bulk_flows);
+        for &(b, flows, ns) in self.recent_serial.iter().flatten() {
+            if (b, flows) == key {
+                return ns;
+            }
+        }
+        let share = capacity_bps / f64::from(1 + self.bulk_flows);
+        let ns = serialisation_ns(bytes, share);
+        self.recent_serial = [Some((bytes, self.bulk_flows, ns)), self.recent_serial[0]];
+        ns
     }
 
     fn count_bytes(&mut self, now_ns: u64, bytes: u64) {
@@ -147,8 +168,7 @@ impl LinkTable {
             let Some(direction) = self.directions.get_mut(hop as usize) else {
                 continue;
             };
-            let share = spec.capacity_bps / f64::from(1 + direction.bulk_flows);
-            let serial = serialisation_ns(bytes, share);
+            let serial = direction.message_serial_ns(bytes, spec.capacity_bps);
             let start = t.max(direction.busy_until_ns);
             direction.busy_until_ns = start + serial;
             direction.count_bytes(sent_ns, bytes);
