@@ -374,7 +374,12 @@ impl ApIndex {
         let search = self.search(pos);
         let kept = current.and_then(|c| {
             let ap = self.aps.get(c)?;
-            let d = ap.pos.distance_m(pos);
+            // Usually the current access point is still the nearest, whose
+            // distance the search has just measured.
+            let d = match search.best {
+                Some((b, d_b)) if b == c => d_b,
+                _ => ap.pos.distance_m(pos),
+            };
             (d <= ap.coverage_radius_m).then_some((c, d))
         });
         let answer = match (kept, search.best) {
