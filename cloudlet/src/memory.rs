@@ -217,8 +217,34 @@ impl PageCounts {
         max_bytes: u64,
     ) -> (PageCounts, u64) {
         let mut taken = PageCounts::zero(self.0.len());
+        let bytes = self.take_each(regions, order.iter().copied(), max_bytes, |index, n| {
+            if let Some(slot) = taken.0.get_mut(index) {
+                *slot += n;
+            }
+        });
+        (taken, bytes)
+    }
+
+    /// [`take_up_to`](Self::take_up_to) with the regions in their own order,
+    /// returning only how many pages were taken and their wire bytes (no
+    /// allocation: a copy round calls this for every chunk).
+    pub fn take_in_order_up_to(&mut self, regions: &[Region], max_bytes: u64) -> (u64, u64) {
+        let mut pages = 0;
+        let bytes = self.take_each(regions, 0..self.0.len(), max_bytes, |_, n| pages += n);
+        (pages, bytes)
+    }
+
+    /// The walk both take functions share: `taken(region, pages)` for each
+    /// region pages are taken from; returns the wire bytes taken.
+    fn take_each(
+        &mut self,
+        regions: &[Region],
+        order: impl IntoIterator<Item = usize>,
+        max_bytes: u64,
+        mut taken: impl FnMut(usize, u64),
+    ) -> u64 {
         let mut bytes = 0u64;
-        for &index in order {
+        for index in order {
             let (Some(left), Some(region)) = (self.0.get_mut(index), regions.get(index)) else {
                 continue;
             };
@@ -236,11 +262,9 @@ impl PageCounts {
             }
             *left -= n;
             bytes += n * region.wire_bytes_per_page;
-            if let Some(slot) = taken.0.get_mut(index) {
-                *slot += n;
-            }
+            taken(index, n);
         }
-        (taken, bytes)
+        bytes
     }
 
     /// Takes about `max_bytes` of pages spread over the regions in
@@ -572,5 +596,26 @@ mod tests {
             sent += left.take_up_to(&regions, &order, MIB).1;
         }
         assert_eq!(sent, vm.all_pages().wire_bytes(&regions));
+    }
+
+    #[test]
+    fn taking_in_order_takes_what_take_up_to_takes() {
+        let vm = VmProfile::new(64 * MIB, 16 * MIB, 0.0, 0.25, DirtyModel::Linear).unwrap();
+        let regions = vm.regions();
+        let order: Vec<usize> = (0..regions.len()).collect();
+        let (mut by_order, mut in_order) = (vm.all_pages(), vm.all_pages());
+        for budget in [MIB, 3 * MIB + 5, 1, 40 * MIB, MIB]
+            .into_iter()
+            .cycle()
+            .take(40)
+        {
+            let (taken, bytes) = by_order.take_up_to(&regions, &order, budget);
+            assert_eq!(
+                in_order.take_in_order_up_to(&regions, budget),
+                (taken.total(), bytes)
+            );
+            assert_eq!(in_order, by_order);
+        }
+        assert_eq!(in_order.total(), 0);
     }
 }

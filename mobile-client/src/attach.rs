@@ -21,6 +21,8 @@
 //! the antimeridian or near the poles), and a query costs the same whether
 //! coverage discs are small or overlap by the hundred.
 
+use std::cell::RefCell;
+
 use crate::position::LatLon;
 use crate::trace::{Edge, Trace};
 
@@ -81,17 +83,46 @@ pub struct ApIndex {
     m_per_deg_lon: f64,
     cell_m: f64,
     max_radius_m: f64,
-    /// Metres per degree of longitude at each access point's latitude.
-    m_per_deg_lon_at: Vec<f64>,
     /// Grid extent in cells: the cell of the south-west-most access point,
     /// and the number of columns and rows.
     min_cell: (i64, i64),
     columns: i64,
     rows: i64,
     /// Access points of cell `(column, row)` are
-    /// `cell_aps[cell_start[c]..cell_start[c + 1]]` with `c = row * columns + column`.
+    /// `cell_sites[cell_start[c]..cell_start[c + 1]]` with `c = row * columns + column`.
     cell_start: Vec<u32>,
-    cell_aps: Vec<u32>,
+    /// Every access point once, cell by cell (row by row), with what the
+    /// search reads of it side by side.
+    cell_sites: Vec<Site>,
+}
+
+/// An access point as the grid search reads it.
+#[derive(Debug, Clone, Copy)]
+struct Site {
+    pos: LatLon,
+    /// Metres per degree of longitude at the site's latitude.
+    m_per_deg_lon: f64,
+    radius_m: f64,
+    /// Index in the list given to [`ApIndex::new`].
+    index: u32,
+}
+
+impl Site {
+    /// Distance in metres from the site to `pos` in the plane tangent at the
+    /// site's latitude: no trigonometry per call, and within a small
+    /// fraction of a percent of the great-circle distance at coverage scales.
+    fn local_distance_m(&self, pos: LatLon) -> f64 {
+        let dx = (pos.lon_deg - self.pos.lon_deg) * self.m_per_deg_lon;
+        let dy = (pos.lat_deg - self.pos.lat_deg) * M_PER_DEG;
+        (dx * dx + dy * dy).sqrt()
+    }
+}
+
+thread_local! {
+    /// The candidates of a search, kept from one search to the next so that
+    /// a search allocates nothing (devices are polled by the hundred
+    /// thousand).
+    static CANDIDATES: RefCell<Vec<(f64, usize)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Relative error the ranking by local projection may make against
@@ -154,17 +185,20 @@ impl ApIndex {
             counts[c + 1] += counts[c];
         }
         let cell_start = counts.clone();
-        let mut cell_aps = vec![0u32; aps.len()];
-        for (i, p) in xy.iter().enumerate() {
+        let mut cell_sites = vec![None; aps.len()];
+        for (i, (ap, p)) in aps.iter().zip(&xy).enumerate() {
             let c = cell_of(p);
-            cell_aps[counts[c] as usize] = i as u32;
+            cell_sites[counts[c] as usize] = Some(Site {
+                pos: ap.pos,
+                m_per_deg_lon: M_PER_DEG * ap.pos.lat_deg.to_radians().cos().max(1e-6),
+                radius_m: ap.coverage_radius_m,
+                index: i as u32,
+            });
             counts[c] += 1;
         }
         Ok(Self {
-            m_per_deg_lon_at: aps
-                .iter()
-                .map(|a| M_PER_DEG * a.pos.lat_deg.to_radians().cos().max(1e-6))
-                .collect(),
+            // Each access point has exactly one place in its cell.
+            cell_sites: cell_sites.into_iter().flatten().collect(),
             aps,
             origin,
             m_per_deg_lon,
@@ -174,7 +208,6 @@ impl ApIndex {
             columns,
             rows,
             cell_start,
-            cell_aps,
         })
     }
 
@@ -183,25 +216,36 @@ impl ApIndex {
         &self.aps
     }
 
-    /// Distance in metres from access point `i` to `pos` in the plane
-    /// tangent at the access point's latitude: no trigonometry per call, and
-    /// within a small fraction of a percent of the great-circle distance at
-    /// coverage scales.
-    fn local_distance_m(&self, i: usize, pos: LatLon) -> f64 {
-        let ap = self.aps[i].pos;
-        let dx = (pos.lon_deg - ap.lon_deg) * self.m_per_deg_lon_at[i];
-        let dy = (pos.lat_deg - ap.lat_deg) * M_PER_DEG;
-        (dx * dx + dy * dy).sqrt()
-    }
-
-    /// Access points of grid cell `(cx, cy)` (none outside the grid).
-    fn cell(&self, cx: i64, cy: i64) -> &[u32] {
-        let (col, row) = (cx - self.min_cell.0, cy - self.min_cell.1);
-        if col < 0 || row < 0 || col >= self.columns || row >= self.rows {
-            return &[];
+    /// Calls `visit` for every access point in the cells of ring `k` around
+    /// cell `(cx, cy)` (the cells at Chebyshev distance `k`; ring 0 is the
+    /// cell itself), skipping the cells outside the grid without looking at
+    /// them.
+    fn for_each_in_ring(&self, cx: i64, cy: i64, k: i64, mut visit: impl FnMut(&Site)) {
+        let (gx0, gy0) = self.min_cell;
+        let (gx1, gy1) = (gx0 + self.columns - 1, gy0 + self.rows - 1);
+        // Cells x0..=x1 of row y are contiguous in `cell_sites`.
+        let mut row = |y: i64, x0: i64, x1: i64| {
+            let (x0, x1) = (x0.max(gx0), x1.min(gx1));
+            if y < gy0 || y > gy1 || x0 > x1 {
+                return;
+            }
+            let first = ((y - gy0) * self.columns + (x0 - gx0)) as usize;
+            let last = ((y - gy0) * self.columns + (x1 - gx0)) as usize;
+            let (start, end) = (self.cell_start[first], self.cell_start[last + 1]);
+            self.cell_sites[start as usize..end as usize]
+                .iter()
+                .for_each(&mut visit);
+        };
+        if k == 0 {
+            row(cy, cx, cx);
+            return;
         }
-        let c = (row * self.columns + col) as usize;
-        &self.cell_aps[self.cell_start[c] as usize..self.cell_start[c + 1] as usize]
+        row(cy - k, cx - k, cx + k);
+        row(cy + k, cx - k, cx + k);
+        for y in (cy - k + 1).max(gy0)..=(cy + k - 1).min(gy1) {
+            row(y, cx - k, cx - k);
+            row(y, cx + k, cx + k);
+        }
     }
 
     /// The nearest access point whose range covers `pos`, with its distance in metres.
@@ -216,6 +260,14 @@ impl ApIndex {
 
     /// [`ApIndex::nearest_in_range`] with the bounds [`ApIndex::attach_with_slack`] needs.
     fn search(&self, pos: LatLon) -> Search {
+        CANDIDATES.with_borrow_mut(|candidates| {
+            candidates.clear();
+            self.search_with(pos, candidates)
+        })
+    }
+
+    /// [`ApIndex::search`] collecting candidates in `candidates` (empty).
+    fn search_with(&self, pos: LatLon, candidates: &mut Vec<(f64, usize)>) -> Search {
         let mut search = Search {
             best: None,
             nearest: [(f64::INFINITY, usize::MAX); 2],
@@ -244,7 +296,6 @@ impl ApIndex {
             search.excess_floor_m = search.unseen_floor_m - self.max_radius_m;
             return search;
         }
-        let mut candidates: Vec<(f64, usize)> = Vec::new();
         // Local distance of the nearest access point surely in range: no
         // access point in a ring beyond it can win.
         let mut best_sure = f64::INFINITY;
@@ -255,32 +306,20 @@ impl ApIndex {
                 first_unvisited = k;
                 break;
             }
-            let mut visit = |cx: i64, cy: i64| {
-                for &i in self.cell(cx, cy) {
-                    let i = i as usize;
-                    let d = self.local_distance_m(i, pos);
-                    let radius = self.aps[i].coverage_radius_m;
-                    search.note_visited(i, d * (1.0 - PROJECTION_SLACK) - 1.0, radius);
-                    if d <= radius * (1.0 + PROJECTION_SLACK) + 1.0 {
-                        candidates.push((d, i));
-                    }
-                    if d <= radius * (1.0 - PROJECTION_SLACK) - 1.0 {
-                        best_sure = best_sure.min(d);
-                    }
+            self.for_each_in_ring(cx, cy, k, |site| {
+                let d = site.local_distance_m(pos);
+                search.note_visited(
+                    site.index as usize,
+                    d * (1.0 - PROJECTION_SLACK) - 1.0,
+                    site.radius_m,
+                );
+                if d <= site.radius_m * (1.0 + PROJECTION_SLACK) + 1.0 {
+                    candidates.push((d, site.index as usize));
                 }
-            };
-            if k == 0 {
-                visit(cx, cy);
-                continue;
-            }
-            for dx in -k..=k {
-                visit(cx + dx, cy - k);
-                visit(cx + dx, cy + k);
-            }
-            for dy in (1 - k)..k {
-                visit(cx - k, cy + dy);
-                visit(cx + k, cy + dy);
-            }
+                if d <= site.radius_m * (1.0 - PROJECTION_SLACK) - 1.0 {
+                    best_sure = best_sure.min(d);
+                }
+            });
         }
         search.unseen_floor_m = ring_floor(first_unvisited);
         search.excess_floor_m = search
@@ -288,9 +327,9 @@ impl ApIndex {
             .min(search.unseen_floor_m - self.max_radius_m);
         // Exact decision on the candidates that can win, nearest first; if
         // none of those is really in range, the others are measured too.
-        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut best: Option<(usize, f64)> = None;
-        for &(local, i) in &candidates {
+        let mut nearest_first = NearestFirst::new(candidates);
+        while let Some((local, i)) = nearest_first.next() {
             if let Some((_, bd)) = best
                 && local > bd * (1.0 + PROJECTION_SLACK) + 1.0
             {
@@ -335,7 +374,12 @@ impl ApIndex {
         let search = self.search(pos);
         let kept = current.and_then(|c| {
             let ap = self.aps.get(c)?;
-            let d = ap.pos.distance_m(pos);
+            // Usually the current access point is still the nearest, whose
+            // distance the search has just measured.
+            let d = match search.best {
+                Some((b, d_b)) if b == c => d_b,
+                _ => ap.pos.distance_m(pos),
+            };
             (d <= ap.coverage_radius_m).then_some((c, d))
         });
         let answer = match (kept, search.best) {
@@ -389,6 +433,51 @@ impl Search {
             self.nearest[0].0
         };
         visited.min(self.unseen_floor_m)
+    }
+}
+
+/// Candidates `(local distance, index)` handed out nearest first (ties to the
+/// lower index), as sorting them would, without sorting all of them when
+/// only the first few are wanted (the usual case: the search stops after one
+/// or two).
+struct NearestFirst<'a> {
+    items: &'a mut Vec<(f64, usize)>,
+    picked: usize,
+    sorted: bool,
+}
+
+impl<'a> NearestFirst<'a> {
+    /// Picks made by scanning before the rest is sorted.
+    const SCANS: usize = 4;
+
+    fn new(items: &'a mut Vec<(f64, usize)>) -> Self {
+        Self {
+            items,
+            picked: 0,
+            sorted: false,
+        }
+    }
+
+    fn order(a: &(f64, usize), b: &(f64, usize)) -> std::cmp::Ordering {
+        a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+    }
+
+    fn next(&mut self) -> Option<(f64, usize)> {
+        if !self.sorted && self.picked < Self::SCANS {
+            self.picked += 1;
+            let (at, _) = self
+                .items
+                .iter()
+                .enumerate()
+                .min_by(|a, b| Self::order(a.1, b.1))?;
+            return Some(self.items.swap_remove(at));
+        }
+        if !self.sorted {
+            // Farthest first, so that the nearest is popped off the end.
+            self.items.sort_unstable_by(|a, b| Self::order(b, a));
+            self.sorted = true;
+        }
+        self.items.pop()
     }
 }
 
@@ -479,6 +568,24 @@ mod tests {
             index.attach(just_past, Some(0), DEFAULT_HYSTERESIS_M),
             Some(0)
         );
+    }
+
+    #[test]
+    fn candidates_come_out_as_sorted_whether_scanned_or_sorted() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for n in [0, 1, 3, 4, 5, 9, 40, 200] {
+            // Few distinct distances, so that ties by index are exercised.
+            let items: Vec<(f64, usize)> = (0..n)
+                .map(|i| (f64::from(rng.random_range(0..7u8)) * 10.0, i))
+                .collect();
+            let mut sorted = items.clone();
+            sorted.sort_by(NearestFirst::order);
+            let mut items = items;
+            let mut nearest_first = NearestFirst::new(&mut items);
+            let order: Vec<_> = std::iter::from_fn(|| nearest_first.next()).collect();
+            assert_eq!(order, sorted, "{n} candidates");
+        }
     }
 
     #[test]

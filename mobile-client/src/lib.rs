@@ -21,16 +21,20 @@
 //!   gRPC (register, push positions, send requests, measure each delay on
 //!   their own clock) and write one CSV row per request; the `mobile-client`
 //!   binary is its command line.
+//! - [`slack`]: the disc a device may move in before its attachment can
+//!   change, tested without trigonometry in the usual case.
 
 pub mod attach;
 pub mod fleet;
 pub mod position;
 pub mod random_waypoint;
 pub mod readers;
+pub mod slack;
 pub mod trace;
 
 pub use attach::{AccessPoint, ApIndex, Handover, handovers_along};
 pub use position::{InvalidCoordinate, LatLon};
 pub use random_waypoint::{RandomWaypoint, WaypointArea};
 pub use readers::{ReadOptions, read_trace_file};
+pub use slack::Slack;
 pub use trace::{Edge, Trace, TraceCursor, TraceError, TracePoint, TraceSummary};

@@ -235,15 +235,8 @@ impl Migration {
                         self.end_round(now_s);
                         continue;
                     }
-                    let order: Vec<usize> = (0..self.regions.len()).collect();
-                    let (taken, bytes) = to_send.take_up_to(&self.regions, &order, chunk);
-                    Some((
-                        bytes,
-                        taken.total(),
-                        Phase::PreCopy,
-                        *round,
-                        TransferKind::Pages,
-                    ))
+                    let (pages, bytes) = to_send.take_in_order_up_to(&self.regions, chunk);
+                    Some((bytes, pages, Phase::PreCopy, *round, TransferKind::Pages))
                 }
                 Stage::Stop {
                     to_send,
@@ -251,15 +244,8 @@ impl Migration {
                     ..
                 } => {
                     if to_send.total() > 0 {
-                        let order: Vec<usize> = (0..self.regions.len()).collect();
-                        let (taken, bytes) = to_send.take_up_to(&self.regions, &order, chunk);
-                        Some((
-                            bytes,
-                            taken.total(),
-                            Phase::Stop,
-                            rounds,
-                            TransferKind::Pages,
-                        ))
+                        let (pages, bytes) = to_send.take_in_order_up_to(&self.regions, chunk);
+                        Some((bytes, pages, Phase::Stop, rounds, TransferKind::Pages))
                     } else if *cpu_pending {
                         *cpu_pending = false;
                         let bytes = self.config.cpu_state_bytes;

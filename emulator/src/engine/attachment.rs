@@ -5,15 +5,16 @@
 //! driver update attachments through this one type, so they hand over at
 //! the same positions.
 
-use mcc_mobile_client::{ApIndex, LatLon};
+use mcc_mobile_client::{ApIndex, LatLon, Slack};
 
 /// One device's attachment (or one look-ahead of it).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Attachment {
     /// The access point, `None` out of coverage.
     pub ap: Option<u32>,
-    anchor: LatLon,
-    slack_m: f64,
+    /// Where the attachment was last decided, and how far the device may
+    /// move from there before the decision can change.
+    slack: Slack,
 }
 
 impl Attachment {
@@ -23,8 +24,7 @@ impl Attachment {
         let (ap, slack_m) = index.attach_with_slack(position, None, hysteresis_m);
         Self {
             ap: ap.map(|a| a as u32),
-            anchor: position,
-            slack_m,
+            slack: Slack::new(position, slack_m),
         }
     }
 
@@ -33,8 +33,7 @@ impl Attachment {
     pub fn undecided(position: LatLon) -> Self {
         Self {
             ap: None,
-            anchor: position,
-            slack_m: 0.0,
+            slack: Slack::new(position, 0.0),
         }
     }
 
@@ -48,14 +47,13 @@ impl Attachment {
         position: LatLon,
         hysteresis_m: f64,
     ) -> Option<Option<u32>> {
-        if self.anchor.distance_m(position) < self.slack_m {
+        if self.slack.contains(position) {
             return None;
         }
         let current = self.ap.map(|a| a as usize);
         let (next, slack_m) = index.attach_with_slack(position, current, hysteresis_m);
         let next = next.map(|a| a as u32);
-        self.anchor = position;
-        self.slack_m = slack_m;
+        self.slack = Slack::new(position, slack_m);
         if next == self.ap {
             return None;
         }

@@ -34,6 +34,11 @@ struct Direction {
     window_start_ns: u64,
     bytes_this_window: u64,
     bytes_last_window: u64,
+    /// The last two serialisation times computed here, as
+    /// `(bytes, bulk_flows, ns)`: a direction mostly carries messages of
+    /// one or two sizes (requests, answers), so this spares two divisions
+    /// and a rounding per hop.
+    recent_serial: [Option<(u64, u32, u64)>; 2],
 }
 
 impl Direction {
@@ -44,7 +49,23 @@ impl Direction {
             window_start_ns: 0,
             bytes_this_window: 0,
             bytes_last_window: 0,
+            recent_serial: [None; 2],
         }
+    }
+
+    /// Time for a message of `bytes` to cross this direction of a link of
+    /// `capacity_bps` shared with its migration flows.
+    fn message_serial_ns(&mut self, bytes: u64, capacity_bps: f64) -> u64 {
+        let key = (bytes, self.bulk_flows);
+        for &(b, flows, ns) in self.recent_serial.iter().flatten() {
+            if (b, flows) == key {
+                return ns;
+            }
+        }
+        let share = capacity_bps / f64::from(1 + self.bulk_flows);
+        let ns = serialisation_ns(bytes, share);
+        self.recent_serial = [Some((bytes, self.bulk_flows, ns)), self.recent_serial[0]];
+        ns
     }
 
     fn count_bytes(&mut self, now_ns: u64, bytes: u64) {
@@ -93,7 +114,22 @@ pub fn serialisation_ns(bytes: u64, rate_bps: f64) -> u64 {
     if rate_bps <= 0.0 {
         return u64::MAX / 4;
     }
-    (bytes as f64 * 8.0 * 1e9 / rate_bps).round() as u64
+    round_to_u64(bytes as f64 * 8.0 * 1e9 / rate_bps)
+}
+
+/// `x.round() as u64` (halves away from zero; negative numbers and NaN give
+/// 0, too large ones `u64::MAX`), inline: on the baseline x86-64 target
+/// `f64::round` is a library call, and this runs for every hop of every
+/// message.
+pub fn round_to_u64(x: f64) -> u64 {
+    let whole = x as u64;
+    // Exact: below 2^53 the fraction of a double is representable, above it
+    // there is none.
+    if x - whole as f64 >= 0.5 {
+        whole.saturating_add(1)
+    } else {
+        whole
+    }
 }
 
 impl LinkTable {
@@ -132,8 +168,7 @@ impl LinkTable {
             let Some(direction) = self.directions.get_mut(hop as usize) else {
                 continue;
             };
-            let share = spec.capacity_bps / f64::from(1 + direction.bulk_flows);
-            let serial = serialisation_ns(bytes, share);
+            let serial = direction.message_serial_ns(bytes, spec.capacity_bps);
             let start = t.max(direction.busy_until_ns);
             direction.busy_until_ns = start + serial;
             direction.count_bytes(sent_ns, bytes);
@@ -197,6 +232,37 @@ mod tests {
                 latency_ns: 2_000_000,
             },
         ])
+    }
+
+    #[test]
+    fn rounding_inline_matches_the_library() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            0.499_999_999_999_999_94,
+            4_503_599_627_370_495.5,
+            9_007_199_254_740_993.0,
+            1.844_674_407_370_955_2e19,
+            1e30,
+            -0.7,
+            -3.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for _ in 0..100_000 {
+            let scale = 10f64.powi(rng.random_range(-3..20));
+            values.push(rng.random_range(0.0..1.0) * scale);
+            values.push(rng.random_range(0..1_000_000u32) as f64 + 0.5);
+        }
+        for x in values {
+            assert_eq!(round_to_u64(x), x.round() as u64, "{x}");
+        }
     }
 
     #[test]

@@ -228,17 +228,31 @@ pub struct PlacementScratch {
     pub cloudlet_vms: Vec<u32>,
     /// The time the device entries were filled for.
     pub devices_at_ns: Option<u64>,
+    /// Whether `vm_hosts`, `vm_migrating` and `cloudlet_vms` still match
+    /// the VMs: set by [`fill_vms`](Self::fill_vms), cleared by
+    /// [`vms_changed`](Self::vms_changed).
+    vms_fresh: bool,
 }
 
 impl PlacementScratch {
+    /// Whether the VM entries still hold what the last
+    /// [`fill_vms`](Self::fill_vms) put there. Hosts change only when a move
+    /// starts or ends, so a driver that calls [`vms_changed`](Self::vms_changed)
+    /// at those moments can skip the refill for most decisions (one per
+    /// hand-over).
+    pub fn vms_fresh(&self) -> bool {
+        self.vms_fresh
+    }
+
+    /// Marks the VM entries stale: a VM started or ended a move.
+    pub fn vms_changed(&mut self) {
+        self.vms_fresh = false;
+    }
+
     /// Refills the VM and cloudlet entries: each VM's (host, migrating) and
-    /// each cloudlet's CPU backlog.
-    pub fn fill_vms(
-        &mut self,
-        cloudlets: usize,
-        vms: impl IntoIterator<Item = (u32, bool)>,
-        backlog_ns: impl IntoIterator<Item = u64>,
-    ) {
+    /// the VMs on each cloudlet.
+    pub fn fill_vms(&mut self, cloudlets: usize, vms: impl IntoIterator<Item = (u32, bool)>) {
+        self.vms_fresh = true;
         self.vm_hosts.clear();
         self.vm_migrating.clear();
         self.cloudlet_vms.clear();
@@ -250,6 +264,10 @@ impl PlacementScratch {
                 *n += 1;
             }
         }
+    }
+
+    /// Refills each cloudlet's CPU backlog.
+    pub fn fill_backlog(&mut self, backlog_ns: impl IntoIterator<Item = u64>) {
         self.backlog_ns.clear();
         self.backlog_ns.extend(backlog_ns);
     }

@@ -422,11 +422,13 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     /// device's position and access point at `now + horizon`).
     fn fill_placement_scratch(&mut self, now: u64) {
         let scratch = &mut self.placement_scratch;
-        scratch.fill_vms(
-            self.world.cloudlets.len(),
-            self.vms.iter().map(|vm| (vm.host, vm.migration.is_some())),
-            self.cpus.iter().map(|c| c.backlog_ns(now)),
-        );
+        if !scratch.vms_fresh() {
+            scratch.fill_vms(
+                self.world.cloudlets.len(),
+                self.vms.iter().map(|vm| (vm.host, vm.migration.is_some())),
+            );
+        }
+        scratch.fill_backlog(self.cpus.iter().map(|c| c.backlog_ns(now)));
         if !scratch.begin_devices(now) {
             return;
         }
@@ -508,6 +510,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             }
         };
         self.vms[vm as usize].migration = Some(slot);
+        self.placement_scratch.vms_changed();
         self.with_migration(now, slot, Wake::Start);
     }
 
@@ -536,6 +539,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 host: switched.to,
                 migration: None,
             };
+            self.placement_scratch.vms_changed();
             let bytes = self.vm_bytes();
             let used = &mut self.memory_used_bytes[switched.from as usize];
             *used = used.saturating_sub(bytes);

@@ -7,9 +7,11 @@
 //! stays flat in the number of requests). Files are written under temporary
 //! names and renamed into place only when the whole run succeeded
 //! ([`AtomicOutputs`]), so a failed run never leaves a half-written result
-//! next to a good one.
+//! next to a good one. The long `requests.csv` is synced to disk in the
+//! background while it grows, so the final sync before the rename is short.
 
 mod atomic;
+mod background_sync;
 mod format;
 mod records;
 mod sink;

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 
 use anyhow::Context;
 
+use super::background_sync::BackgroundSync;
 use super::records::{HandoverRecord, MigrationRecord, RequestRecord};
 
 /// Records per batch sent to the writer thread.
@@ -15,6 +16,10 @@ const BATCH: usize = 8_192;
 /// Batches in flight at most: the engine waits when the disk falls this far
 /// behind, so memory stays bounded whatever the number of requests.
 const BATCHES_IN_FLIGHT: usize = 8;
+/// `requests.csv` is synced to disk in the background every time this much
+/// more of it was written, so that the sync before the rename finds little
+/// left to write.
+const SYNC_EVERY_BYTES: u64 = 32 << 20;
 
 /// The names the CSV files show for the engine's integer ids.
 #[derive(Debug, Clone, Default)]
@@ -185,6 +190,9 @@ fn write_all(
     migration_header: &str,
     receiver: Receiver<Batch>,
 ) -> anyhow::Result<()> {
+    let requests_sync = BackgroundSync::start(&files.requests)
+        .context("cannot start syncing requests.csv in the background")?;
+    let mut requests_unsynced_bytes = 0u64;
     let mut requests = BufWriter::with_capacity(1 << 20, files.requests);
     let mut handovers = BufWriter::new(files.handovers);
     let mut migrations = BufWriter::new(files.migrations);
@@ -205,7 +213,16 @@ fn write_all(
                 for record in &records {
                     record.write_csv(&names, &mut line);
                 }
-                requests.write_all(&line)
+                requests_unsynced_bytes += line.len() as u64;
+                if requests_unsynced_bytes >= SYNC_EVERY_BYTES {
+                    requests_unsynced_bytes = 0;
+                    requests
+                        .write_all(&line)
+                        .and_then(|()| requests.flush())
+                        .map(|()| requests_sync.request())
+                } else {
+                    requests.write_all(&line)
+                }
             }
             Batch::Handovers(records) => {
                 for record in &records {
@@ -222,6 +239,9 @@ fn write_all(
         }
         .context("cannot write the output files")?;
     }
+    requests_sync
+        .finish()
+        .context("cannot write requests.csv")?;
     for (name, writer) in [
         ("requests.csv", requests),
         ("handovers.csv", handovers),

@@ -102,8 +102,8 @@ impl Shared {
         scratch.fill_vms(
             world.cloudlets.len(),
             vms.iter().map(|vm| (vm.host, vm.migrating)),
-            backlog,
         );
+        scratch.fill_backlog(backlog);
         if !scratch.begin_devices(now_ns) {
             return;
         }
