@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use mcc_cloudlet::migration::{Host, Ready};
-use mcc_mobile_client::{AccessPoint as AttachPoint, ApIndex, TraceCursor};
+use mcc_mobile_client::{ApIndex, TraceCursor};
 
 use super::attachment::Attachment;
 use super::cpu::CpuQueue;
@@ -221,17 +221,9 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 periodic: settings.placement_interval_ns.is_some(),
             })
             .map_err(EngineError::Placement)?;
-        let ap_index = ApIndex::new(
-            world
-                .access_points
-                .iter()
-                .map(|ap| AttachPoint {
-                    pos: ap.position,
-                    coverage_radius_m: ap.coverage_radius_m,
-                })
-                .collect(),
-        )
-        .map_err(|e| EngineError::AccessPoints(e.to_string()))?;
+        let ap_index = world
+            .ap_index()
+            .map_err(|e| EngineError::AccessPoints(e.to_string()))?;
 
         // Backbone links first, then one wireless link per access point.
         let mut specs = world.links.clone();
@@ -575,22 +567,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         }
         self.totals.requests += 1;
         let Some(ap) = self.devices[d].attachment.ap else {
-            self.finish_request(
-                RequestRecord {
-                    sent_ns: now,
-                    device,
-                    vm: device,
-                    host: 0,
-                    access_ns: 0,
-                    backbone_ns: 0,
-                    queueing_ns: 0,
-                    processing_ns: 0,
-                    migration_stall_ns: 0,
-                    total_ns: 0,
-                    outcome: Outcome::NoCoverage,
-                },
-                None,
-            );
+            self.finish_request(RequestRecord::no_coverage(now, device), None);
             return;
         };
         let bytes = self.world.workload.request_bytes;

@@ -245,3 +245,21 @@ pub struct World {
     /// The requests devices send.
     pub workload: Workload,
 }
+
+impl World {
+    /// The attachment index over the access points (the same for both
+    /// clocks, so devices hand over at the same positions).
+    pub fn ap_index(
+        &self,
+    ) -> Result<mcc_mobile_client::ApIndex, mcc_mobile_client::attach::AttachError> {
+        mcc_mobile_client::ApIndex::new(
+            self.access_points
+                .iter()
+                .map(|ap| mcc_mobile_client::AccessPoint {
+                    pos: ap.position,
+                    coverage_radius_m: ap.coverage_radius_m,
+                })
+                .collect(),
+        )
+    }
+}

@@ -60,6 +60,24 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
+    /// A request device `device` sent at `sent_ns` out of every access
+    /// point's coverage: it never left the device (device `i` owns VM `i`).
+    pub fn no_coverage(sent_ns: u64, device: u32) -> Self {
+        Self {
+            sent_ns,
+            device,
+            vm: device,
+            host: 0,
+            access_ns: 0,
+            backbone_ns: 0,
+            queueing_ns: 0,
+            processing_ns: 0,
+            migration_stall_ns: 0,
+            total_ns: 0,
+            outcome: Outcome::NoCoverage,
+        }
+    }
+
     /// Header line of `requests.csv`.
     pub const CSV_HEADER: &'static str = "time_s,device,vm,host,access_ms,backbone_ms,queueing_ms,processing_ms,migration_stall_ms,total_ms,outcome\n";
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use mcc_cloudlet::realtime::Timer;
-use mcc_mobile_client::{AccessPoint as AttachPoint, ApIndex, Edge, LatLon, Trace};
+use mcc_mobile_client::{ApIndex, Edge, LatLon, Trace};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
@@ -487,17 +487,9 @@ impl RealEdge {
                 })
                 .map_err(|e| RealClockError::invalid(format!("placement: {e}")))?;
         }
-        let ap_index = ApIndex::new(
-            world
-                .access_points
-                .iter()
-                .map(|ap| AttachPoint {
-                    pos: ap.position,
-                    coverage_radius_m: ap.coverage_radius_m,
-                })
-                .collect(),
-        )
-        .map_err(|e| RealClockError::invalid(format!("access points: {e}")))?;
+        let ap_index = world
+            .ap_index()
+            .map_err(|e| RealClockError::invalid(format!("access points: {e}")))?;
         let timer = Timer::precise()
             .map_err(|e| RealClockError::internal(format!("cannot start the timer thread: {e}")))?;
         let network = Network::new(world, timer.clone())?;

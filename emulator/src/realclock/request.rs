@@ -145,19 +145,7 @@ impl Shared {
         };
         let sent_at = Duration::from_nanos(sent_ns);
         let Some(ap) = ap else {
-            let record = RequestRecord {
-                sent_ns,
-                device,
-                vm: device,
-                host: 0,
-                access_ns: 0,
-                backbone_ns: 0,
-                queueing_ns: 0,
-                processing_ns: 0,
-                migration_stall_ns: 0,
-                total_ns: 0,
-                outcome: Outcome::NoCoverage,
-            };
+            let record = RequestRecord::no_coverage(sent_ns, device);
             self.finish(record, false, false);
             return Ok(EdgeAnswer {
                 request_id,
