@@ -4,13 +4,12 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 
 use crate::engine::Engine;
-use crate::output::{AtomicOutputs, CsvFiles, Names, RecordWriter, Summary};
+use crate::output::{RunFiles, Summary};
 use crate::placement;
 use crate::scenario::{self, Scenario};
 
@@ -153,25 +152,8 @@ pub fn run_scenario(
 ) -> anyhow::Result<Summary> {
     let policy =
         placement::build(&scenario.policy, &scenario.policy_configs).map_err(anyhow::Error::msg)?;
-    let mut outputs = AtomicOutputs::new(out)?;
-    let files = CsvFiles {
-        requests: outputs.create("requests.csv")?,
-        handovers: outputs.create("handovers.csv")?,
-        migrations: outputs.create("migrations.csv")?,
-    };
     let world = &scenario.world;
-    let names = Arc::new(Names {
-        devices: world.devices.iter().map(|d| d.name.clone()).collect(),
-        vms: world
-            .devices
-            .iter()
-            .map(|d| format!("vm-{}", d.name))
-            .collect(),
-        hosts: world.cloudlets.iter().map(|c| c.name.clone()).collect(),
-        access_points: world.access_points.iter().map(|a| a.name.clone()).collect(),
-    });
-    let metric_header = mcc_cloudlet::migration::MigrationReport::FLAT_FIELDS.join(",");
-    let writer = RecordWriter::start(files, names, &metric_header)?;
+    let (writer, files) = RunFiles::open(out, world.output_names(true))?;
     let engine = Engine::new(world, scenario.settings.clone(), policy, writer)
         .with_context(|| format!("scenario {}", scenario.name))?;
     let bar = progress.then(|| progress_bar(scenario.settings.duration_ns));
@@ -181,21 +163,11 @@ pub fn run_scenario(
             bar.set_position(now_ns / 1_000_000_000);
         }
     });
-    writer.finish()?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let wall_s = started.elapsed().as_secs_f64();
-    summary.wall_s = (wall_s * 1e3).round() / 1e3;
-    summary.sim_requests_per_s = if wall_s > 0.0 {
-        (summary.requests as f64 / wall_s).round()
-    } else {
-        0.0
-    };
-    let mut json = serde_json::to_vec_pretty(&summary)?;
-    json.push(b'\n');
-    outputs.write("summary.json", &json)?;
-    outputs.commit()?;
+    summary.set_wall_time(started.elapsed().as_secs_f64());
+    files.finish(writer, &summary)?;
     Ok(summary)
 }
 

@@ -16,9 +16,7 @@ use super::placement_tables::{PlacementScratch, PlacementTables};
 use super::queue::EventQueue;
 use super::workload::RequestClock;
 use super::world::World;
-use crate::output::{
-    DelayStatsBuilder, HandoverRecord, Outcome, RecordSink, RequestRecord, Summary,
-};
+use crate::output::{HandoverRecord, Outcome, RecordSink, RequestRecord, RunTotals, Summary};
 use crate::placement::{InstanceSize, Move, PlacementPolicy, Trigger};
 
 /// How an experiment runs, beyond the world it runs in.
@@ -120,17 +118,6 @@ struct Vm {
     migration: Option<u32>,
 }
 
-/// Counters the summary is made of.
-#[derive(Debug, Default)]
-struct Totals {
-    requests: u64,
-    failed: u64,
-    sla_violations: u64,
-    migrations: u64,
-    downtime_ns_total: u64,
-    bytes_migrated: u64,
-}
-
 /// One experiment on the virtual clock.
 pub struct Engine<'w, S: RecordSink> {
     world: &'w World,
@@ -154,8 +141,7 @@ pub struct Engine<'w, S: RecordSink> {
     memory_used_bytes: Vec<u64>,
     placement_tables: PlacementTables,
     placement_scratch: PlacementScratch,
-    delays: DelayStatsBuilder,
-    totals: Totals,
+    totals: RunTotals,
 }
 
 /// Why a world cannot be run.
@@ -257,8 +243,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             memory_used_bytes: vec![0; world.cloudlets.len()],
             placement_tables: PlacementTables::new(world, &settings.migration),
             placement_scratch: PlacementScratch::default(),
-            delays: DelayStatsBuilder::new(),
-            totals: Totals::default(),
+            totals: RunTotals::default(),
             settings,
         };
         engine.place_initially()?;
@@ -349,21 +334,11 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     }
 
     fn summary(&self) -> Summary {
-        Summary {
-            devices: self.world.devices.len() as u64,
-            cloudlets: self.world.cloudlets.len() as u64,
-            sim_duration_s: self.settings.duration_ns as f64 / 1e9,
-            requests: self.totals.requests,
-            failed: self.totals.failed,
-            delay_ms: self.delays.stats(),
-            migrations: self.totals.migrations,
-            downtime_ms_total: (self.totals.downtime_ns_total as f64 / 1e3).round() / 1e3,
-            bytes_migrated: self.totals.bytes_migrated,
-            sla_violations: self.totals.sla_violations,
-            wall_s: 0.0,
-            sim_requests_per_s: 0.0,
-            real_clock: None,
-        }
+        self.totals.summary(
+            self.world.devices.len() as u64,
+            self.world.cloudlets.len() as u64,
+            self.settings.duration_ns as f64 / 1e9,
+        )
     }
 
     fn on_mobility(&mut self, now: u64) {
@@ -718,18 +693,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             }
             self.finish_migration_if_over(slot);
         }
-        match record.outcome {
-            Outcome::Ok => {
-                self.delays.record_ns(record.total_ns);
-                if record.total_ns > self.settings.sla_ns {
-                    self.totals.sla_violations += 1;
-                }
-            }
-            Outcome::TimedOut | Outcome::NoCoverage => {
-                self.totals.failed += 1;
-                self.totals.sla_violations += 1;
-            }
-        }
+        self.totals
+            .count_outcome(record.outcome, record.total_ns, self.settings.sla_ns);
         self.sink.request(record);
     }
 }

@@ -247,6 +247,23 @@ pub struct World {
 }
 
 impl World {
+    /// The names the output files show: cloudlets and access points, and the
+    /// devices (device `i` owns VM `vm-<name>`) when `with_devices` (a run
+    /// whose devices join later names them as they do).
+    pub fn output_names(&self, with_devices: bool) -> crate::output::Names {
+        let devices: Vec<String> = if with_devices {
+            self.devices.iter().map(|d| d.name.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        crate::output::Names {
+            vms: devices.iter().map(|d| format!("vm-{d}")).collect(),
+            devices,
+            hosts: self.cloudlets.iter().map(|c| c.name.clone()).collect(),
+            access_points: self.access_points.iter().map(|a| a.name.clone()).collect(),
+        }
+    }
+
     /// The attachment index over the access points (the same for both
     /// clocks, so devices hand over at the same positions).
     pub fn ap_index(

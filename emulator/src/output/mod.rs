@@ -14,12 +14,14 @@ mod atomic;
 mod background_sync;
 mod format;
 mod records;
+mod run_files;
 mod sink;
 mod summary;
 mod writer;
 
 pub use atomic::AtomicOutputs;
 pub use records::{HandoverRecord, MigrationRecord, Outcome, RequestRecord};
+pub use run_files::RunFiles;
 pub use sink::{MemorySink, RecordSink};
-pub use summary::{DelayStats, DelayStatsBuilder, RealClockSummary, Summary};
+pub use summary::{DelayStats, DelayStatsBuilder, RealClockSummary, RunTotals, Summary};
 pub use writer::{CsvFiles, Names, RecordWriter};

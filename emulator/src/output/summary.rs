@@ -123,6 +123,80 @@ pub struct Summary {
     pub real_clock: Option<RealClockSummary>,
 }
 
+impl Summary {
+    /// Sets the wall-clock figures of a run that took `wall_s` seconds.
+    pub fn set_wall_time(&mut self, wall_s: f64) {
+        self.wall_s = (wall_s * 1e3).round() / 1e3;
+        self.sim_requests_per_s = if wall_s > 0.0 {
+            (self.requests as f64 / wall_s).round()
+        } else {
+            0.0
+        };
+    }
+}
+
+/// The counters `summary.json` is made of, kept alike by both clocks: a
+/// request is counted when it is sent, its outcome when it ends.
+#[derive(Debug, Default)]
+pub struct RunTotals {
+    /// Requests sent.
+    pub requests: u64,
+    /// Requests without an answer in time (or without coverage).
+    pub failed: u64,
+    /// Answered requests over the SLA bound, plus failed ones.
+    pub sla_violations: u64,
+    /// Migrations started.
+    pub migrations: u64,
+    /// Sum of the migrations' downtimes.
+    pub downtime_ns_total: u64,
+    /// Bytes all migrations sent.
+    pub bytes_migrated: u64,
+    /// Delays of the answered requests.
+    pub delays: DelayStatsBuilder,
+}
+
+impl RunTotals {
+    /// Counts how a request ended: an answer's delay against `sla_ns`, or a
+    /// failure.
+    pub fn count_outcome(&mut self, outcome: super::Outcome, total_ns: u64, sla_ns: u64) {
+        match outcome {
+            super::Outcome::Ok => {
+                self.delays.record_ns(total_ns);
+                if total_ns > sla_ns {
+                    self.sla_violations += 1;
+                }
+            }
+            super::Outcome::TimedOut | super::Outcome::NoCoverage => self.count_failure(),
+        }
+    }
+
+    /// Counts a request that ended without an answer.
+    pub fn count_failure(&mut self) {
+        self.failed += 1;
+        self.sla_violations += 1;
+    }
+
+    /// The summary of these counts; the wall-clock figures are zero and
+    /// there is no real-clock part (the caller adds what it has).
+    pub fn summary(&self, devices: u64, cloudlets: u64, sim_duration_s: f64) -> Summary {
+        Summary {
+            devices,
+            cloudlets,
+            sim_duration_s,
+            requests: self.requests,
+            failed: self.failed,
+            delay_ms: self.delays.stats(),
+            migrations: self.migrations,
+            downtime_ms_total: (self.downtime_ns_total as f64 / 1e3).round() / 1e3,
+            bytes_migrated: self.bytes_migrated,
+            sla_violations: self.sla_violations,
+            wall_s: 0.0,
+            sim_requests_per_s: 0.0,
+            real_clock: None,
+        }
+    }
+}
+
 /// What `summary.json` adds for a run on the real clock.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RealClockSummary {

@@ -19,10 +19,7 @@ use super::network::Network;
 use super::nodes::{NodeLaunch, Nodes};
 use crate::engine::attachment::Attachment;
 use crate::engine::placement_tables::{PlacementScratch, PlacementTables};
-use crate::output::{
-    AtomicOutputs, CsvFiles, DelayStatsBuilder, HandoverRecord, Names, RealClockSummary,
-    RecordWriter, Summary,
-};
+use crate::output::{HandoverRecord, RealClockSummary, RecordWriter, RunFiles, RunTotals, Summary};
 use crate::placement::{self, PlacementPolicy, Trigger};
 use crate::scenario::Scenario;
 
@@ -132,16 +129,11 @@ pub(super) struct VmState {
     pub handoff: Option<u32>,
 }
 
-/// Counters of the summary.
+/// Counters of the summary: those both clocks keep, and the real clock's own.
 #[derive(Debug, Default)]
 pub(super) struct Totals {
-    pub requests: u64,
-    pub failed: u64,
-    pub sla_violations: u64,
-    pub migrations: u64,
+    pub run: RunTotals,
     pub migrations_failed: u64,
-    pub downtime_ns_total: u64,
-    pub bytes_migrated: u64,
     pub answered_by_handoff_peer: u64,
     pub redirected: u64,
 }
@@ -166,8 +158,7 @@ pub(super) struct EdgeState {
     pub policy: Box<dyn PlacementPolicy + Send>,
     pub scratch: PlacementScratch,
     pub sink: Option<RecordWriter>,
-    pub outputs: Option<AtomicOutputs>,
-    pub delays: DelayStatsBuilder,
+    pub outputs: Option<RunFiles>,
     pub totals: Totals,
     /// Scenario time the edge has covered (the last tick).
     pub covered_ns: u64,
@@ -402,23 +393,7 @@ impl Shared {
 
     /// The summary of what happened so far.
     pub fn summary(&self, state: &EdgeState, interrupted: bool, wall_s: f64) -> Summary {
-        Summary {
-            devices: state.devices.len() as u64,
-            cloudlets: self.scenario.world.cloudlets.len() as u64,
-            sim_duration_s: (state.covered_ns as f64 / 1e6).round() / 1e3,
-            requests: state.totals.requests,
-            failed: state.totals.failed,
-            delay_ms: state.delays.stats(),
-            migrations: state.totals.migrations,
-            downtime_ms_total: (state.totals.downtime_ns_total as f64 / 1e3).round() / 1e3,
-            bytes_migrated: state.totals.bytes_migrated,
-            sla_violations: state.totals.sla_violations,
-            wall_s: (wall_s * 1e3).round() / 1e3,
-            sim_requests_per_s: if wall_s > 0.0 {
-                (state.totals.requests as f64 / wall_s).round()
-            } else {
-                0.0
-            },
+        let mut summary = Summary {
             real_clock: Some(RealClockSummary {
                 speed: self.clock.speed(),
                 nodes: self.options.nodes.name().to_owned(),
@@ -427,7 +402,14 @@ impl Shared {
                 answered_by_handoff_peer: state.totals.answered_by_handoff_peer,
                 redirected: state.totals.redirected,
             }),
-        }
+            ..state.totals.run.summary(
+                state.devices.len() as u64,
+                self.scenario.world.cloudlets.len() as u64,
+                (state.covered_ns as f64 / 1e6).round() / 1e3,
+            )
+        };
+        summary.set_wall_time(wall_s);
+        summary
     }
 }
 
@@ -504,7 +486,7 @@ impl RealEdge {
         .await?;
         // The output folder is touched only once the nodes run.
         let (sink, outputs) = match &options.out {
-            Some(out) => match open_outputs(&scenario, out, options.scenario_devices) {
+            Some(out) => match RunFiles::open(out, world.output_names(options.scenario_devices)) {
                 Ok((sink, outputs)) => (Some(sink), Some(outputs)),
                 Err(e) => {
                     nodes.stop().await;
@@ -525,7 +507,6 @@ impl RealEdge {
             scratch: PlacementScratch::default(),
             sink,
             outputs,
-            delays: DelayStatsBuilder::new(),
             totals: Totals::default(),
             covered_ns: 0,
         };
@@ -736,7 +717,8 @@ impl RealEdge {
             (summary, state.sink.take(), state.outputs.take())
         };
         if let (Some(sink), Some(outputs)) = (sink, outputs) {
-            write_outputs(sink, outputs, &summary)
+            outputs
+                .finish(sink, &summary)
                 .map_err(|e| RealClockError::internal(format!("{e:#}")))?;
         }
         if !drained {
@@ -746,44 +728,4 @@ impl RealEdge {
         }
         Ok(summary)
     }
-}
-
-fn open_outputs(
-    scenario: &Scenario,
-    out: &std::path::Path,
-    scenario_devices: bool,
-) -> anyhow::Result<(RecordWriter, AtomicOutputs)> {
-    let mut outputs = AtomicOutputs::new(out)?;
-    let files = CsvFiles {
-        requests: outputs.create("requests.csv")?,
-        handovers: outputs.create("handovers.csv")?,
-        migrations: outputs.create("migrations.csv")?,
-    };
-    let world = &scenario.world;
-    let devices: Vec<String> = if scenario_devices {
-        world.devices.iter().map(|d| d.name.clone()).collect()
-    } else {
-        Vec::new()
-    };
-    let names = Arc::new(Names {
-        vms: devices.iter().map(|d| format!("vm-{d}")).collect(),
-        devices,
-        hosts: world.cloudlets.iter().map(|c| c.name.clone()).collect(),
-        access_points: world.access_points.iter().map(|a| a.name.clone()).collect(),
-    });
-    let metric_header = mcc_cloudlet::migration::MigrationReport::FLAT_FIELDS.join(",");
-    let writer = RecordWriter::start(files, names, &metric_header)?;
-    Ok((writer, outputs))
-}
-
-fn write_outputs(
-    sink: RecordWriter,
-    mut outputs: AtomicOutputs,
-    summary: &Summary,
-) -> anyhow::Result<()> {
-    sink.finish()?;
-    let mut json = serde_json::to_vec_pretty(summary)?;
-    json.push(b'\n');
-    outputs.write("summary.json", &json)?;
-    outputs.commit()
 }

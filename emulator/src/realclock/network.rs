@@ -21,12 +21,17 @@ use super::error::RealClockError;
 use crate::engine::World;
 use crate::engine::links::DirectedLink;
 
-/// Every link of the world on the wall clock.
+/// Every link of the world on the wall clock, and the paths requests take.
 #[derive(Debug, Clone)]
 pub struct Network {
     backbone: Vec<Arc<EmulatedLink>>,
     wireless: Vec<Arc<EmulatedLink>>,
     timer: Timer,
+    cloudlets: usize,
+    /// Device to cloudlet and back, by `ap * cloudlets + cloudlet`: built
+    /// once, so a request books its path without building it.
+    up: Vec<EmulatedPath>,
+    down: Vec<EmulatedPath>,
 }
 
 fn spec(what: &str, latency_ns: u64, capacity_bps: f64) -> Result<LinkSpec, RealClockError> {
@@ -55,11 +60,25 @@ impl Network {
                 Ok(Arc::new(EmulatedLink::symmetric(spec, timer.clone())))
             })
             .collect::<Result<Vec<_>, RealClockError>>()?;
-        Ok(Self {
+        let mut network = Self {
             backbone,
             wireless,
             timer,
-        })
+            cloudlets: world.cloudlets.len(),
+            up: Vec::new(),
+            down: Vec::new(),
+        };
+        for ap in 0..world.access_points.len() as u32 {
+            for cloudlet in 0..world.cloudlets.len() as u32 {
+                let backbone_up = network.path(world.paths.up(ap, cloudlet));
+                let backbone_down = network.path(world.paths.down(ap, cloudlet));
+                let up = network.wireless(ap, true).then(&backbone_up);
+                let down = backbone_down.then(&network.wireless(ap, false));
+                network.up.push(up);
+                network.down.push(down);
+            }
+        }
+        Ok(network)
     }
 
     /// The timer every link waits with.
@@ -96,17 +115,21 @@ impl Network {
     }
 
     /// From a device at access point `ap` to cloudlet `cloudlet`: the
-    /// wireless hop (always the first hop), then the backbone.
-    pub fn up(&self, world: &World, ap: u32, cloudlet: u32) -> EmulatedPath {
-        self.wireless(ap, true)
-            .then(&self.path(world.paths.up(ap, cloudlet)))
+    /// wireless hop (always the first hop), then the backbone. `None` for
+    /// an access point or cloudlet the world does not have.
+    pub fn up(&self, ap: u32, cloudlet: u32) -> Option<&EmulatedPath> {
+        self.up.get(self.pair(ap, cloudlet)?)
     }
 
     /// From cloudlet `cloudlet` back to a device at access point `ap`: the
     /// backbone, then the wireless hop (always the last hop).
-    pub fn down(&self, world: &World, ap: u32, cloudlet: u32) -> EmulatedPath {
-        self.path(world.paths.down(ap, cloudlet))
-            .then(&self.wireless(ap, false))
+    pub fn down(&self, ap: u32, cloudlet: u32) -> Option<&EmulatedPath> {
+        self.down.get(self.pair(ap, cloudlet)?)
+    }
+
+    fn pair(&self, ap: u32, cloudlet: u32) -> Option<usize> {
+        ((cloudlet as usize) < self.cloudlets)
+            .then(|| ap as usize * self.cloudlets + cloudlet as usize)
     }
 
     /// From cloudlet `from` to cloudlet `to` over the backbone.
@@ -127,8 +150,8 @@ mod tests {
         let network = Network::new(&world, timer).expect("network");
         for ap in 0..world.access_points.len() as u32 {
             for cloudlet in 0..world.cloudlets.len() as u32 {
-                let up = network.up(&world, ap, cloudlet);
-                let down = network.down(&world, ap, cloudlet);
+                let up = network.up(ap, cloudlet).expect("an up path");
+                let down = network.down(ap, cloudlet).expect("a down path");
                 let wireless =
                     Duration::from_nanos(world.access_points[ap as usize].wireless_latency_ns);
                 let backbone = Duration::from_nanos(world.paths.ap_latency_ns(ap, cloudlet));
@@ -137,6 +160,7 @@ mod tests {
                 assert_eq!(down.latency(), up.latency());
             }
         }
+        assert!(network.up(0, world.cloudlets.len() as u32).is_none());
         let between = network.between(&world, 0, 1);
         assert_eq!(
             between.latency(),

@@ -169,8 +169,8 @@ impl Shared {
         if current.migrating || current.host == to || !room {
             return;
         }
-        let index = state.totals.migrations;
-        state.totals.migrations += 1;
+        let index = state.totals.run.migrations;
+        state.totals.run.migrations += 1;
         state.memory_used_bytes[to as usize] += vm_bytes;
         if let Some(v) = state.vms.get_mut(vm as usize) {
             v.migrating = true;
@@ -253,8 +253,8 @@ impl Shared {
                 }
                 let used = &mut state.memory_used_bytes[from as usize];
                 *used = used.saturating_sub(vm_bytes);
-                state.totals.downtime_ns_total += downtime_ns;
-                state.totals.bytes_migrated += moved.bytes;
+                state.totals.run.downtime_ns_total += downtime_ns;
+                state.totals.run.bytes_migrated += moved.bytes;
                 let record = MigrationRecord {
                     start_ns,
                     vm,

@@ -16,6 +16,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mcc_cloudlet::node::error::MOVED_TO_HOST_KEY;
 use mcc_cloudlet::realtime::PathDelivery;
 use mcc_proto::v1::{ExecuteRequest, ExecuteResponse};
 use tonic::Code;
@@ -283,10 +284,9 @@ impl Shared {
     /// Counts a request that got no answer at all (a node gone, too many
     /// redirects): failed, with no row in requests.csv.
     fn count_unanswered(&self) {
-        let mut state = self.lock();
-        state.totals.requests += 1;
-        state.totals.failed += 1;
-        state.totals.sla_violations += 1;
+        let run = &mut self.lock().totals.run;
+        run.requests += 1;
+        run.count_failure();
     }
 
     /// Counts and records one finished request.
@@ -294,21 +294,12 @@ impl Shared {
         let sla_ns = self.scenario.settings.sla_ns;
         let mut state = self.lock();
         let totals = &mut state.totals;
-        totals.requests += 1;
         totals.answered_by_handoff_peer += u64::from(by_peer);
         totals.redirected += u64::from(redirected);
-        match record.outcome {
-            Outcome::Ok => {
-                if record.total_ns > sla_ns {
-                    totals.sla_violations += 1;
-                }
-                state.delays.record_ns(record.total_ns);
-            }
-            Outcome::TimedOut | Outcome::NoCoverage => {
-                totals.failed += 1;
-                totals.sla_violations += 1;
-            }
-        }
+        totals.run.requests += 1;
+        totals
+            .run
+            .count_outcome(record.outcome, record.total_ns, sla_ns);
         if let Some(sink) = state.sink.as_mut() {
             sink.request(record);
         }
@@ -345,28 +336,25 @@ impl Shared {
         host: u32,
         message: &ExecuteRequest,
     ) -> Result<Exchange, Failure> {
-        let world = &self.scenario.world;
-        let node = self.nodes.get(host).ok_or_else(|| {
+        let no_route = || {
             Failure::Error(RealClockError::internal(format!(
-                "no node for cloudlet {host}"
+                "no node or path for cloudlet {host} from access point {ap}"
             )))
-        })?;
-        let up = self
-            .network
-            .up(world, ap, host)
-            .transmit(message.payload.len() as u64)
-            .await;
+        };
+        let node = self.nodes.get(host).ok_or_else(no_route)?;
+        let (Some(up_path), Some(down_path)) =
+            (self.network.up(ap, host), self.network.down(ap, host))
+        else {
+            return Err(no_route());
+        };
+        let up = up_path.transmit(message.payload.len() as u64).await;
         let _load = LoadGuard::new(self, host);
         let answer = node.client.clone().execute(message.clone()).await;
         drop(_load);
         match answer {
             Ok(response) => {
                 let response = response.into_inner();
-                let down = self
-                    .network
-                    .down(world, ap, host)
-                    .transmit(response.payload.len() as u64)
-                    .await;
+                let down = down_path.transmit(response.payload.len() as u64).await;
                 Ok(Exchange {
                     host,
                     response,
@@ -378,7 +366,7 @@ impl Shared {
                 if status.code() == Code::FailedPrecondition
                     && let Some(name) = status
                         .metadata()
-                        .get("mcc-moved-to-host")
+                        .get(MOVED_TO_HOST_KEY)
                         .and_then(|v| v.to_str().ok())
                 {
                     return Err(Failure::Moved(name.to_owned()));
