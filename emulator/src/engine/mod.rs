@@ -2,13 +2,14 @@
 //!
 //! A [`World`] (everything resolved to dense indices) and [`RunSettings`] go
 //! in; [`Engine::run`] drives a discrete-event loop ([`queue`]) in which
-//! devices move and attach ([`run`]), send requests on their own clocks
-//! ([`workload`]), requests cross links shared with migration traffic
-//! ([`links`]) and queue for the cores of their VM's host ([`cpu`]), the
-//! placement policy moves VMs, and the migration models of the cloudlet crate
-//! decide what each move costs ([`migrations`]). The policy sees the world
-//! through tables prepared once per run and buffers refilled per decision
-//! ([`placement_tables`]). Records stream to a
+//! devices move and attach at every mobility step and the placement policy
+//! runs on its timer ([`ticks`], which both clocks follow), devices send
+//! requests on their own clocks ([`workload`]), requests cross links shared
+//! with migration traffic ([`links`]) and queue for the cores of their VM's
+//! host ([`cpu`]), the policy moves VMs, and the migration models of the
+//! cloudlet crate decide what each move costs ([`migrations`]). The policy
+//! sees the world through tables prepared once per run and buffers refilled
+//! per decision ([`placement_tables`]). Records stream to a
 //! [`RecordSink`](crate::output::RecordSink) as they happen.
 
 pub mod attachment;
@@ -20,6 +21,7 @@ pub mod migrations;
 pub mod placement_tables;
 pub mod queue;
 pub mod run;
+pub mod ticks;
 pub mod workload;
 pub mod world;
 

@@ -146,6 +146,14 @@ impl<E> EventQueue<E> {
         Some((entry.at_ns, entry.event))
     }
 
+    /// The time of the earliest event, without taking it.
+    pub fn peek_ns(&mut self) -> Option<u64> {
+        if self.current.is_empty() && !self.advance() {
+            return None;
+        }
+        self.current.front().map(|entry| entry.at_ns)
+    }
+
     /// Moves on to the next slot that holds events and sorts them into
     /// `current`; false when no event is left.
     fn advance(&mut self) -> bool {
@@ -205,6 +213,22 @@ mod tests {
         queue.push(10, "b");
         let order: Vec<_> = std::iter::from_fn(|| queue.pop()).collect();
         assert_eq!(order, vec![(10, "a"), (10, "b"), (20, "c"), (20, "d")]);
+    }
+
+    #[test]
+    fn peeking_shows_the_next_time_and_later_pushes_still_sort_before_it() {
+        let mut queue = EventQueue::new();
+        assert_eq!(queue.peek_ns(), None);
+        queue.push(5_000_000_000, "far");
+        queue.push(30_000_000, "near");
+        assert_eq!(queue.peek_ns(), Some(30_000_000));
+        // Peeking moved the wheel on to the event's slot; an event pushed
+        // before it (same slot, or one already passed) still comes first.
+        queue.push(29_000_000, "earlier");
+        queue.push(1_000, "long before");
+        assert_eq!(queue.peek_ns(), Some(1_000));
+        let order: Vec<_> = std::iter::from_fn(|| queue.pop()).map(|(_, e)| e).collect();
+        assert_eq!(order, vec!["long before", "earlier", "near", "far"]);
     }
 
     #[test]
@@ -314,7 +338,8 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         /// Random pushes (near, far, tied, occasionally in the past) and pops
-        /// come out exactly as from the binary heap, whatever the wheel.
+        /// come out exactly as from the binary heap, whatever the wheel, and a
+        /// peek before each pop shows the popped event's time.
         #[test]
         fn pops_exactly_like_the_binary_heap(
             ops in proptest::collection::vec(op(), 1..400),
@@ -340,6 +365,7 @@ mod tests {
                     Op::Pop { count } => {
                         for _ in 0..count {
                             let expected = reference.pop();
+                            prop_assert_eq!(queue.peek_ns(), expected.map(|(at, _)| at));
                             prop_assert_eq!(queue.pop(), expected);
                             if let Some((at, _)) = expected {
                                 now = at;

@@ -14,6 +14,7 @@ use super::migrations::{ActiveMigration, MigrationSettings, Wake};
 pub use super::placement_tables::DEFAULT_PLACEMENT_HORIZON_NS;
 use super::placement_tables::{PlacementScratch, PlacementTables};
 use super::queue::EventQueue;
+use super::ticks::{Tick, Ticks};
 use super::workload::RequestClock;
 use super::world::World;
 use crate::output::{HandoverRecord, Outcome, RecordSink, RequestRecord, RunTotals, Summary};
@@ -50,10 +51,6 @@ const PROGRESS_EVERY_NS: u64 = 10_000_000_000;
 
 #[derive(Debug, Clone, Copy)]
 enum Event {
-    /// Update every device's position and attachment.
-    Mobility,
-    /// Run the placement policy on its timer.
-    Placement,
     /// A device sends its next request.
     Send { device: u32 },
     /// A request can start at its host (index into the table of requests in flight).
@@ -299,22 +296,35 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     /// wall-clock figures, which the caller measures) and the sink.
     pub fn run(mut self, mut progress: impl FnMut(u64)) -> (Summary, S) {
         let end = self.settings.duration_ns;
-        self.queue
-            .push(self.settings.mobility_step_ns, Event::Mobility);
-        if let Some(interval) = self.settings.placement_interval_ns {
-            self.queue.push(interval, Event::Placement);
-        }
+        let mut ticks = Ticks::new(
+            self.settings.mobility_step_ns,
+            self.settings.placement_interval_ns,
+            Some(end),
+        );
         // Nothing new is scheduled past the end, so the queue drains: requests
         // already sent get their answers and migrations under way finish.
         let mut next_progress = 0;
-        while let Some((now, event)) = self.queue.pop() {
+        loop {
+            // Ticks due at an instant run before the events due then.
+            let next_event_ns = self.queue.peek_ns();
+            if let Some(tick_ns) = ticks.peek_ns()
+                && next_event_ns.is_none_or(|event_ns| tick_ns <= event_ns)
+                && let Some((now, tick)) = ticks.next()
+            {
+                match tick {
+                    Tick::Mobility => self.on_mobility(now),
+                    Tick::Placement => self.place(now, Trigger::Periodic),
+                }
+                continue;
+            }
+            let Some((now, event)) = self.queue.pop() else {
+                break;
+            };
             if now >= next_progress {
                 progress(now.min(end));
                 next_progress = now + PROGRESS_EVERY_NS;
             }
             match event {
-                Event::Mobility => self.on_mobility(now),
-                Event::Placement => self.on_placement_timer(now),
                 Event::Send { device } => self.on_send(now, device),
                 Event::Serve(slot) => {
                     let serve = self.in_flight[slot as usize];
@@ -367,20 +377,6 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         if self.settings.placement_on_handover {
             for device in handed_over {
                 self.place(now, Trigger::Handover { device });
-            }
-        }
-        let next = now + self.settings.mobility_step_ns;
-        if next <= self.settings.duration_ns {
-            self.queue.push(next, Event::Mobility);
-        }
-    }
-
-    fn on_placement_timer(&mut self, now: u64) {
-        self.place(now, Trigger::Periodic);
-        if let Some(interval) = self.settings.placement_interval_ns {
-            let next = now + interval;
-            if next <= self.settings.duration_ns {
-                self.queue.push(next, Event::Placement);
             }
         }
     }

@@ -17,6 +17,7 @@ use super::error::RealClockError;
 use super::events::EdgeEvent;
 use super::network::Network;
 use super::nodes::{NodeLaunch, Nodes};
+use super::tick_gate::TickGate;
 use crate::engine::attachment::Attachment;
 use crate::engine::placement_tables::{PlacementScratch, PlacementTables};
 use crate::output::{HandoverRecord, RealClockSummary, RecordWriter, RunFiles, RunTotals, Summary};
@@ -185,6 +186,8 @@ pub(super) struct Shared {
     pub pending: Counter,
     /// Set when the edge shuts down: no new request or migration starts.
     pub stopping: watch::Sender<bool>,
+    /// Keeps ticks and the scenario devices' requests in the engine's order.
+    pub tick_gate: TickGate,
 }
 
 /// Counts one request or migration as pending while it lives.
@@ -510,6 +513,11 @@ impl RealEdge {
             totals: Totals::default(),
             covered_ns: 0,
         };
+        let gated_devices = if options.scenario_devices {
+            scenario.world.devices.len()
+        } else {
+            0
+        };
         let shared = Arc::new(Shared {
             clock: ScenarioClock::start(options.speed),
             options,
@@ -525,6 +533,7 @@ impl RealEdge {
             loops_running: Counter::default(),
             pending: Counter::default(),
             stopping: watch::channel(false).0,
+            tick_gate: TickGate::new(gated_devices),
             scenario,
         });
         if shared.options.scenario_devices {

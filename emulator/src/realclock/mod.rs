@@ -7,7 +7,8 @@
 //! the wall clock ([`network`]), devices move along their traces in
 //! scenario time (wall time × speed, [`clock`]) and send real `Execute`
 //! calls to their VMs ([`request`]), the placement policy runs at the
-//! scenario's times on the engine's view ([`ticks`], [`placement`]), and
+//! scenario's times on the engine's view ([`ticks`], [`placement`]; a gate
+//! keeps ticks and requests in the engine's order), and
 //! each move is a real migration between two nodes over the emulated
 //! backbone. [`RealEdge`] ([`edge`]) ties them together: it starts
 //! everything, lets outside code register devices, push positions and send
@@ -17,6 +18,7 @@
 //! Ctrl-C), shut down.
 //!
 //! What is shared with the virtual engine rather than copied: the world,
+//! the tick sequence ([`crate::engine::ticks`]),
 //! the attachment rule ([`crate::engine::attachment`]), the request clocks
 //! ([`crate::engine::workload`]), the placement tables and view
 //! ([`crate::engine::placement_tables`]), the migration row
@@ -34,6 +36,7 @@ pub mod nodes;
 pub mod placement;
 pub mod request;
 pub mod run;
+mod tick_gate;
 pub mod ticks;
 
 pub use edge::{DeviceMovement, PositionUpdate, RealEdge, RealOptions, Registration};

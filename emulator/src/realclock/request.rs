@@ -21,7 +21,7 @@ use mcc_cloudlet::realtime::PathDelivery;
 use mcc_proto::v1::{ExecuteRequest, ExecuteResponse};
 use tonic::Code;
 
-use super::edge::{PendingGuard, RealEdge, Shared};
+use super::edge::{PendingGuard, RealEdge, Shared, VmState};
 use super::error::{ErrorKind, RealClockError};
 use crate::output::{Outcome, RequestRecord};
 
@@ -116,6 +116,18 @@ fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// A request about to leave: what its device and VM looked like at its
+/// send time.
+pub(super) struct PreparedRequest {
+    device: u32,
+    sent_ns: u64,
+    /// The device's access point (`None`: out of coverage).
+    ap: Option<u32>,
+    request_id: u64,
+    device_name: String,
+    vm: VmState,
+}
+
 impl Shared {
     /// Sends `request` for device `device`, stamped with scenario time
     /// `sent_ns`, and records it.
@@ -125,25 +137,57 @@ impl Shared {
         sent_ns: u64,
         request: EdgeRequest,
     ) -> Result<EdgeAnswer, RealClockError> {
+        let prepared = self.prepare_request(device, sent_ns)?;
+        self.send_prepared(prepared, request).await
+    }
+
+    /// Reads, at scenario time `sent_ns`, the attachment and the VM a
+    /// request of `device` goes out with, and numbers the request.
+    pub(super) fn prepare_request(
+        &self,
+        device: u32,
+        sent_ns: u64,
+    ) -> Result<PreparedRequest, RealClockError> {
+        let mut state = self.lock();
+        let vm = state
+            .vms
+            .get(device as usize)
+            .cloned()
+            .ok_or_else(|| RealClockError::not_found(format!("no device {device}")))?;
+        let d = state
+            .devices
+            .get_mut(device as usize)
+            .ok_or_else(|| RealClockError::not_found(format!("no device {device}")))?;
+        let request_id = d.next_request_id;
+        d.next_request_id += 1;
+        Ok(PreparedRequest {
+            device,
+            sent_ns,
+            ap: d.attachment.ap,
+            request_id,
+            device_name: d.name.clone(),
+            vm,
+        })
+    }
+
+    /// Sends a prepared request and records it.
+    pub(super) async fn send_prepared(
+        self: &Arc<Self>,
+        prepared: PreparedRequest,
+        request: EdgeRequest,
+    ) -> Result<EdgeAnswer, RealClockError> {
         if self.is_stopping() {
             return Err(RealClockError::precondition("the edge is shutting down"));
         }
         let _pending = PendingGuard::new(self);
-        let (ap, request_id, device_name, vm) = {
-            let mut state = self.lock();
-            let vm = state
-                .vms
-                .get(device as usize)
-                .cloned()
-                .ok_or_else(|| RealClockError::not_found(format!("no device {device}")))?;
-            let d = state
-                .devices
-                .get_mut(device as usize)
-                .ok_or_else(|| RealClockError::not_found(format!("no device {device}")))?;
-            let id = d.next_request_id;
-            d.next_request_id += 1;
-            (d.attachment.ap, id, d.name.clone(), vm)
-        };
+        let PreparedRequest {
+            device,
+            sent_ns,
+            ap,
+            request_id,
+            device_name,
+            vm,
+        } = prepared;
         let sent_at = Duration::from_nanos(sent_ns);
         let Some(ap) = ap else {
             let record = RequestRecord::no_coverage(sent_ns, device);
