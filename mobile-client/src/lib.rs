@@ -14,6 +14,8 @@
 //!   fixed), position at any time (binary search or a sequential cursor),
 //!   transforms (speed-up, offset, transplant) and the [`TraceSummary`];
 //! - [`random_waypoint`]: a seeded synthetic [`Trace`] when no real one fits;
+//! - [`arrivals`]: when a device sends its requests (periodic or Poisson,
+//!   seeded per device), the clock of the emulator's devices and the fleet's;
 //! - [`attach`]: which access point a device at a position attaches to
 //!   (nearest in range, with hysteresis, via a grid index), and the handovers
 //!   along a trace;
@@ -24,6 +26,7 @@
 //! - [`slack`]: the disc a device may move in before its attachment can
 //!   change, tested without trigonometry in the usual case.
 
+pub mod arrivals;
 pub mod attach;
 pub mod fleet;
 pub mod position;
@@ -32,6 +35,7 @@ pub mod readers;
 pub mod slack;
 pub mod trace;
 
+pub use arrivals::{Arrivals, RequestClock};
 pub use attach::{AccessPoint, ApIndex, Handover, handovers_along};
 pub use position::{InvalidCoordinate, LatLon};
 pub use random_waypoint::{RandomWaypoint, WaypointArea};

@@ -15,7 +15,7 @@ pub use super::placement_tables::DEFAULT_PLACEMENT_HORIZON_NS;
 use super::placement_tables::{PlacementScratch, PlacementTables};
 use super::queue::EventQueue;
 use super::ticks::{Tick, Ticks};
-use super::workload::RequestClock;
+use super::workload::{RequestClock, request_clock};
 use super::world::World;
 use crate::output::{HandoverRecord, Outcome, RecordSink, RequestRecord, RunTotals, Summary};
 use crate::placement::{InstanceSize, Move, PlacementPolicy, Trigger};
@@ -274,7 +274,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                     vm_mib: vm_bytes >> 20,
                 })?;
             self.memory_used_bytes[host as usize] += vm_bytes;
-            let mut clock = RequestClock::new(&self.world.workload, self.settings.seed, i as u32);
+            let mut clock = request_clock(&self.world.workload, self.settings.seed, i as u32);
             self.queue
                 .push(clock.first_ns(), Event::Send { device: i as u32 });
             self.devices.push(Device {

@@ -206,13 +206,7 @@ impl Paths {
 }
 
 /// How devices send requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arrivals {
-    /// Evenly spaced, each device with its own random phase.
-    Periodic,
-    /// Exponential gaps (a Poisson process per device).
-    Poisson,
-}
+pub use mcc_mobile_client::Arrivals;
 
 /// What every device asks of its VM.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use super::edge::{RealEdge, Shared};
 use super::request::EdgeRequest;
 use crate::engine::ticks::{Tick, Ticks};
-use crate::engine::workload::RequestClock;
+use crate::engine::workload::request_clock;
 use crate::placement::Trigger;
 
 impl RealEdge {
@@ -115,7 +115,7 @@ fn scenario_request(shared: &Shared) -> EdgeRequest {
 
 async fn device_loop(shared: Arc<Shared>, device: u32, end_ns: u64) {
     let settings = &shared.scenario.settings;
-    let mut clock = RequestClock::new(&shared.scenario.world.workload, settings.seed, device);
+    let mut clock = request_clock(&shared.scenario.world.workload, settings.seed, device);
     let mut at = clock.first_ns();
     shared.tick_gate.device_before(device, at);
     loop {

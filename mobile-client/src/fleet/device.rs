@@ -9,9 +9,9 @@ use mcc_proto::v1::{
 };
 use tokio::time::Instant;
 
-use super::arrivals::ArrivalTimes;
 use super::rows::{Breakdown, RequestRow};
 use super::{Client, FleetConfig, FleetError, Movement};
+use crate::arrivals::RequestClock;
 use crate::position::LatLon;
 use crate::random_waypoint::{RandomWaypoint, WaypointArea};
 use crate::trace::{Edge, Trace};
@@ -198,20 +198,15 @@ async fn send_requests(
     start: Instant,
 ) -> Vec<RequestRow> {
     let mut in_flight = tokio::task::JoinSet::new();
-    let times = match ArrivalTimes::new(
-        config.arrivals,
-        config.rate_hz,
-        device_seed(config.seed, plan.index, 1),
-    ) {
-        Ok(times) => times,
-        // validate() checked the rate; nothing to send otherwise.
-        Err(_) => return Vec::new(),
-    };
-    for (request_id, at_s) in (0u64..).zip(times) {
-        if at_s >= config.duration_s {
+    let device = u32::try_from(plan.index).unwrap_or(u32::MAX);
+    let mut clock = RequestClock::new(config.arrivals, config.rate_hz, config.seed, device);
+    let duration = Duration::try_from_secs_f64(config.duration_s).unwrap_or(Duration::MAX);
+    let mut at = Duration::from_nanos(clock.first_ns());
+    for request_id in 0u64.. {
+        if at >= duration {
             break;
         }
-        tokio::time::sleep_until(start + Duration::from_secs_f64(at_s)).await;
+        tokio::time::sleep_until(start + at).await;
         in_flight.spawn(send_one(
             plan.clone(),
             client.clone(),
@@ -220,6 +215,7 @@ async fn send_requests(
             request_id,
             start,
         ));
+        at = at.saturating_add(Duration::from_nanos(clock.gap_ns()));
     }
     let mut rows = Vec::new();
     while let Some(row) = in_flight.join_next().await {

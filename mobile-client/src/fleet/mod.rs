@@ -9,14 +9,13 @@
 //! next send. Every request becomes one [`rows::RequestRow`] with the delay
 //! the device measured; [`rows`] writes them sorted and atomically.
 
-pub mod arrivals;
 mod connect;
 mod device;
 pub mod rows;
 
 use std::time::Duration;
 
-pub use arrivals::{ArrivalTimes, Arrivals};
+pub use crate::arrivals::Arrivals;
 pub use connect::{Client, connect};
 pub use rows::{Breakdown, RequestRow};
 
