@@ -53,13 +53,19 @@ fn run_and_compare(addresses: &str, nodes: NodeLaunch, runtime: &tokio::runtime:
         scenario_devices: true,
         out: Some(real_out.clone()),
     };
+    // The scenario takes 3 s of wall time; a run that hangs fails here
+    // instead of holding CI up.
+    let real_run = mcc_emu::realclock::run::run_scenario(
+        scenario.clone(),
+        options,
+        std::future::pending(),
+        |_| {},
+    );
     let summary = runtime
-        .block_on(mcc_emu::realclock::run::run_scenario(
-            scenario.clone(),
-            options,
-            std::future::pending(),
-            |_| {},
-        ))
+        .block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(300), real_run).await
+        })
+        .expect("the real run ends within 300 s")
         .expect("real run");
     let real = summary.real_clock.expect("a real-clock summary");
     assert!(!real.interrupted);
