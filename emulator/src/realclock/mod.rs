@@ -32,6 +32,7 @@ pub mod events;
 pub mod network;
 pub mod nodes;
 pub mod placement;
+pub mod relay;
 pub mod request;
 pub mod run;
 pub mod ticks;
