@@ -9,7 +9,8 @@
 //! calls to their VMs ([`request`]), the placement policy runs at the
 //! scenario's times on the engine's view ([`ticks`], [`placement`]), and
 //! each move is a real migration between two nodes over the emulated
-//! backbone. [`RealEdge`] ([`edge`]) ties them together: it starts
+//! backbone (for nodes outside this process, through the [`relay`], which
+//! carries their calls to each other over the same links). [`RealEdge`] ([`edge`]) ties them together: it starts
 //! everything, lets outside code register devices, push positions and send
 //! requests (what `serve` does), streams [`EdgeEvent`]s, and writes the
 //! same records and files as the virtual clock through the same writer.

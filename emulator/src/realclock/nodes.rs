@@ -10,7 +10,7 @@
 //! process, the source node drives the migration over the edge's links and
 //! each node is told the paths to the others (`shape_route_to`). Outside
 //! the process, the nodes call each other through the edge's
-//! [`Relay`](super::relay::Relay), which makes every message (the
+//! relay ([`super::relay`]), which makes every message (the
 //! migration stream, forwarded requests, fault pulls, the hand-over calls)
 //! cross those links on its way.
 

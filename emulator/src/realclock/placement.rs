@@ -51,11 +51,14 @@ impl Shared {
         let mut addresses = Vec::with_capacity(2);
         for (a, b) in [(from, to), (to, from)] {
             let ends = || {
-                let node = self.nodes.get(b).ok_or_else(|| {
-                    super::error::RealClockError::internal(format!("no node for cloudlet {b}"))
-                })?;
+                let node = |i: u32| {
+                    self.nodes.get(i).ok_or_else(|| {
+                        super::error::RealClockError::internal(format!("no node for cloudlet {i}"))
+                    })
+                };
                 Ok(RouteEnds {
-                    target: super::nodes::client(&node.address)?,
+                    caller: node(a)?.address.clone(),
+                    target: super::nodes::client(&node(b)?.address)?,
                     there: self.network.between(world, a, b),
                     back: self.network.between(world, b, a),
                 })

@@ -11,9 +11,11 @@
 //! call reaches the relay, which makes each message cross the emulated path
 //! between the two cloudlets and hands it to the real node.
 //!
-//! Routing is by port: one loopback listener per ordered pair of cloudlets
-//! (a *route*), opened on the first migration between them and kept until
-//! the edge stops. Every call on route (A, B) comes from A's node and goes
+//! Routing is by port: one listener per ordered pair of cloudlets (a
+//! *route*), opened on the first migration between them and kept until the
+//! edge stops. It listens on the local address the edge reaches the
+//! calling node from (loopback for nodes on loopback; the interface
+//! towards a remote host otherwise), so the node can reach it. Every call on route (A, B) comes from A's node and goes
 //! to B's: its request crosses the backbone path A→B, its answer (or error)
 //! the path B→A. Nodes need no change and no metadata, and a route is
 //! correct for any call on it, whatever its content (the alternative,
@@ -37,6 +39,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Instant;
 
 use mcc_cloudlet::node::MAX_MESSAGE_BYTES;
@@ -83,6 +86,9 @@ pub(super) struct Relay {
 
 /// What a route needs to carry calls from one cloudlet's node to another's.
 pub(super) struct RouteEnds {
+    /// The gRPC address of the node that calls the route: the route listens
+    /// on the local interface the edge reaches that node from.
+    pub caller: String,
     /// A client of the node calls go to.
     pub target: CloudletClient<Channel>,
     /// The backbone path from the calling node's cloudlet to the target's.
@@ -116,11 +122,10 @@ impl Relay {
             return Ok(address.clone());
         }
         let ends = ends()?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| {
-                RealClockError::unavailable(format!("the relay cannot listen on loopback: {e}"))
-            })?;
+        let ip = local_ip_towards(&ends.caller).await?;
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.map_err(|e| {
+            RealClockError::unavailable(format!("the relay cannot listen on {ip}: {e}"))
+        })?;
         let bound = listener
             .local_addr()
             .map_err(|e| RealClockError::unavailable(format!("the relay's listener: {e}")))?;
@@ -164,6 +169,37 @@ impl Relay {
             }
         }
     }
+}
+
+/// The local address the edge reaches the node at `address` from: where
+/// that node can reach a relay route (loopback for a node on loopback).
+/// Connecting a UDP socket sends nothing: it only asks the kernel for the
+/// route.
+pub(super) async fn local_ip_towards(address: &str) -> Result<IpAddr, RealClockError> {
+    let wrong = |what: String| {
+        RealClockError::unavailable(format!(
+            "the relay cannot find its way to the node at {address:?}: {what}"
+        ))
+    };
+    let uri: tonic::codegen::http::Uri = address
+        .parse()
+        .map_err(|e| wrong(format!("not a URI: {e}")))?;
+    let host = uri.host().ok_or_else(|| wrong("no host".to_owned()))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16().unwrap_or(80);
+    let node = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| wrong(e.to_string()))?
+        .next()
+        .ok_or_else(|| wrong("the name resolves to no address".to_owned()))?;
+    let any: SocketAddr = if node.is_ipv4() {
+        (Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let socket = std::net::UdpSocket::bind(any).map_err(|e| wrong(e.to_string()))?;
+    socket.connect(node).map_err(|e| wrong(e.to_string()))?;
+    Ok(socket.local_addr().map_err(|e| wrong(e.to_string()))?.ip())
 }
 
 /// The calls of one route.
@@ -393,6 +429,23 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_route_listens_where_its_caller_can_reach_it() {
+        let loopback = local_ip_towards("http://127.0.0.1:5")
+            .await
+            .expect("a route");
+        assert_eq!(loopback, IpAddr::from(Ipv4Addr::LOCALHOST));
+        let v6 = local_ip_towards("http://[::1]:5").await;
+        // Hosts without IPv6 have no route there; with it, loopback again.
+        if let Ok(ip) = v6 {
+            assert_eq!(ip, IpAddr::from(Ipv6Addr::LOCALHOST));
+        }
+        for bad in ["not a uri at all", "http://", "/just/a/path"] {
+            let error = local_ip_towards(bad).await.expect_err(bad);
+            assert!(error.message.contains(bad), "{}", error.message);
+        }
+    }
+
     /// A post-copy migration between two nodes whose only way to each
     /// other is the relay, over one link of 20 ms and 100 Mbit/s: the
     /// stream is booked on the link, a request the source forwards crosses
@@ -410,6 +463,7 @@ mod tests {
         let to_b = relay
             .route(0, 1, &timer, || {
                 Ok(RouteEnds {
+                    caller: a.clone(),
                     target: client(&b),
                     there: a_to_b.clone(),
                     back: b_to_a.clone(),
@@ -420,6 +474,7 @@ mod tests {
         let to_a = relay
             .route(1, 0, &timer, || {
                 Ok(RouteEnds {
+                    caller: b.clone(),
                     target: client(&a),
                     there: b_to_a.clone(),
                     back: a_to_b.clone(),
@@ -432,6 +487,7 @@ mod tests {
             .await
             .expect("route a → b again");
         assert_eq!(again, to_b);
+        assert!(to_b.starts_with("http://127.0.0.1:"), "{to_b}");
 
         let mut source = client(&a);
         let profile = VmProfile {
