@@ -1,6 +1,7 @@
 //! Nodes outside the edge's process (`--spawn remote`, here served by this
 //! test on loopback): a device joins a running edge (its VM is hosted with
-//! a `HostVm` call, and a refused one leaves nothing behind), and a
+//! a `HostVm` call; one refused, or for a node that is gone, leaves
+//! nothing behind), and a
 //! migration between two such nodes crosses the edge's emulated backbone
 //! through the relay: the stream's bytes are booked on the links requests
 //! use, and requests the source forwards to the target pay the backbone's
@@ -94,6 +95,7 @@ fn remote_nodes_join_devices_and_migrate_over_the_edges_links() {
     std::fs::write(&topology, slow_topology()).expect("topology written");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut addresses = Vec::new();
+    let mut servers = std::collections::BTreeMap::new();
     for name in ["cl-south", "cl-city", "cl-east", "cl-ul"] {
         // The city's node has less memory than the topology says: it
         // refuses to host a 4 MiB VM.
@@ -109,9 +111,10 @@ fn remote_nodes_join_devices_and_migrate_over_the_edges_links() {
             .expect("listener");
         let address = listener.local_addr().expect("address");
         let mut stopped = stopped.clone();
-        runtime.spawn(node::serve(node, listener, async move {
+        let server = runtime.spawn(node::serve(node, listener, async move {
             let _ = stopped.wait_for(|s| *s).await;
         }));
+        servers.insert(name, server);
         addresses.push(format!("{name} = \"http://{address}\""));
     }
     let file = dir.path().join("relay.toml");
@@ -262,6 +265,19 @@ fn remote_nodes_join_devices_and_migrate_over_the_edges_links() {
             forwarded.len(),
             forwarded.iter().map(|a| a.delay.backbone).min()
         );
+
+        // cl-east's node dies: a device that would be hosted there gets
+        // UNAVAILABLE, and nothing of it is left.
+        servers["cl-east"].abort();
+        for _ in 0..2 {
+            let lost = edge
+                .register_device("late", DeviceMovement::Pushed(ul))
+                .await
+                .expect_err("cl-east is gone");
+            assert_eq!(lost.kind, ErrorKind::Unavailable, "{lost}");
+            assert!(lost.message.contains("cl-east"), "{}", lost.message);
+        }
+        assert_eq!(edge.summary().devices, 1);
 
         let summary = edge.shutdown().await.expect("shut down");
         assert_eq!(summary.devices, 1);

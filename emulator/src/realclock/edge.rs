@@ -369,12 +369,17 @@ impl Shared {
             None => node.client.clone().host_vm(request).await.map(|_| ()),
         };
         hosted.map_err(|status| {
+            // What the node's service answers when it will not take the
+            // VM; anything else (a refused connection, a broken HTTP/2
+            // stream: UNAVAILABLE, INTERNAL, ...) means it was not reached.
             let kind = match status.code() {
-                tonic::Code::Unavailable
-                | tonic::Code::Cancelled
-                | tonic::Code::DeadlineExceeded
-                | tonic::Code::Unknown => super::ErrorKind::Unavailable,
-                _ => super::ErrorKind::FailedPrecondition,
+                tonic::Code::FailedPrecondition
+                | tonic::Code::InvalidArgument
+                | tonic::Code::AlreadyExists
+                | tonic::Code::ResourceExhausted
+                | tonic::Code::OutOfRange
+                | tonic::Code::NotFound => super::ErrorKind::FailedPrecondition,
+                _ => super::ErrorKind::Unavailable,
             };
             RealClockError::new(
                 kind,

@@ -202,6 +202,22 @@ pub(super) async fn local_ip_towards(address: &str) -> Result<IpAddr, RealClockE
     Ok(socket.local_addr().map_err(|e| wrong(e.to_string()))?.ip())
 }
 
+impl Drop for Relay {
+    /// A relay dropped without [`stop`](Relay::stop) (an edge dropped
+    /// without its shutdown) closes its routes at once.
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for server in self
+            .servers
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+        {
+            server.abort();
+        }
+    }
+}
+
 /// The calls of one route.
 #[derive(Clone)]
 struct Route {
