@@ -77,7 +77,7 @@ type ServerTask = JoinHandle<Result<(), tonic::transport::Error>>;
 
 /// The relay: one listener per route opened so far.
 #[derive(Debug)]
-pub(super) struct Relay {
+pub struct Relay {
     /// Route (from, to) → the address nodes call it at.
     routes: tokio::sync::Mutex<BTreeMap<(u32, u32), String>>,
     servers: std::sync::Mutex<Vec<ServerTask>>,
@@ -85,7 +85,8 @@ pub(super) struct Relay {
 }
 
 /// What a route needs to carry calls from one cloudlet's node to another's.
-pub(super) struct RouteEnds {
+#[derive(Debug, Clone)]
+pub struct RouteEnds {
     /// The gRPC address of the node that calls the route: the route listens
     /// on the local interface the edge reaches that node from.
     pub caller: String,
@@ -95,6 +96,12 @@ pub(super) struct RouteEnds {
     pub there: EmulatedPath,
     /// The way back.
     pub back: EmulatedPath,
+}
+
+impl Default for Relay {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Relay {
@@ -175,7 +182,7 @@ impl Relay {
 /// that node can reach a relay route (loopback for a node on loopback).
 /// Connecting a UDP socket sends nothing: it only asks the kernel for the
 /// route.
-pub(super) async fn local_ip_towards(address: &str) -> Result<IpAddr, RealClockError> {
+pub async fn local_ip_towards(address: &str) -> Result<IpAddr, RealClockError> {
     let wrong = |what: String| {
         RealClockError::unavailable(format!(
             "the relay cannot find its way to the node at {address:?}: {what}"
@@ -254,23 +261,25 @@ impl Route {
     }
 }
 
-/// Takes messages from the source's stream, books each on `there` and
-/// queues it with its arrival time, taking the next one when the busiest
-/// hop is free again.
+/// Takes messages from the source's stream, books each on `there` once
+/// the busiest hop has taken the one before, and queues it with its
+/// arrival time. The next message is read from the source while the last
+/// one is still on the link, so reading it costs the link no idle time.
 async fn pump(
     mut incoming: Streaming<VmTransfer>,
     there: EmulatedPath,
     timer: Timer,
     in_flight: mpsc::Sender<(Instant, VmTransfer)>,
 ) -> Result<(), Status> {
+    let mut free = Instant::now();
     while let Some(message) = incoming.message().await? {
+        timer.sleep_until(free).await;
         let delivery = there.reserve(message.encoded_len() as u64);
-        let free = delivery.offered + delivery.busy();
+        free = delivery.offered + delivery.busy();
         if in_flight.send((delivery.arrive, message)).await.is_err() {
             // The target's call ended; its answer says why.
             return Ok(());
         }
-        timer.sleep_until(free).await;
     }
     Ok(())
 }
