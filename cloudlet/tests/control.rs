@@ -112,6 +112,7 @@ fn migrate(a: &Process, b: &Process) -> MigrateVmRequest {
             latency_us: 1_000,
             bandwidth_bps: 100e6,
         }],
+        ..Default::default()
     }
 }
 
@@ -162,6 +163,16 @@ fn a_controller_hosts_and_moves_a_vm_between_two_cloudlet_processes() {
         let refused = to_a.migrate_vm(bad).await.expect_err("negative bandwidth");
         assert!(
             refused.message().contains("path[0]"),
+            "{}",
+            refused.message()
+        );
+        let mut bad = migrate(&a, &b);
+        bad.path.clear();
+        bad.estimate_bandwidth_bps = f64::NAN;
+        let refused = to_a.migrate_vm(bad).await.expect_err("NaN estimate");
+        assert_eq!(refused.code(), Code::InvalidArgument);
+        assert!(
+            refused.message().contains("estimate_bandwidth_bps"),
             "{}",
             refused.message()
         );

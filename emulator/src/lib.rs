@@ -31,7 +31,9 @@
 //!   the user's machine. [`realclock`] runs the same scenario on the wall
 //!   clock: real gRPC cloudlet nodes, emulated links, real migrations,
 //!   delays measured by the clock (`mcc-emu run --clock real`), and is the
-//!   edge `mcc-emu serve` exposes.
+//!   edge `mcc-emu serve` exposes; nodes in other processes or on other
+//!   hosts talk to each other through its relay, over the same emulated
+//!   links.
 //! - `mcc-emu compare` ([`cli::compare`]) runs several policies and migration
 //!   techniques on identical traces and seeds, in parallel, each through the
 //!   same code as `mcc-emu run`, and writes a comparison table, JSON, CSV and

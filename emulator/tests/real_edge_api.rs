@@ -40,11 +40,14 @@ fn a_pushed_device_registers_moves_sends_and_survives_a_killed_node() {
         let south = LatLon::new(52.6285, -8.6600).expect("position");
         let registration = edge
             .register_device("phone", DeviceMovement::Pushed(south))
+            .await
             .expect("registered");
         assert_eq!(registration.vm_id, "vm-phone");
         assert_eq!(registration.access_point_id.as_deref(), Some("ap-raheen"));
         assert_eq!(registration.host_id, "cl-south");
-        let again = edge.register_device("phone", DeviceMovement::Pushed(south));
+        let again = edge
+            .register_device("phone", DeviceMovement::Pushed(south))
+            .await;
         assert_eq!(again.expect_err("twice").kind, ErrorKind::AlreadyExists);
 
         let answer = edge.send_request("phone", request()).await.expect("answer");
@@ -94,6 +97,7 @@ fn a_pushed_device_registers_moves_sends_and_survives_a_killed_node() {
         let lost = edge.send_request("phone", request()).await;
         assert_eq!(lost.expect_err("host gone").kind, ErrorKind::Unavailable);
         edge.register_device("second", DeviceMovement::Pushed(south))
+            .await
             .expect("the edge still takes devices");
         let answer = edge
             .send_request("second", request())
@@ -132,6 +136,7 @@ fn a_target_killed_mid_migration_leaves_the_vm_at_its_source() {
         let mut events = edge.subscribe();
         let south = LatLon::new(52.6285, -8.6600).expect("position");
         edge.register_device("phone", DeviceMovement::Pushed(south))
+            .await
             .expect("registered");
         let east = LatLon::new(52.6725, -8.5715).expect("position");
         assert!(

@@ -95,12 +95,12 @@ pub fn migration_plan(
         hops.push((link, Direction::AToB));
     }
     let path = (!hops.is_empty()).then(|| EmulatedPath::new(hops, timer.clone()));
-    let estimate = PathEstimate {
-        one_way_latency: path.as_ref().map_or(Duration::ZERO, EmulatedPath::latency),
-        bandwidth_bps: path
-            .as_ref()
-            .and_then(EmulatedPath::bottleneck_bps)
-            .unwrap_or(UNSHAPED_ESTIMATE_BPS),
+    let estimate = match &path {
+        Some(path) => PathEstimate {
+            one_way_latency: path.latency(),
+            bandwidth_bps: path.bottleneck_bps().unwrap_or(UNSHAPED_ESTIMATE_BPS),
+        },
+        None => estimate_without_path(request)?,
     };
     let plan = RealMigration {
         migration_id: request.migration_id.clone(),
@@ -113,6 +113,25 @@ pub fn migration_plan(
         source_address: request.source_address.clone(),
     };
     Ok((plan, path))
+}
+
+/// The model's first view of a path the node does not pace itself
+/// (`MigrateVmRequest.estimate_*`; unshaped when no bandwidth is given).
+fn estimate_without_path(request: &MigrateVmRequest) -> Result<PathEstimate, NodeError> {
+    let bandwidth_bps = request.estimate_bandwidth_bps;
+    if !(bandwidth_bps.is_finite() && bandwidth_bps >= 0.0) {
+        return Err(NodeError::invalid(format!(
+            "MigrateVmRequest.estimate_bandwidth_bps is {bandwidth_bps}; it must be a number >= 0"
+        )));
+    }
+    Ok(PathEstimate {
+        one_way_latency: Duration::from_micros(request.estimate_latency_us),
+        bandwidth_bps: if bandwidth_bps == 0.0 {
+            UNSHAPED_ESTIMATE_BPS
+        } else {
+            bandwidth_bps
+        },
+    })
 }
 
 impl CloudletNode {

@@ -93,6 +93,7 @@ impl Delivery {
 pub struct FifoSchedule {
     spec: LinkSpec,
     busy_until: Duration,
+    booked_bytes: u64,
 }
 
 impl FifoSchedule {
@@ -101,6 +102,7 @@ impl FifoSchedule {
         Self {
             spec,
             busy_until: Duration::ZERO,
+            booked_bytes: 0,
         }
     }
 
@@ -116,12 +118,18 @@ impl FifoSchedule {
         let start_at = now.max(self.busy_until);
         let sent_at = start_at + self.spec.serialisation(bytes);
         self.busy_until = sent_at;
+        self.booked_bytes = self.booked_bytes.saturating_add(bytes);
         Delivery {
             offered_at: now.min(start_at),
             start_at,
             sent_at,
             arrive_at: sent_at + self.spec.latency,
         }
+    }
+
+    /// Bytes of every message offered so far.
+    pub fn booked_bytes(&self) -> u64 {
+        self.booked_bytes
     }
 
     /// How long a message offered at `now` would wait before its first bit leaves.
@@ -215,6 +223,19 @@ impl EmulatedLink {
             .spec()
     }
 
+    /// Bytes of every message booked on one direction so far (requests,
+    /// answers, migration chunks alike: they share its FIFO).
+    pub fn booked_bytes(&self, direction: Direction) -> u64 {
+        let schedule = match direction {
+            Direction::AToB => &self.a_to_b,
+            Direction::BToA => &self.b_to_a,
+        };
+        schedule
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .booked_bytes()
+    }
+
     /// The timer the link waits with.
     pub fn timer(&self) -> &Timer {
         &self.timer
@@ -264,6 +285,7 @@ mod tests {
         assert_eq!(request.arrive_at, 8006 * MS);
         assert_eq!(link.backlog(8000 * MS), MS);
         assert_eq!(link.backlog(9000 * MS), Duration::ZERO);
+        assert_eq!(link.booked_bytes(), 1_000_125);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! [`RealEdge`]: the emulated edge on the wall clock, and the state its
 //! parts share (devices, VMs, the policy, the records).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -139,19 +139,24 @@ pub(super) struct Totals {
     pub redirected: u64,
 }
 
-/// When a new device's VM is placed on its node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Hosting {
-    /// At once, on an in-process node (a device joining a running edge).
-    Now,
-    /// By the caller, over gRPC (the scenario's devices at the start).
-    Deferred,
+/// A device whose VM is being hosted: its name and memory are reserved (no
+/// other registration takes them) but it is not visible yet.
+#[derive(Debug)]
+pub(super) struct Reserved {
+    name: String,
+    movement: Movement,
+    attachment: Attachment,
+    position: LatLon,
+    host: u32,
+    vm_id: String,
 }
 
 /// What changes as the edge runs (one lock; never held across an await).
 pub(super) struct EdgeState {
     pub devices: Vec<DeviceState>,
     pub by_name: BTreeMap<String, u32>,
+    /// Devices whose VM is being hosted (not visible yet).
+    pub registering: BTreeSet<String>,
     pub vms: Vec<VmState>,
     pub memory_used_bytes: Vec<u64>,
     /// Requests sent to each cloudlet and not answered yet.
@@ -235,21 +240,22 @@ impl Shared {
         *self.stopping.borrow()
     }
 
-    /// Adds a device and its VM at scenario time `now_ns`: attaches it and
-    /// hosts its VM where the engine's initial placement would.
-    pub fn add_device(
+    /// Reserves a device and its VM at scenario time `now_ns`: attaches it
+    /// and picks the host the engine's initial placement would, and holds
+    /// the name and the host's memory for it. The device is not visible
+    /// until [`admit_device`](Self::admit_device); undo with
+    /// [`release_device`](Self::release_device).
+    pub fn reserve_device(
         &self,
         state: &mut EdgeState,
         name: &str,
         movement: Movement,
         now_ns: u64,
-        named_in_outputs: bool,
-        hosting: Hosting,
-    ) -> Result<(Registration, u32), RealClockError> {
+    ) -> Result<Reserved, RealClockError> {
         if name.is_empty() {
             return Err(RealClockError::invalid("a device id must not be empty"));
         }
-        if state.by_name.contains_key(name) {
+        if state.by_name.contains_key(name) || state.registering.contains(name) {
             return Err(RealClockError::new(
                 super::ErrorKind::AlreadyExists,
                 format!("device {name:?} is registered already"),
@@ -274,31 +280,45 @@ impl Shared {
                     vm_bytes >> 20
                 ))
             })?;
-        let vm_id = format!("vm-{name}");
-        let node = self
-            .nodes
-            .get(host)
-            .ok_or_else(|| RealClockError::internal(format!("no node for cloudlet {host}")))?;
-        if hosting == Hosting::Now {
-            let local = node.local.as_ref().ok_or_else(|| {
-                RealClockError::precondition(format!(
-                    "device {name:?}: devices can join a running edge only with in-process nodes"
-                ))
-            })?;
-            local
-                .host_vm(&vm_id, vm_bytes, settings.migration.profile.zero_fraction)
-                .map_err(|e| {
-                    RealClockError::unavailable(format!(
-                        "cloudlet {}: cannot host {vm_id}: {e}",
-                        node.name
-                    ))
-                })?;
-        }
-        state.memory_used_bytes[host as usize] += vm_bytes;
-        let index = state.devices.len() as u32;
-        state.by_name.insert(name.to_owned(), index);
-        state.devices.push(DeviceState {
+        let used = state
+            .memory_used_bytes
+            .get_mut(host as usize)
+            .ok_or_else(|| RealClockError::internal(format!("no cloudlet {host}")))?;
+        *used += vm_bytes;
+        state.registering.insert(name.to_owned());
+        Ok(Reserved {
             name: name.to_owned(),
+            movement,
+            attachment,
+            position,
+            host,
+            vm_id: format!("vm-{name}"),
+        })
+    }
+
+    /// Makes a reserved device visible (its VM is hosted now).
+    pub fn admit_device(
+        &self,
+        state: &mut EdgeState,
+        reserved: Reserved,
+        named_in_outputs: bool,
+    ) -> Registration {
+        let Reserved {
+            name,
+            movement,
+            attachment,
+            position,
+            host,
+            vm_id,
+        } = reserved;
+        state.registering.remove(&name);
+        let index = state.devices.len() as u32;
+        state.by_name.insert(name.clone(), index);
+        if !named_in_outputs && let Some(sink) = state.sink.as_mut() {
+            sink.add_device(name.clone(), vm_id.clone());
+        }
+        state.devices.push(DeviceState {
+            name,
             movement,
             attachment,
             ahead: Attachment::undecided(position),
@@ -310,30 +330,36 @@ impl Shared {
             migrating: false,
             handoff: None,
         });
-        if !named_in_outputs && let Some(sink) = state.sink.as_mut() {
-            sink.add_device(name.to_owned(), vm_id.clone());
-        }
         state.scratch.devices_at_ns = None;
-        Ok((
-            Registration {
-                vm_id,
-                host_id: node.name.clone(),
-                access_point_id: self.ap_name(attachment.ap),
-            },
-            host,
-        ))
+        Registration {
+            vm_id,
+            host_id: self.cloudlet_name(host),
+            access_point_id: self.ap_name(attachment.ap),
+        }
     }
 
-    /// Hosts `vm_id` on cloudlet `host` over gRPC (`HostVm`), whatever
-    /// runs the node.
-    pub async fn host_over_grpc(&self, vm_id: &str, host: u32) -> Result<(), RealClockError> {
+    /// Gives back what [`reserve_device`](Self::reserve_device) held.
+    pub fn release_device(&self, state: &mut EdgeState, reserved: &Reserved) {
+        state.registering.remove(&reserved.name);
+        let vm_bytes = self.scenario.settings.migration.vm_memory_bytes();
+        if let Some(used) = state.memory_used_bytes.get_mut(reserved.host as usize) {
+            *used = used.saturating_sub(vm_bytes);
+        }
+    }
+
+    /// Hosts a reserved device's VM on its node: a call in process, a
+    /// `HostVm` RPC to a node outside it. A refusal (no room, the VM exists
+    /// there) is `FAILED_PRECONDITION`, a node that cannot be reached
+    /// `UNAVAILABLE`.
+    pub async fn host_vm(&self, reserved: &Reserved) -> Result<(), RealClockError> {
+        let (vm_id, host) = (&reserved.vm_id, reserved.host);
         let node = self
             .nodes
             .get(host)
             .ok_or_else(|| RealClockError::internal(format!("no node for cloudlet {host}")))?;
         let migration = &self.scenario.settings.migration;
         let request = mcc_proto::v1::HostVmRequest {
-            vm_id: vm_id.to_owned(),
+            vm_id: vm_id.clone(),
             profile: Some(mcc_proto::v1::VmProfile {
                 memory_bytes: migration.vm_memory_bytes(),
                 zero_page_fraction: migration.profile.zero_fraction,
@@ -341,14 +367,32 @@ impl Shared {
                 ..Default::default()
             }),
         };
-        node.client.clone().host_vm(request).await.map_err(|e| {
-            RealClockError::unavailable(format!(
-                "cloudlet {}: cannot host {vm_id}: {}",
-                node.name,
-                e.message()
-            ))
-        })?;
-        Ok(())
+        let hosted = match &node.local {
+            Some(local) => local.host_vm_request(&request).map_err(tonic::Status::from),
+            None => node.client.clone().host_vm(request).await.map(|_| ()),
+        };
+        hosted.map_err(|status| {
+            // What the node's service answers when it will not take the
+            // VM; anything else (a refused connection, a broken HTTP/2
+            // stream: UNAVAILABLE, INTERNAL, ...) means it was not reached.
+            let kind = match status.code() {
+                tonic::Code::FailedPrecondition
+                | tonic::Code::InvalidArgument
+                | tonic::Code::AlreadyExists
+                | tonic::Code::ResourceExhausted
+                | tonic::Code::OutOfRange
+                | tonic::Code::NotFound => super::ErrorKind::FailedPrecondition,
+                _ => super::ErrorKind::Unavailable,
+            };
+            RealClockError::new(
+                kind,
+                format!(
+                    "cloudlet {}: cannot host {vm_id}: {}",
+                    node.name,
+                    status.message()
+                ),
+            )
+        })
     }
 
     /// Moves device `device` to `position` at scenario time `now_ns`:
@@ -503,6 +547,7 @@ impl RealEdge {
         let state = EdgeState {
             devices: Vec::new(),
             by_name: BTreeMap::new(),
+            registering: BTreeSet::new(),
             vms: Vec::new(),
             memory_used_bytes: vec![0; cloudlets],
             host_load: vec![0; cloudlets],
@@ -537,7 +582,7 @@ impl RealEdge {
             scenario,
         });
         if shared.options.scenario_devices {
-            let added = {
+            let reserved = {
                 let mut state = shared.lock();
                 shared
                     .scenario
@@ -550,35 +595,36 @@ impl RealEdge {
                             edge: device.edge,
                             start_ns: 0,
                         };
-                        shared
-                            .add_device(
-                                &mut state,
-                                &device.name,
-                                movement,
-                                0,
-                                true,
-                                Hosting::Deferred,
-                            )
-                            .map(|(registration, host)| (registration.vm_id, host))
+                        shared.reserve_device(&mut state, &device.name, movement, 0)
                     })
                     .collect::<Result<Vec<_>, _>>()
             };
-            let hosted = match added {
-                Ok(vms) => {
-                    let mut result = Ok(());
-                    for (vm_id, host) in vms {
-                        result = shared.host_over_grpc(&vm_id, host).await;
-                        if result.is_err() {
-                            break;
+            let hosted = match reserved {
+                Ok(reserved) => {
+                    let mut result = Ok(reserved);
+                    if let Ok(devices) = &result {
+                        for device in devices {
+                            if let Err(error) = shared.host_vm(device).await {
+                                result = Err(error);
+                                break;
+                            }
                         }
                     }
                     result
                 }
                 Err(error) => Err(error),
             };
-            if let Err(error) = hosted {
-                shared.nodes.stop().await;
-                return Err(error);
+            match hosted {
+                Ok(devices) => {
+                    let mut state = shared.lock();
+                    for device in devices {
+                        shared.admit_device(&mut state, device, true);
+                    }
+                }
+                Err(error) => {
+                    shared.nodes.stop().await;
+                    return Err(error);
+                }
             }
         }
         let edge = RealEdge { shared };
@@ -598,8 +644,13 @@ impl RealEdge {
 
     /// Adds a device with its own VM, hosted where the scenario's initial
     /// placement would put it (the lowest-latency cloudlet with room from
-    /// its access point).
-    pub fn register_device(
+    /// its access point). The device is visible (to requests, positions,
+    /// the policy) only once its VM is hosted: in process at once, on a
+    /// node outside it after a `HostVm` call. If hosting fails nothing of
+    /// the device is left and the error says why (`FAILED_PRECONDITION`:
+    /// the node refused; `UNAVAILABLE`: it cannot be reached). A caller
+    /// that goes away does not cancel the registration: it runs to its end.
+    pub async fn register_device(
         &self,
         device_id: &str,
         movement: DeviceMovement,
@@ -616,10 +667,28 @@ impl RealEdge {
             },
             DeviceMovement::Pushed(position) => Movement::Pushed(position),
         };
-        let mut state = self.shared.lock();
-        self.shared
-            .add_device(&mut state, device_id, movement, now_ns, false, Hosting::Now)
-            .map(|(registration, _)| registration)
+        let reserved = {
+            let mut state = self.shared.lock();
+            self.shared
+                .reserve_device(&mut state, device_id, movement, now_ns)?
+        };
+        let shared = self.shared.clone();
+        let pending = PendingGuard::new(&self.shared);
+        let registration = self.shared.runtime.spawn(async move {
+            let _pending = pending;
+            let hosted = shared.host_vm(&reserved).await;
+            let mut state = shared.lock();
+            match hosted {
+                Ok(()) => Ok(shared.admit_device(&mut state, reserved, false)),
+                Err(error) => {
+                    shared.release_device(&mut state, &reserved);
+                    Err(error)
+                }
+            }
+        });
+        registration.await.map_err(|e| {
+            RealClockError::internal(format!("the registration of {device_id:?} failed: {e}"))
+        })?
     }
 
     /// A position pushed by a device: re-attaches it with the scenario's
@@ -671,6 +740,14 @@ impl RealEdge {
                 "the node of cloudlet {cloudlet_id:?} is not running here (stopped already, or remote)"
             )))
         }
+    }
+
+    /// Bytes booked so far on one direction of a topology link (`hop`:
+    /// link index × 2, + 1 for B→A, as `World::paths` lists them), by
+    /// whatever crossed it: requests, answers, migration streams and
+    /// node-to-node calls. `None` for a link the scenario does not have.
+    pub fn booked_bytes(&self, hop: crate::engine::links::DirectedLink) -> Option<u64> {
+        self.shared.network.booked_bytes(hop)
     }
 
     /// Hand-overs, placement decisions and migrations as they happen.

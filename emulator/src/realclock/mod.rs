@@ -10,7 +10,8 @@
 //! scenario's times on the engine's view ([`ticks`], [`placement`]; a gate
 //! keeps ticks and requests in the engine's order), and
 //! each move is a real migration between two nodes over the emulated
-//! backbone. [`RealEdge`] ([`edge`]) ties them together: it starts
+//! backbone (for nodes outside this process, through the [`relay`], which
+//! carries their calls to each other over the same links). [`RealEdge`] ([`edge`]) ties them together: it starts
 //! everything, lets outside code register devices, push positions and send
 //! requests (what `serve` does), streams [`EdgeEvent`]s, and writes the
 //! same records and files as the virtual clock through the same writer.
@@ -34,6 +35,7 @@ pub mod events;
 pub mod network;
 pub mod nodes;
 pub mod placement;
+pub mod relay;
 pub mod request;
 pub mod run;
 mod tick_gate;

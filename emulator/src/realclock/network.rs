@@ -86,16 +86,22 @@ impl Network {
         &self.timer
     }
 
+    /// The backbone link and direction of `hop` (link index × 2, + 1 for B→A).
+    fn directed(&self, hop: DirectedLink) -> Option<(&Arc<EmulatedLink>, Direction)> {
+        let link = self.backbone.get((hop / 2) as usize)?;
+        let direction = if hop.is_multiple_of(2) {
+            Direction::AToB
+        } else {
+            Direction::BToA
+        };
+        Some((link, direction))
+    }
+
     fn path(&self, hops: &[DirectedLink]) -> EmulatedPath {
         let hops = hops
             .iter()
             .filter_map(|&hop| {
-                let link = self.backbone.get((hop / 2) as usize)?;
-                let direction = if hop % 2 == 0 {
-                    Direction::AToB
-                } else {
-                    Direction::BToA
-                };
+                let (link, direction) = self.directed(hop)?;
                 Some((link.clone(), direction))
             })
             .collect();
@@ -130,6 +136,15 @@ impl Network {
     fn pair(&self, ap: u32, cloudlet: u32) -> Option<usize> {
         ((cloudlet as usize) < self.cloudlets)
             .then(|| ap as usize * self.cloudlets + cloudlet as usize)
+    }
+
+    /// Bytes booked so far on one direction of a topology link (`hop` as
+    /// `World::paths` lists them: link index × 2, + 1 for B→A): requests,
+    /// answers, migration streams and node-to-node calls alike. `None` for
+    /// a link the world does not have.
+    pub fn booked_bytes(&self, hop: DirectedLink) -> Option<u64> {
+        let (link, direction) = self.directed(hop)?;
+        Some(link.booked_bytes(direction))
     }
 
     /// From cloudlet `from` to cloudlet `to` over the backbone.

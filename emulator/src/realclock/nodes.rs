@@ -5,12 +5,14 @@
 //! address it prints and kills it at the end, on error and on drop), or
 //! nodes already running at the scenario's `[cloudlets.addresses]`.
 //!
-//! In process, forwarded requests and fault pulls between two nodes cross
-//! the emulated backbone path between their cloudlets (the same link queues
-//! as requests and migration streams). Between processes or hosts they go
-//! over plain TCP, and a migration's stream crosses a private copy of the
-//! path inside the source node (`MigrateVm`), which does not queue with the
-//! requests crossing the parent's links.
+//! Every message between two nodes crosses the emulated backbone path
+//! between their cloudlets, in the same link queues as requests. In
+//! process, the source node drives the migration over the edge's links and
+//! each node is told the paths to the others (`shape_route_to`). Outside
+//! the process, the nodes call each other through the edge's
+//! relay ([`super::relay`]), which makes every message (the
+//! migration stream, forwarded requests, fault pulls, the hand-over calls)
+//! cross those links on its way.
 
 use mcc_cloudlet::node::{self, CloudletNode, NodeConfig};
 use mcc_cloudlet::realtime::Timer;
@@ -25,6 +27,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::error::RealClockError;
 use super::network::Network;
+use super::relay::Relay;
 use crate::engine::World;
 
 /// How the cloudlet nodes run.
@@ -85,6 +88,9 @@ pub(super) struct Nodes {
     servers: std::sync::Mutex<Vec<Option<ServerTask>>>,
     /// Each node's process (`--spawn processes`); `None` once killed.
     children: std::sync::Mutex<Vec<Option<Child>>>,
+    /// What node-to-node calls cross when the nodes run outside this
+    /// process; `None` in process.
+    pub relay: Option<Relay>,
 }
 
 /// A client of the node at `address`, connected on first use.
@@ -114,6 +120,10 @@ impl Nodes {
             stop,
             servers: std::sync::Mutex::new(Vec::new()),
             children: std::sync::Mutex::new(Vec::new()),
+            relay: match launch {
+                NodeLaunch::InProcess => None,
+                NodeLaunch::Processes { .. } | NodeLaunch::Remote => Some(Relay::new()),
+            },
         };
         match launch {
             NodeLaunch::InProcess => nodes.start_in_process(world, timer, network).await?,
@@ -286,7 +296,7 @@ impl Nodes {
         }
     }
 
-    /// Stops every node (calls in progress finish first).
+    /// Stops every node (calls in progress finish first), then the relay.
     pub async fn stop(&self) {
         let _ = self.stop.send(true);
         let servers = std::mem::take(
@@ -306,6 +316,9 @@ impl Nodes {
         );
         for mut child in children.into_iter().flatten() {
             let _ = child.kill().await;
+        }
+        if let Some(relay) = &self.relay {
+            relay.stop().await;
         }
     }
 }

@@ -8,9 +8,11 @@
 //! cores) instead of read from a modelled queue, and whether a VM is still
 //! migrating depends on how long its real migration takes on the wall clock.
 //!
-//! Each move is a real `CloudletNode::migrate_over` from the source node to
-//! the target node over the emulated backbone path between the two
-//! cloudlets, whose links the migration stream shares with requests.
+//! Each move is a real migration from the source node to the target node
+//! over the emulated backbone path between the two cloudlets, whose links
+//! the migration stream shares with requests: `CloudletNode::migrate_over`
+//! on that path for an in-process source, else `MigrateVm` with the
+//! relay's routes as the two nodes' addresses ([`super::relay`]).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,10 +20,10 @@ use std::time::Instant;
 use mcc_cloudlet::migration::PathEstimate;
 use mcc_cloudlet::node::control;
 use mcc_cloudlet::node::migrate::RealMigration;
-use mcc_cloudlet::realtime::EmulatedPath;
 
 use super::edge::{EdgeState, PendingGuard, Shared};
 use super::events::EdgeEvent;
+use super::relay::RouteEnds;
 use crate::engine::migrations::{NO_LINK_RATE_BPS, metric_columns};
 use crate::output::MigrationRecord;
 use crate::placement::{Move, Trigger};
@@ -37,14 +39,56 @@ struct Moved {
 }
 
 impl Shared {
+    /// The relay's addresses of route `from` → `to` and back, opened on
+    /// first use.
+    async fn relay_routes(&self, from: u32, to: u32) -> Result<(String, String), String> {
+        let relay = self
+            .nodes
+            .relay
+            .as_ref()
+            .ok_or("the nodes run in this process: there is no relay")?;
+        let world = &self.scenario.world;
+        let mut addresses = Vec::with_capacity(2);
+        for (a, b) in [(from, to), (to, from)] {
+            let ends = || {
+                let node = |i: u32| {
+                    self.nodes.get(i).ok_or_else(|| {
+                        super::error::RealClockError::internal(format!("no node for cloudlet {i}"))
+                    })
+                };
+                Ok(RouteEnds {
+                    caller: node(a)?.address.clone(),
+                    target: super::nodes::client(&node(b)?.address)?,
+                    there: self.network.between(world, a, b),
+                    back: self.network.between(world, b, a),
+                })
+            };
+            let address = relay
+                .route(a, b, &self.timer, ends)
+                .await
+                .map_err(|e| e.to_string())?;
+            addresses.push(address);
+        }
+        let back = addresses.pop().unwrap_or_default();
+        let there = addresses.pop().unwrap_or_default();
+        Ok((there, back))
+    }
+
     /// Asks the source node (in another process or on another host) to run
-    /// the migration itself (`MigrateVm`), over a private copy of `path`.
+    /// the migration itself (`MigrateVm`). The nodes reach each other
+    /// through the relay, which paces the stream over the shared links; the
+    /// source paces nothing itself and only estimates the path (`path`'s
+    /// latency and bottleneck) until it has measured the rate.
     async fn migrate_remote(
         &self,
-        plan: RealMigration,
-        path: &EmulatedPath,
+        mut plan: RealMigration,
+        from: u32,
+        to: u32,
         source: &super::nodes::Node,
     ) -> Result<Moved, String> {
+        let (target_address, source_address) = self.relay_routes(from, to).await?;
+        plan.target_address = target_address;
+        plan.source_address = source_address;
         let request = mcc_proto::v1::MigrateVmRequest {
             migration_id: plan.migration_id,
             vm_id: plan.vm_id,
@@ -65,7 +109,10 @@ impl Shared {
                 .unwrap_or(u64::MAX),
             cpu_state_bytes: plan.config.cpu_state_bytes,
             pages_per_request: plan.config.pages_per_request,
-            path: control::path_hops(path),
+            path: Vec::new(),
+            estimate_latency_us: u64::try_from(plan.path.one_way_latency.as_micros())
+                .unwrap_or(u64::MAX),
+            estimate_bandwidth_bps: plan.path.bandwidth_bps,
         };
         let answer = source
             .client
@@ -238,7 +285,7 @@ impl Shared {
                     })
                     .map_err(|e| e.to_string())
             }
-            None => self.migrate_remote(plan, &path, source).await,
+            None => self.migrate_remote(plan, from, to, source).await,
         };
         let now_ns = self.clock.now_ns();
         let vm_bytes = settings.migration.vm_memory_bytes();

@@ -259,7 +259,7 @@ impl EmulatorControl for ControlService {
             }
         };
         let edge = self.edge().await?;
-        let registered = edge.register_device(id, movement)?;
+        let registered = edge.register_device(id, movement).await?;
         Ok(Response::new(v1::RegisterDeviceResponse {
             vm_id: registered.vm_id,
             host_id: registered.host_id,
