@@ -1,6 +1,7 @@
 //! `mcc-emu run --clock real --spawn processes`: one `cloudlet` process per
 //! cloudlet, driven over gRPC only; the run tells the same story as the
-//! virtual clock (hand-overs, migrations) and leaves no process behind.
+//! virtual clock (hand-overs, migrations) and leaves no process behind;
+//! and `mcc-emu serve --spawn processes`.
 
 mod common;
 
@@ -33,6 +34,15 @@ fn cloudlet_binary() -> PathBuf {
     exe.with_file_name(format!("cloudlet{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// The tests here count `cloudlet` processes: one test at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// How many processes run `binary` now (Linux: /proc/PID/exe).
 fn running(binary: &Path) -> usize {
     let Ok(binary) = binary.canonicalize() else {
@@ -60,6 +70,7 @@ fn sorted_moves(dir: &Path) -> Vec<[String; 5]> {
 
 #[test]
 fn cloudlet_processes_run_the_scenario_and_are_gone_afterwards() {
+    let _alone = one_at_a_time();
     let binary = cloudlet_binary();
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("agree.toml");
@@ -97,4 +108,69 @@ fn cloudlet_processes_run_the_scenario_and_are_gone_afterwards() {
     let moves = sorted_moves(&virtual_out);
     assert!(!moves.is_empty(), "the scenario migrates");
     assert_eq!(moves, sorted_moves(&real_out));
+}
+
+/// `mcc-emu serve --spawn processes`: a device registered over gRPC gets
+/// its VM hosted on a `cloudlet` process (over `HostVm`) and its request
+/// answered there; the processes are gone after Ctrl-C.
+#[test]
+fn serve_runs_its_cloudlets_as_processes() {
+    use mcc_mobile_client::fleet::connect;
+    use mcc_proto::v1::{DeviceRequest, GeoPoint, RegisterDeviceRequest, register_device_request};
+
+    let _alone = one_at_a_time();
+    let binary = cloudlet_binary();
+    let before = running(&binary);
+    let mut served = common::serve::Served::start(&[
+        "topologies/small-real.toml",
+        "--spawn",
+        "processes",
+        "--cloudlet-bin",
+        binary.to_str().expect("utf-8 path"),
+    ]);
+    let small_real_cloudlets = 4;
+    assert_eq!(
+        running(&binary),
+        before + small_real_cloudlets,
+        "{}",
+        served.stderr()
+    );
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let answer = runtime.block_on(async {
+        let mut client = connect(&served.url(), None).await.expect("connects");
+        let registered = client
+            .register_device(RegisterDeviceRequest {
+                device_id: "phone".into(),
+                movement: Some(register_device_request::Movement::Position(GeoPoint {
+                    latitude_deg: 52.6630,
+                    longitude_deg: -8.6300,
+                })),
+            })
+            .await
+            .expect("registered on a node process")
+            .into_inner();
+        let answer = client
+            .send_request(DeviceRequest {
+                device_id: "phone".into(),
+                request_id: 1,
+                payload: vec![0; 256],
+                cpu_cost_us: 1_000,
+                response_bytes: 256,
+            })
+            .await
+            .expect("answered")
+            .into_inner();
+        (registered.host_id, answer)
+    });
+    let (host, answer) = answer;
+    assert!(!host.is_empty());
+    assert_eq!(answer.host_id, host, "the VM's host answers");
+    let status = served.interrupt();
+    assert!(status.success(), "{status:?}: {}", served.stderr());
+    assert_eq!(
+        running(&binary),
+        before,
+        "a cloudlet process outlived serve: {}",
+        served.stderr()
+    );
 }

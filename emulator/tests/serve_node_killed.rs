@@ -45,6 +45,7 @@ async fn a_target_killed_mid_migration_leaves_the_vm_at_its_source_and_serve_up(
             speed: 1.0,
             base_dir: repo("topologies"),
             out: Some(out.path().to_path_buf()),
+            ..ServeConfig::default()
         },
     )
     .await

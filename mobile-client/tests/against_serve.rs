@@ -25,6 +25,7 @@ fn start_service(
         speed: 1.0,
         base_dir: repo("topologies"),
         out: Some(out.to_path_buf()),
+        ..ServeConfig::default()
     };
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

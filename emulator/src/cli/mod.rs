@@ -6,6 +6,7 @@ mod bench;
 pub mod compare;
 pub mod inspect;
 mod migrate;
+pub mod nodes;
 pub mod run;
 pub mod serve;
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use super::nodes::NodeArgs;
 use crate::engine::Engine;
 use crate::output::{RunFiles, Summary};
 use crate::placement;
@@ -45,13 +46,9 @@ pub struct RunArgs {
     /// and CPU costs are not scaled). Default 1.
     #[arg(long)]
     pub speed: Option<f64>,
-    /// Real clock only: how the cloudlet nodes run.
-    #[arg(long, value_enum)]
-    pub spawn: Option<Spawn>,
-    /// With `--spawn processes`: the `cloudlet` executable (default: the one
-    /// next to mcc-emu).
-    #[arg(long)]
-    pub cloudlet_bin: Option<PathBuf>,
+    /// Real clock only: where the cloudlet nodes run.
+    #[command(flatten)]
+    pub nodes: NodeArgs,
 }
 
 /// The clock of `mcc-emu run`.
@@ -61,17 +58,6 @@ pub enum Clock {
     Virtual,
     /// The wall clock with real cloudlet nodes.
     Real,
-}
-
-/// How `--clock real` runs the cloudlet nodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Spawn {
-    /// Tasks of the mcc-emu process, each node on its own loopback listener.
-    InProcess,
-    /// One `cloudlet` OS process per cloudlet (killed when the run ends).
-    Processes,
-    /// Nodes already running at the scenario's `[cloudlets.addresses]`.
-    Remote,
 }
 
 /// Loads the scenario `path`, or the embedded default.
@@ -106,12 +92,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             if args.speed.is_some() {
                 anyhow::bail!("--speed applies to --clock real only");
             }
-            if args.spawn.is_some() {
-                anyhow::bail!("--spawn applies to --clock real only");
-            }
-            if args.cloudlet_bin.is_some() {
-                anyhow::bail!("--cloudlet-bin applies to --clock real --spawn processes only");
-            }
+            args.nodes.refuse_without_real_clock()?;
             run_scenario(&scenario, &out, progress)?
         }
         Clock::Real => {
@@ -119,20 +100,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             if !(speed.is_finite() && speed > 0.0) {
                 anyhow::bail!("--speed must be a number > 0, got {speed}");
             }
-            let spawn = args.spawn.unwrap_or(Spawn::InProcess);
-            if args.cloudlet_bin.is_some() && spawn != Spawn::Processes {
-                anyhow::bail!("--cloudlet-bin applies to --spawn processes only");
-            }
-            let nodes = match spawn {
-                Spawn::InProcess => crate::realclock::NodeLaunch::InProcess,
-                Spawn::Processes => crate::realclock::NodeLaunch::Processes {
-                    cloudlet_binary: match args.cloudlet_bin {
-                        Some(path) => path,
-                        None => cloudlet_next_to_us()?,
-                    },
-                },
-                Spawn::Remote => crate::realclock::NodeLaunch::Remote,
-            };
+            let nodes = args.nodes.launch()?;
             run_real(scenario.clone(), &out, speed, nodes, progress)?
         }
     };
@@ -220,20 +188,6 @@ pub fn run_real(
         );
     }
     Ok(summary)
-}
-
-/// The `cloudlet` executable in mcc-emu's own folder.
-fn cloudlet_next_to_us() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find mcc-emu's own path")?;
-    let path = exe.with_file_name(format!("cloudlet{}", std::env::consts::EXE_SUFFIX));
-    if !path.is_file() {
-        anyhow::bail!(
-            "--spawn processes: no cloudlet executable at {} (build it with `cargo build -p \
-             mcc-cloudlet`, or name it with --cloudlet-bin)",
-            path.display()
-        );
-    }
-    Ok(path)
 }
 
 fn progress_bar(duration_ns: u64) -> indicatif::ProgressBar {

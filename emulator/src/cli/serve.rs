@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
+use super::nodes::NodeArgs;
 use crate::serve::{self, ControlService, ServeConfig, auth};
 
 /// Arguments of `mcc-emu serve`.
@@ -31,6 +32,9 @@ pub struct ServeArgs {
     /// scenario's `output`).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Where the cloudlet nodes run.
+    #[command(flatten)]
+    pub nodes: NodeArgs,
 }
 
 /// Runs `mcc-emu serve` until Ctrl-C (or SIGTERM), then stops the edge and
@@ -40,6 +44,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if !(args.speed.is_finite() && args.speed > 0.0) {
         anyhow::bail!("--speed {} must be a number > 0", args.speed);
     }
+    let nodes = args.nodes.clone().launch()?;
     let scenario = super::run::load_scenario(args.scenario.as_deref())?;
     for warning in &scenario.warnings {
         eprintln!("mcc-emu: warning: {warning}");
@@ -65,6 +70,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 speed: args.speed,
                 base_dir,
                 out: args.out.clone(),
+                nodes,
             },
         )
         .await

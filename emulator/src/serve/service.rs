@@ -28,6 +28,21 @@ pub struct ServeConfig {
     /// handovers.csv, migrations.csv, summary.json, atomically; each run
     /// replaces the last); `None`: the scenario's `output`.
     pub out: Option<PathBuf>,
+    /// Where each run's cloudlet nodes run.
+    pub nodes: NodeLaunch,
+}
+
+impl Default for ServeConfig {
+    /// Speed 1, files relative to the working folder, outputs where the
+    /// scenario says, nodes in this process.
+    fn default() -> Self {
+        Self {
+            speed: 1.0,
+            base_dir: PathBuf::from("."),
+            out: None,
+            nodes: NodeLaunch::InProcess,
+        }
+    }
 }
 
 /// Where the edge is in its lifecycle.
@@ -132,7 +147,7 @@ async fn start_edge(
         .unwrap_or_else(|| scenario.output.clone());
     let options = RealOptions {
         speed,
-        nodes: NodeLaunch::InProcess,
+        nodes: config.nodes.clone(),
         scenario_devices: false,
         out: Some(out),
     };
