@@ -183,14 +183,20 @@ impl EmulatedLink {
         }
     }
 
+    /// The schedule of one direction, locked.
+    fn schedule(&self, direction: Direction) -> std::sync::MutexGuard<'_, FifoSchedule> {
+        match direction {
+            Direction::AToB => &self.a_to_b,
+            Direction::BToA => &self.b_to_a,
+        }
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Reserves the slot of a `bytes`-long message offered now and returns
     /// when it arrives (wall clock) with its schedule.
     pub fn reserve(&self, direction: Direction, bytes: u64) -> (Instant, Delivery) {
-        let schedule = match direction {
-            Direction::AToB => &self.a_to_b,
-            Direction::BToA => &self.b_to_a,
-        };
-        let mut schedule = schedule.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut schedule = self.schedule(direction);
         // Read the clock under the lock so that offers are in time order.
         let now = self.epoch.elapsed();
         let delivery = schedule.offer(now, bytes);
@@ -202,38 +208,20 @@ impl EmulatedLink {
     /// reach this link; an `at` before the latest offer is taken as that
     /// offer, so nothing overtakes the queue).
     pub fn reserve_at(&self, direction: Direction, at: Instant, bytes: u64) -> (Instant, Delivery) {
-        let schedule = match direction {
-            Direction::AToB => &self.a_to_b,
-            Direction::BToA => &self.b_to_a,
-        };
-        let mut schedule = schedule.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut schedule = self.schedule(direction);
         let delivery = schedule.offer(at.saturating_duration_since(self.epoch), bytes);
         (self.epoch + delivery.arrive_at, delivery)
     }
 
     /// The spec of one direction.
     pub fn spec(&self, direction: Direction) -> LinkSpec {
-        let schedule = match direction {
-            Direction::AToB => &self.a_to_b,
-            Direction::BToA => &self.b_to_a,
-        };
-        schedule
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .spec()
+        self.schedule(direction).spec()
     }
 
     /// Bytes of every message booked on one direction so far (requests,
     /// answers, migration chunks alike: they share its FIFO).
     pub fn booked_bytes(&self, direction: Direction) -> u64 {
-        let schedule = match direction {
-            Direction::AToB => &self.a_to_b,
-            Direction::BToA => &self.b_to_a,
-        };
-        schedule
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .booked_bytes()
+        self.schedule(direction).booked_bytes()
     }
 
     /// The timer the link waits with.
