@@ -23,7 +23,8 @@ impl DelaySummary {
         if sorted.is_empty() {
             return Self::default();
         }
-        sorted.sort_by(f64::total_cmp);
+        // A total order: the unstable sort gives the same list as a stable one.
+        sorted.sort_unstable_by(f64::total_cmp);
         let rank = |q: f64| {
             let index = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
             sorted.get(index).copied()
