@@ -39,10 +39,14 @@ impl Trace {
         match edge {
             Edge::Loop if duration > 0.0 && t_s.is_finite() => {
                 let since_start = t_s - start;
-                // Within the first pass the remainder is the number itself
-                // (the same bits; it skips a library `fmod` per query).
+                // Within one duration of the start, `%` is exact and returns
+                // its operand, so these are rem_euclid's own bits without a
+                // library `fmod` per query (devices whose trace starts later
+                // wrap back by one duration).
                 if (0.0..duration).contains(&since_start) {
                     start + since_start
+                } else if since_start > -duration && since_start < 0.0 {
+                    start + (since_start + duration)
                 } else {
                     start + since_start.rem_euclid(duration)
                 }
@@ -213,6 +217,23 @@ mod tests {
         );
         // Paused between t = 10 and t = 20.
         assert_eq!(t.position_at(15.0, Edge::Hold), t.points()[1].pos);
+    }
+
+    #[test]
+    fn loop_time_is_rem_euclid_bit_for_bit() {
+        let t = trace();
+        let (start, duration) = (t.first().t_s, t.duration_s());
+        for q in [
+            -80.0, -40.0, -39.999, -12.3, -1e-300, -0.0, 0.0, 1e-300, 0.1, 17.0, 39.999, 40.0,
+            40.5, 79.9, 1e6,
+        ] {
+            let expected = start + (q - start).rem_euclid(duration);
+            assert_eq!(
+                t.trace_time(q, Edge::Loop).to_bits(),
+                expected.to_bits(),
+                "t = {q}"
+            );
+        }
     }
 
     #[test]
