@@ -350,6 +350,7 @@ pub struct Answers {
 
 impl Answers {
     /// One host answers.
+    #[inline]
     pub fn one(answer: Answer) -> Self {
         Self {
             list: [answer; 2],
@@ -358,6 +359,7 @@ impl Answers {
     }
 
     /// Both hosts answer; `first` is listed first.
+    #[inline]
     pub fn two(first: Answer, second: Answer) -> Self {
         Self {
             list: [first, second],
@@ -369,6 +371,7 @@ impl Answers {
 impl std::ops::Deref for Answers {
     type Target = [Answer];
 
+    #[inline]
     fn deref(&self) -> &[Answer] {
         &self.list[..usize::from(self.len)]
     }
@@ -378,6 +381,7 @@ impl<'a> IntoIterator for &'a Answers {
     type Item = &'a Answer;
     type IntoIter = std::slice::Iter<'a, Answer>;
 
+    #[inline]
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
     }
