@@ -101,12 +101,24 @@ fn run_and_compare(addresses: &str, nodes: NodeLaunch, runtime: &tokio::runtime:
     let only_one_side: Vec<_> = virtual_delays
         .keys()
         .filter(|k| !real_delays.contains_key(*k))
-        .map(|k| (k, "answered on the virtual clock only", outcome(&real_out, k)))
+        .map(|k| {
+            (
+                k,
+                "answered on the virtual clock only",
+                outcome(&real_out, k),
+            )
+        })
         .chain(
             real_delays
                 .keys()
                 .filter(|k| !virtual_delays.contains_key(*k))
-                .map(|k| (k, "answered on the real clock only", outcome(&virtual_out, k))),
+                .map(|k| {
+                    (
+                        k,
+                        "answered on the real clock only",
+                        outcome(&virtual_out, k),
+                    )
+                }),
         )
         .collect();
     assert!(
