@@ -29,9 +29,6 @@ const MIN_BULK_SHARE: f64 = 0.1;
 
 #[derive(Debug, Clone)]
 struct Direction {
-    /// Its link's capacity and latency, kept beside the state every hop
-    /// reads and writes.
-    spec: LinkSpec,
     busy_until_ns: u64,
     bulk_flows: u32,
     window_start_ns: u64,
@@ -45,9 +42,8 @@ struct Direction {
 }
 
 impl Direction {
-    fn new(spec: LinkSpec) -> Self {
+    fn new() -> Self {
         Self {
-            spec,
             busy_until_ns: 0,
             bulk_flows: 0,
             window_start_ns: 0,
@@ -57,16 +53,16 @@ impl Direction {
         }
     }
 
-    /// Time for a message of `bytes` to cross this direction, its capacity
-    /// shared with its migration flows.
-    fn message_serial_ns(&mut self, bytes: u64) -> u64 {
-        let flows = self.bulk_flows;
-        for (b, f, ns) in self.recent_serial.into_iter().flatten() {
-            if b == bytes && f == flows {
+    /// Time for a message of `bytes` to cross this direction of a link of
+    /// `capacity_bps` shared with its migration flows.
+    fn message_serial_ns(&mut self, bytes: u64, capacity_bps: f64) -> u64 {
+        let key = (bytes, self.bulk_flows);
+        for &(b, flows, ns) in self.recent_serial.iter().flatten() {
+            if (b, flows) == key {
                 return ns;
             }
         }
-        let share = self.spec.capacity_bps / f64::from(1 + self.bulk_flows);
+        let share = capacity_bps / f64::from(1 + self.bulk_flows);
         let ns = serialisation_ns(bytes, share);
         self.recent_serial = [Some((bytes, self.bulk_flows, ns)), self.recent_serial[0]];
         ns
@@ -139,10 +135,7 @@ pub fn round_to_u64(x: f64) -> u64 {
 impl LinkTable {
     /// Links with these properties, all idle.
     pub fn new(specs: Vec<LinkSpec>) -> Self {
-        let directions = specs
-            .iter()
-            .flat_map(|&spec| [Direction::new(spec), Direction::new(spec)])
-            .collect();
+        let directions = vec![Direction::new(); specs.len() * 2];
         Self { specs, directions }
     }
 
@@ -156,29 +149,37 @@ impl LinkTable {
         self.specs.is_empty()
     }
 
+    fn spec(&self, hop: DirectedLink) -> LinkSpec {
+        self.specs
+            .get((hop / 2) as usize)
+            .copied()
+            .unwrap_or(LinkSpec {
+                capacity_bps: 0.0,
+                latency_ns: 0,
+            })
+    }
+
     /// Sends a message of `bytes` along `path` at `sent_ns` and returns when
     /// its last bit arrives at the end of the path.
     pub fn send_message(&mut self, path: &[DirectedLink], bytes: u64, sent_ns: u64) -> u64 {
         let mut t = sent_ns;
         for &hop in path {
+            let spec = self.spec(hop);
             let Some(direction) = self.directions.get_mut(hop as usize) else {
                 continue;
             };
-            let serial = direction.message_serial_ns(bytes);
+            let serial = direction.message_serial_ns(bytes, spec.capacity_bps);
             let start = t.max(direction.busy_until_ns);
             direction.busy_until_ns = start + serial;
             direction.count_bytes(sent_ns, bytes);
-            t = start + serial + direction.spec.latency_ns;
+            t = start + serial + spec.latency_ns;
         }
         t
     }
 
     /// Propagation latency along `path`, without any serialisation.
     pub fn latency_ns(&self, path: &[DirectedLink]) -> u64 {
-        path.iter()
-            .filter_map(|&hop| self.directions.get(hop as usize))
-            .map(|direction| direction.spec.latency_ns)
-            .sum()
+        path.iter().map(|&hop| self.spec(hop).latency_ns).sum()
     }
 
     /// Registers a migration flow on every link of `path`.
@@ -204,10 +205,10 @@ impl LinkTable {
     pub fn bulk_rate_bps(&mut self, path: &[DirectedLink], now_ns: u64) -> f64 {
         let mut rate = f64::INFINITY;
         for &hop in path {
+            let spec = self.spec(hop);
             let Some(direction) = self.directions.get_mut(hop as usize) else {
                 continue;
             };
-            let spec = direction.spec;
             let load = direction.request_load_bps(now_ns);
             let free = (spec.capacity_bps - load).max(spec.capacity_bps * MIN_BULK_SHARE);
             rate = rate.min(free / f64::from(direction.bulk_flows.max(1)));
