@@ -98,6 +98,35 @@ fn interpolation(c: &mut Criterion) {
             }
         })
     });
+    // Fixes a minute apart (every 60th point of the bus ride, hundreds of
+    // metres apart): every sample falls on a great-circle segment. The
+    // binary search pays the segment's trigonometry per sample; the cursor
+    // keeps the segment's Leg and pays it once per segment.
+    let sparse = Trace::new(
+        "bus, one fix a minute",
+        None,
+        trace.points().iter().step_by(60).copied().collect(),
+    )
+    .expect("every 60th point of a trace is a trace");
+    let sparse_steps: Vec<f64> = (0..=sparse.duration_s() as u64)
+        .map(|s| s as f64 + 0.5)
+        .collect();
+    group.throughput(Throughput::Elements(sparse_steps.len() as u64));
+    group.bench_function("binary_search_every_second_sparse_fixes", |b| {
+        b.iter(|| {
+            for &t in &sparse_steps {
+                black_box(sparse.position_at(t, Edge::Hold));
+            }
+        })
+    });
+    group.bench_function("cursor_every_second_sparse_fixes", |b| {
+        b.iter(|| {
+            let mut cursor = sparse.cursor(Edge::Hold);
+            for &t in &sparse_steps {
+                black_box(cursor.position_at(t));
+            }
+        })
+    });
     group.finish();
 }
 

@@ -103,6 +103,12 @@ struct Site {
     /// Metres per degree of longitude at the site's latitude.
     m_per_deg_lon: f64,
     radius_m: f64,
+    /// Local distance within which the site may be in range:
+    /// `radius_m * (1 + PROJECTION_SLACK) + 1`.
+    maybe_in_range_m: f64,
+    /// Local distance within which it surely is:
+    /// `radius_m * (1 - PROJECTION_SLACK) - 1`.
+    surely_in_range_m: f64,
     /// Index in the list given to [`ApIndex::new`].
     index: u32,
 }
@@ -192,6 +198,8 @@ impl ApIndex {
                 pos: ap.pos,
                 m_per_deg_lon: M_PER_DEG * ap.pos.lat_deg.to_radians().cos().max(1e-6),
                 radius_m: ap.coverage_radius_m,
+                maybe_in_range_m: ap.coverage_radius_m * (1.0 + PROJECTION_SLACK) + 1.0,
+                surely_in_range_m: ap.coverage_radius_m * (1.0 - PROJECTION_SLACK) - 1.0,
                 index: i as u32,
             });
             counts[c] += 1;
@@ -313,14 +321,20 @@ impl ApIndex {
                     d * (1.0 - PROJECTION_SLACK) - 1.0,
                     site.radius_m,
                 );
-                if d <= site.radius_m * (1.0 + PROJECTION_SLACK) + 1.0 {
+                if d <= site.maybe_in_range_m {
                     candidates.push((d, site.index as usize));
                 }
-                if d <= site.radius_m * (1.0 - PROJECTION_SLACK) - 1.0 {
+                if d <= site.surely_in_range_m {
                     best_sure = best_sure.min(d);
                 }
             });
         }
+        // Candidates farther than this cannot beat the nearest site surely
+        // in range: the same bound that left the outer rings unvisited
+        // (sites pushed before that site was found would be measured, only
+        // to lose, and cost a scan each).
+        let beaten_m = best_sure * (1.0 + PROJECTION_SLACK) + 1.0;
+        candidates.retain(|&(d, _)| d <= beaten_m);
         search.unseen_floor_m = ring_floor(first_unvisited);
         search.excess_floor_m = search
             .excess_floor_m

@@ -8,6 +8,9 @@
 //! How the parts fit:
 //! - [`position`]: `LatLon`, the validated position with great-circle
 //!   arithmetic every other part uses;
+//! - [`leg`]: the way between two positions prepared once (short legs in
+//!   degrees, long ones with the great circle's trigonometry done once), for
+//!   the many points a trace asks along each segment;
 //! - [`readers`]: GPX, GeoLife PLT and CSV files to raw points, and
 //!   [`readers::read_trace_file`] to pick a reader by file name;
 //! - [`trace`]: cleaning raw points into a [`Trace`] (with a report of what was
@@ -29,6 +32,7 @@
 pub mod arrivals;
 pub mod attach;
 pub mod fleet;
+pub mod leg;
 pub mod position;
 pub mod random_waypoint;
 pub mod readers;
@@ -37,6 +41,7 @@ pub mod trace;
 
 pub use arrivals::{Arrivals, RequestClock};
 pub use attach::{AccessPoint, ApIndex, Handover, handovers_along};
+pub use leg::{GreatCircleArc, Leg};
 pub use position::{InvalidCoordinate, LatLon};
 pub use random_waypoint::{RandomWaypoint, WaypointArea};
 pub use readers::{ReadOptions, read_trace_file};

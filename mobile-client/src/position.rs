@@ -1,11 +1,9 @@
 //! Positions on the Earth and the great-circle arithmetic every crate shares.
 
-use geo::{Bearing, Destination, Distance, Haversine, InterpolatePoint, Point};
+use geo::{Bearing, Destination, Distance, Haversine, Point};
 use serde::{Deserialize, Serialize};
 
-/// Segments shorter than this in both latitude and longitude (about 30 m)
-/// are interpolated linearly in degrees by [`LatLon::towards`].
-const SHORT_SEGMENT_DEG: f64 = 0.000_3;
+use crate::leg::Leg;
 
 /// A WGS 84 position in degrees.
 ///
@@ -49,7 +47,8 @@ impl LatLon {
 
     /// The point a `fraction` (0 to 1) of the way from `self` to `other` along
     /// the great circle (for segments of a few tens of metres, linearly in
-    /// degrees, which is the same point to well under a millimetre).
+    /// degrees, which is the same point to well under a millimetre). For many
+    /// points between the same two positions, build a [`Leg`] once.
     pub fn towards(self, other: LatLon, fraction: f64) -> LatLon {
         if fraction <= 0.0 || self == other {
             return self;
@@ -57,22 +56,7 @@ impl LatLon {
         if fraction >= 1.0 {
             return other;
         }
-        // GPS fixes a few metres apart: interpolating the degrees is off the
-        // great circle by well under a millimetre there, and costs no
-        // trigonometry (this runs for every device at every step).
-        let d_lat = other.lat_deg - self.lat_deg;
-        let d_lon = other.lon_deg - self.lon_deg;
-        if d_lat.abs() < SHORT_SEGMENT_DEG && d_lon.abs() < SHORT_SEGMENT_DEG {
-            return LatLon {
-                lat_deg: self.lat_deg + d_lat * fraction,
-                lon_deg: self.lon_deg + d_lon * fraction,
-            };
-        }
-        let p = Haversine.point_at_ratio_between(self.to_point(), other.to_point(), fraction);
-        LatLon {
-            lat_deg: p.y(),
-            lon_deg: p.x(),
-        }
+        Leg::new(self, other).at(fraction)
     }
 
     /// Initial great-circle bearing from `self` to `other` in degrees, clockwise

@@ -13,8 +13,8 @@ use rand::{Rng, RngExt};
 
 use super::report::{DelaySummary, MigrationReport};
 use super::{
-    Answer, Host, MigrationConfig, MigrationError, MigrationEvent, PathEstimate, Phase, Plan,
-    PushOrder, Ready, RequestOutcome, Switch, Transfer, TransferKind,
+    Answer, Answers, Host, MigrationConfig, MigrationError, MigrationEvent, PathEstimate, Phase,
+    Plan, PushOrder, Ready, RequestOutcome, Switch, Transfer, TransferKind,
 };
 use crate::memory::{PageCounts, Region, VmProfile};
 
@@ -349,7 +349,7 @@ impl Migration {
         let now_s = secs(now);
         self.advance(now_s);
         let single = |host, ready| RequestOutcome {
-            answers: vec![Answer { host, ready }],
+            answers: Answers::one(Answer { host, ready }),
             faults: 0,
             dual_served: false,
         };
@@ -360,7 +360,7 @@ impl Migration {
             Stage::LiveSwitch { .. } => {
                 self.dual_served += 1;
                 RequestOutcome {
-                    answers: vec![
+                    answers: Answers::two(
                         Answer {
                             host: Host::Source,
                             ready: Ready::At(now),
@@ -369,7 +369,7 @@ impl Migration {
                             host: Host::Target,
                             ready: Ready::AtResume,
                         },
-                    ],
+                    ),
                     faults: 0,
                     dual_served: true,
                 }
@@ -378,20 +378,20 @@ impl Migration {
                 let faults = self.touch_pages(rng);
                 let stall_s = f64::from(faults) * self.fault_cost_s();
                 self.fault_stall_s += stall_s;
-                let mut answers = vec![Answer {
+                let target = Answer {
                     host: Host::Target,
                     ready: Ready::At(duration(now_s + stall_s)),
-                }];
-                if dual {
+                };
+                let answers = if dual {
                     self.dual_served += 1;
-                    answers.insert(
-                        0,
-                        Answer {
-                            host: Host::Source,
-                            ready: Ready::At(now),
-                        },
-                    );
-                }
+                    let source = Answer {
+                        host: Host::Source,
+                        ready: Ready::At(now),
+                    };
+                    Answers::two(source, target)
+                } else {
+                    Answers::one(target)
+                };
                 RequestOutcome {
                     answers,
                     faults,

@@ -339,11 +339,67 @@ pub struct Answer {
     pub ready: Ready,
 }
 
+/// The one or two hosts that answer a request, in order (a list that needs
+/// no allocation: every request to a migrating VM gets one). Reads as a
+/// slice of [`Answer`]s.
+#[derive(Debug, Clone, Copy)]
+pub struct Answers {
+    list: [Answer; 2],
+    len: u8,
+}
+
+impl Answers {
+    /// One host answers.
+    #[inline]
+    pub fn one(answer: Answer) -> Self {
+        Self {
+            list: [answer; 2],
+            len: 1,
+        }
+    }
+
+    /// Both hosts answer; `first` is listed first.
+    #[inline]
+    pub fn two(first: Answer, second: Answer) -> Self {
+        Self {
+            list: [first, second],
+            len: 2,
+        }
+    }
+}
+
+impl std::ops::Deref for Answers {
+    type Target = [Answer];
+
+    #[inline]
+    fn deref(&self) -> &[Answer] {
+        &self.list[..usize::from(self.len)]
+    }
+}
+
+impl<'a> IntoIterator for &'a Answers {
+    type Item = &'a Answer;
+    type IntoIter = std::slice::Iter<'a, Answer>;
+
+    #[inline]
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl PartialEq for Answers {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Answers {}
+
 /// What happens to a request that arrives at the VM during the migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestOutcome {
     /// The host(s) that serve it; when two do, the first answer counts.
-    pub answers: Vec<Answer>,
+    pub answers: Answers,
     /// Page faults it caused at the target.
     pub faults: u32,
     /// Both hosts served it.

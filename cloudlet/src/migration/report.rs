@@ -19,19 +19,27 @@ pub struct DelaySummary {
 impl DelaySummary {
     /// Nearest-rank percentiles of `delays_ms` (any order; NaNs are ignored).
     pub fn from_delays_ms(delays_ms: &[f64]) -> Self {
-        let mut sorted: Vec<f64> = delays_ms.iter().copied().filter(|d| !d.is_nan()).collect();
-        if sorted.is_empty() {
+        let mut delays: Vec<f64> = delays_ms.iter().copied().filter(|d| !d.is_nan()).collect();
+        if delays.is_empty() {
             return Self::default();
         }
-        sorted.sort_by(f64::total_cmp);
-        let rank = |q: f64| {
-            let index = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
-            sorted.get(index).copied()
+        // The ranks of the percentiles in the sorted list; selecting them
+        // (in a total order) gives the very elements sorting would put there,
+        // without sorting the whole list.
+        let rank = |q: f64| ((q * delays.len() as f64).ceil() as usize).clamp(1, delays.len()) - 1;
+        let (i50, i99) = (rank(0.50), rank(0.99));
+        let (below, p99, above) = delays.select_nth_unstable_by(i99, f64::total_cmp);
+        let p99 = *p99;
+        let max = above.iter().copied().max_by(f64::total_cmp).unwrap_or(p99);
+        let p50 = if i50 < i99 {
+            *below.select_nth_unstable_by(i50, f64::total_cmp).1
+        } else {
+            p99
         };
         Self {
-            p50: rank(0.50),
-            p99: rank(0.99),
-            max: sorted.last().copied(),
+            p50: Some(p50),
+            p99: Some(p99),
+            max: Some(max),
         }
     }
 }
@@ -130,5 +138,26 @@ mod tests {
         assert_eq!(s.max, Some(100.0));
         assert_eq!(DelaySummary::from_delays_ms(&[]), DelaySummary::default());
         assert_eq!(DelaySummary::from_delays_ms(&[7.0]).p99, Some(7.0));
+    }
+
+    proptest::proptest! {
+        /// Selection picks exactly the elements of the fully sorted list.
+        #[test]
+        fn selection_matches_sorting(
+            delays in proptest::collection::vec(
+                proptest::prop_oneof![0.0..50.0f64, proptest::sample::select(vec![1.0, 2.5, 0.0])],
+                1..300,
+            ),
+        ) {
+            let mut sorted = delays.clone();
+            sorted.sort_by(f64::total_cmp);
+            let rank = |q: f64| {
+                sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+            };
+            let s = DelaySummary::from_delays_ms(&delays);
+            proptest::prop_assert_eq!(s.p50.map(f64::to_bits), Some(rank(0.50).to_bits()));
+            proptest::prop_assert_eq!(s.p99.map(f64::to_bits), Some(rank(0.99).to_bits()));
+            proptest::prop_assert_eq!(s.max.map(f64::to_bits), sorted.last().map(|m| m.to_bits()));
+        }
     }
 }

@@ -4,13 +4,15 @@
 //! request of every device, answers a few milliseconds away, the next chunk
 //! of a migration), so the queue is a timing wheel: time is cut into slots of
 //! 2^[`SLOT_NS_LOG2`] ns, the next [`SLOTS`] slots each keep an unsorted list,
-//! and only the slot being emptied is sorted. Events further ahead wait in a
+//! and only the slot being emptied is sorted (latest first, in place; its
+//! list then becomes the one events are popped from the end of, so no event
+//! is copied on the way out). Events further ahead wait in a
 //! binary heap until the wheel reaches them. A push and a pop cost a few
 //! steps instead of the heap's dozens of comparisons, and the order is
 //! exactly the heap's: by time, then by insertion.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 /// Width of one slot of the wheel: 2^20 ns, about a millisecond.
 pub const SLOT_NS_LOG2: u32 = 20;
@@ -27,8 +29,9 @@ pub struct EventQueue<E> {
     slot_ns_log2: u32,
     /// Slots on the wheel minus one (the count is a power of two).
     slot_mask: u64,
-    /// Events of slots up to `current_slot`, sorted, earliest first.
-    current: VecDeque<Entry<E>>,
+    /// Events of slots up to `current_slot`, sorted latest first (the next
+    /// event is the last).
+    current: Vec<Entry<E>>,
     /// The slot being emptied.
     current_slot: u64,
     /// Events of slot `s` for `current_slot < s < current_slot + slots`, in
@@ -92,7 +95,7 @@ impl<E> EventQueue<E> {
         Self {
             slot_ns_log2: slot_ns_log2.min(32),
             slot_mask: slots as u64 - 1,
-            current: VecDeque::new(),
+            current: Vec::new(),
             current_slot: 0,
             wheel: (0..slots).map(|_| Vec::new()).collect(),
             on_wheel: 0,
@@ -122,12 +125,8 @@ impl<E> EventQueue<E> {
             // Due in the slot being emptied (or, if ever, in the past: then
             // it is the earliest of all, as the heap would have it).
             let key = entry.key();
-            if self.current.back().is_none_or(|last| last.key() < key) {
-                self.current.push_back(entry);
-            } else {
-                let at = self.current.partition_point(|e| e.key() < key);
-                self.current.insert(at, entry);
-            }
+            let at = self.current.partition_point(|e| e.key() > key);
+            self.current.insert(at, entry);
         } else if slot - self.current_slot <= self.slot_mask {
             self.wheel[(slot & self.slot_mask) as usize].push(entry);
             self.on_wheel += 1;
@@ -141,7 +140,7 @@ impl<E> EventQueue<E> {
         if self.current.is_empty() && !self.advance() {
             return None;
         }
-        let entry = self.current.pop_front()?;
+        let entry = self.current.pop()?;
         self.len -= 1;
         Some((entry.at_ns, entry.event))
     }
@@ -151,11 +150,11 @@ impl<E> EventQueue<E> {
         if self.current.is_empty() && !self.advance() {
             return None;
         }
-        self.current.front().map(|entry| entry.at_ns)
+        self.current.last().map(|entry| entry.at_ns)
     }
 
-    /// Moves on to the next slot that holds events and sorts them into
-    /// `current`; false when no event is left.
+    /// Moves on to the next slot that holds events, sorts them and makes
+    /// them `current` (which is empty); false when no event is left.
     fn advance(&mut self) -> bool {
         loop {
             if self.on_wheel == 0 {
@@ -179,8 +178,9 @@ impl<E> EventQueue<E> {
             let bucket = &mut self.wheel[(self.current_slot & self.slot_mask) as usize];
             if !bucket.is_empty() {
                 self.on_wheel -= bucket.len();
-                bucket.sort_unstable_by_key(Entry::key);
-                self.current.extend(bucket.drain(..));
+                bucket.sort_unstable_by_key(|e| Reverse(e.key()));
+                // The emptied list keeps its room for the slot it serves next.
+                std::mem::swap(&mut self.current, bucket);
                 return true;
             }
         }
