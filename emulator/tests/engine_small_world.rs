@@ -125,3 +125,25 @@ fn the_same_seed_gives_the_same_records() {
     assert_eq!(sink_a.requests, sink_b.requests);
     assert_eq!(sink_a.migrations, sink_b.migrations);
 }
+
+#[test]
+fn a_rate_too_small_for_one_request_in_the_run_sends_none_and_the_walk_still_runs() {
+    // One request every ~31,700 years: its first falls past the end (and
+    // its gap past u64 nanoseconds), which must neither overflow nor send.
+    let world = TwoSites {
+        rate_hz: 1e-12,
+        ..TwoSites::default()
+    }
+    .world();
+    let engine = Engine::new(
+        &world,
+        settings(Technique::PreCopy),
+        placement::by_name("nearest").unwrap(),
+        MemorySink::default(),
+    )
+    .unwrap();
+    let (summary, sink) = engine.run(|_| {});
+    assert_eq!(summary.requests, 0);
+    assert!(sink.requests.is_empty());
+    assert_eq!(sink.handovers.len(), 1, "the device still moves");
+}

@@ -275,8 +275,10 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 })?;
             self.memory_used_bytes[host as usize] += vm_bytes;
             let mut clock = request_clock(&self.world.workload, self.settings.seed, i as u32);
-            self.queue
-                .push(clock.first_ns(), Event::Send { device: i as u32 });
+            let first_ns = clock.first_ns();
+            if first_ns <= self.settings.duration_ns {
+                self.queue.push(first_ns, Event::Send { device: i as u32 });
+            }
             self.devices.push(Device {
                 cursor,
                 attachment,
@@ -322,7 +324,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             };
             if now >= next_progress {
                 progress(now.min(end));
-                next_progress = now + PROGRESS_EVERY_NS;
+                next_progress = now.saturating_add(PROGRESS_EVERY_NS);
             }
             match event {
                 Event::Send { device } => self.on_send(now, device),
@@ -533,8 +535,10 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     fn on_send(&mut self, now: u64, device: u32) {
         let d = device as usize;
         let gap = self.devices[d].clock.gap_ns();
-        if now + gap <= self.settings.duration_ns {
-            self.queue.push(now + gap, Event::Send { device });
+        // Saturating: a rate so small its gap overflows sends no more.
+        let next = now.saturating_add(gap);
+        if next <= self.settings.duration_ns {
+            self.queue.push(next, Event::Send { device });
         }
         self.totals.requests += 1;
         let Some(ap) = self.devices[d].attachment.ap else {

@@ -117,6 +117,11 @@ async fn device_loop(shared: Arc<Shared>, device: u32, end_ns: u64) {
     let settings = &shared.scenario.settings;
     let mut clock = request_clock(&shared.scenario.world.workload, settings.seed, device);
     let mut at = clock.first_ns();
+    if at > end_ns {
+        // No request within the run (the engine sends none either).
+        shared.tick_gate.device_before(device, u64::MAX);
+        return;
+    }
     shared.tick_gate.device_before(device, at);
     loop {
         shared.timer.sleep_until(shared.clock.wall_at(at)).await;
@@ -124,7 +129,7 @@ async fn device_loop(shared: Arc<Shared>, device: u32, end_ns: u64) {
         // The attachment is read here, in the gate's order; the exchange
         // runs in its own task.
         let prepared = shared.prepare_request(device, at);
-        let next = at + clock.gap_ns();
+        let next = at.saturating_add(clock.gap_ns());
         let more = next <= end_ns;
         shared
             .tick_gate
