@@ -57,6 +57,62 @@ fn expect(result: Result<impl std::fmt::Debug, tonic::Status>, code: Code, needl
 }
 
 #[test]
+fn a_token_from_a_file_is_required_like_one_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "fil3-token\n").unwrap();
+    let mut served = Served::start(&[SCENARIO, "--token-file", file.to_str().unwrap()]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        // The line break is not part of the token.
+        for token in [None, Some("fil3-token\n"), Some("fil3-tokem")] {
+            let Ok(mut client) = connect(&served.url(), token).await else {
+                // A token with a line break cannot even be metadata.
+                continue;
+            };
+            expect(
+                client.get_summary(GetSummaryRequest {}).await,
+                Code::Unauthenticated,
+                "authorization",
+            );
+        }
+        let mut client = connect(&served.url(), Some("fil3-token")).await.unwrap();
+        client.get_summary(GetSummaryRequest {}).await.unwrap();
+    });
+    assert!(served.is_running());
+    // An empty or missing file stops serve at start-up, naming the file.
+    std::fs::write(&file, "").unwrap();
+    let output = common::mcc_emu(&[
+        "serve",
+        SCENARIO,
+        "--listen",
+        "127.0.0.1:0",
+        "--token-file",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("--token-file") && err.contains("empty"),
+        "{err}"
+    );
+    let output = common::mcc_emu(&[
+        "serve",
+        SCENARIO,
+        "--listen",
+        "127.0.0.1:0",
+        "--token-file",
+        "no/such/file",
+    ]);
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("no/such/file") && err.contains("cannot read"),
+        "{err}"
+    );
+}
+
+#[test]
 fn calls_without_the_token_or_with_a_wrong_one_are_unauthenticated() {
     let mut served = Served::start(&[SCENARIO, "--token", "s3cret-token"]);
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -36,9 +36,13 @@ struct Args {
     /// Seed of the arrivals and random waypoints.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Bearer token the emulator wants.
-    #[arg(long)]
+    /// Bearer token the emulator wants (visible in the process list; see
+    /// --token-file).
+    #[arg(long, conflicts_with = "token_file")]
     token: Option<String>,
+    /// File holding the bearer token (its text without the last line break).
+    #[arg(long)]
+    token_file: Option<PathBuf>,
     /// The CSV file to write (one row per request).
     #[arg(long)]
     out: PathBuf,
@@ -92,7 +96,10 @@ fn run(args: Args) -> Result<(), String> {
     };
     let config = FleetConfig {
         emulator: args.emulator,
-        token: args.token,
+        token: match &args.token_file {
+            Some(path) => Some(fleet::token_from_file(path)?),
+            None => args.token,
+        },
         devices: args.devices,
         id_prefix: args.id_prefix,
         duration_s: args.duration_s,

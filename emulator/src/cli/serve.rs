@@ -19,12 +19,16 @@ pub struct ServeArgs {
     pub scenario: Option<PathBuf>,
     /// Address to serve gRPC on; port 0 picks a free port. The bound address
     /// is printed on stdout (`listening on ADDR`). An address other than
-    /// loopback needs --token.
+    /// loopback needs --token (or --token-file).
     #[arg(long, default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
     /// Every call must then carry the metadata `authorization: Bearer TOKEN`.
     #[arg(long)]
     pub token: Option<String>,
+    /// Like --token, with the token read from this file (its text without
+    /// the last line break), so it does not show in the process list.
+    #[arg(long, conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
     /// Trace seconds per wall-clock second (Start may set another).
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
@@ -39,7 +43,11 @@ pub struct ServeArgs {
 
 /// Runs `mcc-emu serve` until Ctrl-C (or SIGTERM), then stops the edge and
 /// writes its outputs.
-pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.token_file {
+        args.token =
+            Some(mcc_mobile_client::fleet::token_from_file(path).map_err(anyhow::Error::msg)?);
+    }
     auth::check_listen_address(args.listen, args.token.as_deref())?;
     if !(args.speed.is_finite() && args.speed > 0.0) {
         anyhow::bail!("--speed {} must be a number > 0", args.speed);

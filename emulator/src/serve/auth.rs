@@ -30,8 +30,8 @@ pub fn check_listen_address(address: SocketAddr, token: Option<&str>) -> Result<
     if !address.ip().is_loopback() && token.is_none() {
         return Err(ListenError(format!(
             "refusing to listen on {address} without --token: every host that can reach it \
-             could drive the emulator; pass --token TOKEN (clients then send \
-             `authorization: Bearer TOKEN`), or listen on 127.0.0.1"
+             could drive the emulator; pass --token TOKEN or --token-file FILE (clients then \
+             send `authorization: Bearer TOKEN`), or listen on 127.0.0.1"
         )));
     }
     Ok(())

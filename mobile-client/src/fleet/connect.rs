@@ -30,6 +30,25 @@ impl tonic::service::Interceptor for Bearer {
     }
 }
 
+/// The bearer token stored in the file `path` (its whole text, without one
+/// trailing line break), for `--token-file`: a token in a file stays out of
+/// the process list, where `--token` would show it.
+pub fn token_from_file(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--token-file {}: cannot read it: {e}", path.display()))?;
+    let token = text
+        .strip_suffix("\r\n")
+        .or_else(|| text.strip_suffix('\n'))
+        .unwrap_or(&text);
+    if token.is_empty() {
+        return Err(format!(
+            "--token-file {}: the file is empty; it must hold the token",
+            path.display()
+        ));
+    }
+    Ok(token.to_owned())
+}
+
 /// A client of the `EmulatorControl` service. Cheap to clone: clones share
 /// one HTTP/2 connection.
 pub type Client = EmulatorControlClient<InterceptedService<Channel, Bearer>>;
@@ -84,4 +103,34 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_file_gives_its_text_without_the_last_line_break() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("token");
+        for (text, token) in [
+            ("s3cret\n", "s3cret"),
+            ("s3cret\r\n", "s3cret"),
+            ("s3cret", "s3cret"),
+        ] {
+            std::fs::write(&file, text).expect("written");
+            assert_eq!(token_from_file(&file).as_deref(), Ok(token));
+        }
+        std::fs::write(&file, "\n").expect("written");
+        let empty = token_from_file(&file).unwrap_err();
+        assert!(
+            empty.contains("is empty") && empty.contains("token"),
+            "{empty}"
+        );
+        let missing = token_from_file(&dir.path().join("nope")).unwrap_err();
+        assert!(
+            missing.contains("nope") && missing.contains("cannot read"),
+            "{missing}"
+        );
+    }
 }

@@ -16,7 +16,7 @@ pub mod rows;
 use std::time::Duration;
 
 pub use crate::arrivals::Arrivals;
-pub use connect::{Client, connect};
+pub use connect::{Client, connect, token_from_file};
 pub use rows::{Breakdown, RequestRow};
 
 use crate::trace::Trace;
