@@ -137,20 +137,22 @@ impl<E> EventQueue<E> {
 
     /// Takes the earliest event, with its time.
     pub fn pop(&mut self) -> Option<(u64, E)> {
+        self.pop_before(None)
+    }
+
+    /// Takes the earliest event if it is due before `limit_ns` (strictly;
+    /// any event with `None`), with its time: what a caller with other
+    /// things due at `limit_ns` may run first.
+    pub fn pop_before(&mut self, limit_ns: Option<u64>) -> Option<(u64, E)> {
         if self.current.is_empty() && !self.advance() {
+            return None;
+        }
+        if limit_ns.is_some_and(|limit| self.current.last().is_none_or(|e| e.at_ns >= limit)) {
             return None;
         }
         let entry = self.current.pop()?;
         self.len -= 1;
         Some((entry.at_ns, entry.event))
-    }
-
-    /// The time of the earliest event, without taking it.
-    pub fn peek_ns(&mut self) -> Option<u64> {
-        if self.current.is_empty() && !self.advance() {
-            return None;
-        }
-        self.current.last().map(|entry| entry.at_ns)
     }
 
     /// Moves on to the next slot that holds events, sorts them and makes
@@ -216,19 +218,21 @@ mod tests {
     }
 
     #[test]
-    fn peeking_shows_the_next_time_and_later_pushes_still_sort_before_it() {
+    fn pop_before_leaves_events_at_or_after_the_limit_and_later_pushes_still_sort_first() {
         let mut queue = EventQueue::new();
-        assert_eq!(queue.peek_ns(), None);
+        assert_eq!(queue.pop_before(Some(10)), None);
         queue.push(5_000_000_000, "far");
         queue.push(30_000_000, "near");
-        assert_eq!(queue.peek_ns(), Some(30_000_000));
-        // Peeking moved the wheel on to the event's slot; an event pushed
+        assert_eq!(queue.pop_before(Some(30_000_000)), None, "a tie stays");
+        // Looking moved the wheel on to the event's slot; an event pushed
         // before it (same slot, or one already passed) still comes first.
         queue.push(29_000_000, "earlier");
         queue.push(1_000, "long before");
-        assert_eq!(queue.peek_ns(), Some(1_000));
+        assert_eq!(queue.pop_before(Some(1_000)), None);
+        assert_eq!(queue.pop_before(Some(1_001)), Some((1_000, "long before")));
+        assert_eq!(queue.len(), 3);
         let order: Vec<_> = std::iter::from_fn(|| queue.pop()).map(|(_, e)| e).collect();
-        assert_eq!(order, vec!["long before", "earlier", "near", "far"]);
+        assert_eq!(order, vec!["earlier", "near", "far"]);
     }
 
     #[test]
@@ -339,7 +343,7 @@ mod tests {
 
         /// Random pushes (near, far, tied, occasionally in the past) and pops
         /// come out exactly as from the binary heap, whatever the wheel, and a
-        /// peek before each pop shows the popped event's time.
+        /// `pop_before` the popped event's time takes nothing.
         #[test]
         fn pops_exactly_like_the_binary_heap(
             ops in proptest::collection::vec(op(), 1..400),
@@ -365,7 +369,10 @@ mod tests {
                     Op::Pop { count } => {
                         for _ in 0..count {
                             let expected = reference.pop();
-                            prop_assert_eq!(queue.peek_ns(), expected.map(|(at, _)| at));
+                            // Nothing is due before the earliest event.
+                            if let Some((at, _)) = expected {
+                                prop_assert_eq!(queue.pop_before(Some(at)), None);
+                            }
                             prop_assert_eq!(queue.pop(), expected);
                             if let Some((at, _)) = expected {
                                 now = at;

@@ -308,19 +308,16 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         let mut next_progress = 0;
         loop {
             // Ticks due at an instant run before the events due then.
-            let next_event_ns = self.queue.peek_ns();
-            if let Some(tick_ns) = ticks.peek_ns()
-                && next_event_ns.is_none_or(|event_ns| tick_ns <= event_ns)
-                && let Some((now, tick)) = ticks.next()
-            {
+            let next_tick_ns = ticks.peek_ns();
+            let Some((now, event)) = self.queue.pop_before(next_tick_ns) else {
+                let Some((now, tick)) = ticks.next() else {
+                    break;
+                };
                 match tick {
                     Tick::Mobility => self.on_mobility(now),
                     Tick::Placement => self.place(now, Trigger::Periodic),
                 }
                 continue;
-            }
-            let Some((now, event)) = self.queue.pop() else {
-                break;
             };
             if now >= next_progress {
                 progress(now.min(end));
