@@ -36,8 +36,46 @@ pub fn migrate_response(report: &RealMigrationReport) -> MigrateVmResponse {
     }
 }
 
+/// `profile` on the wire (`VmProfile` of `HostVm`, `MigrateVm` and the
+/// hand-over); [`migration_plan`] reads it back.
+pub fn wire_profile(profile: &VmProfile) -> mcc_proto::v1::VmProfile {
+    mcc_proto::v1::VmProfile {
+        memory_bytes: profile.memory_bytes(),
+        working_set_bytes: profile.working_set_pages * profile.page_bytes,
+        dirty_rate_pps: profile.dirty_rate_pps,
+        zero_page_fraction: profile.zero_fraction,
+        page_size_bytes: u32::try_from(profile.page_bytes).unwrap_or(u32::MAX),
+    }
+}
+
+/// The `MigrateVmRequest` that asks a node to run `plan`: over `path`
+/// (the node paces the stream on a private copy of its hops) or, with
+/// `None`, paced by whatever carries the calls (the node only starts from
+/// `plan.path`'s estimate). [`migration_plan`] is its inverse.
+pub fn migrate_request(plan: &RealMigration, path: Option<&EmulatedPath>) -> MigrateVmRequest {
+    MigrateVmRequest {
+        migration_id: plan.migration_id.clone(),
+        vm_id: plan.vm_id.clone(),
+        target_host_id: plan.target_host_id.clone(),
+        target_address: plan.target_address.clone(),
+        source_address: plan.source_address.clone(),
+        profile: Some(wire_profile(&plan.profile)),
+        dirty_model: plan.profile.dirty_model.name().to_owned(),
+        technique: plan.config.technique.name().to_owned(),
+        max_rounds: plan.config.max_rounds,
+        downtime_target_us: u64::try_from(plan.config.downtime_target.as_micros())
+            .unwrap_or(u64::MAX),
+        cpu_state_bytes: plan.config.cpu_state_bytes,
+        pages_per_request: plan.config.pages_per_request,
+        path: path.map(path_hops).unwrap_or_default(),
+        estimate_latency_us: u64::try_from(plan.path.one_way_latency.as_micros())
+            .unwrap_or(u64::MAX),
+        estimate_bandwidth_bps: plan.path.bandwidth_bps,
+    }
+}
+
 /// The hops of `path` for a `MigrateVmRequest`.
-pub fn path_hops(path: &EmulatedPath) -> Vec<PathHop> {
+fn path_hops(path: &EmulatedPath) -> Vec<PathHop> {
     path.specs()
         .into_iter()
         .map(|spec| PathHop {
@@ -142,5 +180,71 @@ impl CloudletNode {
             .ok_or_else(|| NodeError::invalid("HostVmRequest.profile is missing"))?;
         let memory = super::transfer::memory_from_profile(&request.vm_id, &profile, "VM")?;
         self.inner.lock().host_vm(&request.vm_id, memory)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> RealMigration {
+        let mut config = MigrationConfig::new(Technique::PostCopy);
+        config.max_rounds = 7;
+        config.downtime_target = Duration::from_micros(12_345);
+        config.cpu_state_bytes = 65_536;
+        config.pages_per_request = 3;
+        RealMigration {
+            migration_id: "m-7".into(),
+            vm_id: "vm-a".into(),
+            // The wire names the dirty model; hot-cold travels with its
+            // default fractions (the only ones a scenario can ask for).
+            profile: VmProfile::new(
+                8 << 20,
+                2 << 20,
+                1_500.0,
+                0.25,
+                DirtyModel::from_name("hot-cold").expect("a model"),
+            )
+            .expect("profile"),
+            config,
+            path: PathEstimate {
+                one_way_latency: Duration::from_micros(4_200),
+                bandwidth_bps: 250e6,
+            },
+            target_host_id: "b".into(),
+            target_address: "http://127.0.0.1:1".into(),
+            source_address: "http://127.0.0.1:2".into(),
+        }
+    }
+
+    #[test]
+    fn a_plan_survives_the_wire_with_or_without_a_path() {
+        let timer = Timer::new(crate::realtime::TimerKind::Tokio).expect("timer");
+        let plan = plan();
+        let (read, path) = migration_plan(&migrate_request(&plan, None), &timer).expect("valid");
+        assert!(path.is_none());
+        assert_eq!(format!("{read:?}"), format!("{plan:?}"));
+
+        let link = LinkSpec::new(Duration::from_millis(3), 80e6).expect("spec");
+        let hops = vec![
+            (
+                Arc::new(EmulatedLink::symmetric(link, timer.clone())),
+                Direction::AToB,
+            ),
+            (
+                Arc::new(EmulatedLink::symmetric(link, timer.clone())),
+                Direction::BToA,
+            ),
+        ];
+        let shaped = EmulatedPath::new(hops, timer.clone());
+        let (read, path) =
+            migration_plan(&migrate_request(&plan, Some(&shaped)), &timer).expect("valid");
+        let path = path.expect("the node paces the stream itself");
+        assert_eq!(path.latency(), shaped.latency());
+        assert_eq!(path.bottleneck_bps(), Some(80e6));
+        // With a path the node estimates from it, not from the plan's guess.
+        assert_eq!(read.path.one_way_latency, Duration::from_millis(6));
+        assert_eq!(read.path.bandwidth_bps, 80e6);
+        assert_eq!(format!("{:?}", read.profile), format!("{:?}", plan.profile));
     }
 }

@@ -488,9 +488,7 @@ impl Cloudlet for Service {
         &self,
         request: Request<HostVmRequest>,
     ) -> Result<Response<HostVmResponse>, Status> {
-        let node = super::CloudletNode {
-            inner: self.0.clone(),
-        };
+        let node = self.node();
         node.host_vm_request(request.get_ref())?;
         Ok(Response::new(HostVmResponse {}))
     }
@@ -502,9 +500,7 @@ impl Cloudlet for Service {
         let request = request.into_inner();
         let (plan, path) = super::control::migration_plan(&request, &self.0.timer)?;
         let mut target = self.0.peer(&request.target_address)?;
-        let node = super::CloudletNode {
-            inner: self.0.clone(),
-        };
+        let node = self.node();
         let report = node
             .migrate_over(&mut target, plan, path)
             .await
@@ -514,6 +510,13 @@ impl Cloudlet for Service {
 }
 
 impl Service {
+    /// The node this service serves, as its public handle.
+    fn node(&self) -> super::CloudletNode {
+        super::CloudletNode {
+            inner: self.0.clone(),
+        }
+    }
+
     /// Sends `request` to the host the VM moved to (`peer`) and returns its
     /// answer, with the time the request waited here added to its stall.
     /// Without the peer's address the client is told to redirect.

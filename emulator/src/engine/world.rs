@@ -240,9 +240,14 @@ pub struct World {
     pub workload: Workload,
 }
 
+/// The name of device `device`'s VM, in the output files and on the nodes.
+pub fn vm_name(device: &str) -> String {
+    format!("vm-{device}")
+}
+
 impl World {
     /// The names the output files show: cloudlets and access points, and the
-    /// devices (device `i` owns VM `vm-<name>`) when `with_devices` (a run
+    /// devices (device `i` owns VM [`vm_name`]) when `with_devices` (a run
     /// whose devices join later names them as they do).
     pub fn output_names(&self, with_devices: bool) -> crate::output::Names {
         let devices: Vec<String> = if with_devices {
@@ -251,7 +256,7 @@ impl World {
             Vec::new()
         };
         crate::output::Names {
-            vms: devices.iter().map(|d| format!("vm-{d}")).collect(),
+            vms: devices.iter().map(|d| vm_name(d)).collect(),
             devices,
             hosts: self.cloudlets.iter().map(|c| c.name.clone()).collect(),
             access_points: self.access_points.iter().map(|a| a.name.clone()).collect(),

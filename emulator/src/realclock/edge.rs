@@ -292,7 +292,7 @@ impl Shared {
             attachment,
             position,
             host,
-            vm_id: format!("vm-{name}"),
+            vm_id: crate::engine::world::vm_name(name),
         })
     }
 
@@ -357,15 +357,11 @@ impl Shared {
             .nodes
             .get(host)
             .ok_or_else(|| RealClockError::internal(format!("no node for cloudlet {host}")))?;
-        let migration = &self.scenario.settings.migration;
         let request = mcc_proto::v1::HostVmRequest {
             vm_id: vm_id.clone(),
-            profile: Some(mcc_proto::v1::VmProfile {
-                memory_bytes: migration.vm_memory_bytes(),
-                zero_page_fraction: migration.profile.zero_fraction,
-                page_size_bytes: u32::try_from(migration.profile.page_bytes).unwrap_or(4096),
-                ..Default::default()
-            }),
+            profile: Some(mcc_cloudlet::node::control::wire_profile(
+                &self.scenario.settings.migration.profile,
+            )),
         };
         let hosted = match &node.local {
             Some(local) => local.host_vm_request(&request).map_err(tonic::Status::from),
@@ -582,38 +578,31 @@ impl RealEdge {
             scenario,
         });
         if shared.options.scenario_devices {
-            let reserved = {
-                let mut state = shared.lock();
-                shared
-                    .scenario
-                    .world
-                    .devices
-                    .iter()
-                    .map(|device| {
-                        let movement = Movement::Trace {
-                            trace: Arc::new(device.trace.clone()),
-                            edge: device.edge,
-                            start_ns: 0,
-                        };
-                        shared.reserve_device(&mut state, &device.name, movement, 0)
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            };
-            let hosted = match reserved {
-                Ok(reserved) => {
-                    let mut result = Ok(reserved);
-                    if let Ok(devices) = &result {
-                        for device in devices {
-                            if let Err(error) = shared.host_vm(device).await {
-                                result = Err(error);
-                                break;
-                            }
-                        }
-                    }
-                    result
+            // Reserved under the lock, then hosted one by one outside it.
+            let hosted = async {
+                let devices = {
+                    let mut state = shared.lock();
+                    shared
+                        .scenario
+                        .world
+                        .devices
+                        .iter()
+                        .map(|device| {
+                            let movement = Movement::Trace {
+                                trace: Arc::new(device.trace.clone()),
+                                edge: device.edge,
+                                start_ns: 0,
+                            };
+                            shared.reserve_device(&mut state, &device.name, movement, 0)
+                        })
+                        .collect::<Result<Vec<_>, _>>()?
+                };
+                for device in &devices {
+                    shared.host_vm(device).await?;
                 }
-                Err(error) => Err(error),
-            };
+                Ok::<_, RealClockError>(devices)
+            }
+            .await;
             match hosted {
                 Ok(devices) => {
                     let mut state = shared.lock();

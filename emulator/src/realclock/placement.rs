@@ -89,31 +89,7 @@ impl Shared {
         let (target_address, source_address) = self.relay_routes(from, to).await?;
         plan.target_address = target_address;
         plan.source_address = source_address;
-        let request = mcc_proto::v1::MigrateVmRequest {
-            migration_id: plan.migration_id,
-            vm_id: plan.vm_id,
-            target_host_id: plan.target_host_id,
-            target_address: plan.target_address,
-            source_address: plan.source_address,
-            profile: Some(mcc_proto::v1::VmProfile {
-                memory_bytes: plan.profile.memory_bytes(),
-                working_set_bytes: plan.profile.working_set_pages * plan.profile.page_bytes,
-                dirty_rate_pps: plan.profile.dirty_rate_pps,
-                zero_page_fraction: plan.profile.zero_fraction,
-                page_size_bytes: u32::try_from(plan.profile.page_bytes).unwrap_or(4096),
-            }),
-            dirty_model: plan.profile.dirty_model.name().to_owned(),
-            technique: plan.config.technique.name().to_owned(),
-            max_rounds: plan.config.max_rounds,
-            downtime_target_us: u64::try_from(plan.config.downtime_target.as_micros())
-                .unwrap_or(u64::MAX),
-            cpu_state_bytes: plan.config.cpu_state_bytes,
-            pages_per_request: plan.config.pages_per_request,
-            path: Vec::new(),
-            estimate_latency_us: u64::try_from(plan.path.one_way_latency.as_micros())
-                .unwrap_or(u64::MAX),
-            estimate_bandwidth_bps: plan.path.bandwidth_bps,
-        };
+        let request = control::migrate_request(&plan, None);
         let answer = source
             .client
             .clone()
