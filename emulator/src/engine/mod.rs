@@ -18,6 +18,7 @@ pub mod example;
 pub mod from_topology;
 pub mod links;
 pub mod migrations;
+pub mod mobility;
 pub mod placement_tables;
 pub mod queue;
 pub mod run;

@@ -11,6 +11,7 @@ use super::attachment::Attachment;
 use super::cpu::CpuQueue;
 use super::links::{DirectedLink, LinkSpec, LinkTable, directed};
 use super::migrations::{ActiveMigration, MigrationSettings, Wake};
+use super::mobility::{Mobility, MobilityFeed};
 pub use super::placement_tables::DEFAULT_PLACEMENT_HORIZON_NS;
 use super::placement_tables::{PlacementScratch, PlacementTables};
 use super::queue::EventQueue;
@@ -99,8 +100,12 @@ struct DualPending {
 }
 
 struct Device<'w> {
+    /// The device's position at placement decisions (the mobility thread
+    /// steps a cursor of its own).
     cursor: TraceCursor<'w>,
-    attachment: Attachment,
+    /// The access point the device is attached to, as of the last mobility
+    /// step (`None` out of coverage).
+    ap: Option<u32>,
     clock: RequestClock,
     /// Where the trace says the device will be one placement horizon ahead,
     /// and the access point it would be attached to there (with hysteresis
@@ -126,6 +131,8 @@ pub struct Engine<'w, S: RecordSink> {
     cpus: Vec<CpuQueue>,
     ap_index: ApIndex,
     devices: Vec<Device<'w>>,
+    /// Positions and attachments, until the run hands them to their thread.
+    mobility: Option<Mobility<'w>>,
     vms: Vec<Vm>,
     migrations: Vec<Option<ActiveMigration>>,
     free_migration_slots: Vec<u32>,
@@ -230,6 +237,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             cpus,
             ap_index,
             devices: Vec::with_capacity(world.devices.len()),
+            mobility: None,
             vms: Vec::with_capacity(world.devices.len()),
             migrations: Vec::new(),
             free_migration_slots: Vec::new(),
@@ -254,6 +262,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     /// Attaches each device at time 0 and gives its VM a host.
     fn place_initially(&mut self) -> Result<(), EngineError> {
         let vm_bytes = self.vm_bytes();
+        let mut mobility = Vec::with_capacity(self.world.devices.len());
         for (i, spec) in self.world.devices.iter().enumerate() {
             let mut cursor = spec.trace.cursor(spec.edge);
             let position = cursor.position_at(0.0);
@@ -280,8 +289,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 self.queue.push(first_ns, Event::Send { device: i as u32 });
             }
             self.devices.push(Device {
-                cursor,
-                attachment,
+                cursor: cursor.clone(),
+                ap: attachment.ap,
                 clock,
                 ahead_cursor: spec.trace.cursor(spec.edge),
                 ahead: Attachment::undecided(position),
@@ -290,19 +299,40 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 host,
                 migration: None,
             });
+            mobility.push((cursor, attachment));
         }
+        self.mobility = Some(Mobility::new(
+            mobility,
+            self.ap_index.clone(),
+            self.settings.hysteresis_m,
+        ));
         Ok(())
     }
 
     /// Runs the experiment to its end and returns the summary (without the
     /// wall-clock figures, which the caller measures) and the sink.
-    pub fn run(mut self, mut progress: impl FnMut(u64)) -> (Summary, S) {
-        let end = self.settings.duration_ns;
-        let mut ticks = Ticks::new(
+    pub fn run(mut self, progress: impl FnMut(u64)) -> (Summary, S) {
+        let ticks = Ticks::new(
             self.settings.mobility_step_ns,
             self.settings.placement_interval_ns,
-            Some(end),
+            Some(self.settings.duration_ns),
         );
+        let mobility = self
+            .mobility
+            .take()
+            .expect("Engine::new prepared every device's mobility");
+        std::thread::scope(|scope| {
+            let feed = MobilityFeed::spawn(scope, mobility, ticks.clone());
+            self.event_loop(ticks, &feed, progress);
+        });
+        let summary = self.summary();
+        (summary, self.sink)
+    }
+
+    /// Runs ticks and events in time order until nothing is left; the
+    /// mobility ticks take their hand-overs from `feed`.
+    fn event_loop(&mut self, mut ticks: Ticks, feed: &MobilityFeed, mut progress: impl FnMut(u64)) {
+        let end = self.settings.duration_ns;
         // Nothing new is scheduled past the end, so the queue drains: requests
         // already sent get their answers and migrations under way finish.
         let mut next_progress = 0;
@@ -314,7 +344,14 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                     break;
                 };
                 match tick {
-                    Tick::Mobility => self.on_mobility(now),
+                    Tick::Mobility => {
+                        let Some(handovers) = feed.next_step(now) else {
+                            // The mobility thread panicked; the scope
+                            // carries its panic on.
+                            return;
+                        };
+                        self.on_mobility(now, handovers);
+                    }
                     Tick::Placement => self.place(now, Trigger::Periodic),
                 }
                 continue;
@@ -338,8 +375,6 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             }
         }
         progress(end);
-        let summary = self.summary();
-        (summary, self.sink)
     }
 
     fn summary(&self) -> Summary {
@@ -350,32 +385,26 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         )
     }
 
-    fn on_mobility(&mut self, now: u64) {
-        let t_s = now as f64 / 1e9;
-        let mut handed_over = Vec::new();
-        for (i, device) in self.devices.iter_mut().enumerate() {
-            let position = device.cursor.position_at(t_s);
-            let attachment = &mut device.attachment;
-            if let Some(from) =
-                attachment.update(&self.ap_index, position, self.settings.hysteresis_m)
-            {
-                self.sink.handover(HandoverRecord {
-                    time_ns: now,
-                    device: i as u32,
-                    from,
-                    to: attachment.ap,
-                });
-                if attachment.ap.is_some() {
-                    handed_over.push(i as u32);
-                }
-            }
+    /// Applies the hand-overs of the mobility step at `now` (in device
+    /// order) and runs the policy for the devices that handed over.
+    fn on_mobility(&mut self, now: u64, handovers: Vec<HandoverRecord>) {
+        for handover in &handovers {
+            self.devices[handover.device as usize].ap = handover.to;
+            self.sink.handover(*handover);
         }
         // Devices moved: the placement view's device entries are stale even if
         // a decision was already taken at this instant.
         self.placement_scratch.devices_at_ns = None;
         if self.settings.placement_on_handover {
-            for device in handed_over {
-                self.place(now, Trigger::Handover { device });
+            for handover in handovers {
+                if handover.to.is_some() {
+                    self.place(
+                        now,
+                        Trigger::Handover {
+                            device: handover.device,
+                        },
+                    );
+                }
             }
         }
     }
@@ -407,7 +436,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                     .update(&self.ap_index, ahead, self.settings.hysteresis_m);
                 (device.ahead.ap, ahead)
             });
-            scratch.push_device(device.attachment.ap, position, ahead);
+            scratch.push_device(device.ap, position, ahead);
         }
     }
 
@@ -538,7 +567,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             self.queue.push(next, Event::Send { device });
         }
         self.totals.requests += 1;
-        let Some(ap) = self.devices[d].attachment.ap else {
+        let Some(ap) = self.devices[d].ap else {
             self.finish_request(RequestRecord::no_coverage(now, device), None);
             return;
         };

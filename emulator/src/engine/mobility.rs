@@ -1,0 +1,178 @@
+//! The mobility steps of a run, computed ahead of the event loop on a thread
+//! of their own.
+//!
+//! Where a device is and which access point it is attached to depend only on
+//! its trace, the access points and the attachment rule, never on what the
+//! network or the placement policy did. So the whole sequence of hand-overs
+//! can be worked out apart from the event loop: [`Mobility`] steps every
+//! device along its trace and re-attaches it ([`Attachment`]), and
+//! [`MobilityFeed`] runs it on a scoped thread, each step's hand-overs sent
+//! through a bounded channel that the event loop reads at the mobility tick
+//! ([`Tick::Mobility`](super::ticks::Tick)). Positions and attachments are
+//! most of a mobility step's cost, and on two cores this takes them off the
+//! event loop's core; the hand-overs are the same, in the same order, as if
+//! the loop computed them itself.
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::Scope;
+
+use mcc_mobile_client::{ApIndex, TraceCursor};
+
+use super::attachment::Attachment;
+use super::ticks::{Tick, Ticks};
+use crate::output::HandoverRecord;
+
+/// How many mobility steps the thread may run ahead of the event loop: enough
+/// to ride out scheduling hiccups, small enough that memory stays flat.
+const STEPS_AHEAD: usize = 64;
+
+/// Every device's trace cursor and attachment, stepped together.
+pub struct Mobility<'w> {
+    devices: Vec<(TraceCursor<'w>, Attachment)>,
+    index: ApIndex,
+    hysteresis_m: f64,
+}
+
+impl<'w> Mobility<'w> {
+    /// Devices that start with these cursors and attachments (in device
+    /// order), attaching among `index`'s access points with `hysteresis_m`.
+    pub fn new(
+        devices: Vec<(TraceCursor<'w>, Attachment)>,
+        index: ApIndex,
+        hysteresis_m: f64,
+    ) -> Self {
+        Self {
+            devices,
+            index,
+            hysteresis_m,
+        }
+    }
+
+    /// Moves every device to its position at `at_ns` and re-attaches it;
+    /// appends one record per device whose access point changed, in device
+    /// order.
+    pub fn step(&mut self, at_ns: u64, handovers: &mut Vec<HandoverRecord>) {
+        let t_s = at_ns as f64 / 1e9;
+        for (i, (cursor, attachment)) in self.devices.iter_mut().enumerate() {
+            let position = cursor.position_at(t_s);
+            if let Some(from) = attachment.update(&self.index, position, self.hysteresis_m) {
+                handovers.push(HandoverRecord {
+                    time_ns: at_ns,
+                    device: i as u32,
+                    from,
+                    to: attachment.ap,
+                });
+            }
+        }
+    }
+}
+
+/// The hand-overs of each mobility tick, computed on their own thread.
+pub struct MobilityFeed {
+    steps: Receiver<(u64, Vec<HandoverRecord>)>,
+}
+
+impl MobilityFeed {
+    /// Starts stepping `mobility` on a thread of `scope` at every mobility
+    /// tick of `ticks` (its placement ticks are ignored).
+    pub fn spawn<'scope, 'w: 'scope>(
+        scope: &'scope Scope<'scope, '_>,
+        mut mobility: Mobility<'w>,
+        ticks: Ticks,
+    ) -> Self {
+        let (sender, steps) = sync_channel(STEPS_AHEAD);
+        scope.spawn(move || feed(&mut mobility, ticks, &sender));
+        Self { steps }
+    }
+
+    /// The hand-overs of the next mobility tick, which must be at `at_ns`;
+    /// `None` once the thread has stopped (it only stops early by
+    /// panicking, and the scope then carries the panic on).
+    pub fn next_step(&self, at_ns: u64) -> Option<Vec<HandoverRecord>> {
+        let (step_ns, handovers) = self.steps.recv().ok()?;
+        debug_assert_eq!(step_ns, at_ns, "mobility ticks out of step");
+        Some(handovers)
+    }
+}
+
+fn feed(mobility: &mut Mobility<'_>, ticks: Ticks, steps: &SyncSender<(u64, Vec<HandoverRecord>)>) {
+    for (at_ns, tick) in ticks {
+        if tick != Tick::Mobility {
+            continue;
+        }
+        let mut handovers = Vec::new();
+        mobility.step(at_ns, &mut handovers);
+        if steps.send((at_ns, handovers)).is_err() {
+            // The event loop is gone.
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::example::TwoSites;
+    use crate::engine::world::World;
+
+    const S: u64 = 1_000_000_000;
+
+    fn mobility(world: &World) -> Mobility<'_> {
+        let index = world.ap_index().expect("the example's sites index");
+        let devices = world
+            .devices
+            .iter()
+            .map(|d| {
+                let mut cursor = d.trace.cursor(d.edge);
+                let first = Attachment::first(&index, cursor.position_at(0.0), 50.0);
+                (cursor, first)
+            })
+            .collect();
+        Mobility::new(devices, index, 50.0)
+    }
+
+    #[test]
+    fn the_feed_hands_over_where_stepping_in_place_does() {
+        let world = TwoSites::default().world();
+        let ticks = Ticks::new(10 * S, Some(25 * S), Some(600 * S));
+        let mut inline = mobility(&world);
+        let mut expected = Vec::new();
+        for (at_ns, tick) in ticks.clone() {
+            if tick == Tick::Mobility {
+                let mut step = Vec::new();
+                inline.step(at_ns, &mut step);
+                expected.push((at_ns, step));
+            }
+        }
+        // The walker crosses from the western cell to the eastern one once.
+        let handovers: Vec<_> = expected.iter().flat_map(|(_, s)| s).collect();
+        assert_eq!(handovers.len(), 1, "{handovers:?}");
+        assert_eq!((handovers[0].from, handovers[0].to), (Some(0), Some(1)));
+
+        let fed = std::thread::scope(|scope| {
+            let feed = MobilityFeed::spawn(scope, mobility(&world), ticks);
+            let fed: Vec<_> = expected
+                .iter()
+                .map(|(at_ns, _)| (*at_ns, feed.next_step(*at_ns).expect("a step per tick")))
+                .collect();
+            assert_eq!(
+                feed.next_step(u64::MAX),
+                None,
+                "no step after the last tick"
+            );
+            fed
+        });
+        assert_eq!(fed, expected);
+    }
+
+    #[test]
+    fn a_reader_that_stops_early_does_not_hold_the_thread() {
+        let world = TwoSites::default().world();
+        // Far more steps than the channel holds; the reader takes one.
+        let ticks = Ticks::new(S / 100, None, Some(600 * S));
+        std::thread::scope(|scope| {
+            let feed = MobilityFeed::spawn(scope, mobility(&world), ticks);
+            assert!(feed.next_step(S / 100).is_some());
+        });
+    }
+}
