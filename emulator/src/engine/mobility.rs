@@ -8,7 +8,8 @@
 //! device along its trace and re-attaches it ([`Attachment`]), and
 //! [`MobilityFeed`] runs it on a scoped thread, each step's hand-overs sent
 //! through a bounded channel that the event loop reads at the mobility tick
-//! ([`Tick::Mobility`](super::ticks::Tick)). Positions and attachments are
+//! ([`Tick::Mobility`](super::ticks::Tick)); on a one-core machine it steps
+//! at the tick instead. Positions and attachments are
 //! most of a mobility step's cost, and on two cores this takes them off the
 //! event loop's core; the hand-overs are the same, in the same order, as if
 //! the loop computed them itself.
@@ -67,31 +68,67 @@ impl<'w> Mobility<'w> {
     }
 }
 
-/// The hand-overs of each mobility tick, computed on their own thread.
-pub struct MobilityFeed {
-    steps: Receiver<(u64, Vec<HandoverRecord>)>,
+/// The hand-overs of each mobility tick: computed ahead on a thread of
+/// their own, or at the tick when the machine has one core (or no thread
+/// can be started), with the same results.
+pub enum MobilityFeed<'w> {
+    /// Steps computed by a thread, read in tick order.
+    Ahead(Receiver<(u64, Vec<HandoverRecord>)>),
+    /// Steps computed when asked for.
+    Inline(Mobility<'w>),
 }
 
-impl MobilityFeed {
+impl<'w> MobilityFeed<'w> {
     /// Starts stepping `mobility` on a thread of `scope` at every mobility
-    /// tick of `ticks` (its placement ticks are ignored).
-    pub fn spawn<'scope, 'w: 'scope>(
+    /// tick of `ticks` (its placement ticks are ignored), if the machine has
+    /// a core to spare for it.
+    pub fn spawn<'scope>(
         scope: &'scope Scope<'scope, '_>,
-        mut mobility: Mobility<'w>,
+        mobility: Mobility<'w>,
         ticks: Ticks,
-    ) -> Self {
+    ) -> Self
+    where
+        'w: 'scope,
+    {
+        if std::thread::available_parallelism().is_ok_and(|n| n.get() < 2) {
+            return Self::Inline(mobility);
+        }
         let (sender, steps) = sync_channel(STEPS_AHEAD);
-        scope.spawn(move || feed(&mut mobility, ticks, &sender));
-        Self { steps }
+        // The mobility goes to the thread once it runs, so that it stays
+        // here if the thread cannot be started.
+        let (handoff, handed) = sync_channel::<Mobility<'w>>(1);
+        let started = std::thread::Builder::new()
+            .name("mcc-emu-mobility".into())
+            .spawn_scoped(scope, move || {
+                if let Ok(mut mobility) = handed.recv() {
+                    feed(&mut mobility, ticks, &sender);
+                }
+            });
+        if started.is_err() {
+            return Self::Inline(mobility);
+        }
+        match handoff.send(mobility) {
+            Ok(()) => Self::Ahead(steps),
+            Err(returned) => Self::Inline(returned.0),
+        }
     }
 
     /// The hand-overs of the next mobility tick, which must be at `at_ns`;
     /// `None` once the thread has stopped (it only stops early by
     /// panicking, and the scope then carries the panic on).
-    pub fn next_step(&self, at_ns: u64) -> Option<Vec<HandoverRecord>> {
-        let (step_ns, handovers) = self.steps.recv().ok()?;
-        debug_assert_eq!(step_ns, at_ns, "mobility ticks out of step");
-        Some(handovers)
+    pub fn next_step(&mut self, at_ns: u64) -> Option<Vec<HandoverRecord>> {
+        match self {
+            Self::Ahead(steps) => {
+                let (step_ns, handovers) = steps.recv().ok()?;
+                debug_assert_eq!(step_ns, at_ns, "mobility ticks out of step");
+                Some(handovers)
+            }
+            Self::Inline(mobility) => {
+                let mut handovers = Vec::new();
+                mobility.step(at_ns, &mut handovers);
+                Some(handovers)
+            }
+        }
     }
 }
 
@@ -150,7 +187,7 @@ mod tests {
         assert_eq!((handovers[0].from, handovers[0].to), (Some(0), Some(1)));
 
         let fed = std::thread::scope(|scope| {
-            let feed = MobilityFeed::spawn(scope, mobility(&world), ticks);
+            let mut feed = MobilityFeed::spawn(scope, mobility(&world), ticks);
             let fed: Vec<_> = expected
                 .iter()
                 .map(|(at_ns, _)| (*at_ns, feed.next_step(*at_ns).expect("a step per tick")))
@@ -163,6 +200,12 @@ mod tests {
             fed
         });
         assert_eq!(fed, expected);
+        let mut inline = MobilityFeed::Inline(mobility(&world));
+        let stepped: Vec<_> = expected
+            .iter()
+            .map(|(at_ns, _)| (*at_ns, inline.next_step(*at_ns).expect("a step per tick")))
+            .collect();
+        assert_eq!(stepped, expected);
     }
 
     #[test]
@@ -171,7 +214,7 @@ mod tests {
         // Far more steps than the channel holds; the reader takes one.
         let ticks = Ticks::new(S / 100, None, Some(600 * S));
         std::thread::scope(|scope| {
-            let feed = MobilityFeed::spawn(scope, mobility(&world), ticks);
+            let mut feed = MobilityFeed::spawn(scope, mobility(&world), ticks);
             assert!(feed.next_step(S / 100).is_some());
         });
     }

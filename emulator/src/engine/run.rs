@@ -322,8 +322,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             .take()
             .expect("Engine::new prepared every device's mobility");
         std::thread::scope(|scope| {
-            let feed = MobilityFeed::spawn(scope, mobility, ticks.clone());
-            self.event_loop(ticks, &feed, progress);
+            let mut feed = MobilityFeed::spawn(scope, mobility, ticks.clone());
+            self.event_loop(ticks, &mut feed, progress);
         });
         let summary = self.summary();
         (summary, self.sink)
@@ -331,7 +331,12 @@ impl<'w, S: RecordSink> Engine<'w, S> {
 
     /// Runs ticks and events in time order until nothing is left; the
     /// mobility ticks take their hand-overs from `feed`.
-    fn event_loop(&mut self, mut ticks: Ticks, feed: &MobilityFeed, mut progress: impl FnMut(u64)) {
+    fn event_loop(
+        &mut self,
+        mut ticks: Ticks,
+        feed: &mut MobilityFeed<'w>,
+        mut progress: impl FnMut(u64),
+    ) {
         let end = self.settings.duration_ns;
         // Nothing new is scheduled past the end, so the queue drains: requests
         // already sent get their answers and migrations under way finish.
