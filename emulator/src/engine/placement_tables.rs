@@ -287,6 +287,12 @@ impl PlacementScratch {
         true
     }
 
+    /// Adds every device's access point, for a policy that reads neither
+    /// positions nor look-aheads.
+    pub fn push_device_aps(&mut self, aps: &[Option<u32>]) {
+        self.device_ap.extend_from_slice(aps);
+    }
+
     /// Adds the next device: its access point, its position now (when the
     /// policy reads positions) and its look-ahead (when it reads them).
     pub fn push_device(

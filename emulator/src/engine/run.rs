@@ -103,9 +103,6 @@ struct Device<'w> {
     /// The device's position at placement decisions (the mobility thread
     /// steps a cursor of its own).
     cursor: TraceCursor<'w>,
-    /// The access point the device is attached to, as of the last mobility
-    /// step (`None` out of coverage).
-    ap: Option<u32>,
     clock: RequestClock,
     /// Where the trace says the device will be one placement horizon ahead,
     /// and the access point it would be attached to there (with hysteresis
@@ -131,6 +128,10 @@ pub struct Engine<'w, S: RecordSink> {
     cpus: Vec<CpuQueue>,
     ap_index: ApIndex,
     devices: Vec<Device<'w>>,
+    /// The access point each device is attached to, as of the last mobility
+    /// step (`None` out of coverage); apart from [`Device`], as every request
+    /// reads it.
+    aps: Vec<Option<u32>>,
     /// Positions and attachments, until the run hands them to their thread.
     mobility: Option<Mobility<'w>>,
     vms: Vec<Vm>,
@@ -237,6 +238,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             cpus,
             ap_index,
             devices: Vec::with_capacity(world.devices.len()),
+            aps: Vec::with_capacity(world.devices.len()),
             mobility: None,
             vms: Vec::with_capacity(world.devices.len()),
             migrations: Vec::new(),
@@ -290,7 +292,6 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             }
             self.devices.push(Device {
                 cursor: cursor.clone(),
-                ap: attachment.ap,
                 clock,
                 ahead_cursor: spec.trace.cursor(spec.edge),
                 ahead: Attachment::undecided(position),
@@ -299,6 +300,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 host,
                 migration: None,
             });
+            self.aps.push(attachment.ap);
             mobility.push((cursor, attachment));
         }
         self.mobility = Some(Mobility::new(
@@ -394,7 +396,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     /// order) and runs the policy for the devices that handed over.
     fn on_mobility(&mut self, now: u64, handovers: Vec<HandoverRecord>) {
         for handover in &handovers {
-            self.devices[handover.device as usize].ap = handover.to;
+            self.aps[handover.device as usize] = handover.to;
             self.sink.handover(*handover);
         }
         // Devices moved: the placement view's device entries are stale even if
@@ -429,8 +431,12 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             return;
         }
         let needs = self.policy.needs();
+        if !needs.positions && !needs.look_ahead {
+            scratch.push_device_aps(&self.aps);
+            return;
+        }
         let ahead_s = now.saturating_add(self.settings.placement_horizon_ns) as f64 / 1e9;
-        for device in &mut self.devices {
+        for (device, &ap) in self.devices.iter_mut().zip(&self.aps) {
             let position = needs
                 .positions
                 .then(|| device.cursor.position_at(now as f64 / 1e9));
@@ -441,7 +447,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                     .update(&self.ap_index, ahead, self.settings.hysteresis_m);
                 (device.ahead.ap, ahead)
             });
-            scratch.push_device(device.ap, position, ahead);
+            scratch.push_device(ap, position, ahead);
         }
     }
 
@@ -572,7 +578,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             self.queue.push(next, Event::Send { device });
         }
         self.totals.requests += 1;
-        let Some(ap) = self.devices[d].ap else {
+        let Some(ap) = self.aps[d] else {
             self.finish_request(RequestRecord::no_coverage(now, device), None);
             return;
         };
