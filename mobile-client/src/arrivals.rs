@@ -38,7 +38,9 @@ impl Arrivals {
 pub struct RequestClock {
     arrivals: Arrivals,
     period_ns: f64,
-    rng: ChaCha8Rng,
+    /// Boxed: a periodic clock reads it once, and the engine keeps a
+    /// thousand clocks side by side, each read at every request.
+    rng: Box<ChaCha8Rng>,
 }
 
 impl RequestClock {
@@ -58,7 +60,7 @@ impl RequestClock {
         Self {
             arrivals,
             period_ns,
-            rng,
+            rng: Box::new(rng),
         }
     }
 

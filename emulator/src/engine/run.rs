@@ -103,7 +103,6 @@ struct Device<'w> {
     /// The device's position at placement decisions (the mobility thread
     /// steps a cursor of its own).
     cursor: TraceCursor<'w>,
-    clock: RequestClock,
     /// Where the trace says the device will be one placement horizon ahead,
     /// and the access point it would be attached to there (with hysteresis
     /// against the previous look-ahead).
@@ -132,6 +131,8 @@ pub struct Engine<'w, S: RecordSink> {
     /// step (`None` out of coverage); apart from [`Device`], as every request
     /// reads it.
     aps: Vec<Option<u32>>,
+    /// Each device's request clock (side by side, as each send reads one).
+    clocks: Vec<RequestClock>,
     /// Positions and attachments, until the run hands them to their thread.
     mobility: Option<Mobility<'w>>,
     vms: Vec<Vm>,
@@ -239,6 +240,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             ap_index,
             devices: Vec::with_capacity(world.devices.len()),
             aps: Vec::with_capacity(world.devices.len()),
+            clocks: Vec::with_capacity(world.devices.len()),
             mobility: None,
             vms: Vec::with_capacity(world.devices.len()),
             migrations: Vec::new(),
@@ -292,7 +294,6 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             }
             self.devices.push(Device {
                 cursor: cursor.clone(),
-                clock,
                 ahead_cursor: spec.trace.cursor(spec.edge),
                 ahead: Attachment::undecided(position),
             });
@@ -301,6 +302,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 migration: None,
             });
             self.aps.push(attachment.ap);
+            self.clocks.push(clock);
             mobility.push((cursor, attachment));
         }
         self.mobility = Some(Mobility::new(
@@ -571,7 +573,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
 
     fn on_send(&mut self, now: u64, device: u32) {
         let d = device as usize;
-        let gap = self.devices[d].clock.gap_ns();
+        let gap = self.clocks[d].gap_ns();
         // Saturating: a rate so small its gap overflows sends no more.
         let next = now.saturating_add(gap);
         if next <= self.settings.duration_ns {
