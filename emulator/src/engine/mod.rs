@@ -2,8 +2,9 @@
 //!
 //! A [`World`] (everything resolved to dense indices) and [`RunSettings`] go
 //! in; [`Engine::run`] drives a discrete-event loop ([`queue`]) in which
-//! devices move and attach at every mobility step and the placement policy
-//! runs on its timer ([`ticks`], which both clocks follow), devices send
+//! devices move and attach at every mobility step ([`mobility`], worked out
+//! ahead on a thread of its own) and the placement policy runs on its timer
+//! ([`ticks`], which both clocks follow), devices send
 //! requests on their own clocks ([`workload`]), requests cross links shared
 //! with migration traffic ([`links`]) and queue for the cores of their VM's
 //! host ([`cpu`]), the policy moves VMs, and the migration models of the
