@@ -29,7 +29,7 @@ const DENSE_US: u64 = 1 << 17;
 ///
 /// Percentiles come from an HDR histogram at microsecond resolution with three
 /// significant digits (their error is at most 0.1 %); the mean and the maximum
-/// are exact. Delays under [`DENSE_US`] µs are counted per microsecond (an
+/// are exact. Delays under 2^17 µs (about 131 ms) are counted per microsecond (an
 /// increment instead of the histogram's index arithmetic, per request) and
 /// folded into the histogram when the statistics are read, which leaves it
 /// exactly as recording each of them would have.

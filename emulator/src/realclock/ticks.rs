@@ -9,7 +9,7 @@
 //! virtual engine. Requests leave at the scenario times the devices'
 //! request clocks give (the engine's `RequestClock`, same seeds), each in
 //! its own task, and each reads the attachment of its own scenario time:
-//! the [`TickGate`](super::tick_gate::TickGate) holds back whichever side
+//! the tick gate (`tick_gate.rs`) holds back whichever side
 //! the wall clock woke too early.
 
 use std::sync::Arc;
