@@ -8,11 +8,11 @@
 //! device along its trace and re-attaches it ([`Attachment`]), and
 //! [`MobilityFeed`] runs it on a scoped thread, each step's hand-overs sent
 //! through a bounded channel that the event loop reads at the mobility tick
-//! ([`Tick::Mobility`](super::ticks::Tick)); on a one-core machine it steps
-//! at the tick instead. Positions and attachments are
+//! ([`Tick::Mobility`](super::ticks::Tick)). Positions and attachments are
 //! most of a mobility step's cost, and on two cores this takes them off the
-//! event loop's core; the hand-overs are the same, in the same order, as if
-//! the loop computed them itself.
+//! event loop's core. On a one-core machine (or if no thread can be
+//! started) the feed steps at the tick instead. Either way the hand-overs
+//! are the same, in the same order, as if the loop computed them itself.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::Scope;
@@ -74,8 +74,9 @@ impl<'w> Mobility<'w> {
 pub enum MobilityFeed<'w> {
     /// Steps computed by a thread, read in tick order.
     Ahead(Receiver<(u64, Vec<HandoverRecord>)>),
-    /// Steps computed when asked for.
-    Inline(Mobility<'w>),
+    /// Steps computed when asked for, at the mobility ticks of the
+    /// [`Ticks`].
+    Inline(Box<Mobility<'w>>, Ticks),
 }
 
 impl<'w> MobilityFeed<'w> {
@@ -91,55 +92,60 @@ impl<'w> MobilityFeed<'w> {
         'w: 'scope,
     {
         if std::thread::available_parallelism().is_ok_and(|n| n.get() < 2) {
-            return Self::Inline(mobility);
+            return Self::Inline(Box::new(mobility), ticks);
         }
         let (sender, steps) = sync_channel(STEPS_AHEAD);
         // The mobility goes to the thread once it runs, so that it stays
         // here if the thread cannot be started.
-        let (handoff, handed) = sync_channel::<Mobility<'w>>(1);
+        let (handoff, handed) = sync_channel::<(Mobility<'w>, Ticks)>(1);
         let started = std::thread::Builder::new()
             .name("mcc-emu-mobility".into())
             .spawn_scoped(scope, move || {
-                if let Ok(mut mobility) = handed.recv() {
+                if let Ok((mut mobility, ticks)) = handed.recv() {
                     feed(&mut mobility, ticks, &sender);
                 }
             });
         if started.is_err() {
-            return Self::Inline(mobility);
+            return Self::Inline(Box::new(mobility), ticks);
         }
-        match handoff.send(mobility) {
+        match handoff.send((mobility, ticks)) {
             Ok(()) => Self::Ahead(steps),
-            Err(returned) => Self::Inline(returned.0),
+            Err(returned) => {
+                let (mobility, ticks) = returned.0;
+                Self::Inline(Box::new(mobility), ticks)
+            }
         }
     }
 
     /// The hand-overs of the next mobility tick, which must be at `at_ns`;
-    /// `None` once the thread has stopped (it only stops early by
-    /// panicking, and the scope then carries the panic on).
+    /// `None` after the last tick, or once the thread has stopped (it only
+    /// stops early by panicking, and the scope then carries the panic on).
     pub fn next_step(&mut self, at_ns: u64) -> Option<Vec<HandoverRecord>> {
-        match self {
-            Self::Ahead(steps) => {
-                let (step_ns, handovers) = steps.recv().ok()?;
-                debug_assert_eq!(step_ns, at_ns, "mobility ticks out of step");
-                Some(handovers)
-            }
-            Self::Inline(mobility) => {
-                let mut handovers = Vec::new();
-                mobility.step(at_ns, &mut handovers);
-                Some(handovers)
-            }
-        }
+        let (step_ns, handovers) = match self {
+            Self::Ahead(steps) => steps.recv().ok()?,
+            Self::Inline(mobility, ticks) => next_step(mobility, ticks)?,
+        };
+        debug_assert_eq!(step_ns, at_ns, "mobility ticks out of step");
+        Some(handovers)
     }
 }
 
-fn feed(mobility: &mut Mobility<'_>, ticks: Ticks, steps: &SyncSender<(u64, Vec<HandoverRecord>)>) {
-    for (at_ns, tick) in ticks {
-        if tick != Tick::Mobility {
-            continue;
-        }
-        let mut handovers = Vec::new();
-        mobility.step(at_ns, &mut handovers);
-        if steps.send((at_ns, handovers)).is_err() {
+/// Steps `mobility` at the next mobility tick of `ticks`: its time and
+/// hand-overs, `None` after the last tick.
+fn next_step(mobility: &mut Mobility<'_>, ticks: &mut Ticks) -> Option<(u64, Vec<HandoverRecord>)> {
+    let (at_ns, _) = ticks.find(|(_, tick)| *tick == Tick::Mobility)?;
+    let mut handovers = Vec::new();
+    mobility.step(at_ns, &mut handovers);
+    Some((at_ns, handovers))
+}
+
+fn feed(
+    mobility: &mut Mobility<'_>,
+    mut ticks: Ticks,
+    steps: &SyncSender<(u64, Vec<HandoverRecord>)>,
+) {
+    while let Some(step) = next_step(mobility, &mut ticks) {
+        if steps.send(step).is_err() {
             // The event loop is gone.
             return;
         }
@@ -187,7 +193,7 @@ mod tests {
         assert_eq!((handovers[0].from, handovers[0].to), (Some(0), Some(1)));
 
         let fed = std::thread::scope(|scope| {
-            let mut feed = MobilityFeed::spawn(scope, mobility(&world), ticks);
+            let mut feed = MobilityFeed::spawn(scope, mobility(&world), ticks.clone());
             let fed: Vec<_> = expected
                 .iter()
                 .map(|(at_ns, _)| (*at_ns, feed.next_step(*at_ns).expect("a step per tick")))
@@ -200,12 +206,17 @@ mod tests {
             fed
         });
         assert_eq!(fed, expected);
-        let mut inline = MobilityFeed::Inline(mobility(&world));
+        let mut inline = MobilityFeed::Inline(Box::new(mobility(&world)), ticks);
         let stepped: Vec<_> = expected
             .iter()
             .map(|(at_ns, _)| (*at_ns, inline.next_step(*at_ns).expect("a step per tick")))
             .collect();
         assert_eq!(stepped, expected);
+        assert_eq!(
+            inline.next_step(u64::MAX),
+            None,
+            "no step after the last tick"
+        );
     }
 
     #[test]
