@@ -116,7 +116,7 @@ fn cloudlet_processes_run_the_scenario_and_are_gone_afterwards() {
 #[test]
 fn serve_runs_its_cloudlets_as_processes() {
     use mcc_mobile_client::fleet::connect;
-    use mcc_proto::v1::{DeviceRequest, GeoPoint, RegisterDeviceRequest, register_device_request};
+    use mcc_proto::v1::DeviceRequest;
 
     let _alone = one_at_a_time();
     let binary = cloudlet_binary();
@@ -139,13 +139,7 @@ fn serve_runs_its_cloudlets_as_processes() {
     let answer = runtime.block_on(async {
         let mut client = connect(&served.url(), None).await.expect("connects");
         let registered = client
-            .register_device(RegisterDeviceRequest {
-                device_id: "phone".into(),
-                movement: Some(register_device_request::Movement::Position(GeoPoint {
-                    latitude_deg: 52.6630,
-                    longitude_deg: -8.6300,
-                })),
-            })
+            .register_device(common::serve::phone_in_limerick())
             .await
             .expect("registered on a node process")
             .into_inner();

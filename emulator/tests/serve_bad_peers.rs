@@ -81,35 +81,25 @@ fn a_token_from_a_file_is_required_like_one_on_the_command_line() {
     });
     assert!(served.is_running());
     // An empty or missing file stops serve at start-up, naming the file.
+    let refused = |token_file: &str| {
+        let output = common::mcc_emu(&[
+            "serve",
+            SCENARIO,
+            "--listen",
+            "127.0.0.1:0",
+            "--token-file",
+            token_file,
+        ]);
+        assert!(!output.status.success());
+        let err = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(err.contains(token_file), "{err}");
+        err
+    };
     std::fs::write(&file, "").unwrap();
-    let output = common::mcc_emu(&[
-        "serve",
-        SCENARIO,
-        "--listen",
-        "127.0.0.1:0",
-        "--token-file",
-        file.to_str().unwrap(),
-    ]);
-    assert!(!output.status.success());
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        err.contains("--token-file") && err.contains("empty"),
-        "{err}"
-    );
-    let output = common::mcc_emu(&[
-        "serve",
-        SCENARIO,
-        "--listen",
-        "127.0.0.1:0",
-        "--token-file",
-        "no/such/file",
-    ]);
-    assert!(!output.status.success());
-    let err = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        err.contains("no/such/file") && err.contains("cannot read"),
-        "{err}"
-    );
+    let err = refused(file.to_str().unwrap());
+    assert!(err.contains("empty"), "{err}");
+    let err = refused("no/such/file");
+    assert!(err.contains("cannot read"), "{err}");
 }
 
 #[test]

@@ -6,10 +6,7 @@ mod common;
 use common::mcc_emu;
 use common::serve::Served;
 use mcc_mobile_client::fleet::connect;
-use mcc_proto::v1::{
-    GeoPoint, GetSummaryRequest, RegisterDeviceRequest, StreamEventsRequest,
-    register_device_request,
-};
+use mcc_proto::v1::{GetSummaryRequest, StreamEventsRequest};
 
 const SCENARIO: &str = "topologies/small-real.toml";
 
@@ -57,13 +54,7 @@ fn it_prints_the_port_it_got_serves_and_stops_cleanly_on_ctrl_c_with_the_outputs
             "{sw:?} {ne:?}"
         );
         client
-            .register_device(RegisterDeviceRequest {
-                device_id: "phone".into(),
-                movement: Some(register_device_request::Movement::Position(GeoPoint {
-                    latitude_deg: 52.6630,
-                    longitude_deg: -8.6300,
-                })),
-            })
+            .register_device(common::serve::phone_in_limerick())
             .await
             .unwrap();
         // A subscriber still listening when Ctrl-C comes must not hold the stop up.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use mcc_cloudlet::realtime::Timer;
@@ -15,6 +15,7 @@ use super::clock::ScenarioClock;
 use super::counter::Counter;
 use super::error::RealClockError;
 use super::events::EdgeEvent;
+use super::locks::{lock, take_all};
 use super::network::Network;
 use super::nodes::{NodeLaunch, Nodes};
 use super::tick_gate::TickGate;
@@ -213,7 +214,7 @@ impl Drop for PendingGuard {
 
 impl Shared {
     pub fn lock(&self) -> MutexGuard<'_, EdgeState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// The name of access point `ap`.
@@ -771,9 +772,7 @@ impl RealEdge {
         let duration_ns = shared.scenario.settings.duration_ns;
         let interrupted = shared.options.scenario_devices && now_ns < duration_ns;
         let _ = shared.stopping.send(true);
-        for handle in
-            std::mem::take(&mut *shared.loops.lock().unwrap_or_else(PoisonError::into_inner))
-        {
+        for handle in take_all(&shared.loops) {
             handle.abort();
         }
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, shared.pending.zero())

@@ -32,6 +32,7 @@ pub mod counter;
 pub mod edge;
 pub mod error;
 pub mod events;
+mod locks;
 pub mod network;
 pub mod nodes;
 pub mod placement;

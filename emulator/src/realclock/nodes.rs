@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 use tonic::transport::{Channel, Endpoint};
 
 use super::error::RealClockError;
+use super::locks::{lock, take_all};
 use super::network::Network;
 use super::relay::Relay;
 use crate::engine::World;
@@ -196,10 +197,7 @@ impl Nodes {
                 local: Some(local),
             });
         }
-        *self
-            .servers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = servers;
+        *lock(&self.servers) = servers;
         for (from, source) in self.nodes.iter().enumerate() {
             for (to, target) in self.nodes.iter().enumerate() {
                 if let (true, Some(local)) = (from != to, &source.local) {
@@ -235,10 +233,7 @@ impl Nodes {
                 .spawn()
                 .map_err(|e| failed(format!("cannot be started: {e}")))?;
             let stdout = child.stdout.take();
-            self.children
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(Some(child));
+            lock(&self.children).push(Some(child));
             let stdout = stdout.ok_or_else(|| failed("gave no stdout".to_owned()))?;
             let mut lines = tokio::io::BufReader::new(stdout).lines();
             let line = tokio::time::timeout(SPAWN_TIMEOUT, lines.next_line())
@@ -278,19 +273,17 @@ impl Nodes {
     /// drop, calls in flight fail) or kills its process. False if there is
     /// no such node, it was stopped already, or it is remote.
     pub fn kill(&self, index: u32) -> bool {
-        let mut servers = self
-            .servers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(server) = servers.get_mut(index as usize).and_then(Option::take) {
+        if let Some(server) = lock(&self.servers)
+            .get_mut(index as usize)
+            .and_then(Option::take)
+        {
             server.abort();
             return true;
         }
-        let mut children = self
-            .children
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match children.get_mut(index as usize).and_then(Option::take) {
+        match lock(&self.children)
+            .get_mut(index as usize)
+            .and_then(Option::take)
+        {
             Some(mut child) => child.start_kill().is_ok(),
             None => false,
         }
@@ -299,22 +292,10 @@ impl Nodes {
     /// Stops every node (calls in progress finish first), then the relay.
     pub async fn stop(&self) {
         let _ = self.stop.send(true);
-        let servers = std::mem::take(
-            &mut *self
-                .servers
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        for server in servers.into_iter().flatten() {
+        for server in take_all(&self.servers).into_iter().flatten() {
             let _ = server.await;
         }
-        let children = std::mem::take(
-            &mut *self
-                .children
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        for mut child in children.into_iter().flatten() {
+        for mut child in take_all(&self.children).into_iter().flatten() {
             let _ = child.kill().await;
         }
         if let Some(relay) = &self.relay {

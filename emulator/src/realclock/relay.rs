@@ -61,6 +61,7 @@ use tonic::transport::{Channel, Server};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::error::RealClockError;
+use super::locks::{lock, take_all};
 
 /// Messages of one `ReceiveVm` stream on the emulated path at once (booked,
 /// not arrived yet). A migration chunk is up to 1 MiB; the source waits
@@ -152,10 +153,7 @@ impl Relay {
                     let _ = stopped.wait_for(|s| *s).await;
                 },
             );
-        self.servers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(tokio::spawn(server));
+        lock(&self.servers).push(tokio::spawn(server));
         routes.insert((from, to), address.clone());
         Ok(address)
     }
@@ -164,13 +162,7 @@ impl Relay {
     /// then are cut.
     pub async fn stop(&self) {
         let _ = self.stop.send(true);
-        let servers = std::mem::take(
-            &mut *self
-                .servers
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        for mut server in servers {
+        for mut server in take_all(&self.servers) {
             if tokio::time::timeout(STOP_GRACE, &mut server).await.is_err() {
                 server.abort();
             }

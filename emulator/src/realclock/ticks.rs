@@ -15,6 +15,7 @@
 use std::sync::Arc;
 
 use super::edge::{RealEdge, Shared};
+use super::locks::lock;
 use super::request::EdgeRequest;
 use crate::engine::ticks::{Tick, Ticks};
 use crate::engine::workload::request_clock;
@@ -46,11 +47,7 @@ impl RealEdge {
                 loops.push(spawn_counted(shared, requests));
             }
         }
-        shared
-            .loops
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend(loops);
+        lock(&shared.loops).extend(loops);
     }
 }
 

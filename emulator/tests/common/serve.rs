@@ -109,3 +109,16 @@ impl Drop for Served {
         }
     }
 }
+
+/// Registers device `phone` at a fixed position in Limerick's city centre
+/// (inside the small-real and default scenarios' coverage).
+pub fn phone_in_limerick() -> mcc_proto::v1::RegisterDeviceRequest {
+    use mcc_proto::v1::{GeoPoint, register_device_request::Movement};
+    mcc_proto::v1::RegisterDeviceRequest {
+        device_id: "phone".into(),
+        movement: Some(Movement::Position(GeoPoint {
+            latitude_deg: 52.6630,
+            longitude_deg: -8.6300,
+        })),
+    }
+}
