@@ -20,6 +20,7 @@ mod summary;
 mod writer;
 
 pub use atomic::AtomicOutputs;
+pub use format::CsvLine;
 pub use records::{HandoverRecord, MigrationRecord, Outcome, RequestRecord};
 pub use run_files::RunFiles;
 pub use sink::{MemorySink, RecordSink};

@@ -4,7 +4,7 @@
 //! writer turns them into names through [`Names`](super::Names), so the
 //! engine never copies strings per request.
 
-use super::format::{push_ms, push_s};
+use super::format::CsvLine;
 use super::writer::Names;
 
 /// How a request ended.
@@ -82,15 +82,15 @@ impl RequestRecord {
     pub const CSV_HEADER: &'static str = "time_s,device,vm,host,access_ms,backbone_ms,queueing_ms,processing_ms,migration_stall_ms,total_ms,outcome\n";
 
     /// Appends this record as one CSV line.
-    pub fn write_csv(&self, names: &Names, out: &mut Vec<u8>) {
-        push_s(out, self.sent_ns);
+    pub fn write_csv(&self, names: &Names, out: &mut CsvLine) {
+        out.push_s(self.sent_ns);
         out.push(b',');
-        out.extend_from_slice(names.device(self.device).as_bytes());
+        out.push_str(names.device(self.device));
         out.push(b',');
-        out.extend_from_slice(names.vm(self.vm).as_bytes());
+        out.push_str(names.vm(self.vm));
         out.push(b',');
         if self.outcome != Outcome::NoCoverage {
-            out.extend_from_slice(names.host(self.host).as_bytes());
+            out.push_str(names.host(self.host));
         }
         for part in [
             self.access_ns,
@@ -101,10 +101,10 @@ impl RequestRecord {
             self.total_ns,
         ] {
             out.push(b',');
-            push_ms(out, part);
+            out.push_ms(part);
         }
         out.push(b',');
-        out.extend_from_slice(self.outcome.as_str().as_bytes());
+        out.push_str(self.outcome.as_str());
         out.push(b'\n');
     }
 }
@@ -128,14 +128,14 @@ impl HandoverRecord {
     pub const CSV_HEADER: &'static str = "time_s,device,from_ap,to_ap\n";
 
     /// Appends this record as one CSV line (an empty field for no access point).
-    pub fn write_csv(&self, names: &Names, out: &mut Vec<u8>) {
-        push_s(out, self.time_ns);
+    pub fn write_csv(&self, names: &Names, out: &mut CsvLine) {
+        out.push_s(self.time_ns);
         out.push(b',');
-        out.extend_from_slice(names.device(self.device).as_bytes());
+        out.push_str(names.device(self.device));
         for ap in [self.from, self.to] {
             out.push(b',');
             if let Some(ap) = ap {
-                out.extend_from_slice(names.access_point(ap).as_bytes());
+                out.push_str(names.access_point(ap));
             }
         }
         out.push(b'\n');
@@ -168,23 +168,23 @@ impl MigrationRecord {
     pub const CSV_HEADER_PREFIX: &'static str = "time_s,vm,from,to,policy,reason";
 
     /// Appends this record as one CSV line.
-    pub fn write_csv(&self, names: &Names, out: &mut Vec<u8>) {
-        push_s(out, self.start_ns);
+    pub fn write_csv(&self, names: &Names, out: &mut CsvLine) {
+        out.push_s(self.start_ns);
         for name in [
             names.vm(self.vm),
             names.host(self.from),
             names.host(self.to),
         ] {
             out.push(b',');
-            out.extend_from_slice(name.as_bytes());
+            out.push_str(name);
         }
         for word in [self.policy, self.reason] {
             out.push(b',');
-            out.extend_from_slice(word.as_bytes());
+            out.push_str(word);
         }
         if !self.metrics.is_empty() {
             out.push(b',');
-            out.extend_from_slice(&self.metrics);
+            out.push_bytes(&self.metrics);
         }
         out.push(b'\n');
     }
@@ -218,10 +218,10 @@ mod tests {
             total_ns: 7_250_000,
             outcome: Outcome::Ok,
         };
-        let mut out = Vec::new();
+        let mut out = CsvLine::new();
         record.write_csv(&names(), &mut out);
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            String::from_utf8_lossy(out.as_bytes()),
             "1.500,bus#0,vm-bus#0,cl-b,4.000,1.250,0.000,2.000,0.000,7.250,ok\n"
         );
         assert_eq!(
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn a_handover_out_of_coverage_has_an_empty_field() {
-        let mut out = Vec::new();
+        let mut out = CsvLine::new();
         HandoverRecord {
             time_ns: 2_000_000_000,
             device: 0,
@@ -241,6 +241,9 @@ mod tests {
             to: None,
         }
         .write_csv(&names(), &mut out);
-        assert_eq!(String::from_utf8(out).unwrap(), "2.000,bus#0,ap-2,\n");
+        assert_eq!(
+            String::from_utf8_lossy(out.as_bytes()),
+            "2.000,bus#0,ap-2,\n"
+        );
     }
 }

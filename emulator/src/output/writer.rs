@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use anyhow::Context;
 
 use super::background_sync::BackgroundSync;
+use super::format::CsvLine;
 use super::records::{HandoverRecord, MigrationRecord, RequestRecord};
 
 /// Records per batch sent to the writer thread.
@@ -199,7 +200,7 @@ fn write_all(
     requests.write_all(RequestRecord::CSV_HEADER.as_bytes())?;
     handovers.write_all(HandoverRecord::CSV_HEADER.as_bytes())?;
     migrations.write_all(migration_header.as_bytes())?;
-    let mut line = Vec::with_capacity(256);
+    let mut line = CsvLine::new();
     let mut names = names.clone();
     for batch in receiver {
         line.clear();
@@ -217,24 +218,24 @@ fn write_all(
                 if requests_unsynced_bytes >= SYNC_EVERY_BYTES {
                     requests_unsynced_bytes = 0;
                     requests
-                        .write_all(&line)
+                        .write_all(line.as_bytes())
                         .and_then(|()| requests.flush())
                         .map(|()| requests_sync.request())
                 } else {
-                    requests.write_all(&line)
+                    requests.write_all(line.as_bytes())
                 }
             }
             Batch::Handovers(records) => {
                 for record in &records {
                     record.write_csv(&names, &mut line);
                 }
-                handovers.write_all(&line)
+                handovers.write_all(line.as_bytes())
             }
             Batch::Migrations(records) => {
                 for record in &records {
                     record.write_csv(&names, &mut line);
                 }
-                migrations.write_all(&line)
+                migrations.write_all(line.as_bytes())
             }
         }
         .context("cannot write the output files")?;
