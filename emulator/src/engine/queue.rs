@@ -18,7 +18,7 @@ use std::collections::BinaryHeap;
 /// consecutive pushes a second ahead (the next sends of devices sending in
 /// turn) mostly land in the slot the previous one did, whose list is still
 /// in the cache: on bench-1k, 1 ms slots missed a 512 KiB cache four times
-/// as often on push, and ran slower in 13 of 16 alternated pairs, though
+/// as often on push, and ran slower in 14 of 16 alternated pairs, though
 /// the fuller slots cost 0.6 % more instructions to sort (and the `queue`
 /// bench, whose events all fit in the cache, is 7 % slower with them).
 pub const SLOT_NS_LOG2: u32 = 22;

@@ -1,4 +1,5 @@
-//! Fast, deterministic number formatting for the CSV writers.
+//! The buffer CSV lines are built in, with fast, deterministic number
+//! formatting.
 //!
 //! Millions of rows are written per run, so numbers are formatted by hand
 //! from integers: no float printing, and the same bytes on every machine.
