@@ -136,12 +136,47 @@ fn the_technique_and_policy_can_be_overridden_from_the_command_line() {
             .skip(1)
             .all(|l| l.contains(",nearest,handover,pre-copy,"))
     );
+    assert_eq!(summary["policy"], "nearest");
+    assert_eq!(summary["technique"], "pre-copy");
     let summary = run_example(dir.path(), &["--policy", "never"]);
     assert_eq!(summary["migrations"], 0);
+    assert_eq!(summary["policy"], "never");
+    assert_eq!(summary["technique"], "soft", "the scenario's own technique");
     let scenario = repo("topologies/example-scenario.toml");
     let output = mcc_emu(&["run", scenario.to_str().unwrap(), "--technique", "teleport"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--technique"));
+}
+
+#[test]
+fn a_policy_is_measured_against_never_on_the_same_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let nearest = run_example(dir.path(), &["--technique", "stop-and-copy"]);
+    let against = &nearest["against_never"];
+    let never = run_example(dir.path(), &["--policy", "never"]);
+    assert!(never.get("against_never").is_none(), "{never}");
+    // The baseline is the `never` run of the same seed, figure for figure.
+    assert_eq!(against["never_delay_ms"], never["delay_ms"]);
+    assert_eq!(against["never_failed"], never["failed"]);
+    assert_eq!(against["never_sla_violations"], never["sla_violations"]);
+    let saved = |key: &str| against["delay_saved_ms"][key].as_f64().unwrap();
+    let of = |s: &serde_json::Value, key: &str| s["delay_ms"][key].as_f64().unwrap();
+    for key in ["mean", "p50", "p95", "p99", "max"] {
+        let want = of(&never, key) - of(&nearest, key);
+        assert!((saved(key) - want).abs() < 1.5e-3, "{key}: {against}");
+    }
+    assert_eq!(
+        against["sla_violations_avoided"].as_i64().unwrap(),
+        never["sla_violations"].as_i64().unwrap() - nearest["sla_violations"].as_i64().unwrap()
+    );
+    let on_disk: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert!(
+        on_disk.get("against_never").is_none(),
+        "the last run was `never`"
+    );
+    let quiet = run_example(dir.path(), &["--no-baseline"]);
+    assert!(quiet.get("against_never").is_none(), "{quiet}");
 }
 
 #[test]

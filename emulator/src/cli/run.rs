@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use super::nodes::NodeArgs;
 use crate::engine::Engine;
-use crate::output::{RunFiles, Summary};
+use crate::output::{AgainstNever, DiscardSink, RunFiles, Summary};
 use crate::placement;
 use crate::scenario::{self, Scenario};
 
@@ -49,6 +49,11 @@ pub struct RunArgs {
     /// Real clock only: where the cloudlet nodes run.
     #[command(flatten)]
     pub nodes: NodeArgs,
+    /// Virtual clock: do not run the `never` baseline beside the policy
+    /// (the summary's `against_never`, what the policy saved against
+    /// leaving every VM where it started).
+    #[arg(long)]
+    pub no_baseline: bool,
 }
 
 /// The clock of `mcc-emu run`.
@@ -93,9 +98,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 anyhow::bail!("--speed applies to --clock real only");
             }
             args.nodes.refuse_without_real_clock()?;
-            run_scenario(&scenario, &out, progress)?
+            if args.no_baseline || scenario.policy == "never" {
+                run_scenario(&scenario, &out, progress)?
+            } else {
+                run_against_never(&scenario, &out, progress)?
+            }
         }
         Clock::Real => {
+            if args.no_baseline {
+                anyhow::bail!("--no-baseline applies to the virtual clock only");
+            }
             let speed = args.speed.unwrap_or(1.0);
             if !(speed.is_finite() && speed > 0.0) {
                 anyhow::bail!("--speed must be a number > 0, got {speed}");
@@ -118,6 +130,50 @@ pub fn run_scenario(
     out: &std::path::Path,
     progress: bool,
 ) -> anyhow::Result<Summary> {
+    run_scenario_then(scenario, out, progress, |_| Ok(()))
+}
+
+/// Runs `scenario` and, beside it on another thread, the same scenario and
+/// seed with the `never` policy (records discarded); the summary written
+/// to `out` carries what the policy saved against it (`against_never`).
+pub fn run_against_never(
+    scenario: &Scenario,
+    out: &std::path::Path,
+    progress: bool,
+) -> anyhow::Result<Summary> {
+    std::thread::scope(|scope| {
+        let never = scope.spawn(|| never_summary(scenario));
+        run_scenario_then(scenario, out, progress, |summary| {
+            let never = never
+                .join()
+                .map_err(|_| anyhow::anyhow!("the `never` baseline run panicked"))??;
+            summary.against_never = Some(AgainstNever::new(summary, &never));
+            Ok(())
+        })
+    })
+}
+
+/// The summary of `scenario` under `never`, its records discarded.
+fn never_summary(scenario: &Scenario) -> anyhow::Result<Summary> {
+    let policy = placement::build("never", &scenario.policy_configs).map_err(anyhow::Error::msg)?;
+    let engine = Engine::new(
+        &scenario.world,
+        scenario.settings.clone(),
+        policy,
+        DiscardSink,
+    )
+    .with_context(|| format!("scenario {} under `never`", scenario.name))?;
+    Ok(engine.run(|_| {}).0)
+}
+
+/// Runs `scenario`, lets `complete` add to the summary, then writes the
+/// outputs into `out` (all or nothing).
+fn run_scenario_then(
+    scenario: &Scenario,
+    out: &std::path::Path,
+    progress: bool,
+    complete: impl FnOnce(&mut Summary) -> anyhow::Result<()>,
+) -> anyhow::Result<Summary> {
     let policy =
         placement::build(&scenario.policy, &scenario.policy_configs).map_err(anyhow::Error::msg)?;
     let world = &scenario.world;
@@ -135,6 +191,7 @@ pub fn run_scenario(
         bar.finish_and_clear();
     }
     summary.set_wall_time(started.elapsed().as_secs_f64());
+    complete(&mut summary)?;
     files.finish(writer, &summary)?;
     Ok(summary)
 }
@@ -220,6 +277,31 @@ fn print_summary(scenario: &Scenario, s: &Summary, out: &std::path::Path) {
         "migrations {:>9}   downtime {:.3} ms in all   {} bytes moved",
         s.migrations, s.downtime_ms_total, s.bytes_migrated
     );
+    if let Some(never) = &s.against_never {
+        let saved = &never.delay_saved_ms;
+        println!(
+            "against never (same seed, every VM left on its first host: mean {:.3}   p50 {:.3}   p95 {:.3}   p99 {:.3} ms)",
+            never.never_delay_ms.mean,
+            never.never_delay_ms.p50,
+            never.never_delay_ms.p95,
+            never.never_delay_ms.p99
+        );
+        println!(
+            "  delay saved ms  mean {:.3}   p50 {:.3}   p95 {:.3}   p99 {:.3}   SLA violations avoided {}   failures avoided {}",
+            saved.mean,
+            saved.p50,
+            saved.p95,
+            saved.p99,
+            never.sla_violations_avoided,
+            never.failures_avoided
+        );
+        println!(
+            "  at the cost of {} migrations: {:.1} GiB moved, {:.3} s of downtime in all",
+            s.migrations,
+            s.bytes_migrated as f64 / f64::from(1u32 << 30),
+            s.downtime_ms_total / 1e3
+        );
+    }
     println!(
         "wall {:.3} s   {:.0} requests emulated per second",
         s.wall_s, s.sim_requests_per_s

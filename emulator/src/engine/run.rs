@@ -387,7 +387,12 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     }
 
     fn summary(&self) -> Summary {
+        let run = crate::output::RunLabel {
+            policy: self.policy.name(),
+            technique: self.settings.migration.config.technique.name(),
+        };
         self.totals.summary(
+            run,
             self.world.devices.len() as u64,
             self.world.cloudlets.len() as u64,
             self.settings.duration_ns as f64 / 1e9,

@@ -23,6 +23,8 @@ pub use atomic::AtomicOutputs;
 pub use format::CsvLine;
 pub use records::{HandoverRecord, MigrationRecord, Outcome, RequestRecord};
 pub use run_files::RunFiles;
-pub use sink::{MemorySink, RecordSink};
-pub use summary::{DelayStats, DelayStatsBuilder, RealClockSummary, RunTotals, Summary};
+pub use sink::{DiscardSink, MemorySink, RecordSink};
+pub use summary::{
+    AgainstNever, DelayStats, DelayStatsBuilder, RealClockSummary, RunLabel, RunTotals, Summary,
+};
 pub use writer::{CsvFiles, Names, RecordWriter};

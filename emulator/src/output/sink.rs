@@ -47,3 +47,14 @@ impl RecordSink for MemorySink {
         self.migrations.push(record);
     }
 }
+
+/// Drops every record: for runs whose summary is all that is wanted (the
+/// `never` baseline `mcc-emu run` runs beside a policy).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DiscardSink;
+
+impl RecordSink for DiscardSink {
+    fn request(&mut self, _record: RequestRecord) {}
+    fn handover(&mut self, _record: HandoverRecord) {}
+    fn migration(&mut self, _record: MigrationRecord) {}
+}

@@ -118,6 +118,10 @@ fn round_us(ms: f64) -> f64 {
 /// What `summary.json` holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
+    /// The placement policy that ran (`ga`, `nearest`, ...).
+    pub policy: String,
+    /// The migration technique every migration used (`soft`, `pre-copy`, ...).
+    pub technique: String,
     /// Devices in the scenario.
     pub devices: u64,
     /// Cloudlets in the scenario.
@@ -145,6 +149,55 @@ pub struct Summary {
     /// How a real-clock run went (absent on the virtual clock).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub real_clock: Option<RealClockSummary>,
+    /// What this policy saved against leaving every VM where it started,
+    /// from a `never` run on the same scenario and seed (`mcc-emu run` on the
+    /// virtual clock adds it; absent elsewhere and for `never` itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub against_never: Option<AgainstNever>,
+}
+
+/// This run against a `never` run of the same scenario and seed: the same
+/// devices, traces and request times, every VM left on its first host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AgainstNever {
+    /// Delay of the `never` run's answered requests.
+    pub never_delay_ms: DelayStats,
+    /// The `never` run's failed requests.
+    pub never_failed: u64,
+    /// The `never` run's SLA violations.
+    pub never_sla_violations: u64,
+    /// `never`'s delay minus this run's, statistic by statistic (positive:
+    /// this policy's requests were faster).
+    pub delay_saved_ms: DelayStats,
+    /// SLA violations this run avoided (negative: it caused more).
+    pub sla_violations_avoided: i64,
+    /// Failed requests this run avoided (negative: it failed more).
+    pub failures_avoided: i64,
+}
+
+impl AgainstNever {
+    /// `run` against `never`, two summaries of the same scenario and seed.
+    pub fn new(run: &Summary, never: &Summary) -> Self {
+        let (a, b) = (&never.delay_ms, &run.delay_ms);
+        let saved = |x: f64, y: f64| round_us(x - y);
+        let signed = |x: u64, y: u64| {
+            i64::try_from(x).unwrap_or(i64::MAX) - i64::try_from(y).unwrap_or(i64::MAX)
+        };
+        Self {
+            never_delay_ms: never.delay_ms,
+            never_failed: never.failed,
+            never_sla_violations: never.sla_violations,
+            delay_saved_ms: DelayStats {
+                mean: saved(a.mean, b.mean),
+                p50: saved(a.p50, b.p50),
+                p95: saved(a.p95, b.p95),
+                p99: saved(a.p99, b.p99),
+                max: saved(a.max, b.max),
+            },
+            sla_violations_avoided: signed(never.sla_violations, run.sla_violations),
+            failures_avoided: signed(never.failed, run.failed),
+        }
+    }
 }
 
 impl Summary {
@@ -200,10 +253,19 @@ impl RunTotals {
         self.sla_violations += 1;
     }
 
-    /// The summary of these counts; the wall-clock figures are zero and
-    /// there is no real-clock part (the caller adds what it has).
-    pub fn summary(&self, devices: u64, cloudlets: u64, sim_duration_s: f64) -> Summary {
+    /// The summary of these counts for a run of `policy` with `technique`;
+    /// the wall-clock figures are zero and there is no real-clock part (the
+    /// caller adds what it has).
+    pub fn summary(
+        &self,
+        run: RunLabel<'_>,
+        devices: u64,
+        cloudlets: u64,
+        sim_duration_s: f64,
+    ) -> Summary {
         Summary {
+            policy: run.policy.to_owned(),
+            technique: run.technique.to_owned(),
             devices,
             cloudlets,
             sim_duration_s,
@@ -217,8 +279,19 @@ impl RunTotals {
             wall_s: 0.0,
             sim_requests_per_s: 0.0,
             real_clock: None,
+            against_never: None,
         }
     }
+}
+
+/// What ran: the placement policy's and the migration technique's names,
+/// which head `summary.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunLabel<'a> {
+    /// The placement policy's name.
+    pub policy: &'a str,
+    /// The migration technique's name.
+    pub technique: &'a str,
 }
 
 /// What `summary.json` adds for a run on the real clock.

@@ -447,6 +447,10 @@ impl Shared {
                 redirected: state.totals.redirected,
             }),
             ..state.totals.run.summary(
+                crate::output::RunLabel {
+                    policy: &self.scenario.policy,
+                    technique: self.scenario.settings.migration.config.technique.name(),
+                },
                 state.devices.len() as u64,
                 self.scenario.world.cloudlets.len() as u64,
                 (state.covered_ns as f64 / 1e6).round() / 1e3,

@@ -50,7 +50,7 @@ enum Phase {
     /// Running: devices may register and send.
     Running(RealEdge),
     /// Stopped: the summary of the last run, if there was one.
-    Stopped(Option<Summary>),
+    Stopped(Option<Box<Summary>>),
 }
 
 struct Shared {
@@ -90,11 +90,11 @@ impl ControlService {
         if let Phase::Running(edge) = &*phase {
             self.shared.stops.send_modify(|n| *n += 1);
             let stopped = edge.clone().shutdown().await;
-            *phase = Phase::Stopped(stopped.as_ref().ok().cloned());
+            *phase = Phase::Stopped(stopped.as_ref().ok().cloned().map(Box::new));
             return Ok(Some(stopped?));
         }
         match &*phase {
-            Phase::Stopped(summary) => Ok(summary.clone()),
+            Phase::Stopped(summary) => Ok(summary.as_deref().cloned()),
             Phase::Running(_) => Ok(None),
         }
     }
@@ -246,7 +246,7 @@ impl EmulatorControl for ControlService {
         // Stopped even if the stop went wrong: that edge is gone either way.
         self.shared.stops.send_modify(|n| *n += 1);
         let stopped = edge.clone().shutdown().await;
-        *phase = Phase::Stopped(stopped.as_ref().ok().cloned());
+        *phase = Phase::Stopped(stopped.as_ref().ok().cloned().map(Box::new));
         drop(phase);
         let summary = stopped?;
         Ok(Response::new(v1::StopResponse {
@@ -361,7 +361,7 @@ impl EmulatorControl for ControlService {
     ) -> Result<Response<v1::Summary>, Status> {
         let summary = match &*self.shared.phase.read().await {
             Phase::Running(edge) => Some(edge.summary()),
-            Phase::Stopped(summary) => summary.clone(),
+            Phase::Stopped(summary) => summary.as_deref().cloned(),
         };
         Ok(Response::new(match summary {
             Some(summary) => self.summary_on_wire(&summary),

@@ -65,7 +65,7 @@ impl Comparison {
         let summaries: Vec<Tree> = row
             .summaries
             .iter()
-            .map(|s| Tree::of(s).unwrap_or(Tree::Leaf(Value::Null)))
+            .map(|s| without_run_label(Tree::of(s).unwrap_or(Tree::Leaf(Value::Null))))
             .collect();
         if self.runs > 1 {
             members.push(("runs".to_owned(), leaf(json!(self.runs))));
@@ -209,6 +209,20 @@ pub fn mean_sd(values: &[f64]) -> (f64, f64) {
 
 /// The same shape as the values, each number replaced by its mean, sample
 /// standard deviation, minimum and maximum over the values.
+/// A summary's tree without `policy` and `technique`, which head the row
+/// already.
+fn without_run_label(tree: Tree) -> Tree {
+    match tree {
+        Tree::Node(members) => Tree::Node(
+            members
+                .into_iter()
+                .filter(|(key, _)| key != "policy" && key != "technique")
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn spread(values: &[&Tree]) -> Tree {
     match values.first() {
         Some(Tree::Node(first)) => Tree::Node(

@@ -525,7 +525,7 @@ mod tests {
                 sla_violations: 0,
                 wall_s: 0.0,
                 sim_requests_per_s: 0.0,
-                real_clock: None,
+                ..Summary::default()
             },
             seed: 1,
             figures: RunFigures {
