@@ -43,18 +43,67 @@ pub fn draw_all(
     results: &[Vec<RunResult>],
 ) -> anyhow::Result<Vec<(&'static str, String)>> {
     let labels: Vec<String> = combos.iter().map(Combination::label).collect();
+    let looks = looks(combos);
     let figure = |name: &'static str, svg: DrawResult<String>| {
         svg.map(|svg| (name, svg))
             .map_err(|e| anyhow::anyhow!("cannot draw {name}: {e}"))
     };
     Ok(vec![
-        figure("delay_cdf.svg", delay_cdf(&labels, results))?,
+        figure("delay_cdf.svg", delay_cdf(&labels, &looks, results))?,
         figure(
             "migrations_over_time.svg",
-            migrations_over_time(scenario, &labels, results),
+            migrations_over_time(scenario, &labels, &looks, results),
         )?,
         figure("map.svg", map(scenario, &labels, results))?,
     ])
+}
+
+/// The colours lines take, in order: Okabe and Ito's palette for readers
+/// with any colour vision ("Color Universal Design", 2008), its yellow last
+/// as it is faint on white.
+const LINE_COLOURS: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(86, 180, 233),  // sky blue
+    RGBColor(0, 0, 0),       // black
+    RGBColor(240, 228, 66),  // yellow
+];
+
+/// Dash patterns, (dash, gap) in pixels; `None` is a solid line.
+const LINE_DASHES: [Option<(u32, u32)>; 4] = [None, Some((12, 6)), Some((3, 4)), Some((18, 4))];
+
+/// How one combination's line looks: its policy gives the colour and its
+/// technique the dash, so that lines that lie on each other can still be
+/// told apart by the legend, and six lines (3 policies × 2 techniques)
+/// read at a glance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Look {
+    colour: RGBColor,
+    dash: Option<(u32, u32)>,
+}
+
+/// The look of each combination, colours by policy and dashes by
+/// technique, each in order of first appearance.
+fn looks(combos: &[Combination]) -> Vec<Look> {
+    fn index_of<'a>(seen: &mut Vec<&'a str>, name: &'a str) -> usize {
+        seen.iter().position(|n| *n == name).unwrap_or_else(|| {
+            seen.push(name);
+            seen.len() - 1
+        })
+    }
+    let mut policies = Vec::new();
+    let mut techniques = Vec::new();
+    combos
+        .iter()
+        .map(|combo| Look {
+            colour: LINE_COLOURS[index_of(&mut policies, &combo.policy) % LINE_COLOURS.len()],
+            dash: LINE_DASHES
+                [index_of(&mut techniques, combo.technique.name()) % LINE_DASHES.len()],
+        })
+        .collect()
 }
 
 /// The staircase (delay ms, fraction of requests at most that delay) of
@@ -88,7 +137,7 @@ pub fn cdf_points(runs: &[RunResult]) -> Vec<(f64, f64)> {
     points
 }
 
-fn delay_cdf(labels: &[String], results: &[Vec<RunResult>]) -> DrawResult<String> {
+fn delay_cdf(labels: &[String], looks: &[Look], results: &[Vec<RunResult>]) -> DrawResult<String> {
     let lines: Vec<Vec<(f64, f64)>> = results.iter().map(|r| cdf_points(r)).collect();
     let all = lines.iter().flatten().map(|p| p.0.max(1e-3));
     let lo = all.clone().fold(f64::INFINITY, f64::min);
@@ -132,7 +181,7 @@ fn delay_cdf(labels: &[String], results: &[Vec<RunResult>]) -> DrawResult<String
         let chart = builder()
             .build_cartesian_2d(range, 0f64..1.0)
             .map_err(err)?;
-        draw_lines(chart, scale, labels, lines)?;
+        draw_lines(chart, scale, labels, looks, lines)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
@@ -170,6 +219,7 @@ fn draw_lines<'a>(
     >,
     scale: AxisScale,
     labels: &[String],
+    looks: &[Look],
     lines: Vec<Vec<(f64, f64)>>,
 ) -> DrawResult<()> {
     let (x_desc, label): (&str, &dyn Fn(&f64) -> String) = match scale {
@@ -189,7 +239,13 @@ fn draw_lines<'a>(
         .y_desc("fraction of answered requests")
         .draw()
         .map_err(err)?;
-    draw_labelled_lines(&mut chart, labels, lines, SeriesLabelPosition::LowerRight)
+    draw_labelled_lines(
+        &mut chart,
+        labels,
+        looks,
+        lines,
+        SeriesLabelPosition::LowerRight,
+    )
 }
 
 /// One coloured line per combination, and a legend at `legend`.
@@ -200,18 +256,32 @@ fn draw_labelled_lines<'a>(
         Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
     >,
     labels: &[String],
+    looks: &[Look],
     lines: Vec<Vec<(f64, f64)>>,
     legend: SeriesLabelPosition,
 ) -> DrawResult<()> {
-    for (i, (label, points)) in labels.iter().zip(lines).enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(err)?
-            .label(label.as_str())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+    for ((label, look), points) in labels.iter().zip(looks).zip(lines) {
+        let style = look.colour.stroke_width(2);
+        let drawn = match look.dash {
+            None => chart.draw_series(LineSeries::new(points, style)),
+            Some((dash, gap)) => chart.draw_series(DashedLineSeries::new(points, dash, gap, style)),
+        };
+        let dash = look.dash;
+        drawn.map_err(err)?.label(label.as_str()).legend(
+            move |(x, y)| -> DynElement<'static, _, _> {
+                let points = vec![(x, y), (x + 24, y)];
+                match dash {
+                    None => PathElement::new(points, style).into_dyn(),
+                    Some((dash, gap)) => plotters::element::DashedPathElement::new(
+                        points,
+                        dash.min(6),
+                        gap.min(3),
+                        style,
+                    )
+                    .into_dyn(),
+                }
+            },
+        );
     }
     chart
         .configure_series_labels()
@@ -226,6 +296,7 @@ fn draw_labelled_lines<'a>(
 fn migrations_over_time(
     scenario: &Scenario,
     labels: &[String],
+    looks: &[Look],
     results: &[Vec<RunResult>],
 ) -> DrawResult<String> {
     let duration_s = scenario.settings.duration_ns as f64 / 1e9;
@@ -267,7 +338,13 @@ fn migrations_over_time(
             .y_desc("migrations started")
             .draw()
             .map_err(err)?;
-        draw_labelled_lines(&mut chart, labels, lines, SeriesLabelPosition::UpperLeft)?;
+        draw_labelled_lines(
+            &mut chart,
+            labels,
+            looks,
+            lines,
+            SeriesLabelPosition::UpperLeft,
+        )?;
         root.present().map_err(err)?;
     }
     Ok(svg)
@@ -505,6 +582,32 @@ mod tests {
     use super::*;
     use crate::cli::compare::readback::RunFigures;
     use crate::output::{DelayStats, Summary};
+
+    #[test]
+    fn colours_follow_the_policy_and_dashes_the_technique() {
+        use mcc_cloudlet::migration::Technique;
+        let mut combos = Vec::new();
+        for policy in ["ga", "nearest", "never"] {
+            for technique in [Technique::Soft, Technique::PreCopy] {
+                combos.push(Combination {
+                    policy: policy.into(),
+                    technique,
+                });
+            }
+        }
+        let looks = looks(&combos);
+        for (a, la) in combos.iter().zip(&looks) {
+            for (b, lb) in combos.iter().zip(&looks) {
+                assert_eq!(a.policy == b.policy, la.colour == lb.colour, "{a:?} {b:?}");
+                assert_eq!(
+                    a.technique == b.technique,
+                    la.dash == lb.dash,
+                    "{a:?} {b:?}"
+                );
+            }
+        }
+        assert_eq!(looks[0].dash, None, "the first technique is solid");
+    }
 
     fn run_with_delays_us(delays: impl IntoIterator<Item = u64>) -> RunResult {
         let mut delay_us = empty_histogram();
