@@ -1,8 +1,9 @@
 //! Scenario files: the TOML that describes an experiment ([`schema`]), the
 //! files it names ([`source`]: on disk, or embedded for the default
-//! scenario), and their resolution into a runnable [`Scenario`]
+//! scenario), its network tiers ([`network`]), and their resolution into a runnable [`Scenario`]
 //! ([`resolve`]). `docs/scenario.md` documents every field.
 
+pub mod network;
 pub mod resolve;
 pub mod schema;
 pub mod source;
