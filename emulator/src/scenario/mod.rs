@@ -54,6 +54,19 @@ pub fn default_scenario() -> Result<Scenario, ScenarioError> {
     )
 }
 
+/// The network a scenario file on disk describes, with its tiers (see
+/// [`resolve::load_topology`]).
+pub fn load_topology_file(
+    path: &Path,
+) -> Result<(crate::topology::Loaded, network::NetworkTiers), ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.display().to_string(),
+        message: format!("cannot read it: {e}"),
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    resolve::load_topology(path, &text, &DiskSource::new(base))
+}
+
 /// A scenario file on disk; the files it names are relative to its folder.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {

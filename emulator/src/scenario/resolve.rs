@@ -65,6 +65,28 @@ pub fn load(file: &Path, text: &str, source: &dyn FileSource) -> Result<Scenario
     .resolve(&scenario_file)
 }
 
+/// The network of scenario text `text` alone (backbone, positions, sites,
+/// operator tiers, remote cloud), without devices or the rest: what
+/// `mcc-emu inspect topology --scenario` prints.
+pub fn load_topology(
+    file: &Path,
+    text: &str,
+    source: &dyn FileSource,
+) -> Result<(Loaded, NetworkTiers), ScenarioError> {
+    let scenario_file = parse(file, text)?;
+    let resolver = Resolver {
+        file: file.display().to_string(),
+        source,
+    };
+    let mut tiers = NetworkTiers::default();
+    let mut warnings = Vec::new();
+    let loaded = resolver.topology(&scenario_file, &mut warnings, &mut tiers)?;
+    let (_, breakout) = network::breakout(&loaded.topology, scenario_file.user_plane.as_ref())
+        .map_err(|m| resolver.error(m))?;
+    tiers.breakout = breakout;
+    Ok((loaded, tiers))
+}
+
 /// Parses the TOML of a scenario file; an error names the line, column and key.
 pub fn parse(file: &Path, text: &str) -> Result<ScenarioFile, ScenarioError> {
     toml::from_str(text).map_err(|err| {

@@ -93,7 +93,7 @@ pub fn run(args: ScenarioArgs) -> anyhow::Result<()> {
 }
 
 /// The network tiers, one line each (nothing for a scenario without them).
-fn print_tiers(tiers: &crate::scenario::network::NetworkTiers) {
+pub(super) fn print_tiers(tiers: &crate::scenario::network::NetworkTiers) {
     if !tiers.moved_nodes.is_empty() {
         println!(
             "  backbone nodes placed by the scenario: {}",
