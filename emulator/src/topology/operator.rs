@@ -39,18 +39,20 @@ pub const DEFAULT_RURAL_ISD_M: f64 = 1732.0;
 pub const DEFAULT_AGGREGATION_SPACING: f64 = 3.0;
 /// Fibre route length over great-circle distance: 1.5, the rule ITU-T
 /// Rec. G.826 (12/2002) and Y.1541 give for an unknown route shorter than
-/// 1000 km ("route length = 1.5 × air-route distance").
+/// 1000 km ("route length = 1.5 × air-route distance"; quoted from memory,
+/// the clause not yet checked against the text).
 pub const DEFAULT_ROUTE_FACTOR: f64 = 1.5;
 /// Propagation delay in optical fibre: 5 µs/km (ITU-T Rec. G.114 (05/2003),
 /// Table 1, "optical fibre cable system").
 pub const DEFAULT_FIBRE_US_PER_KM: f64 = 5.0;
 /// Capacity of a cell site's backhaul to its aggregation site: 10 Gbit/s
 /// (the access tier of ITU-T GSTR-TN5G (10/2018) §7, 10GE to 25GE at the
-/// cell site).
+/// cell site; not yet checked against the report's text).
 pub const DEFAULT_ACCESS_CAPACITY_BPS: f64 = 10e9;
 /// Capacity of an aggregation site's uplink to the metro core, and of the
 /// link to the cloudlet standing beside it: 100 Gbit/s (the aggregation tier
-/// of ITU-T GSTR-TN5G (10/2018) §7, 100GE).
+/// of ITU-T GSTR-TN5G (10/2018) §7, 100GE; not yet checked against the
+/// text).
 pub const DEFAULT_AGGREGATION_CAPACITY_BPS: f64 = 100e9;
 
 /// A latitude/longitude box.
