@@ -195,3 +195,29 @@ fn bad_files_fail_with_one_line_naming_the_file() {
         assert!(err.starts_with("mcc-emu: "), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_scenario_shows_its_operator_tiers() {
+    let v = json(&["--scenario", "experiments/dublin/dublin.toml", "--json"]);
+    let tiers = &v["tiers"];
+    let cells = tiers["operator"]["cell_sites"].as_u64().unwrap();
+    let aggs = tiers["operator"]["aggregation_sites"].as_u64().unwrap();
+    assert_eq!(v["by_kind"]["access_point"].as_u64(), Some(cells));
+    // One cloudlet per aggregation site, and the remote cloud.
+    assert_eq!(v["by_kind"]["cloudlet"].as_u64(), Some(aggs + 1));
+    assert_eq!(tiers["breakout"], "edge");
+    assert_eq!(tiers["cloud"]["id"], "cloud-west-europe");
+    assert_eq!(tiers["moved_nodes"].as_array().unwrap().len(), 4);
+    assert_eq!(v["connected"], true);
+    let text = inspect(&["--scenario", "experiments/dublin/dublin.toml"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("operator network (synthetic)"), "{text}");
+    assert!(text.contains("remote cloud cloud-west-europe"), "{text}");
+    let both = inspect(&[
+        "--scenario",
+        "experiments/dublin/dublin.toml",
+        "--sites",
+        "topologies/sites/site-optus-melbCBD.csv",
+    ]);
+    assert!(!both.status.success());
+}

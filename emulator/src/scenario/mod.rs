@@ -1,8 +1,9 @@
 //! Scenario files: the TOML that describes an experiment ([`schema`]), the
 //! files it names ([`source`]: on disk, or embedded for the default
-//! scenario), and their resolution into a runnable [`Scenario`]
+//! scenario), its network tiers ([`network`]), and their resolution into a runnable [`Scenario`]
 //! ([`resolve`]). `docs/scenario.md` documents every field.
 
+pub mod network;
 pub mod resolve;
 pub mod schema;
 pub mod source;
@@ -51,6 +52,19 @@ pub fn default_scenario() -> Result<Scenario, ScenarioError> {
         DEFAULT_SCENARIO,
         &EmbeddedSource::new(EMBEDDED),
     )
+}
+
+/// The network a scenario file on disk describes, with its tiers (see
+/// [`resolve::load_topology`]).
+pub fn load_topology_file(
+    path: &Path,
+) -> Result<(crate::topology::Loaded, network::NetworkTiers), ScenarioError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
+        file: path.display().to_string(),
+        message: format!("cannot read it: {e}"),
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    resolve::load_topology(path, &text, &DiskSource::new(base))
 }
 
 /// A scenario file on disk; the files it names are relative to its folder.

@@ -11,9 +11,10 @@ use mcc_mobile_client::readers::{
 };
 use mcc_mobile_client::{Edge, LatLon, RandomWaypoint, Trace, WaypointArea};
 
+use super::network::{self, NetworkTiers};
 use super::schema::{DeviceGroup, Position, ScenarioFile};
 use super::source::FileSource;
-use crate::engine::from_topology::network_from_topology;
+use crate::engine::from_topology::network_from_topology_with;
 use crate::engine::{Arrivals, Device, MigrationSettings, RunSettings, Workload, World};
 use crate::placement;
 use crate::topology::{self, LinkDefaults, Loaded, SiteRole};
@@ -38,6 +39,9 @@ pub struct Scenario {
     /// For the real clock's remote nodes: the gRPC address of each
     /// cloudlet's node, by cloudlet index (`None` where the file gives none).
     pub node_addresses: Vec<Option<String>>,
+    /// The network's tiers: moved backbone nodes, the generated operator
+    /// network, the breakout, the remote cloud.
+    pub network: NetworkTiers,
 }
 
 /// A scenario that cannot be used: which file, and what is wrong with which key.
@@ -59,6 +63,28 @@ pub fn load(file: &Path, text: &str, source: &dyn FileSource) -> Result<Scenario
         source,
     }
     .resolve(&scenario_file)
+}
+
+/// The network of scenario text `text` alone (backbone, positions, sites,
+/// operator tiers, remote cloud), without devices or the rest: what
+/// `mcc-emu inspect topology --scenario` prints.
+pub fn load_topology(
+    file: &Path,
+    text: &str,
+    source: &dyn FileSource,
+) -> Result<(Loaded, NetworkTiers), ScenarioError> {
+    let scenario_file = parse(file, text)?;
+    let resolver = Resolver {
+        file: file.display().to_string(),
+        source,
+    };
+    let mut tiers = NetworkTiers::default();
+    let mut warnings = Vec::new();
+    let loaded = resolver.topology(&scenario_file, &mut warnings, &mut tiers)?;
+    let (_, breakout) = network::breakout(&loaded.topology, scenario_file.user_plane.as_ref())
+        .map_err(|m| resolver.error(m))?;
+    tiers.breakout = breakout;
+    Ok((loaded, tiers))
 }
 
 /// Parses the TOML of a scenario file; an error names the line, column and key.
@@ -122,9 +148,19 @@ impl Resolver<'_> {
         let step_s = self.positive("mobility_step_s", f.mobility_step_s)?;
         let mut warnings = Vec::new();
 
-        let loaded = self.topology(f, &mut warnings)?;
-        let mut network = network_from_topology(&loaded.topology)
+        let mut tiers = NetworkTiers::default();
+        let loaded = self.topology(f, &mut warnings, &mut tiers)?;
+        let (breakout, breakout_label) = network::breakout(&loaded.topology, f.user_plane.as_ref())
+            .map_err(|m| self.error(m))?;
+        tiers.breakout = breakout_label;
+        let mut network = network_from_topology_with(&loaded.topology, breakout)
             .map_err(|e| self.error(format!("topology: {e}")))?;
+        let cloud_index = tiers.cloud.as_ref().and_then(|c| {
+            network
+                .cloudlets
+                .iter()
+                .position(|cloudlet| cloudlet.name == c.id)
+        });
         if network.cloudlets.is_empty() {
             return Err(self.error("topology: it has no cloudlet to host VMs"));
         }
@@ -146,7 +182,10 @@ impl Resolver<'_> {
                     self.positive("access_points.wireless_rate_mbps", mbps)? * 1e6;
             }
         }
-        for cloudlet in &mut network.cloudlets {
+        for (i, cloudlet) in network.cloudlets.iter_mut().enumerate() {
+            if Some(i) == cloud_index {
+                continue; // `[cloud]` sets the remote cloud's capacity.
+            }
             if let Some(cores) = f.cloudlets.cpu_cores {
                 if cores == 0 {
                     return Err(self.error("key `cloudlets.cpu_cores`: must be at least 1"));
@@ -167,6 +206,20 @@ impl Resolver<'_> {
         let devices = self.devices(f, duration_s)?;
         let workload = self.workload(f)?;
         let migration = self.migration(f)?;
+        if let (Some(i), Some(report)) = (cloud_index, tiers.cloud.as_mut()) {
+            // An elastic region: by default one core per device and room for
+            // every device's VM.
+            let cloud = &mut network.cloudlets[i];
+            if tiers.cloud_cores_default {
+                cloud.cpu_cores = (devices.len() as u32).max(1);
+            }
+            if tiers.cloud_memory_default {
+                let vm = migration.vm_memory_bytes();
+                cloud.memory_bytes = vm.saturating_mul(devices.len().max(1) as u64);
+            }
+            report.cpu_cores = cloud.cpu_cores;
+            report.memory_mib = cloud.memory_bytes >> 20;
+        }
         let p = &f.placement;
         let policy_configs = placement::PolicyConfigs {
             never: p.never.clone(),
@@ -215,6 +268,7 @@ impl Resolver<'_> {
             policy_configs,
             warnings,
             node_addresses,
+            network: tiers,
         })
     }
 
@@ -264,6 +318,7 @@ impl Resolver<'_> {
         &self,
         f: &ScenarioFile,
         warnings: &mut Vec<String>,
+        tiers: &mut NetworkTiers,
     ) -> Result<Loaded, ScenarioError> {
         let defaults = LinkDefaults::default();
         let load_error = |e: topology::LoadError| ScenarioError {
@@ -287,7 +342,26 @@ impl Resolver<'_> {
                         )));
                     }
                 };
-                Some(loaded.map_err(load_error)?)
+                let mut loaded = loaded.map_err(load_error)?;
+                if !f.topology.positions.is_empty() {
+                    if ext == "toml" {
+                        return Err(self.error(
+                            "key `topology.positions`: only for a GraphML `topology.file` (a native TOML file gives its nodes' positions and may state its links' latencies itself)",
+                        ));
+                    }
+                    tiers.moved_nodes = network::apply_positions(
+                        &mut loaded.topology,
+                        &f.topology.positions,
+                        &defaults,
+                    )
+                    .map_err(|m| self.error(m))?;
+                }
+                Some(loaded)
+            }
+            None if !f.topology.positions.is_empty() => {
+                return Err(self.error(
+                    "key `topology.positions`: moves nodes of a `topology.file`, and there is none",
+                ));
             }
             None => None,
         };
@@ -317,8 +391,22 @@ impl Resolver<'_> {
                 .map_err(load_error)?,
             );
         }
-        let loaded =
+        let mut loaded =
             loaded.ok_or_else(|| self.error("key `topology`: give a `file`, `sites`, or both"))?;
+        if let Some(section) = &f.operator {
+            tiers.operator = Some(
+                network::apply_operator(&mut loaded.topology, section)
+                    .map_err(|m| self.error(m))?,
+            );
+        }
+        if let Some(section) = &f.cloud {
+            tiers.cloud = Some(
+                network::apply_cloud(&mut loaded.topology, section, &defaults)
+                    .map_err(|m| self.error(m))?,
+            );
+            tiers.cloud_cores_default = section.cpu_cores.is_none();
+            tiers.cloud_memory_default = section.memory_mib.is_none();
+        }
         warnings.extend(loaded.warnings.iter().cloned());
         Ok(loaded)
     }

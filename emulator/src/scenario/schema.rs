@@ -40,6 +40,12 @@ pub struct ScenarioFile {
     /// Radio settings that override every access point's own.
     #[serde(default)]
     pub access_points: AccessPointOverrides,
+    /// A generated operator access network under the backbone.
+    pub operator: Option<super::network::OperatorSection>,
+    /// Where the user plane breaks out.
+    pub user_plane: Option<super::network::UserPlaneSection>,
+    /// The remote cloud behind the cloudlets.
+    pub cloud: Option<super::network::CloudSection>,
     /// Groups of devices.
     pub devices: Vec<DeviceGroup>,
     /// What every device asks of its VM.
@@ -81,6 +87,10 @@ pub struct TopologySection {
     /// Site files (EUA or iFogSim CSV) hung off the topology.
     #[serde(default)]
     pub sites: Vec<SiteSet>,
+    /// Positions of backbone nodes, by node id or label, replacing the
+    /// file's (GraphML files only: their link latencies are derived again).
+    #[serde(default)]
+    pub positions: std::collections::BTreeMap<String, Position>,
 }
 
 /// `[[topology.sites]]`: one site CSV.

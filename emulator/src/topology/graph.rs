@@ -171,6 +171,22 @@ impl Topology {
         Ok(removed)
     }
 
+    /// Moves a node (or forgets where it is). Link latencies are not
+    /// touched: whoever moves a node re-derives the links it wants
+    /// re-derived (see [`super::positions`]).
+    pub fn set_position(
+        &mut self,
+        ix: NodeIx,
+        position: Option<LatLon>,
+    ) -> Result<(), TopologyError> {
+        let node = self
+            .graph
+            .node_weight_mut(nx(ix))
+            .ok_or_else(|| TopologyError::UnknownNode(format!("#{}", ix.0)))?;
+        node.position = position;
+        Ok(())
+    }
+
     /// The node at `ix`, if any.
     pub fn node(&self, ix: NodeIx) -> Option<&Node> {
         self.graph.node_weight(nx(ix))

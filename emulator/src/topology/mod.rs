@@ -11,14 +11,22 @@
 //!   [`toml_format`] (native format, `docs/topology.md`), [`graphml`]
 //!   (Internet Topology Zoo), [`sites`] (EUA and iFogSim site CSVs);
 //! - [`relocate`] moves a site set to another city, [`combine`] turns sites
-//!   into nodes and hangs them off a backbone.
+//!   into nodes and hangs them off a backbone;
+//! - [`positions`] moves backbone nodes where the scenario says;
+//! - [`operator`] generates a synthetic operator access network (cell sites
+//!   on a [`hexgrid`], aggregation sites with cloudlets) under a backbone;
+//!   [`cloud`] adds the remote cloud behind the cloudlets.
 
+pub mod cloud;
 pub mod combine;
 pub mod error;
 pub mod graph;
 pub mod graphml;
+pub mod hexgrid;
 pub mod model;
+pub mod operator;
 pub mod paths;
+pub mod positions;
 pub mod relocate;
 pub mod sites;
 pub mod summary;

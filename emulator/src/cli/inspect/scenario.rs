@@ -30,7 +30,18 @@ struct ScenarioSummary {
     technique: &'static str,
     vm_memory_mib: u64,
     output: String,
+    /// Access point to host paths (access points × hosts) and host to host
+    /// paths (hosts²) the engine's path table holds.
+    paths: PathCounts,
+    /// Backbone nodes moved, generated operator tiers, breakout, cloud.
+    network: crate::scenario::network::NetworkTiers,
     warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct PathCounts {
+    access_point_to_host: usize,
+    host_to_host: usize,
 }
 
 /// Runs `mcc-emu inspect scenario`.
@@ -48,6 +59,12 @@ pub fn run(args: ScenarioArgs) -> anyhow::Result<()> {
         technique: scenario.settings.migration.config.technique.name(),
         vm_memory_mib: scenario.settings.migration.vm_memory_bytes() >> 20,
         output: scenario.output.display().to_string(),
+        paths: PathCounts {
+            access_point_to_host: scenario.world.paths.access_points()
+                * scenario.world.paths.cloudlets(),
+            host_to_host: scenario.world.paths.cloudlets() * scenario.world.paths.cloudlets(),
+        },
+        network: scenario.network.clone(),
         warnings: scenario.warnings.clone(),
     };
     if args.json {
@@ -63,9 +80,59 @@ pub fn run(args: ScenarioArgs) -> anyhow::Result<()> {
         "  {} s emulated, seed {}, policy {}, technique {}, VMs of {} MiB",
         summary.duration_s, summary.seed, summary.policy, summary.technique, summary.vm_memory_mib
     );
+    println!(
+        "  paths: {} access point to host, {} host to host",
+        summary.paths.access_point_to_host, summary.paths.host_to_host
+    );
+    print_tiers(&summary.network);
     println!("  outputs to {}", summary.output);
     for warning in &summary.warnings {
         println!("  warning: {warning}");
     }
     Ok(())
+}
+
+/// The network tiers, one line each (nothing for a scenario without them).
+pub(super) fn print_tiers(tiers: &crate::scenario::network::NetworkTiers) {
+    if !tiers.moved_nodes.is_empty() {
+        println!(
+            "  backbone nodes placed by the scenario: {}",
+            tiers.moved_nodes.join(", ")
+        );
+    }
+    if let Some(op) = &tiers.operator {
+        let dense = op
+            .dense_isd_m
+            .map(|isd| {
+                format!(
+                    " ({} in the dense zone at {isd} m ISD)",
+                    op.cell_sites_dense
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "  operator network (synthetic): {} cell sites{dense}, {} m ISD elsewhere",
+            op.cell_sites, op.isd_m
+        );
+        println!(
+            "    {} aggregation sites with a cloudlet each (at most {} cell sites on one)",
+            op.aggregation_sites, op.max_cells_per_aggregation
+        );
+        let pops: Vec<String> = op
+            .metro_pops
+            .iter()
+            .map(|(id, n)| format!("{id} ({n})"))
+            .collect();
+        println!(
+            "    metro core (aggregation sites per point of presence): {}",
+            pops.join(", ")
+        );
+    }
+    println!("  user plane breaks out: {}", tiers.breakout);
+    if let Some(c) = &tiers.cloud {
+        println!(
+            "  remote cloud {}: behind {}, {} ms round trip, {} cores, {} MiB",
+            c.id, c.attached_to, c.rtt_ms, c.cpu_cores, c.memory_mib
+        );
+    }
 }
