@@ -27,6 +27,8 @@
 //! per-cloudlet counts so [`Objective::apply_move`] updates it in O(1) when
 //! one gene changes.
 
+use std::cell::OnceCell;
+
 use serde::Deserialize;
 
 use super::{Move, PlacementView};
@@ -95,6 +97,12 @@ impl CostWeights {
 }
 
 /// The objective of one decision: the view, the weights and the VMs that may move.
+///
+/// Building it costs O(cloudlets + genes), not O(VMs): the VMs that are not
+/// genes are counted from [`PlacementView::cloudlet_vms`], and their delay
+/// (a constant no choice of the genes changes) is summed only when
+/// [`Objective::evaluate`] first needs it. A handover decision, one gene,
+/// therefore costs the same in a world of 100 or 100,000 VMs.
 #[derive(Debug, Clone)]
 pub struct Objective<'v> {
     view: &'v PlacementView<'v>,
@@ -105,8 +113,8 @@ pub struct Objective<'v> {
     fixed_counts: Vec<u32>,
     /// VMs each cloudlet has memory for now.
     room: Vec<u64>,
-    /// Delay of the VMs that are not genes.
-    fixed_ms: f64,
+    /// Delay of the VMs that are not genes, summed on first use.
+    fixed_ms: OnceCell<f64>,
     /// Per cloudlet: backlog spread over the cores, in ms.
     backlog_ms: Vec<f64>,
     /// Per cloudlet: utilisation one VM adds.
@@ -117,12 +125,49 @@ pub struct Objective<'v> {
 }
 
 /// The per-cloudlet counts of an assignment and its cost, for O(1) updates.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Tally {
     counts: Vec<u32>,
     incoming: Vec<u32>,
-    /// The assignment's cost, kept current by [`Objective::apply_move`].
+    /// The cost of the assignment less the delay of the VMs that are not
+    /// genes (the same for every assignment, so comparisons of totals
+    /// compare costs); kept current by [`Objective::apply_move`].
+    /// [`Objective::evaluate`] adds that constant back.
     pub total: f64,
+}
+
+impl Clone for Tally {
+    fn clone(&self) -> Self {
+        Self {
+            counts: self.counts.clone(),
+            incoming: self.incoming.clone(),
+            total: self.total,
+        }
+    }
+
+    /// Reuses `self`'s buffers (the GA copies tallies every generation).
+    fn clone_from(&mut self, source: &Self) {
+        self.counts.clone_from(&source.counts);
+        self.incoming.clone_from(&source.incoming);
+        self.total = source.total;
+    }
+}
+
+/// Gene lists at most this long are checked for repeats by a scan, longer
+/// ones with a table over the VMs.
+const SCAN_REPEATS_UP_TO: usize = 16;
+
+/// The number of assignments of `genes` genes to `cloudlets` cloudlets
+/// (cloudlets^genes), if it is at most `limit`.
+pub fn assignments_within(genes: usize, cloudlets: usize, limit: u64) -> Option<u64> {
+    let mut n: u64 = 1;
+    for _ in 0..genes {
+        n = n.checked_mul(cloudlets as u64)?;
+        if n > limit {
+            return None;
+        }
+    }
+    Some(n)
 }
 
 impl<'v> Objective<'v> {
@@ -130,19 +175,42 @@ impl<'v> Objective<'v> {
     /// VMs are dropped) in `view`, weighed by `weights`.
     pub fn new(view: &'v PlacementView<'v>, weights: &CostWeights, genes: &[u32]) -> Self {
         let cloudlets = view.cloudlets();
-        let mut is_gene = vec![false; view.vms()];
-        let genes: Vec<u32> = genes
-            .iter()
-            .copied()
-            .filter(|&vm| match is_gene.get_mut(vm as usize) {
-                Some(seen) if !*seen && (view.vm_hosts[vm as usize] as usize) < cloudlets => {
-                    *seen = true;
-                    true
+        let placed = |vm: u32| {
+            view.vm_hosts
+                .get(vm as usize)
+                .is_some_and(|&host| (host as usize) < cloudlets)
+        };
+        let mut kept: Vec<u32> = Vec::with_capacity(genes.len());
+        if genes.len() <= SCAN_REPEATS_UP_TO {
+            for &vm in genes {
+                if placed(vm) && !kept.contains(&vm) {
+                    kept.push(vm);
                 }
-                _ => false,
-            })
-            .collect();
-        let mut fixed_counts = vec![0u32; cloudlets];
+            }
+        } else {
+            let mut is_gene = vec![false; view.vms()];
+            for &vm in genes {
+                if placed(vm) && !std::mem::replace(&mut is_gene[vm as usize], true) {
+                    kept.push(vm);
+                }
+            }
+        }
+        let genes = kept;
+        // The VMs on each cloudlet, less the genes.
+        let mut fixed_counts = if view.cloudlet_vms.len() == cloudlets {
+            debug_assert_eq!(
+                view.cloudlet_vms,
+                &count_vms(view)[..],
+                "cloudlet_vms must count the VMs of vm_hosts"
+            );
+            view.cloudlet_vms.to_vec()
+        } else {
+            count_vms(view)
+        };
+        for &vm in &genes {
+            let host = view.vm_hosts[vm as usize] as usize;
+            fixed_counts[host] = fixed_counts[host].saturating_sub(1);
+        }
         let cpu_s = view.request_cpu_ns as f64 / 1e9;
         let rho_per_vm: Vec<f64> = view
             .cloudlet_cpu_cores
@@ -155,31 +223,36 @@ impl<'v> Objective<'v> {
             .zip(view.cloudlet_cpu_cores)
             .map(|(&b, &k)| b as f64 / 1e6 / f64::from(k.max(1)))
             .collect();
-        let mut objective = Self {
+        Self {
             view,
             weights: weights.clone(),
             genes,
-            fixed_counts: Vec::new(),
+            fixed_counts,
             room: (0..cloudlets as u32).map(|c| view.room_vms(c)).collect(),
-            fixed_ms: 0.0,
+            fixed_ms: OnceCell::new(),
             backlog_ms,
             rho_per_vm,
             cpu_ms: view.request_cpu_ns as f64 / 1e6,
             requests: view.request_rate_hz * (view.horizon_ns as f64 / 1e9).max(1.0),
-        };
-        let mut fixed_ms = 0.0;
-        for (vm, &host) in view.vm_hosts.iter().enumerate() {
-            if is_gene[vm] {
-                continue;
-            }
-            if let Some(n) = fixed_counts.get_mut(host as usize) {
-                *n += 1;
-                fixed_ms += objective.delay_ms(vm as u32, host);
-            }
         }
-        objective.fixed_counts = fixed_counts;
-        objective.fixed_ms = fixed_ms;
-        objective
+    }
+
+    /// The delay of the VMs that are not genes: O(VMs), computed once.
+    fn fixed_ms(&self) -> f64 {
+        *self.fixed_ms.get_or_init(|| {
+            let cloudlets = self.cloudlets();
+            let mut is_gene = vec![false; self.view.vms()];
+            for &vm in &self.genes {
+                is_gene[vm as usize] = true;
+            }
+            self.view
+                .vm_hosts
+                .iter()
+                .enumerate()
+                .filter(|&(vm, &host)| !is_gene[vm] && (host as usize) < cloudlets)
+                .map(|(vm, &host)| self.delay_ms(vm as u32, host))
+                .sum()
+        })
     }
 
     /// The VM of each gene.
@@ -263,11 +336,12 @@ impl<'v> Objective<'v> {
     }
 
     /// The counts and cost of `assignment` (one cloudlet per gene, each
-    /// below [`Objective::cloudlets`]), from scratch.
+    /// below [`Objective::cloudlets`]), from scratch; the cost less the
+    /// constant delay of the VMs that are not genes (see [`Tally::total`]).
     pub fn tally(&self, assignment: &[u32]) -> Tally {
         let mut counts = self.fixed_counts.clone();
         let mut incoming = vec![0u32; counts.len()];
-        let mut total = self.fixed_ms;
+        let mut total = 0.0;
         for (gene, &c) in assignment.iter().enumerate() {
             counts[c as usize] += 1;
             if c != self.host(gene) {
@@ -285,9 +359,10 @@ impl<'v> Objective<'v> {
         }
     }
 
-    /// The cost of `assignment`, from scratch.
+    /// The cost of `assignment`, from scratch (the first call also sums the
+    /// delay of the VMs that are not genes: O(VMs)).
     pub fn evaluate(&self, assignment: &[u32]) -> f64 {
-        self.tally(assignment).total
+        self.tally(assignment).total + self.fixed_ms()
     }
 
     /// How the cost changes if gene `gene` goes from cloudlet `from` (where
@@ -323,6 +398,51 @@ impl<'v> Objective<'v> {
         if to != host {
             tally.incoming[to as usize] += 1;
         }
+    }
+
+    /// The lowest-cost assignment of every one of the cloudlets^genes, and
+    /// its [`Tally::total`]: an odometer over the genes whose every step
+    /// changes one gene (or carries), the tally following move by move.
+    /// `incumbent` is kept among equals; an assignment replaces it only if
+    /// strictly cheaper, and then the first such in lexicographic order.
+    /// The caller bounds the work (see [`assignments_within`]).
+    pub fn exhaustive(&self, incumbent: &[u32]) -> (Vec<u32>, f64) {
+        let genes = self.genes.len();
+        let cloudlets = self.cloudlets();
+        let incumbent_total = self.tally(incumbent).total;
+        if genes == 0 || cloudlets == 0 {
+            return (incumbent.to_vec(), incumbent_total);
+        }
+        let mut assignment = vec![0u32; genes];
+        let mut tally = self.tally(&assignment);
+        let mut best: Option<(Vec<u32>, f64)> =
+            (tally.total < incumbent_total).then(|| (assignment.clone(), tally.total));
+        let last = cloudlets as u32 - 1;
+        loop {
+            let mut gene = 0;
+            while gene < genes && assignment[gene] == last {
+                self.apply_move(&mut tally, gene, last, 0);
+                assignment[gene] = 0;
+                gene += 1;
+            }
+            if gene == genes {
+                break;
+            }
+            let from = assignment[gene];
+            self.apply_move(&mut tally, gene, from, from + 1);
+            assignment[gene] = from + 1;
+            let to_beat = best.as_ref().map_or(incumbent_total, |b| b.1);
+            if tally.total < to_beat {
+                match &mut best {
+                    Some((genes, total)) => {
+                        genes.copy_from_slice(&assignment);
+                        *total = tally.total;
+                    }
+                    None => best = Some((assignment.clone(), tally.total)),
+                }
+            }
+        }
+        best.unwrap_or_else(|| (incumbent.to_vec(), incumbent_total))
     }
 
     /// Each gene in turn to the cloudlet that lowers the cost most given the
@@ -361,6 +481,17 @@ impl<'v> Objective<'v> {
     }
 }
 
+/// The VMs on each cloudlet, counted from `view.vm_hosts`.
+fn count_vms(view: &PlacementView<'_>) -> Vec<u32> {
+    let mut counts = vec![0u32; view.cloudlets()];
+    for &host in view.vm_hosts {
+        if let Some(n) = counts.get_mut(host as usize) {
+            *n += 1;
+        }
+    }
+    counts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,6 +520,35 @@ mod tests {
             "{} vs {fresh}",
             tally.total
         );
+    }
+
+    #[test]
+    fn a_few_genes_cost_the_same_as_every_vm_with_the_others_at_home() {
+        // The VMs that are not genes are counted from `cloudlet_vms` and their
+        // delay added lazily: the costs must match an objective over every VM.
+        let instance = Instance::random(40, 6, 12);
+        let view = instance.view();
+        let all: Vec<u32> = (0..40).collect();
+        let everyone = Objective::new(&view, &CostWeights::default(), &all);
+        for genes in [vec![7u32], vec![3, 30, 3, 12], (0..20).rev().collect()] {
+            let some = Objective::new(&view, &CostWeights::default(), &genes);
+            assert!(some.genes().len() <= genes.len(), "repeats are dropped");
+            let mut rng = ChaCha8Rng::seed_from_u64(genes.len() as u64);
+            for _ in 0..20 {
+                let mut full = everyone.current();
+                let part: Vec<u32> = some
+                    .genes()
+                    .iter()
+                    .map(|&vm| {
+                        let c = rng.random_range(0..6u32);
+                        full[vm as usize] = c;
+                        c
+                    })
+                    .collect();
+                let (a, b) = (some.evaluate(&part), everyone.evaluate(&full));
+                assert!((a - b).abs() <= 1e-9 * b, "{genes:?}: {a} vs {b}");
+            }
+        }
     }
 
     #[test]

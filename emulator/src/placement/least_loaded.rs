@@ -22,7 +22,7 @@ pub struct LeastLoadedConfig {
 }
 
 /// The least-loaded placer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LeastLoaded {
     max_rtt_ns: Option<f64>,
 }
@@ -51,6 +51,14 @@ impl PlacementPolicy for LeastLoaded {
     }
 
     fn decide(&mut self, view: &PlacementView<'_>, trigger: Trigger) -> Vec<Move> {
+        self.assign(view, &view.concerned(trigger))
+    }
+}
+
+impl LeastLoaded {
+    /// The moves of the VMs `concerned`, considered in that order (each move
+    /// counted before the next VM's turn); moves come in the same order.
+    pub fn assign(&self, view: &PlacementView<'_>, concerned: &[u32]) -> Vec<Move> {
         let mut vms: Vec<u64> = view.cloudlet_vms.iter().map(|&n| u64::from(n)).collect();
         let mut room: Vec<u64> = (0..view.cloudlets() as u32)
             .map(|c| view.room_vms(c))
@@ -62,7 +70,7 @@ impl PlacementPolicy for LeastLoaded {
             u128::from(a) * u128::from(d) < u128::from(c) * u128::from(b)
         };
         let mut moves = Vec::new();
-        for vm in view.concerned(trigger) {
+        for &vm in concerned {
             let i = vm as usize;
             let host = view.vm_hosts[i] as usize;
             if host >= vms.len() {

@@ -10,12 +10,15 @@
 //! 2016) and [`Optimal`] (exhaustive search on small instances). `ga` and
 //! `optimal` minimise the same objective, [`cost::Objective`], so the GA's
 //! optimality gap compares like with like. [`instance`] builds views from
-//! owned tables (tests, benchmarks, random instances). `docs/placement.md`
+//! owned tables (tests, benchmarks, random instances); [`judge`] costs
+//! every policy's answers on that objective, decision by decision, in a
+//! real run. `docs/placement.md`
 //! describes every policy and the GA's encoding.
 
 pub mod cost;
 pub mod ga;
 pub mod instance;
+pub mod judge;
 pub mod least_loaded;
 pub mod nearest;
 pub mod never;

@@ -15,18 +15,24 @@ pub struct NearestConfig {}
 pub struct Nearest;
 
 impl Nearest {
-    fn consider(view: &PlacementView<'_>, vm: u32, moves: &mut Vec<Move>) {
+    /// Where `nearest` sends VM `vm`: the lowest-latency cloudlet with room
+    /// from its device's access point, if that is not its host (`None`: it
+    /// stays, is migrating, or its device is out of coverage).
+    pub fn target(view: &PlacementView<'_>, vm: u32) -> Option<u32> {
         let i = vm as usize;
         if view.vm_migrating.get(i).copied().unwrap_or(true) {
-            return;
+            return None;
         }
         let (Some(&Some(ap)), Some(&host)) = (view.device_ap.get(i), view.vm_hosts.get(i)) else {
-            return;
+            return None;
         };
-        if let Some(best) = view.nearest_with_room(ap, host)
-            && best != host
-        {
-            moves.push(Move { vm, to: best });
+        view.nearest_with_room(ap, host)
+            .filter(|&best| best != host)
+    }
+
+    fn consider(view: &PlacementView<'_>, vm: u32, moves: &mut Vec<Move>) {
+        if let Some(to) = Self::target(view, vm) {
+            moves.push(Move { vm, to });
         }
     }
 }

@@ -9,7 +9,7 @@
 
 use serde::Deserialize;
 
-use super::cost::{CostWeights, Objective};
+use super::cost::{CostWeights, Objective, assignments_within};
 use super::{InstanceSize, Move, PlacementPolicy, PlacementView, Trigger};
 
 /// Default most assignments one decision may enumerate: 10 million (a
@@ -52,19 +52,6 @@ pub struct TooLarge {
     pub limit: u64,
 }
 
-/// The number of assignments of `vms` VMs to `cloudlets` cloudlets, if it is
-/// at most `limit`.
-fn assignments_within(vms: usize, cloudlets: usize, limit: u64) -> Option<u64> {
-    let mut n: u64 = 1;
-    for _ in 0..vms {
-        n = n.checked_mul(cloudlets as u64)?;
-        if n > limit {
-            return None;
-        }
-    }
-    Some(n)
-}
-
 /// The exhaustive placer.
 #[derive(Debug, Clone)]
 pub struct Optimal {
@@ -92,36 +79,12 @@ impl Optimal {
             limit: self.config.max_assignments,
         };
         assignments_within(genes, cloudlets, self.config.max_assignments).ok_or(too_large)?;
-        if genes == 0 || cloudlets == 0 {
-            let empty = Vec::new();
-            return Ok((empty.clone(), objective.evaluate(&empty)));
-        }
-        // An odometer over the genes; each step changes one gene or carries,
-        // and the tally follows move by move.
-        let mut assignment = vec![0u32; genes];
-        let mut tally = objective.tally(&assignment);
-        let mut best = (assignment.clone(), tally.total);
-        let last = cloudlets as u32 - 1;
-        loop {
-            let mut gene = 0;
-            while gene < genes && assignment[gene] == last {
-                objective.apply_move(&mut tally, gene, last, 0);
-                assignment[gene] = 0;
-                gene += 1;
-            }
-            if gene == genes {
-                break;
-            }
-            let from = assignment[gene];
-            objective.apply_move(&mut tally, gene, from, from + 1);
-            assignment[gene] = from + 1;
-            if tally.total < best.1 {
-                best = (assignment.clone(), tally.total);
-            }
-        }
+        // The first in lexicographic order among equals: the all-zero
+        // assignment is the incumbent.
+        let (best, _) = objective.exhaustive(&vec![0; genes]);
         // Report the winner's cost from scratch, free of rounding drift.
-        let cost = objective.evaluate(&best.0);
-        Ok((best.0, cost))
+        let cost = objective.evaluate(&best);
+        Ok((best, cost))
     }
 }
 
