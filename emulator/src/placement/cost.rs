@@ -7,18 +7,23 @@
 //! within the look-ahead horizon (R = request rate × horizon, at least one
 //! second's worth):
 //!
-//! - **delay**: for every VM, R times the round trip of its requests over
+//! - **delay**: for every VM, its R (its own request rate × horizon) times
+//!   the round trip of its requests over
 //!   the backbone, blended between the device's access point now and at the
 //!   end of the horizon (`ahead_weight` on the latter), plus, for every
-//!   cloudlet, R times the queueing each of its VMs' requests meets: the
-//!   current CPU backlog spread over the cores, and the M/M/1 wait
-//!   `s·ρ/(1−ρ)` at utilisation ρ = VMs × request rate × CPU time s / cores
+//!   cloudlet, the R of each of its VMs times the queueing its requests meet:
+//!   the current CPU backlog spread over the cores, and the M/M/1 wait
+//!   `s·ρ/(1−ρ)` at utilisation ρ = Σ (VM request rate × its mean CPU time)
+//!   / cores, s being the rate-weighted mean CPU time of the cloudlet's VMs
 //!   (continued as a straight line past ρ = 0.9 so an overloaded cloudlet
-//!   has a finite, steep cost); all times `delay_weight`;
+//!   has a finite, steep cost); all times `delay_weight`. Per-VM figures
+//!   enter as weights relative to a reference VM, so that a fleet of one
+//!   profile weighs every VM exactly 1 and costs what a count would;
 //! - **migration**: for every gene off its VM's current host, a fixed
 //!   `migration_ms`, `migration_ms_per_mib` per MiB the move sends, and
 //!   `downtime_weight` times the delay the expected downtime D adds to the
-//!   requests that arrive during it (rate × D of them, waiting D/2 on average);
+//!   requests that arrive during it (the VM's rate × D of them, waiting D/2
+//!   on average);
 //! - **capacity**: `capacity_penalty_ms` for every VM moved into a cloudlet
 //!   beyond the memory it has free now (sources keep their memory until a
 //!   migration ends, as in the engine).
@@ -109,11 +114,19 @@ pub struct Objective<'v> {
     fixed_ms: f64,
     /// Per cloudlet: backlog spread over the cores, in ms.
     backlog_ms: Vec<f64>,
-    /// Per cloudlet: utilisation one VM adds.
+    /// Per cloudlet: utilisation the reference VM adds.
     rho_per_vm: Vec<f64>,
+    /// Mean CPU time of the reference VM's requests, in ms.
     cpu_ms: f64,
-    /// Requests each device is expected to send within the horizon.
+    /// Requests the reference VM's device is expected to send within the horizon.
     requests: f64,
+    /// Per VM: its CPU load (rate × mean CPU time) over the reference VM's.
+    load_weight: Vec<f64>,
+    /// Per VM: its request rate over the reference VM's.
+    rate_weight: Vec<f64>,
+    /// Per cloudlet: the load and rate weights of the VMs that are not genes.
+    fixed_load: Vec<f64>,
+    fixed_rate: Vec<f64>,
 }
 
 /// The per-cloudlet counts of an assignment and its cost, for O(1) updates.
@@ -121,6 +134,10 @@ pub struct Objective<'v> {
 pub struct Tally {
     counts: Vec<u32>,
     incoming: Vec<u32>,
+    /// Per cloudlet: sum of its VMs' load weights.
+    load: Vec<f64>,
+    /// Per cloudlet: sum of its VMs' rate weights.
+    rate: Vec<f64>,
     /// The assignment's cost, kept current by [`Objective::apply_move`].
     pub total: f64,
 }
@@ -143,11 +160,38 @@ impl<'v> Objective<'v> {
             })
             .collect();
         let mut fixed_counts = vec![0u32; cloudlets];
-        let cpu_s = view.request_cpu_ns as f64 / 1e9;
+        // The reference VM: the first with any CPU load (else VM 0).
+        let figures = |vm: usize| {
+            (
+                view.request_rate_hz.get(vm).copied().unwrap_or(0.0),
+                view.request_cpu_ns.get(vm).copied().unwrap_or(0),
+            )
+        };
+        let reference = (0..view.vms())
+            .find(|&vm| {
+                let (rate, cpu) = figures(vm);
+                rate * cpu as f64 > 0.0
+            })
+            .unwrap_or(0);
+        let (rate0, cpu0_ns) = figures(reference);
+        let load0 = rate0 * cpu0_ns as f64;
+        let (load_weight, rate_weight): (Vec<f64>, Vec<f64>) = (0..view.vms())
+            .map(|vm| {
+                let (rate, cpu) = figures(vm);
+                let load = if load0 > 0.0 {
+                    rate * cpu as f64 / load0
+                } else {
+                    0.0
+                };
+                let rate = if rate0 > 0.0 { rate / rate0 } else { 0.0 };
+                (load, rate)
+            })
+            .unzip();
+        let cpu_s = cpu0_ns as f64 / 1e9;
         let rho_per_vm: Vec<f64> = view
             .cloudlet_cpu_cores
             .iter()
-            .map(|&k| view.request_rate_hz * cpu_s / f64::from(k.max(1)))
+            .map(|&k| rate0 * cpu_s / f64::from(k.max(1)))
             .collect();
         let backlog_ms = view
             .cloudlet_backlog_ns
@@ -164,8 +208,12 @@ impl<'v> Objective<'v> {
             fixed_ms: 0.0,
             backlog_ms,
             rho_per_vm,
-            cpu_ms: view.request_cpu_ns as f64 / 1e6,
-            requests: view.request_rate_hz * (view.horizon_ns as f64 / 1e9).max(1.0),
+            cpu_ms: cpu0_ns as f64 / 1e6,
+            requests: rate0 * (view.horizon_ns as f64 / 1e9).max(1.0),
+            load_weight,
+            rate_weight,
+            fixed_load: vec![0.0; cloudlets],
+            fixed_rate: vec![0.0; cloudlets],
         };
         let mut fixed_ms = 0.0;
         for (vm, &host) in view.vm_hosts.iter().enumerate() {
@@ -174,6 +222,8 @@ impl<'v> Objective<'v> {
             }
             if let Some(n) = fixed_counts.get_mut(host as usize) {
                 *n += 1;
+                objective.fixed_load[host as usize] += objective.load_weight[vm];
+                objective.fixed_rate[host as usize] += objective.rate_weight[vm];
                 fixed_ms += objective.delay_ms(vm as u32, host);
             }
         }
@@ -224,7 +274,8 @@ impl<'v> Objective<'v> {
             (Some(x), None) | (None, Some(x)) => x,
             (None, None) => 0.0,
         };
-        self.weights.delay_weight * self.requests * 2.0 * one_way_ns / 1e6
+        let rate = self.rate_weight.get(i).copied().unwrap_or(0.0);
+        self.weights.delay_weight * self.requests * rate * 2.0 * one_way_ns / 1e6
     }
 
     /// Cost of gene `gene` on `cloudlet`: its delay, plus the migration if
@@ -236,7 +287,8 @@ impl<'v> Objective<'v> {
         if cloudlet != host {
             let m = self.view.migration(host, cloudlet);
             let downtime_s = m.downtime_ns as f64 / 1e9;
-            let stalled = self.view.request_rate_hz * downtime_s;
+            let rate_hz = self.view.request_rate_hz.get(vm as usize).copied();
+            let stalled = rate_hz.unwrap_or(0.0) * downtime_s;
             cost += self.weights.migration_ms
                 + self.weights.migration_ms_per_mib * m.bytes as f64 / f64::from(1u32 << 20)
                 + self.weights.downtime_weight * stalled * downtime_s * 1e3 / 2.0;
@@ -244,21 +296,29 @@ impl<'v> Objective<'v> {
         cost
     }
 
-    /// Cost of `cloudlet` hosting `vms` VMs of which `incoming` arrive now:
-    /// the queueing of their requests and the capacity penalty.
-    pub fn cloudlet_cost(&self, cloudlet: u32, vms: u32, incoming: u32) -> f64 {
+    /// Cost of `cloudlet` hosting VMs whose load and rate weights sum to
+    /// `load` and `rate`, of which `incoming` arrive now: the queueing of
+    /// their requests and the capacity penalty.
+    pub fn cloudlet_cost(&self, cloudlet: u32, load: f64, rate: f64, incoming: u32) -> f64 {
         let c = cloudlet as usize;
-        let rho = f64::from(vms) * self.rho_per_vm[c];
-        let queue_ms = if rho < RHO_KNEE {
-            self.cpu_ms * rho / (1.0 - rho)
+        let rho = load * self.rho_per_vm[c];
+        // Rate-weighted mean CPU time of the cloudlet's requests (the
+        // reference VM's when all share one profile: load / rate = 1).
+        let cpu_ms = if rate > 0.0 {
+            self.cpu_ms * (load / rate)
         } else {
-            let at_knee = self.cpu_ms * RHO_KNEE / (1.0 - RHO_KNEE);
-            let slope = self.cpu_ms / ((1.0 - RHO_KNEE) * (1.0 - RHO_KNEE));
+            self.cpu_ms
+        };
+        let queue_ms = if rho < RHO_KNEE {
+            cpu_ms * rho / (1.0 - rho)
+        } else {
+            let at_knee = cpu_ms * RHO_KNEE / (1.0 - RHO_KNEE);
+            let slope = cpu_ms / ((1.0 - RHO_KNEE) * (1.0 - RHO_KNEE));
             at_knee + slope * (rho - RHO_KNEE)
         };
         let wait_ms = self.backlog_ms[c] + queue_ms;
         let over = u64::from(incoming).saturating_sub(self.room[c]);
-        self.weights.delay_weight * self.requests * f64::from(vms) * wait_ms
+        self.weights.delay_weight * self.requests * rate * wait_ms
             + self.weights.capacity_penalty_ms * over as f64
     }
 
@@ -267,20 +327,27 @@ impl<'v> Objective<'v> {
     pub fn tally(&self, assignment: &[u32]) -> Tally {
         let mut counts = self.fixed_counts.clone();
         let mut incoming = vec![0u32; counts.len()];
+        let mut load = self.fixed_load.clone();
+        let mut rate = self.fixed_rate.clone();
         let mut total = self.fixed_ms;
         for (gene, &c) in assignment.iter().enumerate() {
             counts[c as usize] += 1;
+            let vm = self.genes[gene] as usize;
+            load[c as usize] += self.load_weight[vm];
+            rate[c as usize] += self.rate_weight[vm];
             if c != self.host(gene) {
                 incoming[c as usize] += 1;
             }
             total += self.gene_cost(gene, c);
         }
         for c in 0..counts.len() {
-            total += self.cloudlet_cost(c as u32, counts[c], incoming[c]);
+            total += self.cloudlet_cost(c as u32, load[c], rate[c], incoming[c]);
         }
         Tally {
             counts,
             incoming,
+            load,
+            rate,
             total,
         }
     }
@@ -300,11 +367,14 @@ impl<'v> Objective<'v> {
         let (a, b) = (from as usize, to as usize);
         let leaving = u32::from(from != host);
         let arriving = u32::from(to != host);
+        let vm = self.genes[gene] as usize;
+        let (l, r) = (self.load_weight[vm], self.rate_weight[vm]);
+        let (load, rate) = (&tally.load, &tally.rate);
         self.gene_cost(gene, to) - self.gene_cost(gene, from)
-            + self.cloudlet_cost(from, tally.counts[a] - 1, tally.incoming[a] - leaving)
-            - self.cloudlet_cost(from, tally.counts[a], tally.incoming[a])
-            + self.cloudlet_cost(to, tally.counts[b] + 1, tally.incoming[b] + arriving)
-            - self.cloudlet_cost(to, tally.counts[b], tally.incoming[b])
+            + self.cloudlet_cost(from, load[a] - l, rate[a] - r, tally.incoming[a] - leaving)
+            - self.cloudlet_cost(from, load[a], rate[a], tally.incoming[a])
+            + self.cloudlet_cost(to, load[b] + l, rate[b] + r, tally.incoming[b] + arriving)
+            - self.cloudlet_cost(to, load[b], rate[b], tally.incoming[b])
     }
 
     /// Moves gene `gene` from `from` (where `tally` has it) to `to` in
@@ -317,6 +387,11 @@ impl<'v> Objective<'v> {
         let host = self.host(gene);
         tally.counts[from as usize] -= 1;
         tally.counts[to as usize] += 1;
+        let vm = self.genes[gene] as usize;
+        tally.load[from as usize] -= self.load_weight[vm];
+        tally.load[to as usize] += self.load_weight[vm];
+        tally.rate[from as usize] -= self.rate_weight[vm];
+        tally.rate[to as usize] += self.rate_weight[vm];
         if from != host {
             tally.incoming[from as usize] -= 1;
         }
