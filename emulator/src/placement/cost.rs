@@ -467,6 +467,43 @@ mod tests {
     }
 
     #[test]
+    fn per_vm_profiles_weigh_the_cost_and_stay_incremental() {
+        let mut instance = Instance::random(20, 4, 9);
+        instance.cloudlet_backlog_ns = vec![0; 4];
+        // Half the VMs send 5× the requests at 3× the CPU time.
+        for vm in 0..10 {
+            instance.request_rate_hz[vm] = 100.0;
+            instance.request_cpu_ns[vm] = 30_000_000;
+        }
+        let view = instance.view();
+        let all: Vec<u32> = (0..20).collect();
+        let objective = Objective::new(&view, &CostWeights::default(), &all);
+        let mut assignment = objective.current();
+        let mut tally = objective.tally(&assignment);
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        for _ in 0..300 {
+            let gene = rng.random_range(0..20);
+            let to = rng.random_range(0..4u32);
+            objective.apply_move(&mut tally, gene, assignment[gene], to);
+            assignment[gene] = to;
+        }
+        let fresh = objective.evaluate(&assignment);
+        assert!((tally.total - fresh).abs() < 1e-6 * fresh);
+        // All on cloudlet 0: the heavy VMs load it far more than light ones.
+        let light_only = Objective::new(&view, &CostWeights::default(), &all[10..]);
+        let heavy_only = Objective::new(&view, &CostWeights::default(), &all[..10]);
+        let c0 = |o: &Objective| {
+            o.cloudlet_cost(
+                0,
+                10.0 * o.load_weight[o.genes[0] as usize],
+                10.0 * o.rate_weight[o.genes[0] as usize],
+                0,
+            )
+        };
+        assert!(c0(&heavy_only) > 10.0 * c0(&light_only));
+    }
+
+    #[test]
     fn staying_costs_no_migration_and_moving_does() {
         let mut instance = Instance::random(1, 3, 2);
         instance.device_ap = vec![Some(1)];
