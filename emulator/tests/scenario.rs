@@ -232,6 +232,17 @@ end = "hold"
     // Without `format`, the headerless file is recognised by its rows.
     let detected = load(&fleet.replace("format = \"dublin-siri\"\n", "")).unwrap();
     assert_eq!(detected.world.devices.len(), 131);
+    // The whole file, buses split where they stop reporting for 10 minutes:
+    // the later pieces are devices of their own, named `@2`, `@3`, ...
+    let split = fleet
+        .replace(
+            "window = [\"2013-01-31T00:00:00Z\", \"2013-01-31T01:00:00Z\"]\n",
+            "",
+        )
+        .replace("max_gap_s = 600", "max_gap_s = 600\ngap = \"split\"");
+    let s = load(&split).unwrap();
+    assert!(s.world.devices.len() > 131);
+    assert!(s.world.devices.iter().any(|d| d.name.contains("@2#0")));
     assert!(error_of(&fleet.replace("dublin-siri", "dublin")).contains("devices[0].format"));
     assert!(error_of(&fleet.replace("T01:00:00Z", "T25:00:00Z")).contains("devices[0].window"));
     assert!(error_of(&fleet.replace("max_gap_s = 600", "max_gap_s = 0")).contains("max_gap_s"));

@@ -462,10 +462,16 @@ impl Resolver<'_> {
                                     "key `{key}`: {name}: no vehicle is left after `window` and `min_fixes`"
                                 )));
                             }
-                            // Fleet devices are named by vehicle: `stem.id`.
+                            // Fleet devices are named by vehicle: `stem.id`
+                            // (and `@2`, ... for the pieces of a split one).
+                            let file = path.display().to_string();
                             for trace in kept {
-                                let id = trace.name().rsplit_once('#').map_or("", |(_, id)| id);
-                                traces.push((safe_name(&format!("{stem}.{id}")), trace));
+                                let rest = trace.name().strip_prefix(&file).unwrap_or("");
+                                let base = match rest.strip_prefix('#') {
+                                    Some(id) => format!("{stem}.{id}"),
+                                    None => format!("{stem}{rest}"),
+                                };
+                                traces.push((safe_name(&base), trace));
                             }
                         }
                     }
