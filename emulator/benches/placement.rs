@@ -118,13 +118,13 @@ fn geant_world() -> World {
         links: network.links,
         paths: network.paths,
         devices: Vec::new(),
-        workload: Workload {
-            rate_hz: 10.0,
-            arrivals: Arrivals::Periodic,
-            request_bytes: 1_000,
-            response_bytes: 1_000,
-            cpu_ns: 1_000_000,
-        },
+        workloads: vec![Workload::fixed(
+            10.0,
+            Arrivals::Periodic,
+            1_000,
+            1_000,
+            1_000_000,
+        )],
     }
 }
 

@@ -98,15 +98,10 @@ fn world(devices: usize) -> World {
                 name: format!("driver-{i}"),
                 trace: trace(),
                 edge: Edge::Hold,
+                workload: 0,
             })
             .collect(),
-        workload: Workload {
-            rate_hz: 10.0,
-            arrivals: Arrivals::Periodic,
-            request_bytes: 1_000,
-            response_bytes: 1_000,
-            cpu_ns: MS,
-        },
+        workloads: vec![Workload::fixed(10.0, Arrivals::Periodic, 1_000, 1_000, MS)],
     }
 }
 

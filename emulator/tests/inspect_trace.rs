@@ -55,6 +55,7 @@ fn single_keys() -> Vec<&'static str> {
         "duration_s",
         "file",
         "length_km",
+        "longest_gap_s",
         "max_speed_mps",
         "mean_speed_mps",
         "points",
@@ -496,4 +497,31 @@ fn bad_topologies_and_options_fail_with_one_line() {
     let out = inspect(&[bus, "--step-s", "5"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--topology"));
+}
+
+#[test]
+fn a_fleet_file_reports_its_vehicles_and_their_gaps() {
+    let v = one(&[
+        "topologies/traces/dublin-bus-siri-20130131-sample.csv",
+        "--max-gap-s",
+        "600",
+    ]);
+    assert_eq!(v["traces"], 259);
+    assert_eq!(v["cleaning"]["points_read"], 10_000);
+    // The excerpt thins out after 01:00 and picks up at 06:00: some bus
+    // goes hours between two fixes.
+    assert!(
+        f(&v, "longest_gap_s") > 3.0 * 3600.0,
+        "{}",
+        v["longest_gap_s"]
+    );
+    let gaps = v["gaps_over_max"].as_u64().unwrap();
+    assert!(gaps > 0);
+    let per: &Vec<Value> = v["per_trace"].as_array().unwrap();
+    let over = per.iter().filter(|t| f(t, "longest_gap_s") > 600.0).count() as u64;
+    assert!(over > 0 && over <= gaps, "{over} {gaps}");
+    let austin = one(&["topologies/traces/austin-capmetro-20160322.csv"]);
+    assert_eq!(austin["traces"], 195);
+    assert!(austin["cleaning"]["out_of_order"].as_u64().unwrap() > 0);
+    assert!(austin.get("gaps_over_max").is_none());
 }

@@ -204,3 +204,88 @@ fn node_addresses_are_checked_and_resolved_by_cloudlet() {
         );
     }
 }
+
+#[test]
+fn a_dublin_fleet_hour_gives_one_device_per_bus() {
+    let fleet = r#"
+duration_s = 60
+[topology]
+file = "TOPO/example-topology.toml"
+[[devices]]
+trace = "TOPO/traces/dublin-bus-siri-20130131-sample.csv"
+format = "dublin-siri"
+window = ["2013-01-31T00:00:00Z", "2013-01-31T01:00:00Z"]
+min_fixes = 10
+max_gap_s = 600
+align = "file"
+end = "hold"
+"#;
+    let s = load(fleet).unwrap();
+    // 144 buses report in that hour, 131 of them 10 times or more.
+    assert_eq!(s.world.devices.len(), 131);
+    assert_eq!(
+        s.world.devices[0].name,
+        "dublin-bus-siri-20130131-sample.33608#0"
+    );
+    // Aligned on the window: the first bus's first fix (00:00:01) is at 1 s.
+    assert_eq!(s.world.devices[0].trace.first().t_s, 1.0);
+    // Without `format`, the headerless file is recognised by its rows.
+    let detected = load(&fleet.replace("format = \"dublin-siri\"\n", "")).unwrap();
+    assert_eq!(detected.world.devices.len(), 131);
+    // The whole file, buses split where they stop reporting for 10 minutes:
+    // the later pieces are devices of their own, named `@2`, `@3`, ...
+    let split = fleet
+        .replace(
+            "window = [\"2013-01-31T00:00:00Z\", \"2013-01-31T01:00:00Z\"]\n",
+            "",
+        )
+        .replace("max_gap_s = 600", "max_gap_s = 600\ngap = \"split\"");
+    let s = load(&split).unwrap();
+    assert!(s.world.devices.len() > 131);
+    assert!(s.world.devices.iter().any(|d| d.name.contains("@2#0")));
+    assert!(error_of(&fleet.replace("dublin-siri", "dublin")).contains("devices[0].format"));
+    assert!(error_of(&fleet.replace("T01:00:00Z", "T25:00:00Z")).contains("devices[0].window"));
+    assert!(error_of(&fleet.replace("max_gap_s = 600", "max_gap_s = 0")).contains("max_gap_s"));
+    assert!(error_of(&fleet.replace("\"file\"", "\"fleet\"")).contains("devices[0].align"));
+}
+
+#[test]
+fn device_groups_follow_their_own_profiles() {
+    let mixed = format!(
+        "{GOOD}profile = \"face-recognition\"\n\
+         [[devices]]\ntrace = \"TOPO/traces/bus-304-limerick.gpx\"\nprofile = \"sensor\"\n\
+         [[devices]]\ntrace = \"TOPO/traces/bus-304-limerick.gpx\"\n\
+         [profiles.sensor]\nrate_hz = 0.5\narrival = \"poisson\"\n\
+         request_bytes = {{ dist = \"uniform\", min = 20, max = 200 }}\n\
+         response_bytes = 0\ncpu_ms = {{ dist = \"lognormal\", mean = 0.5, sd = 0.1 }}\n"
+    );
+    let s = load(&mixed).unwrap();
+    let names: Vec<&str> = s.world.workloads.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["workload", "face-recognition", "sensor"]);
+    let of = |d: usize| s.world.devices[d].workload;
+    assert_eq!((of(0), of(1), of(2)), (1, 2, 0));
+    let sensor = &s.world.workloads[2];
+    assert_eq!(sensor.sizes.cpu_ns.mean(), 500_000.0);
+    assert_eq!(sensor.sizes.request_bytes.mean(), 110.0);
+    let bad = |from: &str, to: &str| error_of(&mixed.replace(from, to));
+    assert!(bad("\"sensor\"\n[[", "\"sensr\"\n[[").contains("devices[1].profile"));
+    assert!(
+        bad("min = 20, max = 200", "min = 200, max = 20").contains("profiles.sensor.request_bytes")
+    );
+    assert!(bad("mean = 0.5, sd = 0.1", "mean = 0.5").contains("profiles.sensor.cpu_ms.sd"));
+    assert!(
+        bad("dist = \"uniform\"", "dist = \"normal\"")
+            .contains("profiles.sensor.request_bytes.dist")
+    );
+    assert!(bad("max = 200 ", "max = 200, values = [1] ").contains("takes only min, max"));
+}
+
+#[test]
+fn a_chosen_trace_keeps_its_number_in_the_file() {
+    let s = load(
+        "duration_s = 60\n[topology]\nfile = \"TOPO/example-topology.toml\"\n\
+         [[devices]]\ntrace = \"TOPO/traces/geolife-demo.csv\"\ntraces = [4]\n",
+    )
+    .unwrap();
+    assert_eq!(s.world.devices[0].name, "geolife-demo.4#0");
+}

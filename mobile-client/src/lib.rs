@@ -38,6 +38,7 @@ pub mod random_waypoint;
 pub mod readers;
 pub mod slack;
 pub mod trace;
+pub mod workload;
 
 pub use arrivals::{Arrivals, RequestClock};
 pub use attach::{AccessPoint, ApIndex, Handover, handovers_along};

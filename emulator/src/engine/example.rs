@@ -114,14 +114,15 @@ impl TwoSites {
                 name: "walker".into(),
                 trace: walk,
                 edge: Edge::Hold,
+                workload: 0,
             }],
-            workload: Workload {
-                rate_hz: self.rate_hz,
-                arrivals: Arrivals::Periodic,
-                request_bytes: 1_000,
-                response_bytes: 1_000,
-                cpu_ns: 1_000_000,
-            },
+            workloads: vec![Workload::fixed(
+                self.rate_hz,
+                Arrivals::Periodic,
+                1_000,
+                1_000,
+                1_000_000,
+            )],
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod links;
 pub mod migrations;
 pub mod mobility;
 pub mod placement_tables;
+pub mod profiles;
 pub mod queue;
 pub mod run;
 pub mod ticks;

@@ -41,6 +41,10 @@ pub struct PlacementTables {
     /// Cloudlets in order of propagation latency (ties by index), for each
     /// access point.
     pub cloudlets_by_latency: Vec<Vec<u32>>,
+    /// Requests per second of each VM (its device's profile).
+    pub vm_request_rate_hz: Vec<f64>,
+    /// Mean CPU time of a request of each VM, in nanoseconds.
+    pub vm_request_cpu_ns: Vec<u64>,
 }
 
 impl PlacementTables {
@@ -83,7 +87,12 @@ impl PlacementTables {
                 order
             })
             .collect();
+        let profiles = (0..world.devices.len()).map(|d| world.workload_of(d));
+        let (vm_request_rate_hz, vm_request_cpu_ns) =
+            profiles.map(|w| (w.rate_hz, w.mean_cpu_ns())).unzip();
         Self {
+            vm_request_rate_hz,
+            vm_request_cpu_ns,
             cloudlets_by_latency,
             memory_bytes: world.cloudlets.iter().map(|c| c.memory_bytes).collect(),
             cpu_cores: world.cloudlets.iter().map(|c| c.cpu_cores).collect(),
@@ -167,8 +176,8 @@ impl PlacementTables {
             cloudlet_latency_ns: world.paths.between_latency_table_ns(),
             cloudlet_bandwidth_bps: &self.bandwidth_bps,
             migration_cost: &self.migration_cost,
-            request_rate_hz: world.workload.rate_hz,
-            request_cpu_ns: world.workload.cpu_ns,
+            request_rate_hz: &self.vm_request_rate_hz,
+            request_cpu_ns: &self.vm_request_cpu_ns,
         }
     }
 }

@@ -16,7 +16,7 @@ pub use super::placement_tables::DEFAULT_PLACEMENT_HORIZON_NS;
 use super::placement_tables::{PlacementScratch, PlacementTables};
 use super::queue::EventQueue;
 use super::ticks::{Tick, Ticks};
-use super::workload::{RequestClock, request_clock};
+use super::workload::{RequestClock, SizeStream, request_clock, size_stream};
 use super::world::World;
 use crate::output::{HandoverRecord, Outcome, RecordSink, RequestRecord, RunTotals, Summary};
 use crate::placement::{InstanceSize, Move, PlacementPolicy, Trigger};
@@ -84,6 +84,10 @@ pub struct Serve {
     dual: Option<u32>,
     /// The migration slot it arrived during, if any.
     migration: Option<u32>,
+    /// Bytes of its answer (drawn when it was sent).
+    response_bytes: u64,
+    /// CPU time it costs on one core (drawn when it was sent).
+    cpu_ns: u64,
 }
 
 impl Serve {
@@ -133,6 +137,8 @@ pub struct Engine<'w, S: RecordSink> {
     aps: Vec<Option<u32>>,
     /// Each device's request clock (side by side, as each send reads one).
     clocks: Vec<RequestClock>,
+    /// Each device's stream of request sizes.
+    sizes: Vec<SizeStream>,
     /// Positions and attachments, until the run hands them to their thread.
     mobility: Option<Mobility<'w>>,
     vms: Vec<Vm>,
@@ -200,10 +206,28 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             .migration
             .validate()
             .map_err(|e| EngineError::Migration(e.to_string()))?;
-        let rate = world.workload.rate_hz;
-        if !(rate.is_finite() && rate > 0.0) {
+        if world.workloads.is_empty() {
+            return Err(EngineError::Workload("no application profile".into()));
+        }
+        for w in &world.workloads {
+            let rate = w.rate_hz;
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(EngineError::Workload(format!(
+                    "profile {}: rate_hz must be a positive number, got {rate}",
+                    w.name
+                )));
+            }
+        }
+        if let Some(d) = world
+            .devices
+            .iter()
+            .find(|d| d.workload as usize >= world.workloads.len())
+        {
             return Err(EngineError::Workload(format!(
-                "rate_hz must be a positive number, got {rate}"
+                "device {} follows profile {}, and there are {}",
+                d.name,
+                d.workload,
+                world.workloads.len()
             )));
         }
         policy
@@ -241,6 +265,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             devices: Vec::with_capacity(world.devices.len()),
             aps: Vec::with_capacity(world.devices.len()),
             clocks: Vec::with_capacity(world.devices.len()),
+            sizes: Vec::with_capacity(world.devices.len()),
             mobility: None,
             vms: Vec::with_capacity(world.devices.len()),
             migrations: Vec::new(),
@@ -287,7 +312,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                     vm_mib: vm_bytes >> 20,
                 })?;
             self.memory_used_bytes[host as usize] += vm_bytes;
-            let mut clock = request_clock(&self.world.workload, self.settings.seed, i as u32);
+            let mut clock = request_clock(self.world.workload_of(i), self.settings.seed, i as u32);
             let first_ns = clock.first_ns();
             if first_ns <= self.settings.duration_ns {
                 self.queue.push(first_ns, Event::Send { device: i as u32 });
@@ -303,6 +328,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             });
             self.aps.push(attachment.ap);
             self.clocks.push(clock);
+            self.sizes.push(size_stream(self.settings.seed, i as u32));
             mobility.push((cursor, attachment));
         }
         self.mobility = Some(Mobility::new(
@@ -585,11 +611,14 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             self.queue.push(next, Event::Send { device });
         }
         self.totals.requests += 1;
+        // Drawn for every request, attached or not, so the n-th request of
+        // a device has the same sizes on both clocks.
+        let size = self.sizes[d].draw(&self.world.workload_of(d).sizes);
         let Some(ap) = self.aps[d] else {
             self.finish_request(RequestRecord::no_coverage(now, device), None);
             return;
         };
-        let bytes = self.world.workload.request_bytes;
+        let bytes = size.request_bytes;
         let wireless_up_ns = self
             .links
             .send_message(&self.wireless(ap, true), bytes, now);
@@ -604,6 +633,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             ready_ns: 0,
             dual: None,
             migration: vm.migration,
+            response_bytes: size.response_bytes,
+            cpu_ns: size.cpu_ns,
         };
         let Some(slot) = vm.migration else {
             let arrived_ns =
@@ -678,9 +709,9 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     }
 
     fn on_serve(&mut self, now: u64, serve: Serve) {
-        let work = self.world.workload.cpu_ns;
+        let work = serve.cpu_ns;
         let service = self.cpus[serve.host as usize].serve(now, work);
-        let bytes = self.world.workload.response_bytes;
+        let bytes = serve.response_bytes;
         let back_ns = self.links.send_message(
             self.world.paths.down(serve.ap, serve.host),
             bytes,

@@ -3,6 +3,7 @@
 //! workload.
 
 pub use mcc_mobile_client::RequestClock;
+pub use mcc_mobile_client::workload::{RequestSize, SizeStream};
 
 use super::world::Workload;
 
@@ -11,4 +12,10 @@ use super::world::Workload;
 /// changes another device's requests).
 pub fn request_clock(workload: &Workload, seed: u64, device: u32) -> RequestClock {
     RequestClock::new(workload.arrivals, workload.rate_hz, seed, device)
+}
+
+/// The stream of request sizes of device `device`, seeded from `seed`
+/// (separate from its request clock, so sizes never move requests in time).
+pub fn size_stream(seed: u64, device: u32) -> SizeStream {
+    SizeStream::new(seed, device)
 }

@@ -47,6 +47,8 @@ pub struct Device {
     pub trace: Trace,
     /// What the trace says before it starts and after it ends.
     pub edge: Edge,
+    /// Index of its application profile in [`World::workloads`].
+    pub workload: u32,
 }
 
 /// Backbone paths between access points and cloudlets, and between cloudlets,
@@ -207,20 +209,47 @@ impl Paths {
 
 /// How devices send requests.
 pub use mcc_mobile_client::Arrivals;
+pub use mcc_mobile_client::workload::{Dist, RequestSizes};
 
-/// What every device asks of its VM.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// An application profile: what a device asks of its VM, and how often.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Workload {
+    /// The profile's name (`workload` for the scenario's `[workload]` table).
+    pub name: String,
     /// Requests per second per device.
     pub rate_hz: f64,
     /// How requests are spaced.
     pub arrivals: Arrivals,
-    /// Request size.
-    pub request_bytes: u64,
-    /// Answer size.
-    pub response_bytes: u64,
-    /// CPU time per request on one core.
-    pub cpu_ns: u64,
+    /// Request and answer sizes, and CPU time per request on one core, in
+    /// nanoseconds: each drawn per request from its distribution.
+    pub sizes: RequestSizes,
+}
+
+impl Workload {
+    /// A profile whose every request is the same.
+    pub fn fixed(
+        rate_hz: f64,
+        arrivals: Arrivals,
+        request_bytes: u64,
+        response_bytes: u64,
+        cpu_ns: u64,
+    ) -> Self {
+        Self {
+            name: "workload".into(),
+            rate_hz,
+            arrivals,
+            sizes: RequestSizes {
+                request_bytes: Dist::Fixed(request_bytes as f64),
+                response_bytes: Dist::Fixed(response_bytes as f64),
+                cpu_ns: Dist::Fixed(cpu_ns as f64),
+            },
+        }
+    }
+
+    /// Mean CPU time of a request, in nanoseconds (rounded).
+    pub fn mean_cpu_ns(&self) -> u64 {
+        self.sizes.cpu_ns.mean().round() as u64
+    }
 }
 
 /// Everything the engine needs to run an experiment.
@@ -236,8 +265,9 @@ pub struct World {
     pub paths: Paths,
     /// Devices, by index; device `i` owns VM `i`.
     pub devices: Vec<Device>,
-    /// The requests devices send.
-    pub workload: Workload,
+    /// The application profiles devices follow (each device names one by
+    /// index; the scenario's `[workload]` table is the first).
+    pub workloads: Vec<Workload>,
 }
 
 /// The name of device `device`'s VM, in the output files and on the nodes.
@@ -246,6 +276,29 @@ pub fn vm_name(device: &str) -> String {
 }
 
 impl World {
+    /// The profile device `device` follows.
+    pub fn workload_of(&self, device: usize) -> &Workload {
+        let index = self.devices.get(device).map_or(0, |d| d.workload as usize);
+        &self.workloads[index.min(self.workloads.len().saturating_sub(1))]
+    }
+
+    /// Mean CPU time of a request over the devices (each weighted by its
+    /// request rate), in nanoseconds: what an average request in a
+    /// cloudlet's queue costs.
+    pub fn mean_cpu_ns(&self) -> u64 {
+        let (mut work, mut rate) = (0.0, 0.0);
+        for d in 0..self.devices.len() {
+            let w = self.workload_of(d);
+            work += w.rate_hz * w.sizes.cpu_ns.mean();
+            rate += w.rate_hz;
+        }
+        if rate > 0.0 {
+            (work / rate).round() as u64
+        } else {
+            self.workloads.first().map_or(0, Workload::mean_cpu_ns)
+        }
+    }
+
     /// The names the output files show: cloudlets and access points, and the
     /// devices (device `i` owns VM [`vm_name`]) when `with_devices` (a run
     /// whose devices join later names them as they do).

@@ -7,18 +7,23 @@
 //! within the look-ahead horizon (R = request rate × horizon, at least one
 //! second's worth):
 //!
-//! - **delay**: for every VM, R times the round trip of its requests over
+//! - **delay**: for every VM, its R (its own request rate × horizon) times
+//!   the round trip of its requests over
 //!   the backbone, blended between the device's access point now and at the
 //!   end of the horizon (`ahead_weight` on the latter), plus, for every
-//!   cloudlet, R times the queueing each of its VMs' requests meets: the
-//!   current CPU backlog spread over the cores, and the M/M/1 wait
-//!   `s·ρ/(1−ρ)` at utilisation ρ = VMs × request rate × CPU time s / cores
+//!   cloudlet, the R of each of its VMs times the queueing its requests meet:
+//!   the current CPU backlog spread over the cores, and the M/M/1 wait
+//!   `s·ρ/(1−ρ)` at utilisation ρ = Σ (VM request rate × its mean CPU time)
+//!   / cores, s being the rate-weighted mean CPU time of the cloudlet's VMs
 //!   (continued as a straight line past ρ = 0.9 so an overloaded cloudlet
-//!   has a finite, steep cost); all times `delay_weight`;
+//!   has a finite, steep cost); all times `delay_weight`. Per-VM figures
+//!   enter as weights relative to a reference VM, so that a fleet of one
+//!   profile weighs every VM exactly 1 and costs what a count would;
 //! - **migration**: for every gene off its VM's current host, a fixed
 //!   `migration_ms`, `migration_ms_per_mib` per MiB the move sends, and
 //!   `downtime_weight` times the delay the expected downtime D adds to the
-//!   requests that arrive during it (rate × D of them, waiting D/2 on average);
+//!   requests that arrive during it (the VM's rate × D of them, waiting D/2
+//!   on average);
 //! - **capacity**: `capacity_penalty_ms` for every VM moved into a cloudlet
 //!   beyond the memory it has free now (sources keep their memory until a
 //!   migration ends, as in the engine).
@@ -98,11 +103,12 @@ impl CostWeights {
 
 /// The objective of one decision: the view, the weights and the VMs that may move.
 ///
-/// Building it costs O(cloudlets + genes), not O(VMs): the VMs that are not
-/// genes are counted from [`PlacementView::cloudlet_vms`], and their delay
-/// (a constant no choice of the genes changes) is summed only when
-/// [`Objective::evaluate`] first needs it. A handover decision, one gene,
-/// therefore costs the same in a world of 100 or 100,000 VMs.
+/// Building it costs O(cloudlets + genes) plus one pass of additions over
+/// the VMs (each VM's load and rate weight, summed per cloudlet): the VMs
+/// that are not genes are counted from [`PlacementView::cloudlet_vms`], and
+/// their delay (a constant no choice of the genes changes, and the costly
+/// part, as it reads each device's access points) is summed only when
+/// [`Objective::evaluate`] first needs it.
 #[derive(Debug, Clone)]
 pub struct Objective<'v> {
     view: &'v PlacementView<'v>,
@@ -117,11 +123,19 @@ pub struct Objective<'v> {
     fixed_ms: OnceCell<f64>,
     /// Per cloudlet: backlog spread over the cores, in ms.
     backlog_ms: Vec<f64>,
-    /// Per cloudlet: utilisation one VM adds.
+    /// Per cloudlet: utilisation the reference VM adds.
     rho_per_vm: Vec<f64>,
+    /// Mean CPU time of the reference VM's requests, in ms.
     cpu_ms: f64,
-    /// Requests each device is expected to send within the horizon.
+    /// Requests the reference VM's device is expected to send within the horizon.
     requests: f64,
+    /// The reference VM's request rate (Hz) and CPU load (rate × mean CPU
+    /// ns): per-VM figures are weighed against these.
+    rate0: f64,
+    load0: f64,
+    /// Per cloudlet: the load and rate weights of the VMs that are not genes.
+    fixed_load: Vec<f64>,
+    fixed_rate: Vec<f64>,
 }
 
 /// The per-cloudlet counts of an assignment and its cost, for O(1) updates.
@@ -129,6 +143,10 @@ pub struct Objective<'v> {
 pub struct Tally {
     counts: Vec<u32>,
     incoming: Vec<u32>,
+    /// Per cloudlet: sum of its VMs' load weights.
+    load: Vec<f64>,
+    /// Per cloudlet: sum of its VMs' rate weights.
+    rate: Vec<f64>,
     /// The cost of the assignment less the delay of the VMs that are not
     /// genes (the same for every assignment, so comparisons of totals
     /// compare costs); kept current by [`Objective::apply_move`].
@@ -141,6 +159,8 @@ impl Clone for Tally {
         Self {
             counts: self.counts.clone(),
             incoming: self.incoming.clone(),
+            load: self.load.clone(),
+            rate: self.rate.clone(),
             total: self.total,
         }
     }
@@ -149,6 +169,8 @@ impl Clone for Tally {
     fn clone_from(&mut self, source: &Self) {
         self.counts.clone_from(&source.counts);
         self.incoming.clone_from(&source.incoming);
+        self.load.clone_from(&source.load);
+        self.rate.clone_from(&source.rate);
         self.total = source.total;
     }
 }
@@ -211,11 +233,19 @@ impl<'v> Objective<'v> {
             let host = view.vm_hosts[vm as usize] as usize;
             fixed_counts[host] = fixed_counts[host].saturating_sub(1);
         }
-        let cpu_s = view.request_cpu_ns as f64 / 1e9;
+        // The reference VM: the first with any CPU load (else VM 0).
+        let reference = (0..view.vms() as u32)
+            .find(|&vm| {
+                let (rate, cpu_ns) = figures(view, vm);
+                rate * cpu_ns > 0.0
+            })
+            .unwrap_or(0);
+        let (rate0, cpu0_ns) = figures(view, reference);
+        let cpu_s = cpu0_ns / 1e9;
         let rho_per_vm: Vec<f64> = view
             .cloudlet_cpu_cores
             .iter()
-            .map(|&k| view.request_rate_hz * cpu_s / f64::from(k.max(1)))
+            .map(|&k| rate0 * cpu_s / f64::from(k.max(1)))
             .collect();
         let backlog_ms = view
             .cloudlet_backlog_ns
@@ -223,7 +253,7 @@ impl<'v> Objective<'v> {
             .zip(view.cloudlet_cpu_cores)
             .map(|(&b, &k)| b as f64 / 1e6 / f64::from(k.max(1)))
             .collect();
-        Self {
+        let mut objective = Self {
             view,
             weights: weights.clone(),
             genes,
@@ -232,9 +262,50 @@ impl<'v> Objective<'v> {
             fixed_ms: OnceCell::new(),
             backlog_ms,
             rho_per_vm,
-            cpu_ms: view.request_cpu_ns as f64 / 1e6,
-            requests: view.request_rate_hz * (view.horizon_ns as f64 / 1e9).max(1.0),
+            cpu_ms: cpu0_ns / 1e6,
+            requests: rate0 * (view.horizon_ns as f64 / 1e9).max(1.0),
+            rate0,
+            load0: rate0 * cpu0_ns,
+            fixed_load: vec![0.0; cloudlets],
+            fixed_rate: vec![0.0; cloudlets],
+        };
+        // One pass of additions over the VMs that are not genes.
+        let many = objective.genes.len() > SCAN_REPEATS_UP_TO;
+        let mut is_gene = vec![false; if many { view.vms() } else { 0 }];
+        for &vm in &objective.genes {
+            if many {
+                is_gene[vm as usize] = true;
+            }
         }
+        for (vm, &host) in (0u32..).zip(view.vm_hosts) {
+            let gene = if many {
+                is_gene[vm as usize]
+            } else {
+                objective.genes.contains(&vm)
+            };
+            if gene || host as usize >= cloudlets {
+                continue;
+            }
+            objective.fixed_load[host as usize] += objective.load_weight(vm);
+            objective.fixed_rate[host as usize] += objective.rate_weight(vm);
+        }
+        objective
+    }
+
+    /// VM `vm`'s CPU load (rate × mean CPU time) over the reference VM's.
+    fn load_weight(&self, vm: u32) -> f64 {
+        let (rate, cpu_ns) = figures(self.view, vm);
+        if self.load0 > 0.0 {
+            rate * cpu_ns / self.load0
+        } else {
+            0.0
+        }
+    }
+
+    /// VM `vm`'s request rate over the reference VM's.
+    fn rate_weight(&self, vm: u32) -> f64 {
+        let (rate, _) = figures(self.view, vm);
+        if self.rate0 > 0.0 { rate / self.rate0 } else { 0.0 }
     }
 
     /// The delay of the VMs that are not genes: O(VMs), computed once.
@@ -297,7 +368,7 @@ impl<'v> Objective<'v> {
             (Some(x), None) | (None, Some(x)) => x,
             (None, None) => 0.0,
         };
-        self.weights.delay_weight * self.requests * 2.0 * one_way_ns / 1e6
+        self.weights.delay_weight * self.requests * self.rate_weight(vm) * 2.0 * one_way_ns / 1e6
     }
 
     /// Cost of gene `gene` on `cloudlet`: its delay, plus the migration if
@@ -309,7 +380,7 @@ impl<'v> Objective<'v> {
         if cloudlet != host {
             let m = self.view.migration(host, cloudlet);
             let downtime_s = m.downtime_ns as f64 / 1e9;
-            let stalled = self.view.request_rate_hz * downtime_s;
+            let stalled = figures(self.view, vm).0 * downtime_s;
             cost += self.weights.migration_ms
                 + self.weights.migration_ms_per_mib * m.bytes as f64 / f64::from(1u32 << 20)
                 + self.weights.downtime_weight * stalled * downtime_s * 1e3 / 2.0;
@@ -317,21 +388,29 @@ impl<'v> Objective<'v> {
         cost
     }
 
-    /// Cost of `cloudlet` hosting `vms` VMs of which `incoming` arrive now:
-    /// the queueing of their requests and the capacity penalty.
-    pub fn cloudlet_cost(&self, cloudlet: u32, vms: u32, incoming: u32) -> f64 {
+    /// Cost of `cloudlet` hosting VMs whose load and rate weights sum to
+    /// `load` and `rate`, of which `incoming` arrive now: the queueing of
+    /// their requests and the capacity penalty.
+    pub fn cloudlet_cost(&self, cloudlet: u32, load: f64, rate: f64, incoming: u32) -> f64 {
         let c = cloudlet as usize;
-        let rho = f64::from(vms) * self.rho_per_vm[c];
-        let queue_ms = if rho < RHO_KNEE {
-            self.cpu_ms * rho / (1.0 - rho)
+        let rho = load * self.rho_per_vm[c];
+        // Rate-weighted mean CPU time of the cloudlet's requests (the
+        // reference VM's when all share one profile: load / rate = 1).
+        let cpu_ms = if rate > 0.0 {
+            self.cpu_ms * (load / rate)
         } else {
-            let at_knee = self.cpu_ms * RHO_KNEE / (1.0 - RHO_KNEE);
-            let slope = self.cpu_ms / ((1.0 - RHO_KNEE) * (1.0 - RHO_KNEE));
+            self.cpu_ms
+        };
+        let queue_ms = if rho < RHO_KNEE {
+            cpu_ms * rho / (1.0 - rho)
+        } else {
+            let at_knee = cpu_ms * RHO_KNEE / (1.0 - RHO_KNEE);
+            let slope = cpu_ms / ((1.0 - RHO_KNEE) * (1.0 - RHO_KNEE));
             at_knee + slope * (rho - RHO_KNEE)
         };
         let wait_ms = self.backlog_ms[c] + queue_ms;
         let over = u64::from(incoming).saturating_sub(self.room[c]);
-        self.weights.delay_weight * self.requests * f64::from(vms) * wait_ms
+        self.weights.delay_weight * self.requests * rate * wait_ms
             + self.weights.capacity_penalty_ms * over as f64
     }
 
@@ -341,20 +420,27 @@ impl<'v> Objective<'v> {
     pub fn tally(&self, assignment: &[u32]) -> Tally {
         let mut counts = self.fixed_counts.clone();
         let mut incoming = vec![0u32; counts.len()];
+        let mut load = self.fixed_load.clone();
+        let mut rate = self.fixed_rate.clone();
         let mut total = 0.0;
         for (gene, &c) in assignment.iter().enumerate() {
             counts[c as usize] += 1;
+            let vm = self.genes[gene];
+            load[c as usize] += self.load_weight(vm);
+            rate[c as usize] += self.rate_weight(vm);
             if c != self.host(gene) {
                 incoming[c as usize] += 1;
             }
             total += self.gene_cost(gene, c);
         }
         for c in 0..counts.len() {
-            total += self.cloudlet_cost(c as u32, counts[c], incoming[c]);
+            total += self.cloudlet_cost(c as u32, load[c], rate[c], incoming[c]);
         }
         Tally {
             counts,
             incoming,
+            load,
+            rate,
             total,
         }
     }
@@ -375,11 +461,14 @@ impl<'v> Objective<'v> {
         let (a, b) = (from as usize, to as usize);
         let leaving = u32::from(from != host);
         let arriving = u32::from(to != host);
+        let vm = self.genes[gene];
+        let (l, r) = (self.load_weight(vm), self.rate_weight(vm));
+        let (load, rate) = (&tally.load, &tally.rate);
         self.gene_cost(gene, to) - self.gene_cost(gene, from)
-            + self.cloudlet_cost(from, tally.counts[a] - 1, tally.incoming[a] - leaving)
-            - self.cloudlet_cost(from, tally.counts[a], tally.incoming[a])
-            + self.cloudlet_cost(to, tally.counts[b] + 1, tally.incoming[b] + arriving)
-            - self.cloudlet_cost(to, tally.counts[b], tally.incoming[b])
+            + self.cloudlet_cost(from, load[a] - l, rate[a] - r, tally.incoming[a] - leaving)
+            - self.cloudlet_cost(from, load[a], rate[a], tally.incoming[a])
+            + self.cloudlet_cost(to, load[b] + l, rate[b] + r, tally.incoming[b] + arriving)
+            - self.cloudlet_cost(to, load[b], rate[b], tally.incoming[b])
     }
 
     /// Moves gene `gene` from `from` (where `tally` has it) to `to` in
@@ -392,6 +481,12 @@ impl<'v> Objective<'v> {
         let host = self.host(gene);
         tally.counts[from as usize] -= 1;
         tally.counts[to as usize] += 1;
+        let vm = self.genes[gene];
+        let (l, r) = (self.load_weight(vm), self.rate_weight(vm));
+        tally.load[from as usize] -= l;
+        tally.load[to as usize] += l;
+        tally.rate[from as usize] -= r;
+        tally.rate[to as usize] += r;
         if from != host {
             tally.incoming[from as usize] -= 1;
         }
@@ -481,6 +576,16 @@ impl<'v> Objective<'v> {
     }
 }
 
+/// VM `vm`'s request rate (Hz) and mean CPU time per request (ns), 0 for an
+/// unknown VM.
+fn figures(view: &PlacementView<'_>, vm: u32) -> (f64, f64) {
+    let i = vm as usize;
+    (
+        view.request_rate_hz.get(i).copied().unwrap_or(0.0),
+        view.request_cpu_ns.get(i).copied().unwrap_or(0) as f64,
+    )
+}
+
 /// The VMs on each cloudlet, counted from `view.vm_hosts`.
 fn count_vms(view: &PlacementView<'_>) -> Vec<u32> {
     let mut counts = vec![0u32; view.cloudlets()];
@@ -520,6 +625,43 @@ mod tests {
             "{} vs {fresh}",
             tally.total
         );
+    }
+
+    #[test]
+    fn per_vm_profiles_weigh_the_cost_and_stay_incremental() {
+        let mut instance = Instance::random(20, 4, 9);
+        instance.cloudlet_backlog_ns = vec![0; 4];
+        // Half the VMs send 5× the requests at 3× the CPU time.
+        for vm in 0..10 {
+            instance.request_rate_hz[vm] = 100.0;
+            instance.request_cpu_ns[vm] = 30_000_000;
+        }
+        let view = instance.view();
+        let all: Vec<u32> = (0..20).collect();
+        let objective = Objective::new(&view, &CostWeights::default(), &all);
+        let mut assignment = objective.current();
+        let mut tally = objective.tally(&assignment);
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        for _ in 0..300 {
+            let gene = rng.random_range(0..20);
+            let to = rng.random_range(0..4u32);
+            objective.apply_move(&mut tally, gene, assignment[gene], to);
+            assignment[gene] = to;
+        }
+        let fresh = objective.evaluate(&assignment);
+        assert!((tally.total - fresh).abs() < 1e-6 * fresh);
+        // All on cloudlet 0: the heavy VMs load it far more than light ones.
+        let light_only = Objective::new(&view, &CostWeights::default(), &all[10..]);
+        let heavy_only = Objective::new(&view, &CostWeights::default(), &all[..10]);
+        let c0 = |o: &Objective| {
+            o.cloudlet_cost(
+                0,
+                10.0 * o.load_weight(o.genes[0]),
+                10.0 * o.rate_weight(o.genes[0]),
+                0,
+            )
+        };
+        assert!(c0(&heavy_only) > 10.0 * c0(&light_only));
     }
 
     #[test]

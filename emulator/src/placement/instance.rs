@@ -67,9 +67,9 @@ pub struct Instance {
     /// See [`PlacementView::migration_cost`].
     pub migration_cost: Vec<MigrationCost>,
     /// See [`PlacementView::request_rate_hz`].
-    pub request_rate_hz: f64,
+    pub request_rate_hz: Vec<f64>,
     /// See [`PlacementView::request_cpu_ns`].
-    pub request_cpu_ns: u64,
+    pub request_cpu_ns: Vec<u64>,
 }
 
 fn at(x_m: f64, y_m: f64) -> LatLon {
@@ -186,8 +186,8 @@ impl Instance {
             cloudlet_latency_ns,
             cloudlet_bandwidth_bps,
             migration_cost,
-            request_rate_hz: 20.0,
-            request_cpu_ns: 10_000_000,
+            request_rate_hz: vec![20.0; vms],
+            request_cpu_ns: vec![10_000_000; vms],
         };
         instance.refresh_counts();
         instance
@@ -233,8 +233,8 @@ impl Instance {
             cloudlet_latency_ns: &self.cloudlet_latency_ns,
             cloudlet_bandwidth_bps: &self.cloudlet_bandwidth_bps,
             migration_cost: &self.migration_cost,
-            request_rate_hz: self.request_rate_hz,
-            request_cpu_ns: self.request_cpu_ns,
+            request_rate_hz: &self.request_rate_hz,
+            request_cpu_ns: &self.request_cpu_ns,
         }
     }
 }

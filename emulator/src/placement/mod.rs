@@ -129,10 +129,10 @@ pub struct PlacementView<'a> {
     pub cloudlet_bandwidth_bps: &'a [f64],
     /// Expected cost of a migration, by `from * cloudlets + to`.
     pub migration_cost: &'a [MigrationCost],
-    /// Requests per second each device sends.
-    pub request_rate_hz: f64,
-    /// CPU time of one request on one core, in nanoseconds.
-    pub request_cpu_ns: u64,
+    /// Requests per second each VM's device sends (its application profile).
+    pub request_rate_hz: &'a [f64],
+    /// Mean CPU time of one request of each VM on one core, in nanoseconds.
+    pub request_cpu_ns: &'a [u64],
 }
 
 impl PlacementView<'_> {

@@ -108,7 +108,9 @@ impl Shared {
     fn fill_view(&self, state: &mut EdgeState, now_ns: u64) {
         let world = &self.scenario.world;
         let settings = &self.scenario.settings;
-        let cpu_ns = world.workload.cpu_ns;
+        // The queue counts requests, not their sizes: each costs the
+        // fleet's mean CPU time.
+        let cpu_ns = world.mean_cpu_ns();
         let backlog: Vec<u64> = state
             .host_load
             .iter()

@@ -18,7 +18,7 @@ use super::edge::{RealEdge, Shared};
 use super::locks::lock;
 use super::request::EdgeRequest;
 use crate::engine::ticks::{Tick, Ticks};
-use crate::engine::workload::request_clock;
+use crate::engine::workload::{RequestSize, request_clock, size_stream};
 use crate::placement::Trigger;
 
 impl RealEdge {
@@ -95,16 +95,15 @@ async fn tick_loop(shared: Arc<Shared>, mut ticks: Ticks) {
     shared.tick_gate.ticks_applied_before(u64::MAX);
 }
 
-/// The request a scenario device sends.
-fn scenario_request(shared: &Shared) -> EdgeRequest {
-    let workload = &shared.scenario.world.workload;
-    let request_bytes = workload
+/// The request a scenario device sends, of the sizes drawn for it.
+fn scenario_request(size: RequestSize) -> EdgeRequest {
+    let request_bytes = size
         .request_bytes
         .min(mcc_cloudlet::node::MAX_PAYLOAD_BYTES as u64);
     EdgeRequest {
         payload: vec![0; request_bytes as usize],
-        cpu_cost_us: workload.cpu_ns / 1_000,
-        response_bytes: workload
+        cpu_cost_us: size.cpu_ns / 1_000,
+        response_bytes: size
             .response_bytes
             .min(mcc_cloudlet::node::MAX_RESPONSE_BYTES),
     }
@@ -112,7 +111,9 @@ fn scenario_request(shared: &Shared) -> EdgeRequest {
 
 async fn device_loop(shared: Arc<Shared>, device: u32, end_ns: u64) {
     let settings = &shared.scenario.settings;
-    let mut clock = request_clock(&shared.scenario.world.workload, settings.seed, device);
+    let workload = shared.scenario.world.workload_of(device as usize);
+    let mut clock = request_clock(workload, settings.seed, device);
+    let mut sizes = size_stream(settings.seed, device);
     let mut at = clock.first_ns();
     if at > end_ns {
         // No request within the run (the engine sends none either).
@@ -132,7 +133,7 @@ async fn device_loop(shared: Arc<Shared>, device: u32, end_ns: u64) {
             .tick_gate
             .device_before(device, if more { next } else { u64::MAX });
         let task_shared = shared.clone();
-        let request = scenario_request(&shared);
+        let request = scenario_request(sizes.draw(&workload.sizes));
         shared.runtime.spawn(async move {
             let answer = match prepared {
                 Ok(prepared) => task_shared.send_prepared(prepared, request).await,

@@ -7,14 +7,18 @@ use std::time::Duration;
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::{MigrationConfig, Technique};
 use mcc_mobile_client::readers::{
-    ReadOptions, TraceFormat, csv::parse_csv, gpx::parse_gpx, plt::parse_plt,
+    CsvPreset, ReadOptions, TraceFormat, csv::parse_csv, gpx::parse_gpx, plt::parse_plt,
 };
+use mcc_mobile_client::trace::TimeFormat;
+use mcc_mobile_client::trace::fleet::{self, FleetOptions, GapRule};
 use mcc_mobile_client::{Edge, LatLon, RandomWaypoint, Trace, WaypointArea};
 
 use super::network::{self, NetworkTiers};
-use super::schema::{DeviceGroup, Position, ScenarioFile};
+use super::schema::{DeviceGroup, Position, Quantity, ScenarioFile, Workload as SchemaWorkload};
 use super::source::FileSource;
 use crate::engine::from_topology::network_from_topology_with;
+use crate::engine::profiles;
+use crate::engine::world::{Dist, RequestSizes};
 use crate::engine::{Arrivals, Device, MigrationSettings, RunSettings, Workload, World};
 use crate::placement;
 use crate::topology::{self, LinkDefaults, Loaded, SiteRole};
@@ -203,8 +207,8 @@ impl Resolver<'_> {
                 .unwrap_or(mcc_mobile_client::attach::DEFAULT_HYSTERESIS_M),
         )?;
 
-        let devices = self.devices(f, duration_s)?;
-        let workload = self.workload(f)?;
+        let (workloads, group_workload) = self.workloads(f)?;
+        let devices = self.devices(f, duration_s, &group_workload)?;
         let migration = self.migration(f)?;
         if let (Some(i), Some(report)) = (cloud_index, tiers.cloud.as_mut()) {
             // An elastic region: by default one core per device and room for
@@ -250,7 +254,7 @@ impl Resolver<'_> {
                 links: network.links,
                 paths: network.paths,
                 devices,
-                workload,
+                workloads,
             },
             settings: RunSettings {
                 duration_ns: s_to_ns(duration_s),
@@ -411,7 +415,12 @@ impl Resolver<'_> {
         Ok(loaded)
     }
 
-    fn devices(&self, f: &ScenarioFile, duration_s: f64) -> Result<Vec<Device>, ScenarioError> {
+    fn devices(
+        &self,
+        f: &ScenarioFile,
+        duration_s: f64,
+        group_workload: &[u32],
+    ) -> Result<Vec<Device>, ScenarioError> {
         if f.devices.is_empty() {
             return Err(self.error("key `devices`: the scenario has no device group"));
         }
@@ -431,22 +440,26 @@ impl Resolver<'_> {
                 return Err(self.error(format!("key `{key}.count`: must be at least 1")));
             }
             let traces = self.group_traces(&key, group, duration_s, f.seed, i)?;
+            let origin_unix_s = self.time_origin(&key, group, &traces)?;
+            let workload = group_workload.get(i).copied().unwrap_or(0);
             if group.random_waypoint.is_some() {
                 // Each random-waypoint trace is its own device's.
                 devices.extend(traces.into_iter().map(|(name, trace)| Device {
                     name,
                     trace,
                     edge,
+                    workload,
                 }));
                 continue;
             }
             for (base_name, trace) in traces {
                 for k in 0..group.count {
-                    let trace = self.place_in_time(&key, group, &trace, k)?;
+                    let trace = self.place_in_time(&key, group, &trace, k, origin_unix_s)?;
                     devices.push(Device {
                         name: format!("{base_name}#{k}"),
                         trace,
                         edge,
+                        workload,
                     });
                 }
             }
@@ -487,7 +500,7 @@ impl Resolver<'_> {
                             "key `{key}.trace`: {name}: unknown trace file type (use .gpx, .plt or .csv)"
                         ))
                     })?;
-                    let options = ReadOptions::default();
+                    let options = self.read_options(key, group)?;
                     let read = match format {
                         TraceFormat::Gpx => parse_gpx(&path, &text, &options),
                         TraceFormat::Plt => parse_plt(&path, &text, &options),
@@ -511,16 +524,44 @@ impl Resolver<'_> {
                     }
                     let chosen =
                         |j: usize| group.traces.as_ref().is_none_or(|s| s.contains(&(j + 1)));
-                    for (j, trace) in read.into_iter().enumerate() {
-                        if !chosen(j) {
-                            continue;
+                    // (index in the file, trace): names keep the file's numbering.
+                    let read: Vec<(usize, Trace)> = read
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(j, _)| chosen(*j))
+                        .collect();
+                    match self.fleet_options(key, group)? {
+                        None => {
+                            for (j, trace) in read {
+                                let base = if several {
+                                    format!("{stem}.{}", j + 1)
+                                } else {
+                                    stem.clone()
+                                };
+                                traces.push((safe_name(&base), trace));
+                            }
                         }
-                        let base = if several {
-                            format!("{stem}.{}", j + 1)
-                        } else {
-                            stem.clone()
-                        };
-                        traces.push((safe_name(&base), trace));
+                        Some(options) => {
+                            let read = read.into_iter().map(|(_, t)| t).collect();
+                            let (kept, _) = fleet::apply(read, &options)
+                                .map_err(|e| self.error(format!("key `{key}`: {name}: {e}")))?;
+                            if kept.is_empty() {
+                                return Err(self.error(format!(
+                                    "key `{key}`: {name}: no vehicle is left after `window` and `min_fixes`"
+                                )));
+                            }
+                            // Fleet devices are named by vehicle: `stem.id`
+                            // (and `@2`, ... for the pieces of a split one).
+                            let file = path.display().to_string();
+                            for trace in kept {
+                                let rest = trace.name().strip_prefix(&file).unwrap_or("");
+                                let base = match rest.strip_prefix('#') {
+                                    Some(id) => format!("{stem}.{id}"),
+                                    None => format!("{stem}{rest}"),
+                                };
+                                traces.push((safe_name(&base), trace));
+                            }
+                        }
                     }
                 }
             }
@@ -561,43 +602,238 @@ impl Resolver<'_> {
             .collect())
     }
 
+    /// How a group reads its trace files: the CSV preset `format` names.
+    fn read_options(&self, key: &str, group: &DeviceGroup) -> Result<ReadOptions, ScenarioError> {
+        let csv = group
+            .format
+            .as_deref()
+            .map(CsvPreset::from_name)
+            .transpose()
+            .map_err(|e| self.error(format!("key `{key}.format`: {e}")))?
+            .map(CsvPreset::options);
+        Ok(ReadOptions {
+            csv,
+            ..ReadOptions::default()
+        })
+    }
+
+    /// The group's fleet filters, `None` when it sets none (the traces as
+    /// read, named as before).
+    fn fleet_options(
+        &self,
+        key: &str,
+        group: &DeviceGroup,
+    ) -> Result<Option<FleetOptions>, ScenarioError> {
+        let gap = GapRule::from_name(&group.gap)
+            .map_err(|e| self.error(format!("key `{key}.gap`: {e}")))?;
+        let window_unix_s = self.window(key, group)?;
+        if let Some(g) = group.max_gap_s {
+            self.positive(&format!("{key}.max_gap_s"), g)?;
+        }
+        let any = window_unix_s.is_some()
+            || group.min_fixes > 1
+            || group.max_gap_s.is_some()
+            || group.format.is_some()
+            || group.align != "each";
+        Ok(any.then_some(FleetOptions {
+            window_unix_s,
+            min_fixes: group.min_fixes,
+            max_gap_s: group.max_gap_s,
+            gap,
+        }))
+    }
+
+    /// `window` as unix seconds.
+    fn window(&self, key: &str, group: &DeviceGroup) -> Result<Option<[f64; 2]>, ScenarioError> {
+        let Some([from, to]) = &group.window else {
+            return Ok(None);
+        };
+        let parse = |v: &str| {
+            TimeFormat::DateTime.parse(v).ok_or_else(|| {
+                self.error(format!(
+                    "key `{key}.window`: {v:?} is not {}",
+                    TimeFormat::DateTime.expected()
+                ))
+            })
+        };
+        let (from, to) = (parse(from)?, parse(to)?);
+        if from > to {
+            return Err(self.error(format!(
+                "key `{key}.window`: the start must not be after the end"
+            )));
+        }
+        Ok(Some([from, to]))
+    }
+
+    /// With `align = "file"`: the real time (unix seconds) that becomes
+    /// scenario time 0 for the group, the window's start or its earliest fix.
+    fn time_origin(
+        &self,
+        key: &str,
+        group: &DeviceGroup,
+        traces: &[(String, Trace)],
+    ) -> Result<Option<f64>, ScenarioError> {
+        match group.align.as_str() {
+            "each" => Ok(None),
+            "file" => {
+                if let Some([from, _]) = self.window(key, group)? {
+                    return Ok(Some(from));
+                }
+                let mut origin = f64::INFINITY;
+                for (name, trace) in traces {
+                    let start = trace.start_unix_ms().ok_or_else(|| {
+                        self.error(format!(
+                            "key `{key}.align`: trace {name} has no real time to align by"
+                        ))
+                    })?;
+                    origin = origin.min(start as f64 / 1000.0 + trace.first().t_s);
+                }
+                Ok(origin.is_finite().then_some(origin))
+            }
+            other => Err(self.error(format!(
+                "key `{key}.align`: {other:?} is not one of each, file"
+            ))),
+        }
+    }
+
     /// Device `k` of a group: the trace started `offset_s + k·stagger_s`
-    /// seconds into its recording, then sped up.
+    /// seconds into its recording (from its own first fix, or with
+    /// `origin_unix_s` from that real time), then sped up.
     fn place_in_time(
         &self,
         key: &str,
         group: &DeviceGroup,
         trace: &Trace,
         k: u32,
+        origin_unix_s: Option<f64>,
     ) -> Result<Trace, ScenarioError> {
         let offset = self.non_negative(&format!("{key}.offset_s"), group.offset_s)?
             + self.non_negative(&format!("{key}.stagger_s"), group.stagger_s)? * f64::from(k);
         let speedup = self.positive(&format!("{key}.speedup"), group.speedup)?;
+        let zero = match (origin_unix_s, trace.start_unix_ms()) {
+            (Some(origin), Some(start_ms)) => origin - start_ms as f64 / 1000.0,
+            _ => trace.first().t_s,
+        };
         let shifted = trace
-            .offset(-(trace.first().t_s + offset))
+            .offset(-(zero + offset))
             .map_err(|e| self.error(format!("key `{key}.offset_s`: {e}")))?;
         shifted
             .sped_up(speedup)
             .map_err(|e| self.error(format!("key `{key}.speedup`: {e}")))
     }
 
-    fn workload(&self, f: &ScenarioFile) -> Result<Workload, ScenarioError> {
-        let w = &f.workload;
+    /// The application profiles the devices follow: `[workload]` first,
+    /// then each profile a device group names, in order of first mention;
+    /// and the profile index of each group.
+    fn workloads(&self, f: &ScenarioFile) -> Result<(Vec<Workload>, Vec<u32>), ScenarioError> {
+        let mut workloads = vec![self.workload("workload", "workload", &f.workload)?];
+        let mut group_workload = Vec::with_capacity(f.devices.len());
+        for (i, group) in f.devices.iter().enumerate() {
+            let Some(name) = &group.profile else {
+                group_workload.push(0);
+                continue;
+            };
+            if let Some(at) = workloads.iter().skip(1).position(|w| &w.name == name) {
+                group_workload.push(at as u32 + 1);
+                continue;
+            }
+            let profile = match f.profiles.get(name) {
+                Some(table) => self.workload(&format!("profiles.{name}"), name, table)?,
+                None => profiles::builtin(name).ok_or_else(|| {
+                    let mut known: Vec<&str> = f.profiles.keys().map(String::as_str).collect();
+                    known.extend(profiles::BUILTIN_PROFILES);
+                    self.error(format!(
+                        "key `devices[{i}].profile`: {name:?} is neither a [profiles.{name}] table \
+                         nor a built-in profile; known: {}",
+                        known.join(", ")
+                    ))
+                })?,
+            };
+            workloads.push(profile);
+            group_workload.push(workloads.len() as u32 - 1);
+        }
+        Ok((workloads, group_workload))
+    }
+
+    /// One profile table (`key` is its place in the file, for errors).
+    fn workload(
+        &self,
+        key: &str,
+        name: &str,
+        w: &SchemaWorkload,
+    ) -> Result<Workload, ScenarioError> {
         Ok(Workload {
-            rate_hz: self.positive("workload.rate_hz", w.rate_hz)?,
+            name: name.to_string(),
+            rate_hz: self.positive(&format!("{key}.rate_hz"), w.rate_hz)?,
             arrivals: match w.arrival.as_str() {
                 "periodic" => Arrivals::Periodic,
                 "poisson" => Arrivals::Poisson,
                 other => {
                     return Err(self.error(format!(
-                        "key `workload.arrival`: {other:?} is not one of periodic, poisson"
+                        "key `{key}.arrival`: {other:?} is not one of periodic, poisson"
                     )));
                 }
             },
-            request_bytes: w.request_bytes,
-            response_bytes: w.response_bytes,
-            cpu_ns: (self.non_negative("workload.cpu_ms", w.cpu_ms)? * 1e6).round() as u64,
+            sizes: RequestSizes {
+                request_bytes: self.quantity(&format!("{key}.request_bytes"), &w.request_bytes)?,
+                response_bytes: self
+                    .quantity(&format!("{key}.response_bytes"), &w.response_bytes)?,
+                cpu_ns: self
+                    .quantity(&format!("{key}.cpu_ms"), &w.cpu_ms)?
+                    .scaled(1e6),
+            },
         })
+    }
+
+    /// A per-request figure as a distribution; the error names `key`.
+    fn quantity(&self, key: &str, q: &Quantity) -> Result<Dist, ScenarioError> {
+        let spec = match q {
+            Quantity::Number(v) => {
+                return Dist::fixed(*v).map_err(|e| self.error(format!("key `{key}`: {e}")));
+            }
+            Quantity::Dist(spec) => spec,
+        };
+        let need = |field: &str, v: Option<f64>| {
+            v.ok_or_else(|| {
+                self.error(format!(
+                    "key `{key}.{field}`: a {:?} distribution needs it",
+                    spec.dist
+                ))
+            })
+        };
+        let given = [
+            ("value", spec.value.is_some()),
+            ("mean", spec.mean.is_some()),
+            ("sd", spec.sd.is_some()),
+            ("min", spec.min.is_some()),
+            ("max", spec.max.is_some()),
+            ("values", spec.values.is_some()),
+        ];
+        let allowed: &[&str] = match spec.dist.as_str() {
+            "fixed" => &["value"],
+            "uniform" => &["min", "max"],
+            "lognormal" => &["mean", "sd"],
+            "empirical" => &["values"],
+            other => {
+                return Err(self.error(format!(
+                    "key `{key}.dist`: {other:?} is not one of fixed, uniform, lognormal, empirical"
+                )));
+            }
+        };
+        if let Some((field, _)) = given.iter().find(|(f, g)| *g && !allowed.contains(f)) {
+            return Err(self.error(format!(
+                "key `{key}.{field}`: a {:?} distribution takes only {}",
+                spec.dist,
+                allowed.join(", ")
+            )));
+        }
+        let dist = match spec.dist.as_str() {
+            "fixed" => Dist::fixed(need("value", spec.value)?),
+            "uniform" => Dist::uniform(need("min", spec.min)?, need("max", spec.max)?),
+            "lognormal" => Dist::lognormal(need("mean", spec.mean)?, need("sd", spec.sd)?),
+            _ => Dist::empirical(spec.values.as_deref().unwrap_or(&[])),
+        };
+        dist.map_err(|e| self.error(format!("key `{key}`: {e}")))
     }
 
     fn migration(&self, f: &ScenarioFile) -> Result<MigrationSettings, ScenarioError> {

@@ -48,9 +48,13 @@ pub struct ScenarioFile {
     pub cloud: Option<super::network::CloudSection>,
     /// Groups of devices.
     pub devices: Vec<DeviceGroup>,
-    /// What every device asks of its VM.
+    /// What every device asks of its VM (the default application profile).
     #[serde(default)]
     pub workload: Workload,
+    /// User-defined application profiles, by name (`[profiles.NAME]`, the
+    /// keys of `[workload]`), for `[[devices]] profile = "NAME"`.
+    #[serde(default)]
+    pub profiles: std::collections::BTreeMap<String, Workload>,
     /// Every device's VM.
     #[serde(default)]
     pub vm: VmSection,
@@ -178,6 +182,44 @@ pub struct DeviceGroup {
     /// After the trace ends: `loop` or `hold`.
     #[serde(default = "default_end")]
     pub end: String,
+    /// The CSV layout of the trace file, by preset name (`dublin-siri`,
+    /// `capmetro`, `movingpandas-geolife`, `simple`); detected from the
+    /// file when absent.
+    pub format: Option<String>,
+    /// Fleet files: keep only fixes between these two date-times
+    /// (RFC 3339, e.g. `["2013-01-31T00:00:00Z", "2013-01-31T01:00:00Z"]`).
+    pub window: Option<[String; 2]>,
+    /// Fleet files: drop vehicles (or pieces) with fewer fixes (default 1:
+    /// keep all).
+    #[serde(default = "default_min_fixes")]
+    pub min_fixes: usize,
+    /// Fleet files: consecutive fixes further apart than this, in seconds,
+    /// are a gap the vehicle is not driven across (see `gap`); no limit when
+    /// absent.
+    pub max_gap_s: Option<f64>,
+    /// What a gap does: `hold` (the vehicle waits at its last fix) or
+    /// `split` (each piece becomes a device of its own). Default `hold`.
+    #[serde(default = "default_gap")]
+    pub gap: String,
+    /// `each`: every trace starts at scenario time 0 (default); `file`:
+    /// the traces of a file keep their real times relative to each other,
+    /// scenario time 0 being the window's start or the earliest fix.
+    #[serde(default = "default_align")]
+    pub align: String,
+    /// The application profile of these devices' requests: a built-in name
+    /// (see docs/workloads.md) or a `[profiles.NAME]` table; the
+    /// `[workload]` table when absent.
+    pub profile: Option<String>,
+}
+
+fn default_min_fixes() -> usize {
+    1
+}
+fn default_gap() -> String {
+    "hold".into()
+}
+fn default_align() -> String {
+    "each".into()
 }
 
 fn default_count() -> u32 {
@@ -213,7 +255,8 @@ fn default_pause_range() -> [f64; 2] {
     [0.0, 60.0]
 }
 
-/// `[workload]`: the requests every device sends to its VM.
+/// `[workload]` (and each `[profiles.NAME]`): the requests a device sends
+/// to its VM.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Workload {
@@ -223,15 +266,49 @@ pub struct Workload {
     /// `periodic` or `poisson`.
     #[serde(default = "default_arrival")]
     pub arrival: String,
-    /// Request size, in bytes.
+    /// Request size, in bytes: a number or a distribution.
     #[serde(default = "default_request_bytes")]
-    pub request_bytes: u64,
-    /// Answer size, in bytes.
+    pub request_bytes: Quantity,
+    /// Answer size, in bytes: a number or a distribution.
     #[serde(default = "default_response_bytes")]
-    pub response_bytes: u64,
-    /// CPU time per request on one core, in milliseconds.
+    pub response_bytes: Quantity,
+    /// CPU time per request on one core, in milliseconds: a number or a
+    /// distribution.
     #[serde(default = "default_cpu_ms")]
-    pub cpu_ms: f64,
+    pub cpu_ms: Quantity,
+}
+
+/// A per-request figure: a plain number (every request the same) or a
+/// distribution table, e.g. `{ dist = "lognormal", mean = 58.9, sd = 15.4 }`,
+/// `{ dist = "uniform", min = 1000, max = 3000 }` or
+/// `{ dist = "empirical", values = [20, 24, 66] }`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Quantity {
+    /// The same value for every request.
+    Number(f64),
+    /// Drawn per request.
+    Dist(DistSpec),
+}
+
+/// A distribution table of a [`Quantity`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistSpec {
+    /// `fixed`, `uniform`, `lognormal` or `empirical`.
+    pub dist: String,
+    /// `fixed`: the value.
+    pub value: Option<f64>,
+    /// `lognormal`: the mean.
+    pub mean: Option<f64>,
+    /// `lognormal`: the standard deviation.
+    pub sd: Option<f64>,
+    /// `uniform`: the smallest value.
+    pub min: Option<f64>,
+    /// `uniform`: the largest value.
+    pub max: Option<f64>,
+    /// `empirical`: the values, each equally likely.
+    pub values: Option<Vec<f64>>,
 }
 
 fn default_rate_hz() -> f64 {
@@ -240,14 +317,14 @@ fn default_rate_hz() -> f64 {
 fn default_arrival() -> String {
     "periodic".into()
 }
-fn default_request_bytes() -> u64 {
-    1_024
+fn default_request_bytes() -> Quantity {
+    Quantity::Number(1_024.0)
 }
-fn default_response_bytes() -> u64 {
-    4_096
+fn default_response_bytes() -> Quantity {
+    Quantity::Number(4_096.0)
 }
-fn default_cpu_ms() -> f64 {
-    2.0
+fn default_cpu_ms() -> Quantity {
+    Quantity::Number(2.0)
 }
 
 impl Default for Workload {

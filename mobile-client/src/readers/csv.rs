@@ -1,14 +1,16 @@
-//! Delimited text traces with a header line: configurable columns, one trace
-//! per device.
+//! Delimited text traces: configurable columns, one trace per device.
 //!
 //! Columns are found by header name (case-insensitive, surrounding spaces
-//! ignored). Rows are grouped by the device-id column into one trace per
+//! ignored); a file without a header line gets its column names from the
+//! options ([`CsvOptions::columns`]). Rows are grouped by the device-id column into one trace per
 //! device, in the order each device first appears in the file; without a
 //! device column the whole file is one trace. Traces are named `file#id`
 //! (or `file`). Blank lines are skipped.
 //!
 //! Presets ([`CsvPreset`]) name the layouts the project ships; with no
-//! explicit options, [`CsvPreset::detect`] picks one from the header line.
+//! explicit options, [`CsvPreset::detect`] picks one from the header line,
+//! or, for the headerless Dublin Bus SIRI layout, from the shape of the first
+//! row ([`CsvPreset::detect_headerless`]).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -32,7 +34,30 @@ pub struct CsvOptions {
     pub lon_column: String,
     /// How the time column is written.
     pub time_format: TimeFormat,
+    /// The column names of a file without a header line (its first line is
+    /// data); `None`: the first line is the header.
+    pub columns: Option<Vec<String>>,
 }
+
+/// The columns of the Dublin Bus SIRI feed (Dublin City Council Insight
+/// project), which its files do not repeat in a header line.
+pub const DUBLIN_SIRI_COLUMNS: [&str; 15] = [
+    "timestamp_us",
+    "line_id",
+    "direction",
+    "journey_pattern_id",
+    "time_frame",
+    "vehicle_journey_id",
+    "operator",
+    "congestion",
+    "lon",
+    "lat",
+    "delay_s",
+    "block_id",
+    "vehicle_id",
+    "stop_id",
+    "at_stop",
+];
 
 /// Column layouts with a name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +71,24 @@ pub enum CsvPreset {
     /// Comma-separated `device_id,time,lat,lon` (in any order, other
     /// columns ignored), times as date-times or unix seconds.
     Simple,
+    /// Dublin Bus SIRI GPS feed: no header, 15 comma-separated columns
+    /// ([`DUBLIN_SIRI_COLUMNS`]), time in unix microseconds, one trace per
+    /// `vehicle_id` (column 13).
+    DublinSiri,
+    /// Capital Metro (Austin) vehicle positions as the CapMetrics
+    /// repository archives them: `vehicle_id,timestamp,speed,route_id,
+    /// trip_id,latitude,longitude,trip_headsign`, ISO 8601 times with
+    /// offset; one trace per `vehicle_id`.
+    CapMetro,
 }
+
+/// Every preset, in the order detection tries them.
+const PRESETS: [CsvPreset; 4] = [
+    CsvPreset::MovingPandasGeolife,
+    CsvPreset::Simple,
+    CsvPreset::CapMetro,
+    CsvPreset::DublinSiri,
+];
 
 impl CsvPreset {
     /// The options this preset stands for.
@@ -59,6 +101,7 @@ impl CsvPreset {
                 lat_column: "Y".into(),
                 lon_column: "X".into(),
                 time_format: TimeFormat::DateTime,
+                columns: None,
             },
             CsvPreset::Simple => CsvOptions {
                 delimiter: b',',
@@ -67,15 +110,72 @@ impl CsvPreset {
                 lat_column: "lat".into(),
                 lon_column: "lon".into(),
                 time_format: TimeFormat::Auto,
+                columns: None,
+            },
+            CsvPreset::DublinSiri => CsvOptions {
+                delimiter: b',',
+                device_column: Some("vehicle_id".into()),
+                time_column: "timestamp_us".into(),
+                lat_column: "lat".into(),
+                lon_column: "lon".into(),
+                time_format: TimeFormat::UnixMicros,
+                columns: Some(DUBLIN_SIRI_COLUMNS.iter().map(|c| c.to_string()).collect()),
+            },
+            CsvPreset::CapMetro => CsvOptions {
+                delimiter: b',',
+                device_column: Some("vehicle_id".into()),
+                time_column: "timestamp".into(),
+                lat_column: "latitude".into(),
+                lon_column: "longitude".into(),
+                time_format: TimeFormat::DateTime,
+                columns: None,
             },
         }
+    }
+
+    /// The preset's name in scenario files (`format = "..."`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CsvPreset::MovingPandasGeolife => "movingpandas-geolife",
+            CsvPreset::Simple => "simple",
+            CsvPreset::DublinSiri => "dublin-siri",
+            CsvPreset::CapMetro => "capmetro",
+        }
+    }
+
+    /// The preset called `name` (see [`CsvPreset::name`]); the error lists
+    /// the names there are.
+    pub fn from_name(name: &str) -> Result<CsvPreset, String> {
+        PRESETS
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = PRESETS.iter().map(|p| p.name()).collect();
+                format!("{name:?} is not one of {}", names.join(", "))
+            })
+    }
+
+    /// The headerless preset whose shape `first_line` has, if any: a Dublin
+    /// SIRI row has exactly 15 comma-separated fields, an integer time in
+    /// microseconds (16 digits: years 2001 to 2286) first, and a longitude
+    /// and latitude in fields 9 and 10.
+    pub fn detect_headerless(first_line: &str) -> Option<CsvPreset> {
+        let fields: Vec<&str> = first_line.split(',').map(str::trim).collect();
+        let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+        let dublin = fields.len() == DUBLIN_SIRI_COLUMNS.len()
+            && fields[0].len() == 16
+            && fields[0].bytes().all(|b| b.is_ascii_digit())
+            && number(8).is_some_and(|lon| (-180.0..=180.0).contains(&lon))
+            && number(9).is_some_and(|lat| (-90.0..=90.0).contains(&lat));
+        dublin.then_some(CsvPreset::DublinSiri)
     }
 
     /// The preset whose delimiter and column names fit `header` (the file's
     /// first line), if any.
     pub fn detect(header: &str) -> Option<CsvPreset> {
-        [CsvPreset::MovingPandasGeolife, CsvPreset::Simple]
+        PRESETS
             .into_iter()
+            .filter(|preset| preset.options().columns.is_none())
             .find(|preset| {
                 let o = preset.options();
                 let names: Vec<String> = header
@@ -110,13 +210,16 @@ pub fn parse_csv(path: &Path, text: &str, options: &ReadOptions) -> Result<Vec<T
     let csv_options = match &options.csv {
         Some(o) => o.clone(),
         None => CsvPreset::detect(header_line)
+            .or_else(|| CsvPreset::detect_headerless(header_line))
             .ok_or_else(|| {
                 TraceError::new(
                     path,
                     Some(1),
                     TraceErrorKind::UnknownFormat(format!(
                         "header {header_line:?} fits no CSV preset (movingpandas GeoLife \
-                         `X;Y;...;trajectory_id;tracker;t` or `device_id,time,lat,lon`); pass the columns"
+                         `X;Y;...;trajectory_id;tracker;t`, `device_id,time,lat,lon`, CapMetro \
+                         `vehicle_id,timestamp,...,latitude,longitude,...`, or a headerless \
+                         Dublin Bus SIRI row); pass the columns"
                     )),
                 )
             })?
@@ -124,14 +227,17 @@ pub fn parse_csv(path: &Path, text: &str, options: &ReadOptions) -> Result<Vec<T
     };
     let mut reader = ::csv::ReaderBuilder::new()
         .delimiter(csv_options.delimiter)
-        .has_headers(true)
+        .has_headers(csv_options.columns.is_none())
         .flexible(true)
         .from_reader(text.as_bytes());
     let csv_error = |e: ::csv::Error| {
         let line = e.position().map(|p| p.line());
         TraceError::new(path, line, TraceErrorKind::Csv(e.to_string()))
     };
-    let headers = reader.headers().map_err(csv_error)?.clone();
+    let headers = match &csv_options.columns {
+        Some(names) => ::csv::StringRecord::from(names.clone()),
+        None => reader.headers().map_err(csv_error)?.clone(),
+    };
     let column = |name: &str| {
         headers
             .iter()

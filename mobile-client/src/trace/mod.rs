@@ -3,6 +3,7 @@
 
 pub mod clean;
 pub mod error;
+pub mod fleet;
 pub mod interpolate;
 pub mod summary;
 pub mod timefmt;

@@ -27,6 +27,9 @@ pub struct TraceSummary {
     pub max_speed_mps: f64,
     /// Bounding box: `[min_lon, min_lat, max_lon, max_lat]` in degrees.
     pub bbox: [f64; 4],
+    /// Longest time between two consecutive fixes, in seconds (a vehicle
+    /// that stopped reporting shows here; see [`super::fleet`]).
+    pub longest_gap_s: f64,
 }
 
 impl Trace {
@@ -69,6 +72,7 @@ impl Trace {
             },
             max_speed_mps,
             bbox,
+            longest_gap_s: super::fleet::longest_gap_s(self),
         }
     }
 }

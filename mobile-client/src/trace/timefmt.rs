@@ -12,6 +12,9 @@ pub enum TimeFormat {
     DateTime,
     /// Seconds since 1970-01-01 UTC, possibly fractional.
     UnixSeconds,
+    /// Microseconds since 1970-01-01 UTC, an integer (the Dublin Bus SIRI
+    /// feed's `timestamp`).
+    UnixMicros,
     /// `DateTime` if the value parses as one, else `UnixSeconds`.
     #[default]
     Auto,
@@ -25,6 +28,7 @@ impl TimeFormat {
                 "a date-time like 2019-02-18T07:45:50Z or 2008-12-11 04:42:14+00"
             }
             TimeFormat::UnixSeconds => "unix seconds",
+            TimeFormat::UnixMicros => "unix microseconds (an integer)",
             TimeFormat::Auto => {
                 "a date-time (2019-02-18T07:45:50Z, 2008-12-11 04:42:14+00) or unix seconds"
             }
@@ -37,6 +41,7 @@ impl TimeFormat {
         match self {
             TimeFormat::DateTime => parse_datetime(s),
             TimeFormat::UnixSeconds => s.parse::<f64>().ok().filter(|v| v.is_finite()),
+            TimeFormat::UnixMicros => s.parse::<i64>().ok().map(|us| us as f64 / 1e6),
             TimeFormat::Auto => parse_datetime(s).or_else(|| TimeFormat::UnixSeconds.parse(s)),
         }
     }
@@ -127,5 +132,10 @@ mod tests {
         assert_eq!(parse_datetime("2019-02-18T07:45:50 UTC"), None);
         assert_eq!(TimeFormat::Auto.parse("1550475950"), Some(t));
         assert_eq!(TimeFormat::DateTime.parse("1550475950"), None);
+        assert_eq!(
+            TimeFormat::UnixMicros.parse("1550475950500000"),
+            Some(t + 0.5)
+        );
+        assert_eq!(TimeFormat::UnixMicros.parse("1550475950.5"), None);
     }
 }

@@ -17,6 +17,7 @@ use anyhow::{Context, bail};
 use mcc_mobile_client::attach::DEFAULT_HYSTERESIS_M;
 use mcc_mobile_client::trace::CleaningReport;
 use mcc_mobile_client::trace::clean::{CleanOptions, DEFAULT_ASSUMED_SPEED_MPS};
+use mcc_mobile_client::trace::fleet;
 use mcc_mobile_client::{ReadOptions, read_trace_file};
 
 use super::trace_report::{Attachment, FileReport, HandoverRecord};
@@ -32,6 +33,9 @@ mean_speed_mps is the summed length over the summed duration, max_speed_mps
 the highest of the traces', bbox ([min_lon, min_lat, max_lon, max_lat]) the
 union of their boxes, and cleaning the sum of their cleaning reports; traces
 says how many there are and per_trace lists each one's own figures.
+longest_gap_s is the longest time between two consecutive fixes of any trace
+(a vehicle that stopped reporting); with --max-gap-s S, gaps_over_max counts
+the gaps longer than S seconds.
 
 With --topology, a device follows each trace from its first to its last point,
 sampled every --step-s seconds, and attaches to the nearest access point of
@@ -45,7 +49,8 @@ starts detached, so its first attachment is a handover from null.";
 #[command(after_help = AFTER_HELP)]
 pub struct TraceArgs {
     /// Trace files: .gpx (GPX 1.0/1.1), .plt (GeoLife), .csv/.tsv/.txt
-    /// (MovingPandas GeoLife export, or device_id,time,lat,lon columns).
+    /// (MovingPandas GeoLife export, device_id,time,lat,lon columns, the
+    /// CapMetro archive, or the headerless Dublin Bus SIRI feed).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Print a JSON array, one object per file.
@@ -84,6 +89,10 @@ pub struct TraceArgs {
         allow_negative_numbers = true
     )]
     pub assumed_speed_mps: f64,
+    /// Count the gaps longer than this between consecutive fixes of a
+    /// trace (a vehicle that stopped reporting), in seconds.
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub max_gap_s: Option<f64>,
 }
 
 /// Checks the numeric options and the ones that only make sense with
@@ -101,6 +110,11 @@ fn check_options(args: &TraceArgs) -> anyhow::Result<()> {
     }
     if !(v.is_finite() && v > 0.0) {
         bail!("--assumed-speed-mps {v}: must be a speed in m/s > 0");
+    }
+    if let Some(g) = args.max_gap_s
+        && !(g.is_finite() && g > 0.0)
+    {
+        bail!("--max-gap-s {g}: must be a number of seconds > 0");
     }
     Ok(())
 }
@@ -141,6 +155,9 @@ fn reports(args: &TraceArgs) -> anyhow::Result<(Vec<FileReport>, Vec<String>)> {
         let traces = read_trace_file(file, &options)?;
         let name = file.display().to_string();
         let mut report = FileReport::new(&name, &traces)?;
+        report.gaps_over_max = args
+            .max_gap_s
+            .map(|g| traces.iter().map(|t| fleet::gaps_over(t, g)).sum());
         if let Some(attachment) = &attachment {
             let mut handovers = Vec::new();
             for trace in &traces {
@@ -303,6 +320,13 @@ fn readable(r: &FileReport) -> String {
     let [w, s, e, n] = r.bbox;
     let _ = writeln!(out, "  bbox: lon {w:.6} .. {e:.6}, lat {s:.6} .. {n:.6}");
     out.push_str(&cleaning_line(&r.cleaning));
+    let _ = write!(out, "  longest gap between fixes: {}", hms(r.longest_gap_s));
+    match r.gaps_over_max {
+        Some(n) => {
+            let _ = writeln!(out, "; {n} gap(s) over --max-gap-s");
+        }
+        None => out.push('\n'),
+    }
     if let Some(h) = &r.handovers {
         out.push_str(&handover_lines(&r.file, h));
     }

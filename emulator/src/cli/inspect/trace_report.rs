@@ -34,6 +34,13 @@ pub struct FileReport {
     pub max_speed_mps: f64,
     /// Union of the traces' boxes: `[min_lon, min_lat, max_lon, max_lat]` in degrees.
     pub bbox: [f64; 4],
+    /// Longest time between two consecutive fixes of any trace, in seconds
+    /// (a vehicle that stopped reporting; see docs/traces.md, Fleets).
+    pub longest_gap_s: f64,
+    /// With `--max-gap-s`: how many times two consecutive fixes of a trace
+    /// are further apart than that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gaps_over_max: Option<usize>,
     /// How many traces the file holds.
     pub traces: usize,
     /// Each trace's own summary, when the file holds more than one.
@@ -91,7 +98,9 @@ impl FileReport {
         }
         let mut bbox = first.bbox;
         let (mut points, mut duration_s, mut length_km, mut max_speed_mps) = (0, 0.0, 0.0, 0.0);
+        let mut longest_gap_s: f64 = 0.0;
         for s in &summaries {
+            longest_gap_s = longest_gap_s.max(s.longest_gap_s);
             points += s.points;
             duration_s += s.duration_s;
             length_km += s.length_km;
@@ -114,6 +123,8 @@ impl FileReport {
             mean_speed_mps,
             max_speed_mps,
             bbox,
+            longest_gap_s,
+            gaps_over_max: None,
             traces: summaries.len(),
             per_trace: (summaries.len() > 1).then_some(summaries),
             cleaning,
