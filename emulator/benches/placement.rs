@@ -113,6 +113,7 @@ fn geant_world() -> World {
             response_bytes: 1_000,
             cpu_ns: 1_000_000,
         },
+        radio: None,
     }
 }
 

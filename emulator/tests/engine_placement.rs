@@ -107,6 +107,7 @@ fn world(devices: usize) -> World {
             response_bytes: 1_000,
             cpu_ns: MS,
         },
+        radio: None,
     }
 }
 

@@ -122,6 +122,7 @@ impl TwoSites {
                 response_bytes: 1_000,
                 cpu_ns: 1_000_000,
             },
+            radio: None,
         }
     }
 }

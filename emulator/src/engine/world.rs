@@ -238,6 +238,9 @@ pub struct World {
     pub devices: Vec<Device>,
     /// The requests devices send.
     pub workload: Workload,
+    /// The radio access model; `None`: each access point's fixed wireless
+    /// hop (`wireless_latency_ns`, `wireless_rate_bps`).
+    pub radio: Option<crate::radio::RadioModel>,
 }
 
 /// The name of device `device`'s VM, in the output files and on the nodes.

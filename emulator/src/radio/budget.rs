@@ -149,8 +149,9 @@ impl RadioConfig {
             Scheduler::EqualShare => q.rate_bps,
             Scheduler::ProportionalFair if active <= 1 => q.rate_bps,
             Scheduler::ProportionalFair => {
-                let gain = harmonic(active);
-                q.usable_hz * self.direction(direction).efficiency.at(q.sinr * gain)
+                // A link exists only at or above SINR_MIN, and the gain is > 1.
+                let e = &self.direction(direction).efficiency;
+                q.usable_hz * e.above_min(q.sinr * harmonic(active))
             }
         }
     }
@@ -206,10 +207,28 @@ impl RadioConfig {
     }
 }
 
+/// H_0 to H_64, so that a request's share costs no loop.
+const HARMONIC: [f64; 65] = {
+    let mut table = [0.0; 65];
+    let mut k = 1;
+    while k < 65 {
+        table[k] = table[k - 1] + 1.0 / k as f64;
+        k += 1;
+    }
+    table
+};
+
 /// H_n = 1 + 1/2 + … + 1/n: the mean of the largest of n independent
-/// unit-mean exponential variables.
+/// unit-mean exponential variables (beyond 64 by its asymptotic expansion,
+/// ln n + γ + 1/(2n) − 1/(12n²), exact to better than 1e-9 there).
 pub fn harmonic(n: u32) -> f64 {
-    (1..=n).map(|k| 1.0 / f64::from(k)).sum()
+    match HARMONIC.get(n as usize) {
+        Some(&h) => h,
+        None => {
+            let n = f64::from(n);
+            n.ln() + 0.577_215_664_901_532_9 + 1.0 / (2.0 * n) - 1.0 / (12.0 * n * n)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -320,5 +339,9 @@ mod tests {
         let rr = c.share_bps(Direction::Down, &q.downlink, 10);
         assert!(pf > rr, "{pf} vs {rr}");
         assert!((harmonic(4) - (1.0 + 0.5 + 1.0 / 3.0 + 0.25)).abs() < 1e-12);
+        let summed = |n: u32| (1..=n).map(|k| 1.0 / f64::from(k)).sum::<f64>();
+        for n in [0, 1, 2, 63, 64, 65, 100, 1_000] {
+            assert!((harmonic(n) - summed(n)).abs() < 1e-9, "H_{n}");
+        }
     }
 }

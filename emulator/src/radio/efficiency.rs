@@ -45,6 +45,11 @@ impl Efficiency {
         if sinr.is_nan() || sinr < self.sinr_min() {
             return 0.0;
         }
+        self.above_min(sinr)
+    }
+
+    /// [`at`](Self::at) for a `sinr` already known to be at least SINR_MIN.
+    pub fn above_min(&self, sinr: f64) -> f64 {
         (self.alpha * sinr.log2_1p()).min(self.max_bps_hz)
     }
 }

@@ -14,7 +14,9 @@
 //!   scheduler's share, and the coverage radius the budget implies.
 //! - [`model`]: the budget over a world's sites (which cells interfere).
 //! - [`cell`]: each cell direction as a shared resource transfers queue on.
+//! - [`access`]: a run's radio hop: each device's link, the cells' queues.
 
+pub mod access;
 pub mod budget;
 pub mod cell;
 pub mod config;
@@ -22,6 +24,7 @@ pub mod efficiency;
 pub mod model;
 pub mod pathloss;
 
+pub use access::RadioAccess;
 pub use budget::{Direction, DirectionQuality, LinkQuality};
 pub use cell::{Cells, Transfer};
 pub use config::{Preset, RadioConfig, Scheduler};

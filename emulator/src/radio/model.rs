@@ -45,6 +45,11 @@ impl RadioModel {
         }
     }
 
+    /// How many sites (cells) there are.
+    pub fn sites(&self) -> usize {
+        self.sites.len()
+    }
+
     /// The parameters.
     pub fn config(&self) -> &RadioConfig {
         &self.config

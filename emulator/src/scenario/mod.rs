@@ -3,6 +3,7 @@
 //! scenario), and their resolution into a runnable [`Scenario`]
 //! ([`resolve`]). `docs/scenario.md` documents every field.
 
+pub mod radio;
 pub mod resolve;
 pub mod schema;
 pub mod source;
