@@ -29,6 +29,10 @@ pub struct DirectionQuality {
     /// Rate in bit/s while the device is scheduled alone (no scheduling
     /// gain).
     pub rate_bps: f64,
+    /// Share of the cell's bandwidth the device uses (1 in the downlink; a
+    /// power-limited uplink uses fewer resource blocks and leaves the rest
+    /// to other devices).
+    pub band_share: f64,
 }
 
 /// A device's link in both directions; only devices in coverage both ways
@@ -80,6 +84,16 @@ impl RadioConfig {
         self.ue_power_dbm + self.ue_antenna_gain_dbi + self.bs_antenna_gain_dbi - loss_db
     }
 
+    /// The budget's fixed terms, worked out once for many
+    /// [`quality_from_gains`](Self::quality_from_gains) calls.
+    pub fn budget(&self) -> Budget {
+        Budget {
+            downlink_eirp_mw: dbm_to_mw(self.downlink_rx_dbm(0.0)),
+            downlink_noise_mw: dbm_to_mw(self.downlink_noise_dbm()),
+            uplink_snr_per_hz: dbm_to_mw(self.uplink_rx_dbm(0.0) - self.uplink_floor_dbm_hz()),
+        }
+    }
+
     /// A device's link, from the path loss to its serving cell and to each
     /// interfering cell (dB); `None` when it cannot decode in one of the
     /// directions.
@@ -88,17 +102,29 @@ impl RadioConfig {
         serving_loss_db: f64,
         interferer_losses_db: impl IntoIterator<Item = f64>,
     ) -> Option<LinkQuality> {
-        let signal = dbm_to_mw(self.downlink_rx_dbm(serving_loss_db));
-        let interference: f64 = interferer_losses_db
-            .into_iter()
-            .map(|l| dbm_to_mw(self.downlink_rx_dbm(l)))
-            .sum::<f64>()
+        self.quality_from_gains(
+            &self.budget(),
+            from_db(-serving_loss_db),
+            interferer_losses_db.into_iter().map(|l| from_db(-l)),
+        )
+    }
+
+    /// [`quality`](Self::quality) from path gains (linear, `10^(-loss/10)`)
+    /// and the fixed terms of [`budget`](Self::budget).
+    pub fn quality_from_gains(
+        &self,
+        budget: &Budget,
+        serving_gain: f64,
+        interferer_gains: impl IntoIterator<Item = f64>,
+    ) -> Option<LinkQuality> {
+        let signal = budget.downlink_eirp_mw * serving_gain;
+        let interference = budget.downlink_eirp_mw
+            * interferer_gains.into_iter().sum::<f64>()
             * self.downlink_load;
-        let sinr_dl = signal / (dbm_to_mw(self.downlink_noise_dbm()) + interference);
+        let sinr_dl = signal / (budget.downlink_noise_mw + interference);
         let down = self.direction_quality(Direction::Down, sinr_dl, self.bandwidth_hz)?;
 
-        let snr_per_hz =
-            dbm_to_mw(self.uplink_rx_dbm(serving_loss_db) - self.uplink_floor_dbm_hz());
+        let snr_per_hz = budget.uplink_snr_per_hz * serving_gain;
         let min = self.uplink.efficiency.sinr_min();
         let blocks = (snr_per_hz / min / self.resource_block_hz)
             .floor()
@@ -130,6 +156,7 @@ impl RadioConfig {
             sinr,
             usable_hz,
             rate_bps: usable_hz * se,
+            band_share: (band_hz / self.bandwidth_hz).min(1.0),
         })
     }
 
@@ -205,6 +232,18 @@ impl RadioConfig {
         }
         Some(lo)
     }
+}
+
+/// The fixed terms of a link budget (linear).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    /// Downlink power received at a path gain of 1 (P_BS + G_BS + G_UE), mW.
+    pub downlink_eirp_mw: f64,
+    /// Downlink noise over the bandwidth, mW.
+    pub downlink_noise_mw: f64,
+    /// Uplink signal over noise and interference per Hz at a path gain of
+    /// 1, Hz.
+    pub uplink_snr_per_hz: f64,
 }
 
 /// H_0 to H_64, so that a request's share costs no loop.

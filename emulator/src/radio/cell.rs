@@ -1,7 +1,10 @@
-//! Cells as shared resources: each direction of each cell serves one
-//! transfer at a time, in the order they were booked, each at the rate of
-//! the device it carries (its SINR at its last mobility step, raised by
-//! the scheduler's gain among the devices active then).
+//! Cells as shared resources: each direction of each cell serves its
+//! transfers in the order they were booked, each at the rate of the device
+//! it carries (its SINR at its last mobility step, raised by the
+//! scheduler's gain among the devices active then). A transfer on the whole
+//! band holds the cell for its duration; one on part of the band (a
+//! power-limited uplink) holds it for its duration times its share of the
+//! band, the rest of the band serving the next transfers meanwhile.
 //!
 //! "Active" in a direction of a cell: a device with a transfer booked there
 //! that has not finished when the next one is booked (its data is waiting
@@ -23,9 +26,12 @@ use super::config::RadioConfig;
 
 #[derive(Debug, Clone, Default)]
 struct CellDirection {
+    /// When the cell's resources are free for the next transfer.
     busy_until_ns: u64,
     /// End times of the transfers booked and not yet known to be over, in
-    /// booking order (non-decreasing: one transfer at a time).
+    /// booking order. Whole-band transfers end in that order; a partial-band
+    /// one may end before one booked ahead of it, and is then counted until
+    /// that one is over too (which keeps counting O(1) per transfer).
     ends_ns: VecDeque<u64>,
 }
 
@@ -79,7 +85,12 @@ impl Cells {
         let serial_ns = crate::engine::links::serialisation_ns(bytes, rate);
         let start = at_ns.max(state.busy_until_ns);
         let end = start.saturating_add(serial_ns);
-        state.busy_until_ns = end;
+        let held_ns = if q.band_share >= 1.0 {
+            serial_ns
+        } else {
+            crate::engine::links::round_to_u64(serial_ns as f64 * q.band_share)
+        };
+        state.busy_until_ns = start.saturating_add(held_ns);
         state.ends_ns.push_back(end);
         Some(Transfer {
             done_ns: end.saturating_add(config.access_ns(direction)),
@@ -138,5 +149,30 @@ mod tests {
             .transfer(&c, 0, Direction::Down, &q, 50_000, last.done_ns)
             .expect("cell");
         assert_eq!(later.active, 1);
+    }
+
+    #[test]
+    fn a_narrow_uplink_leaves_the_rest_of_the_band_to_others() {
+        let c = RadioConfig::lte();
+        let far = quality(&c, c.coverage_radius_m().expect("coverage") - 50.0);
+        let near = quality(&c, 300.0);
+        assert!(far.uplink.band_share < 0.5, "{}", far.uplink.band_share);
+        assert_eq!(near.uplink.band_share, 1.0);
+        let mut cells = Cells::new(1);
+        let slow = cells
+            .transfer(&c, 0, Direction::Up, &far, 1_000, 0)
+            .expect("cell");
+        let fast = cells
+            .transfer(&c, 0, Direction::Up, &near, 1_000, 0)
+            .expect("cell");
+        assert_eq!(fast.active, 2);
+        let slow_serial = slow.done_ns - c.uplink.access_ns;
+        let fast_serial = (1_000.0 * 8.0 * 1e9 / near.uplink.rate_bps).round() as u64;
+        let waited = fast.done_ns - c.uplink.access_ns - fast_serial;
+        assert!(
+            waited < slow_serial / 2,
+            "waits for the narrow transfer's share of the band only: {waited} of {slow_serial} ns"
+        );
+        assert!(waited > 0, "but does wait for it");
     }
 }
