@@ -91,6 +91,8 @@ impl RadioConfig {
             downlink_eirp_mw: dbm_to_mw(self.downlink_rx_dbm(0.0)),
             downlink_noise_mw: dbm_to_mw(self.downlink_noise_dbm()),
             uplink_snr_per_hz: dbm_to_mw(self.uplink_rx_dbm(0.0) - self.uplink_floor_dbm_hz()),
+            downlink_sinr_min: self.downlink.efficiency.sinr_min(),
+            uplink_sinr_min: self.uplink.efficiency.sinr_min(),
         }
     }
 
@@ -122,10 +124,15 @@ impl RadioConfig {
             * interferer_gains.into_iter().sum::<f64>()
             * self.downlink_load;
         let sinr_dl = signal / (budget.downlink_noise_mw + interference);
-        let down = self.direction_quality(Direction::Down, sinr_dl, self.bandwidth_hz)?;
+        let down = self.direction_quality(
+            Direction::Down,
+            sinr_dl,
+            budget.downlink_sinr_min,
+            self.bandwidth_hz,
+        )?;
 
         let snr_per_hz = budget.uplink_snr_per_hz * serving_gain;
-        let min = self.uplink.efficiency.sinr_min();
+        let min = budget.uplink_sinr_min;
         let blocks = (snr_per_hz / min / self.resource_block_hz)
             .floor()
             .min((self.bandwidth_hz / self.resource_block_hz).floor());
@@ -133,7 +140,7 @@ impl RadioConfig {
             return None;
         }
         let band = blocks * self.resource_block_hz;
-        let up = self.direction_quality(Direction::Up, snr_per_hz / band, band)?;
+        let up = self.direction_quality(Direction::Up, snr_per_hz / band, min, band)?;
         Some(LinkQuality {
             downlink: down,
             uplink: up,
@@ -144,13 +151,15 @@ impl RadioConfig {
         &self,
         direction: Direction,
         sinr: f64,
+        sinr_min: f64,
         band_hz: f64,
     ) -> Option<DirectionQuality> {
-        let d = self.direction(direction);
-        let se = d.efficiency.at(sinr);
-        if se <= 0.0 {
+        // As `Efficiency::at`, with the threshold worked out once.
+        if sinr.is_nan() || sinr < sinr_min {
             return None;
         }
+        let d = self.direction(direction);
+        let se = d.efficiency.above_min(sinr);
         let usable_hz = band_hz * (1.0 - d.overhead) * d.time_fraction;
         Some(DirectionQuality {
             sinr,
@@ -244,6 +253,10 @@ pub struct Budget {
     /// Uplink signal over noise and interference per Hz at a path gain of
     /// 1, Hz.
     pub uplink_snr_per_hz: f64,
+    /// Downlink SINR_MIN, linear.
+    pub downlink_sinr_min: f64,
+    /// Uplink SINR_MIN, linear.
+    pub uplink_sinr_min: f64,
 }
 
 /// H_0 to H_64, so that a request's share costs no loop.
