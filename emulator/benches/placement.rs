@@ -125,6 +125,7 @@ fn geant_world() -> World {
             1_000,
             1_000_000,
         )],
+        radio: None,
     }
 }
 

@@ -43,6 +43,7 @@ pub mod cli;
 pub mod engine;
 pub mod output;
 pub mod placement;
+pub mod radio;
 pub mod realclock;
 pub mod scenario;
 pub mod serve;

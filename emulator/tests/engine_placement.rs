@@ -102,6 +102,7 @@ fn world(devices: usize) -> World {
             })
             .collect(),
         workloads: vec![Workload::fixed(10.0, Arrivals::Periodic, 1_000, 1_000, MS)],
+        radio: None,
     }
 }
 

@@ -173,3 +173,29 @@ fn a_target_killed_mid_migration_leaves_the_vm_at_its_source() {
         assert_eq!(real.migrations_failed, 1);
     });
 }
+
+#[test]
+fn a_scenario_with_radio_is_refused_not_run_with_the_fixed_hop() {
+    let mut scenario = mcc_emu::scenario::load_file(&common::repo("topologies/small-real.toml"))
+        .expect("scenario");
+    let sites = scenario
+        .world
+        .access_points
+        .iter()
+        .map(|ap| ap.position)
+        .collect();
+    scenario.world.radio = Some(mcc_emu::radio::RadioModel::new(
+        mcc_emu::radio::RadioConfig::nr(),
+        sites,
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let refused = runtime.block_on(RealEdge::start(scenario, RealOptions::default()));
+    let Err(error) = refused else {
+        panic!("the real clock must refuse [radio]");
+    };
+    assert_eq!(error.kind, ErrorKind::InvalidArgument);
+    assert!(error.to_string().contains("[radio]"), "{error}");
+}

@@ -289,3 +289,82 @@ fn a_chosen_trace_keeps_its_number_in_the_file() {
     .unwrap();
     assert_eq!(s.world.devices[0].name, "geolife-demo.4#0");
 }
+
+#[test]
+fn a_radio_section_opts_in_and_sets_coverage_from_the_link_budget() {
+    let s = load(GOOD).unwrap();
+    assert!(
+        s.world.radio.is_none(),
+        "no [radio]: the fixed wireless hop"
+    );
+    let s = load(&format!(
+        "{GOOD}\n[radio]\npreset = \"nr\"\nscheduler = \"equal-share\"\n"
+    ))
+    .unwrap();
+    let model = s.world.radio.as_ref().expect("a radio model");
+    let radius = model.config().coverage_radius_m().expect("coverage");
+    assert_eq!(
+        model.config().scheduler,
+        mcc_emu::radio::Scheduler::EqualShare
+    );
+    assert!(
+        s.world
+            .access_points
+            .iter()
+            .all(|ap| ap.coverage_radius_m == radius),
+        "every cell reaches as far as the link budget: {radius} m"
+    );
+    // A radius the scenario gives wins over the link budget.
+    let s = load(&format!(
+        "{GOOD}\n[access_points]\ncoverage_radius_m = 777\n[radio]\npreset = \"lte\"\n"
+    ))
+    .unwrap();
+    assert!(
+        s.world
+            .access_points
+            .iter()
+            .all(|ap| ap.coverage_radius_m == 777.0)
+    );
+}
+
+#[test]
+fn radio_keys_out_of_range_are_named() {
+    for (line, key) in [
+        ("preset = \"wifi\"", "radio.preset"),
+        ("preset = \"lte\"\ncarrier_ghz = 200", "radio.carrier_ghz"),
+        (
+            "preset = \"nr\"\ndownlink_load = -0.1",
+            "radio.downlink_load",
+        ),
+        (
+            "preset = \"nr\"\nuplink_fraction = 0",
+            "radio.uplink_fraction",
+        ),
+        (
+            "preset = \"nr\"\ndownlink_access_ms = -1",
+            "radio.downlink_access_ms",
+        ),
+        ("preset = \"nr\"\nscheduler = \"fifo\"", "radio.scheduler"),
+        (
+            "preset = \"nr\"\nenvironment = \"indoor\"",
+            "radio.environment",
+        ),
+        ("preset = \"lte\"\nue_height_m = 40", "radio.ue_height_m"),
+        (
+            "preset = \"lte\"\nbs_power_dbm = -100",
+            "radio.bs_power_dbm",
+        ),
+    ] {
+        let message = error_of(&format!("{GOOD}\n[radio]\n{line}\n"));
+        assert!(message.contains(&format!("`{key}`")), "{key}: {message}");
+    }
+    let message = error_of(&format!(
+        "{GOOD}\n[radio]\npreset = \"lte\"\nbandwith_mhz = 5\n"
+    ));
+    assert!(message.contains("bandwith_mhz"), "{message}");
+    // A budget that reaches nobody is refused, not run with no coverage.
+    let message = error_of(&format!(
+        "{GOOD}\n[radio]\npreset = \"lte\"\nue_power_dbm = -40\nbs_power_dbm = -10\nbs_antenna_gain_dbi = -10\nue_antenna_gain_dbi = -20\n"
+    ));
+    assert!(message.contains("`radio`"), "{message}");
+}

@@ -123,6 +123,7 @@ impl TwoSites {
                 1_000,
                 1_000_000,
             )],
+            radio: None,
         }
     }
 }

@@ -13,15 +13,20 @@
 //! event loop's core. On a one-core machine (or if no thread can be
 //! started) the feed steps at the tick instead. Either way the hand-overs
 //! are the same, in the same order, as if the loop computed them itself.
+//!
+//! With a radio model, each step also works out every device's radio link
+//! from its position ([`RadioModel::quality`]), so that requests only read
+//! it: the link depends on the position and the attachment alone too.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::Scope;
 
-use mcc_mobile_client::{ApIndex, TraceCursor};
+use mcc_mobile_client::{ApIndex, LatLon, TraceCursor};
 
 use super::attachment::Attachment;
 use super::ticks::{Tick, Ticks};
 use crate::output::HandoverRecord;
+use crate::radio::{LinkQuality, RadioModel};
 
 /// How many mobility steps the thread may run ahead of the event loop: enough
 /// to ride out scheduling hiccups, small enough that memory stays flat.
@@ -32,6 +37,42 @@ pub struct Mobility<'w> {
     devices: Vec<(TraceCursor<'w>, Attachment)>,
     index: ApIndex,
     hysteresis_m: f64,
+    radio: Option<RadioLinks<'w>>,
+}
+
+/// What one mobility step produces.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Step {
+    /// One record per device whose access point changed, in device order.
+    pub handovers: Vec<HandoverRecord>,
+    /// Every device's radio link after the step, in device order (empty
+    /// without a radio model).
+    pub links: Vec<Option<LinkQuality>>,
+}
+
+/// The radio model and, per device, where its link was last worked out.
+struct RadioLinks<'w> {
+    model: &'w RadioModel,
+    last: Vec<Option<(LatLon, u32, Option<LinkQuality>)>>,
+}
+
+impl RadioLinks<'_> {
+    /// Device `i`'s link at `position` on `ap`, reusing the last one when
+    /// neither changed (a device pausing costs nothing).
+    fn link(&mut self, i: usize, position: LatLon, ap: Option<u32>) -> Option<LinkQuality> {
+        let ap = ap?;
+        if let Some(Some((at, on, link))) = self.last.get(i)
+            && *at == position
+            && *on == ap
+        {
+            return *link;
+        }
+        let link = self.model.quality(ap, position);
+        if let Some(slot) = self.last.get_mut(i) {
+            *slot = Some((position, ap, link));
+        }
+        link
+    }
 }
 
 impl<'w> Mobility<'w> {
@@ -46,25 +87,42 @@ impl<'w> Mobility<'w> {
             devices,
             index,
             hysteresis_m,
+            radio: None,
         }
     }
 
-    /// Moves every device to its position at `at_ns` and re-attaches it;
-    /// appends one record per device whose access point changed, in device
-    /// order.
-    pub fn step(&mut self, at_ns: u64, handovers: &mut Vec<HandoverRecord>) {
+    /// Also works out every device's radio link under `model` at each step.
+    pub fn with_radio(mut self, model: Option<&'w RadioModel>) -> Self {
+        self.radio = model.map(|model| RadioLinks {
+            model,
+            last: vec![None; self.devices.len()],
+        });
+        self
+    }
+
+    /// Moves every device to its position at `at_ns` and re-attaches it
+    /// (and works out its radio link).
+    pub fn step(&mut self, at_ns: u64) -> Step {
         let t_s = at_ns as f64 / 1e9;
+        let mut step = Step::default();
+        if self.radio.is_some() {
+            step.links.reserve_exact(self.devices.len());
+        }
         for (i, (cursor, attachment)) in self.devices.iter_mut().enumerate() {
             let position = cursor.position_at(t_s);
             if let Some(from) = attachment.update(&self.index, position, self.hysteresis_m) {
-                handovers.push(HandoverRecord {
+                step.handovers.push(HandoverRecord {
                     time_ns: at_ns,
                     device: i as u32,
                     from,
                     to: attachment.ap,
                 });
             }
+            if let Some(radio) = &mut self.radio {
+                step.links.push(radio.link(i, position, attachment.ap));
+            }
         }
+        step
     }
 }
 
@@ -73,7 +131,7 @@ impl<'w> Mobility<'w> {
 /// can be started), with the same results.
 pub enum MobilityFeed<'w> {
     /// Steps computed by a thread, read in tick order.
-    Ahead(Receiver<(u64, Vec<HandoverRecord>)>),
+    Ahead(Receiver<(u64, Step)>),
     /// Steps computed when asked for, at the mobility ticks of the
     /// [`Ticks`].
     Inline(Box<Mobility<'w>>, Ticks),
@@ -117,33 +175,28 @@ impl<'w> MobilityFeed<'w> {
         }
     }
 
-    /// The hand-overs of the next mobility tick, which must be at `at_ns`;
-    /// `None` after the last tick, or once the thread has stopped (it only
-    /// stops early by panicking, and the scope then carries the panic on).
-    pub fn next_step(&mut self, at_ns: u64) -> Option<Vec<HandoverRecord>> {
-        let (step_ns, handovers) = match self {
+    /// The hand-overs (and radio links) of the next mobility tick, which
+    /// must be at `at_ns`; `None` after the last tick, or once the thread
+    /// has stopped (it only stops early by panicking, and the scope then
+    /// carries the panic on).
+    pub fn next_step(&mut self, at_ns: u64) -> Option<Step> {
+        let (step_ns, step) = match self {
             Self::Ahead(steps) => steps.recv().ok()?,
             Self::Inline(mobility, ticks) => next_step(mobility, ticks)?,
         };
         debug_assert_eq!(step_ns, at_ns, "mobility ticks out of step");
-        Some(handovers)
+        Some(step)
     }
 }
 
 /// Steps `mobility` at the next mobility tick of `ticks`: its time and
-/// hand-overs, `None` after the last tick.
-fn next_step(mobility: &mut Mobility<'_>, ticks: &mut Ticks) -> Option<(u64, Vec<HandoverRecord>)> {
+/// step, `None` after the last tick.
+fn next_step(mobility: &mut Mobility<'_>, ticks: &mut Ticks) -> Option<(u64, Step)> {
     let (at_ns, _) = ticks.find(|(_, tick)| *tick == Tick::Mobility)?;
-    let mut handovers = Vec::new();
-    mobility.step(at_ns, &mut handovers);
-    Some((at_ns, handovers))
+    Some((at_ns, mobility.step(at_ns)))
 }
 
-fn feed(
-    mobility: &mut Mobility<'_>,
-    mut ticks: Ticks,
-    steps: &SyncSender<(u64, Vec<HandoverRecord>)>,
-) {
+fn feed(mobility: &mut Mobility<'_>, mut ticks: Ticks, steps: &SyncSender<(u64, Step)>) {
     while let Some(step) = next_step(mobility, &mut ticks) {
         if steps.send(step).is_err() {
             // The event loop is gone.
@@ -182,13 +235,11 @@ mod tests {
         let mut expected = Vec::new();
         for (at_ns, tick) in ticks.clone() {
             if tick == Tick::Mobility {
-                let mut step = Vec::new();
-                inline.step(at_ns, &mut step);
-                expected.push((at_ns, step));
+                expected.push((at_ns, inline.step(at_ns)));
             }
         }
         // The walker crosses from the western cell to the eastern one once.
-        let handovers: Vec<_> = expected.iter().flat_map(|(_, s)| s).collect();
+        let handovers: Vec<_> = expected.iter().flat_map(|(_, s)| &s.handovers).collect();
         assert_eq!(handovers.len(), 1, "{handovers:?}");
         assert_eq!((handovers[0].from, handovers[0].to), (Some(0), Some(1)));
 

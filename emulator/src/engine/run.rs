@@ -11,15 +11,16 @@ use super::attachment::Attachment;
 use super::cpu::CpuQueue;
 use super::links::{DirectedLink, LinkSpec, LinkTable, directed};
 use super::migrations::{ActiveMigration, MigrationSettings, Wake};
-use super::mobility::{Mobility, MobilityFeed};
+use super::mobility::{Mobility, MobilityFeed, Step};
 pub use super::placement_tables::DEFAULT_PLACEMENT_HORIZON_NS;
 use super::placement_tables::{PlacementScratch, PlacementTables};
 use super::queue::EventQueue;
 use super::ticks::{Tick, Ticks};
 use super::workload::{RequestClock, SizeStream, request_clock, size_stream};
 use super::world::World;
-use crate::output::{HandoverRecord, Outcome, RecordSink, RequestRecord, RunTotals, Summary};
+use crate::output::{Outcome, RecordSink, RequestRecord, RunTotals, Summary};
 use crate::placement::{InstanceSize, Move, PlacementPolicy, Trigger};
+use crate::radio::{Direction, RadioAccess};
 
 /// How an experiment runs, beyond the world it runs in.
 #[derive(Debug, Clone)]
@@ -154,6 +155,8 @@ pub struct Engine<'w, S: RecordSink> {
     placement_tables: PlacementTables,
     placement_scratch: PlacementScratch,
     totals: RunTotals,
+    /// The radio hop (`None`: each access point's fixed wireless link).
+    radio: Option<RadioAccess>,
 }
 
 /// Why a world cannot be run.
@@ -278,6 +281,10 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             placement_tables: PlacementTables::new(world, &settings.migration),
             placement_scratch: PlacementScratch::default(),
             totals: RunTotals::default(),
+            radio: world
+                .radio
+                .as_ref()
+                .map(|model| RadioAccess::new(model, world.devices.len())),
             settings,
         };
         engine.place_initially()?;
@@ -327,15 +334,20 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 migration: None,
             });
             self.aps.push(attachment.ap);
+            if let (Some(access), Some(model)) = (&mut self.radio, &self.world.radio) {
+                access.set_link(
+                    i as u32,
+                    attachment.ap.and_then(|ap| model.quality(ap, position)),
+                );
+            }
             self.clocks.push(clock);
             self.sizes.push(size_stream(self.settings.seed, i as u32));
             mobility.push((cursor, attachment));
         }
-        self.mobility = Some(Mobility::new(
-            mobility,
-            self.ap_index.clone(),
-            self.settings.hysteresis_m,
-        ));
+        self.mobility = Some(
+            Mobility::new(mobility, self.ap_index.clone(), self.settings.hysteresis_m)
+                .with_radio(self.world.radio.as_ref()),
+        );
         Ok(())
     }
 
@@ -380,12 +392,12 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 };
                 match tick {
                     Tick::Mobility => {
-                        let Some(handovers) = feed.next_step(now) else {
+                        let Some(step) = feed.next_step(now) else {
                             // The mobility thread panicked; the scope
                             // carries its panic on.
                             return;
                         };
-                        self.on_mobility(now, handovers);
+                        self.on_mobility(now, step);
                     }
                     Tick::Placement => self.place(now, Trigger::Periodic),
                 }
@@ -426,8 +438,16 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     }
 
     /// Applies the hand-overs of the mobility step at `now` (in device
-    /// order) and runs the policy for the devices that handed over.
-    fn on_mobility(&mut self, now: u64, handovers: Vec<HandoverRecord>) {
+    /// order) and its radio links, and runs the policy for the devices that
+    /// handed over.
+    fn on_mobility(&mut self, now: u64, step: Step) {
+        let Step {
+            handovers,
+            mut links,
+        } = step;
+        if let Some(radio) = &mut self.radio {
+            radio.replace_links(&mut links);
+        }
         for handover in &handovers {
             self.aps[handover.device as usize] = handover.to;
             self.sink.handover(*handover);
@@ -602,6 +622,30 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         [directed(self.world.links.len() as u32 + ap, up)]
     }
 
+    /// When `bytes` ready at `at_ns` cross the wireless hop between
+    /// `device` and access point `ap`: the radio model's cell, or the
+    /// access point's fixed link without one. `None`: the device has no
+    /// radio link now.
+    fn wireless_hop(
+        &mut self,
+        device: u32,
+        ap: u32,
+        up: bool,
+        bytes: u64,
+        at_ns: u64,
+    ) -> Option<u64> {
+        match (&mut self.radio, &self.world.radio) {
+            (Some(access), Some(model)) => {
+                let direction = if up { Direction::Up } else { Direction::Down };
+                access.transfer(model, device, ap, direction, bytes, at_ns)
+            }
+            _ => Some(
+                self.links
+                    .send_message(&self.wireless(ap, up), bytes, at_ns),
+            ),
+        }
+    }
+
     fn on_send(&mut self, now: u64, device: u32) {
         let d = device as usize;
         let gap = self.clocks[d].gap_ns();
@@ -619,9 +663,11 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             return;
         };
         let bytes = size.request_bytes;
-        let wireless_up_ns = self
-            .links
-            .send_message(&self.wireless(ap, true), bytes, now);
+        let Some(wireless_up_ns) = self.wireless_hop(device, ap, true, bytes, now) else {
+            // In range of the site, but too weak a signal to decode.
+            self.finish_request(RequestRecord::no_coverage(now, device), None);
+            return;
+        };
         let vm = self.vms[d];
         let base = Serve {
             device,
@@ -717,9 +763,10 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             bytes,
             service.done_ns,
         );
+        // A device that lost its radio link meanwhile never gets the answer.
         let at_device_ns = self
-            .links
-            .send_message(&self.wireless(serve.ap, false), bytes, back_ns);
+            .wireless_hop(serve.device, serve.ap, false, bytes, back_ns)
+            .unwrap_or(back_ns.saturating_add(self.settings.timeout_ns));
         let total_ns = at_device_ns - serve.sent_ns;
         let record = RequestRecord {
             sent_ns: serve.sent_ns,

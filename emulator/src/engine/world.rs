@@ -268,6 +268,9 @@ pub struct World {
     /// The application profiles devices follow (each device names one by
     /// index; the scenario's `[workload]` table is the first).
     pub workloads: Vec<Workload>,
+    /// The radio access model; `None`: each access point's fixed wireless
+    /// hop (`wireless_latency_ns`, `wireless_rate_bps`).
+    pub radio: Option<crate::radio::RadioModel>,
 }
 
 /// The name of device `device`'s VM, in the output files and on the nodes.

@@ -305,7 +305,11 @@ impl<'v> Objective<'v> {
     /// VM `vm`'s request rate over the reference VM's.
     fn rate_weight(&self, vm: u32) -> f64 {
         let (rate, _) = figures(self.view, vm);
-        if self.rate0 > 0.0 { rate / self.rate0 } else { 0.0 }
+        if self.rate0 > 0.0 {
+            rate / self.rate0
+        } else {
+            0.0
+        }
     }
 
     /// The delay of the VMs that are not genes: O(VMs), computed once.

@@ -506,6 +506,15 @@ impl RealEdge {
             .migration
             .validate()
             .map_err(|e| RealClockError::invalid(format!("migration: {e}")))?;
+        if world.radio.is_some() {
+            // Refused rather than ignored: the wall clock would run the
+            // fixed wireless hop and tell a different story.
+            return Err(RealClockError::invalid(
+                "the scenario has a [radio] section, which only the virtual clock models so far \
+                 (docs/radio.md); run it with --clock virtual, or remove [radio] to use the \
+                 fixed wireless hop of [access_points] on the real clock",
+            ));
+        }
         let policy = placement::build(&scenario.policy, &scenario.policy_configs)
             .map_err(RealClockError::invalid)?;
         if options.scenario_devices {

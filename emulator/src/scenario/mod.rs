@@ -4,6 +4,7 @@
 //! ([`resolve`]). `docs/scenario.md` documents every field.
 
 pub mod network;
+pub mod radio;
 pub mod resolve;
 pub mod schema;
 pub mod source;

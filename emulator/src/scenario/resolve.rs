@@ -200,6 +200,7 @@ impl Resolver<'_> {
                 cloudlet.memory_bytes = mib << 20;
             }
         }
+        let radio = self.radio(f, &mut network.access_points)?;
         let node_addresses = self.node_addresses(f, &network.cloudlets)?;
         let hysteresis_m = self.non_negative(
             "access_points.hysteresis_m",
@@ -255,6 +256,7 @@ impl Resolver<'_> {
                 paths: network.paths,
                 devices,
                 workloads,
+                radio,
             },
             settings: RunSettings {
                 duration_ns: s_to_ns(duration_s),
@@ -274,6 +276,32 @@ impl Resolver<'_> {
             node_addresses,
             network: tiers,
         })
+    }
+
+    /// `[radio]`: the radio model over the access points, whose coverage
+    /// radius becomes the link budget's unless `[access_points]` sets one.
+    fn radio(
+        &self,
+        f: &ScenarioFile,
+        access_points: &mut [crate::engine::AccessPoint],
+    ) -> Result<Option<crate::radio::RadioModel>, ScenarioError> {
+        let Some(section) = &f.radio else {
+            return Ok(None);
+        };
+        let config = super::radio::radio_config(section).map_err(|e| self.error(e))?;
+        if f.access_points.coverage_radius_m.is_none() {
+            let radius = config.coverage_radius_m().ok_or_else(|| {
+                self.error(format!(
+                    "key `radio`: the link budget reaches no device (the largest path loss it allows, {:.1} dB, is below the loss at 10 m)",
+                    config.max_path_loss_db()
+                ))
+            })?;
+            for ap in access_points.iter_mut() {
+                ap.coverage_radius_m = radius;
+            }
+        }
+        let sites = access_points.iter().map(|ap| ap.position).collect();
+        Ok(Some(crate::radio::RadioModel::new(config, sites)))
     }
 
     /// `[cloudlets.addresses]`: every key a cloudlet of the topology, every

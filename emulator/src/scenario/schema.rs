@@ -64,6 +64,9 @@ pub struct ScenarioFile {
     /// When and where VMs move.
     #[serde(default)]
     pub placement: PlacementSection,
+    /// The radio access model (absent: the fixed wireless hop of
+    /// `[access_points]`).
+    pub radio: Option<RadioSection>,
 }
 
 fn default_name() -> String {
@@ -484,4 +487,71 @@ impl Default for PlacementSection {
             on_handover: default_on_handover(),
         }
     }
+}
+
+/// `[radio]`: the radio access model (`docs/radio.md`). `preset` picks every
+/// default; each other key overrides one value of it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RadioSection {
+    /// `lte` or `nr`.
+    pub preset: String,
+    /// TR 38.901 scenario: `uma`, `umi` or `rma`.
+    pub environment: Option<String>,
+    /// Line of sight to the serving and interfering sites.
+    pub line_of_sight: Option<bool>,
+    /// Carrier frequency, GHz.
+    pub carrier_ghz: Option<f64>,
+    /// Base station antenna height, m.
+    pub bs_height_m: Option<f64>,
+    /// UE antenna height, m.
+    pub ue_height_m: Option<f64>,
+    /// Transmission bandwidth (resource blocks × their width), MHz.
+    pub bandwidth_mhz: Option<f64>,
+    /// Width of one resource block, kHz.
+    pub resource_block_khz: Option<f64>,
+    /// Base station transmit power over the bandwidth, dBm.
+    pub bs_power_dbm: Option<f64>,
+    /// UE transmit power, dBm.
+    pub ue_power_dbm: Option<f64>,
+    /// Base station antenna gain, dBi.
+    pub bs_antenna_gain_dbi: Option<f64>,
+    /// UE antenna gain, dBi.
+    pub ue_antenna_gain_dbi: Option<f64>,
+    /// Base station noise figure, dB.
+    pub bs_noise_figure_db: Option<f64>,
+    /// UE noise figure, dB.
+    pub ue_noise_figure_db: Option<f64>,
+    /// Neighbouring cells' activity (0 to 1), scaling downlink interference.
+    pub downlink_load: Option<f64>,
+    /// How many nearest other sites interfere in the downlink.
+    pub interfering_cells: Option<u32>,
+    /// Uplink interference rise over thermal noise, dB.
+    pub uplink_interference_margin_db: Option<f64>,
+    /// Downlink share of the time (TDD), 0 to 1.
+    pub downlink_fraction: Option<f64>,
+    /// Uplink share of the time (TDD), 0 to 1.
+    pub uplink_fraction: Option<f64>,
+    /// Downlink resources without user data, 0 to 1.
+    pub downlink_overhead: Option<f64>,
+    /// Uplink resources without user data, 0 to 1.
+    pub uplink_overhead: Option<f64>,
+    /// Downlink Shannon attenuation α.
+    pub downlink_alpha: Option<f64>,
+    /// Uplink Shannon attenuation α.
+    pub uplink_alpha: Option<f64>,
+    /// Lowest downlink SINR that decodes, dB.
+    pub downlink_sinr_min_db: Option<f64>,
+    /// Lowest uplink SINR that decodes, dB.
+    pub uplink_sinr_min_db: Option<f64>,
+    /// Downlink spectral efficiency cap, bit/s/Hz.
+    pub downlink_max_bps_hz: Option<f64>,
+    /// Uplink spectral efficiency cap, bit/s/Hz.
+    pub uplink_max_bps_hz: Option<f64>,
+    /// Base one-way downlink access delay, ms.
+    pub downlink_access_ms: Option<f64>,
+    /// Base one-way uplink access delay, ms.
+    pub uplink_access_ms: Option<f64>,
+    /// `equal-share` or `proportional-fair`.
+    pub scheduler: Option<String>,
 }

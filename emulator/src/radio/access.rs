@@ -1,0 +1,65 @@
+//! The radio hop as a run sees it: every device's link as of the last
+//! mobility step, and the cells its transfers queue on. Both clocks' drivers
+//! hold one and ask it for each transfer; the links come from
+//! [`RadioModel::quality`](super::RadioModel::quality), computed where
+//! positions are (the engine's mobility thread), never per request.
+
+use super::budget::{Direction, LinkQuality};
+use super::cell::Cells;
+use super::model::RadioModel;
+
+/// Every device's link and every cell's queues.
+#[derive(Debug, Clone)]
+pub struct RadioAccess {
+    cells: Cells,
+    links: Vec<Option<LinkQuality>>,
+}
+
+impl RadioAccess {
+    /// Idle cells for `model`'s sites; `devices` devices, none in coverage
+    /// until [`set_link`](Self::set_link) or [`replace_links`](Self::replace_links).
+    pub fn new(model: &RadioModel, devices: usize) -> Self {
+        Self {
+            cells: Cells::new(model.sites()),
+            links: vec![None; devices],
+        }
+    }
+
+    /// Device `device`'s link from now on (`None`: out of coverage).
+    pub fn set_link(&mut self, device: u32, link: Option<LinkQuality>) {
+        if let Some(slot) = self.links.get_mut(device as usize) {
+            *slot = link;
+        }
+    }
+
+    /// Every device's link from now on, in device order (as a mobility
+    /// step computes them); a list of the wrong length is ignored.
+    pub fn replace_links(&mut self, links: &mut Vec<Option<LinkQuality>>) {
+        if links.len() == self.links.len() {
+            std::mem::swap(&mut self.links, links);
+        }
+    }
+
+    /// Device `device`'s link, if it is in coverage.
+    pub fn link(&self, device: u32) -> Option<&LinkQuality> {
+        self.links.get(device as usize)?.as_ref()
+    }
+
+    /// Sends `bytes` between device `device` and cell `cell` in
+    /// `direction`, ready at `at_ns`: when they arrive (access delay
+    /// included), or `None` when the device has no link now.
+    pub fn transfer(
+        &mut self,
+        model: &RadioModel,
+        device: u32,
+        cell: u32,
+        direction: Direction,
+        bytes: u64,
+        at_ns: u64,
+    ) -> Option<u64> {
+        let link = self.links.get(device as usize)?.as_ref()?;
+        self.cells
+            .transfer(model.config(), cell, direction, link, bytes, at_ns)
+            .map(|t| t.done_ns)
+    }
+}
