@@ -8,7 +8,7 @@ use mcc_cloudlet::migration::{Host, Ready};
 use mcc_mobile_client::{ApIndex, TraceCursor};
 
 use super::attachment::Attachment;
-use super::cpu::CpuQueue;
+use super::cpu::{CpuQueue, Service};
 use super::links::{DirectedLink, LinkSpec, LinkTable, directed};
 use super::migrations::{ActiveMigration, MigrationSettings, Wake};
 use super::mobility::{Mobility, MobilityFeed, Step};
@@ -55,8 +55,14 @@ const PROGRESS_EVERY_NS: u64 = 10_000_000_000;
 enum Event {
     /// A device sends its next request.
     Send { device: u32 },
+    /// A request has crossed the wireless hop and enters the backbone
+    /// (index into the table of requests in flight).
+    Uplinked(u32),
     /// A request can start at its host (index into the table of requests in flight).
     Serve(u32),
+    /// A request's host has finished it: its answer leaves (index into the
+    /// table of requests in flight).
+    Answer(u32),
     /// A migration's model asked to be woken.
     MigrationWake { slot: u32 },
     /// A migration's link is free to send its next transfer.
@@ -81,10 +87,14 @@ pub struct Serve {
     arrived_ns: u64,
     /// When the VM can start it (the migration may hold it longer).
     pub(super) ready_ns: u64,
+    /// Time it waited for a core (known once its host has started it).
+    queueing_ns: u64,
     /// Index in the table of requests answered by two hosts, if it is one.
     dual: Option<u32>,
     /// The migration slot it arrived during, if any.
     migration: Option<u32>,
+    /// Bytes of the request (drawn when it was sent).
+    request_bytes: u64,
     /// Bytes of its answer (drawn when it was sent).
     response_bytes: u64,
     /// CPU time it costs on one core (drawn when it was sent).
@@ -409,10 +419,17 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             }
             match event {
                 Event::Send { device } => self.on_send(now, device),
+                Event::Uplinked(slot) => {
+                    let serve = self.take_in_flight(slot);
+                    self.on_uplinked(now, serve);
+                }
                 Event::Serve(slot) => {
-                    let serve = self.in_flight[slot as usize];
-                    self.free_in_flight.push(slot);
+                    let serve = self.take_in_flight(slot);
                     self.on_serve(now, serve);
+                }
+                Event::Answer(slot) => {
+                    let serve = self.take_in_flight(slot);
+                    self.on_answer(now, serve);
                 }
                 Event::MigrationWake { slot } => self.with_migration(now, slot, Wake::Timer),
                 Event::MigrationLinkFree { slot } => self.with_migration(now, slot, Wake::LinkFree),
@@ -668,19 +685,41 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             self.finish_request(RequestRecord::no_coverage(now, device), None);
             return;
         };
-        let vm = self.vms[d];
-        let base = Serve {
+        let uplinked = Serve {
             device,
             ap,
-            host: vm.host,
+            host: 0,
             sent_ns: now,
             wireless_up_ns,
             arrived_ns: 0,
             ready_ns: 0,
+            queueing_ns: 0,
             dual: None,
-            migration: vm.migration,
+            migration: None,
+            request_bytes: bytes,
             response_bytes: size.response_bytes,
             cpu_ns: size.cpu_ns,
+        };
+        // The backbone is booked when the request reaches it, not now: a
+        // link serves messages in the order they reach it, and requests
+        // cross the wireless hop in times that differ by device.
+        self.schedule(wireless_up_ns, uplinked, Event::Uplinked);
+    }
+
+    /// A request that crossed the wireless hop at `now` goes on to its VM's
+    /// host (or, during a migration, to the host(s) the model says).
+    fn on_uplinked(&mut self, now: u64, uplinked: Serve) {
+        let (d, ap, bytes) = (
+            uplinked.device as usize,
+            uplinked.ap,
+            uplinked.request_bytes,
+        );
+        let wireless_up_ns = now;
+        let vm = self.vms[d];
+        let base = Serve {
+            host: vm.host,
+            migration: vm.migration,
+            ..uplinked
         };
         let Some(slot) = vm.migration else {
             let arrived_ns =
@@ -725,8 +764,21 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         }
     }
 
-    /// Keeps `serve` in the table of requests in flight and schedules it.
+    /// Keeps `serve` in the table of requests in flight and schedules it
+    /// to start at its host.
     fn schedule_serve(&mut self, at_ns: u64, serve: Serve) {
+        self.schedule(at_ns, serve, Event::Serve);
+    }
+
+    /// The request in flight in `slot`, whose slot is free again.
+    fn take_in_flight(&mut self, slot: u32) -> Serve {
+        self.free_in_flight.push(slot);
+        self.in_flight[slot as usize]
+    }
+
+    /// Keeps `serve` in the table of requests in flight and schedules
+    /// `event` for it at `at_ns`.
+    fn schedule(&mut self, at_ns: u64, serve: Serve, event: fn(u32) -> Event) {
         let slot = match self.free_in_flight.pop() {
             Some(slot) => {
                 self.in_flight[slot as usize] = serve;
@@ -737,7 +789,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 (self.in_flight.len() - 1) as u32
             }
         };
-        self.queue.push(at_ns, Event::Serve(slot));
+        self.queue.push(at_ns, event(slot));
     }
 
     fn new_dual(&mut self) -> u32 {
@@ -754,9 +806,28 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         }
     }
 
+    /// A request starts at its host at `now`: it waits for a core and
+    /// runs; its answer leaves when it is done.
     fn on_serve(&mut self, now: u64, serve: Serve) {
+        let service = self.cpus[serve.host as usize].serve(now, serve.cpu_ns);
+        let done = Serve {
+            queueing_ns: service.queueing_ns,
+            ..serve
+        };
+        // The way back is booked when the answer leaves, for the same
+        // reason as the way up (see `on_send`).
+        self.schedule(service.done_ns, done, Event::Answer);
+    }
+
+    /// The host finished `serve` at `now`: its answer crosses the backbone
+    /// and the wireless hop back to the device.
+    fn on_answer(&mut self, now: u64, serve: Serve) {
         let work = serve.cpu_ns;
-        let service = self.cpus[serve.host as usize].serve(now, work);
+        let service = Service {
+            queueing_ns: serve.queueing_ns,
+            done_ns: now,
+        };
+        let started_ns = now - work - service.queueing_ns;
         let bytes = serve.response_bytes;
         let back_ns = self.links.send_message(
             self.world.paths.down(serve.ap, serve.host),
@@ -777,7 +848,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             backbone_ns: (serve.arrived_ns - serve.wireless_up_ns) + (back_ns - service.done_ns),
             queueing_ns: service.queueing_ns,
             processing_ns: work,
-            migration_stall_ns: now - serve.arrived_ns,
+            migration_stall_ns: started_ns - serve.arrived_ns,
             total_ns,
             outcome: if total_ns > self.settings.timeout_ns {
                 Outcome::TimedOut
