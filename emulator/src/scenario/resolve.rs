@@ -352,7 +352,10 @@ impl Resolver<'_> {
         warnings: &mut Vec<String>,
         tiers: &mut NetworkTiers,
     ) -> Result<Loaded, ScenarioError> {
-        let defaults = LinkDefaults::default();
+        let mut defaults = LinkDefaults::default();
+        if let Some(gbps) = f.topology.link_capacity_gbps {
+            defaults.capacity_bps = self.positive("topology.link_capacity_gbps", gbps)? * 1e9;
+        }
         let load_error = |e: topology::LoadError| ScenarioError {
             file: self.file.clone(),
             message: format!("topology: {e}"),
@@ -453,6 +456,7 @@ impl Resolver<'_> {
             return Err(self.error("key `devices`: the scenario has no device group"));
         }
         let mut devices = Vec::new();
+        let mut taken = std::collections::BTreeSet::new();
         for (i, group) in f.devices.iter().enumerate() {
             let key = format!("devices[{i}]");
             let edge = match group.end.as_str() {
@@ -470,6 +474,7 @@ impl Resolver<'_> {
             let traces = self.group_traces(&key, group, duration_s, f.seed, i)?;
             let origin_unix_s = self.time_origin(&key, group, &traces)?;
             let workload = group_workload.get(i).copied().unwrap_or(0);
+            let first_of_group = devices.len();
             if group.random_waypoint.is_some() {
                 // Each random-waypoint trace is its own device's.
                 devices.extend(traces.into_iter().map(|(name, trace)| Device {
@@ -478,6 +483,7 @@ impl Resolver<'_> {
                     edge,
                     workload,
                 }));
+                self.rename_repeats(&key, group, i, &mut devices[first_of_group..], &mut taken)?;
                 continue;
             }
             for (base_name, trace) in traces {
@@ -491,8 +497,39 @@ impl Resolver<'_> {
                     });
                 }
             }
+            self.rename_repeats(&key, group, i, &mut devices[first_of_group..], &mut taken)?;
         }
         Ok(devices)
+    }
+
+    /// Gives the devices of group `index` (`group_devices`) names no device
+    /// before them has (`taken`, to which theirs are added): a name an earlier group already gave (the same
+    /// trace file in two groups, say one profile each) gets `~PROFILE`
+    /// (the group's profile), or `~gINDEX` without one.
+    fn rename_repeats(
+        &self,
+        key: &str,
+        group: &DeviceGroup,
+        index: usize,
+        group_devices: &mut [Device],
+        taken: &mut std::collections::BTreeSet<String>,
+    ) -> Result<(), ScenarioError> {
+        let suffix = match &group.profile {
+            Some(profile) => format!("~{profile}"),
+            None => format!("~g{index}"),
+        };
+        for device in group_devices {
+            if taken.contains(&device.name) {
+                device.name.push_str(&suffix);
+            }
+            if !taken.insert(device.name.clone()) {
+                return Err(self.error(format!(
+                    "key `{key}`: device name {:?} is given twice; give the group a `profile` or use the trace once",
+                    device.name
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The traces of one device group, each with a short name for outputs.

@@ -98,6 +98,9 @@ pub struct TopologySection {
     /// file's (GraphML files only: their link latencies are derived again).
     #[serde(default)]
     pub positions: std::collections::BTreeMap<String, Position>,
+    /// Capacity of every link whose file gives none (Topology Zoo files
+    /// often do not), in Gbit/s; 1 when absent.
+    pub link_capacity_gbps: Option<f64>,
 }
 
 /// `[[topology.sites]]`: one site CSV.
