@@ -9,10 +9,59 @@ use mcc_emu::scenario::{self, ScenarioError};
 #[test]
 fn the_default_scenario_is_of_a_useful_size() {
     let s = scenario::default_scenario().unwrap();
-    assert!(s.world.cloudlets.len() >= 10, "{}", s.world.cloudlets.len());
-    assert!(s.world.devices.len() >= 100, "{}", s.world.devices.len());
+    // 153 aggregation cloudlets and the remote cloud.
+    assert_eq!(s.world.cloudlets.len(), 154);
+    assert!(
+        s.world
+            .cloudlets
+            .iter()
+            .any(|c| c.name == "cloud-west-europe")
+    );
+    // 131 buses of the Dublin fleet, three devices (applications) each.
+    assert_eq!(s.world.devices.len(), 3 * 131);
     assert!(s.settings.duration_ns >= 3_600_000_000_000);
-    assert_eq!(s.world.access_points.len(), 118);
+    assert_eq!(s.world.access_points.len(), 1223);
+    assert!(s.world.radio.is_some(), "the radio model is on");
+    assert_eq!(s.policy, "ga");
+    assert_eq!(s.settings.migration.config.technique.name(), "soft");
+    let profiles: std::collections::BTreeSet<&str> = s
+        .world
+        .devices
+        .iter()
+        .map(|d| s.world.workloads[d.workload as usize].name.as_str())
+        .collect();
+    assert_eq!(
+        profiles.into_iter().collect::<Vec<_>>(),
+        [
+            "ar-cognitive-assistance",
+            "iot-telemetry",
+            "video-analytics"
+        ]
+    );
+}
+
+#[test]
+fn devices_of_one_trace_in_several_groups_get_distinct_names() {
+    let s = scenario::default_scenario().unwrap();
+    let names: std::collections::BTreeSet<&str> =
+        s.world.devices.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names.len(), s.world.devices.len(), "every name once");
+    // The first group keeps the plain name; the others say their profile.
+    let bus = "dublin-bus-siri-20130131-sample.33608#0";
+    for name in [
+        bus.to_owned(),
+        format!("{bus}~iot-telemetry"),
+        format!("{bus}~ar-cognitive-assistance"),
+    ] {
+        assert!(names.contains(name.as_str()), "{name}");
+    }
+    // Without a profile, the group's index.
+    let twice = "duration_s = 60\n[topology]\nfile = \"TOPO/example-topology.toml\"\n\
+         [[devices]]\ntrace = \"TOPO/traces/bus-304-limerick.gpx\"\n\
+         [[devices]]\ntrace = \"TOPO/traces/bus-304-limerick.gpx\"\n";
+    let s = load(twice).unwrap();
+    let names: Vec<&str> = s.world.devices.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["bus-304-limerick#0", "bus-304-limerick#0~g1"]);
 }
 
 #[test]

@@ -25,24 +25,8 @@ static EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../topologies/Heanet.graphml"),
     ),
     (
-        "sites/ifogsim-edgeResources-melbCBD.csv",
-        include_str!("../../../topologies/sites/ifogsim-edgeResources-melbCBD.csv"),
-    ),
-    (
-        "traces/bus-304-limerick.gpx",
-        include_str!("../../../topologies/traces/bus-304-limerick.gpx"),
-    ),
-    (
-        "traces/geolife-demo.csv",
-        include_str!("../../../topologies/traces/geolife-demo.csv"),
-    ),
-    (
-        "traces/geolife-000-20081024020959.plt",
-        include_str!("../../../topologies/traces/geolife-000-20081024020959.plt"),
-    ),
-    (
-        "traces/geolife-020-20111130151807.plt",
-        include_str!("../../../topologies/traces/geolife-020-20111130151807.plt"),
+        "traces/dublin-bus-siri-20130131-sample.csv",
+        include_str!("../../../topologies/traces/dublin-bus-siri-20130131-sample.csv"),
     ),
 ];
 
