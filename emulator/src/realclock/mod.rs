@@ -36,6 +36,7 @@ mod locks;
 pub mod network;
 pub mod nodes;
 pub mod placement;
+pub mod radio;
 pub mod relay;
 pub mod request;
 pub mod run;
