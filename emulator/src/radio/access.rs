@@ -1,6 +1,8 @@
 //! The radio hop as a run sees it: every device's link as of the last
-//! mobility step, and the cells its transfers queue on. Both clocks' drivers
-//! hold one and ask it for each transfer; the links come from
+//! mobility step, and the cells its transfers queue on. The virtual engine
+//! holds a [`RadioAccess`]; the real clock, whose devices come and go, keeps
+//! a [`CachedLink`] per device and the [`Cells`] behind a lock
+//! (`realclock::radio`). The links come from
 //! [`RadioModel::quality`](super::RadioModel::quality), computed where
 //! positions are (the engine's mobility thread), never per request.
 
