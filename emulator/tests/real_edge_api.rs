@@ -174,45 +174,11 @@ fn a_target_killed_mid_migration_leaves_the_vm_at_its_source() {
     });
 }
 
-/// small-real with `[radio]` (LTE) and cells reaching 20 km, so that a
-/// device can be in range of a site and still not decode.
-fn small_real_with_radio(dir: &std::path::Path) -> mcc_emu::scenario::Scenario {
-    let topology = common::repo("topologies/small-real-topology.toml");
-    let file = dir.join("radio.toml");
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-name = "radio-real"
-seed = 7
-duration_s = 60
-output = "unused"
-
-[topology]
-file = "{}"
-
-# Not run: the test registers its own devices.
-[[devices]]
-trace = "{}"
-
-[access_points]
-coverage_radius_m = 20000
-
-[radio]
-preset = "lte"
-"#,
-            topology.display(),
-            common::repo("topologies/traces/bus-304-limerick.gpx").display()
-        ),
-    )
-    .expect("scenario written");
-    mcc_emu::scenario::load_file(&file).expect("scenario loads")
-}
-
 #[test]
 fn the_real_clock_runs_the_radio_model_near_far_and_out_of_reach() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let scenario = small_real_with_radio(dir.path());
+    let scenario = mcc_emu::scenario::load_file(&common::small_real_with_radio(dir.path()))
+        .expect("scenario loads");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -226,13 +192,7 @@ fn the_real_clock_runs_the_radio_model_near_far_and_out_of_reach() {
             out: Some(out.clone()),
         };
         let edge = RealEdge::start(scenario, options).await.expect("edge");
-        // South of ap-raheen, the southern-most site: 50 m and 1 km from
-        // it (both attached to it), and 12 km (attached, but far beyond
-        // what the LTE link budget decodes, 4.3 km alone).
-        let raheen = LatLon::new(52.6285, -8.6600).expect("site");
-        let near = raheen.destination(200.0, 50.0);
-        let far = raheen.destination(200.0, 1_000.0);
-        let beyond = raheen.destination(200.0, 12_000.0);
+        let [near, far, beyond] = common::radio_spots();
         for (name, at) in [("near", near), ("far", far), ("beyond", beyond)] {
             let registration = edge
                 .register_device(name, DeviceMovement::Pushed(at))
