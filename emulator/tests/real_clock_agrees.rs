@@ -37,12 +37,20 @@ fn outcome(dir: &Path, key: &(String, String)) -> Option<String> {
         .map(|r| r["outcome"].clone())
 }
 
-/// Runs the scenario (with `addresses` for `[cloudlets.addresses]`) on the
-/// virtual clock and on the real one with `nodes`, and checks they agree.
-fn run_and_compare(addresses: &str, nodes: NodeLaunch, runtime: &tokio::runtime::Runtime) {
+/// Runs the scenario (with `addresses` for `[cloudlets.addresses]`, and
+/// `extra` sections after it) on the virtual clock and on the real one
+/// with `nodes`, and checks they agree. Returns the real clock's
+/// `access_ms` of every answered request.
+fn run_and_compare(
+    addresses: &str,
+    extra: &str,
+    nodes: NodeLaunch,
+    runtime: &tokio::runtime::Runtime,
+) -> Vec<f64> {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("agree.toml");
-    std::fs::write(&file, common::agreement_scenario(addresses)).expect("scenario written");
+    let text = common::agreement_scenario(addresses) + extra;
+    std::fs::write(&file, text).expect("scenario written");
     let scenario = mcc_emu::scenario::load_file(&file).expect("scenario loads");
     let virtual_out = dir.path().join("virtual");
     let real_out = dir.path().join("real");
@@ -169,6 +177,11 @@ fn run_and_compare(addresses: &str, nodes: NodeLaunch, runtime: &tokio::runtime:
         extra[0]
     );
     assert!(p50 < 15.0, "median extra delay {p50} ms");
+    common::rows(&real_out, "requests.csv")
+        .into_iter()
+        .filter(|r| r["outcome"] == "ok")
+        .map(|r| r["access_ms"].parse().expect("access_ms"))
+        .collect()
 }
 
 /// The two comparisons run one after the other: each measures delays on
@@ -191,7 +204,35 @@ fn runtime() -> tokio::runtime::Runtime {
 #[test]
 fn both_clocks_tell_the_same_story() {
     let _alone = one_at_a_time();
-    run_and_compare("", NodeLaunch::InProcess, &runtime());
+    run_and_compare("", "", NodeLaunch::InProcess, &runtime());
+}
+
+/// Distinct values among `access_ms` (to 0.01 ms).
+fn distinct(access_ms: &[f64]) -> usize {
+    let mut hundredths: Vec<i64> = access_ms
+        .iter()
+        .map(|a| (a * 100.0).round() as i64)
+        .collect();
+    hundredths.sort_unstable();
+    hundredths.dedup();
+    hundredths.len()
+}
+
+/// The same with the radio access model (LTE): both clocks work out the
+/// same links from the same positions, and the real clock's cells queue
+/// on the wall clock as the virtual clock's do on its own.
+#[test]
+fn both_clocks_tell_the_same_story_with_radio() {
+    let _alone = one_at_a_time();
+    let access_ms = run_and_compare(
+        "",
+        "\n[radio]\npreset = \"lte\"\n",
+        NodeLaunch::InProcess,
+        &runtime(),
+    );
+    // The fixed hop gives every 1 kB request one access delay; the radio
+    // model one per place and crowd.
+    assert!(distinct(&access_ms) > 20, "{access_ms:?}");
 }
 
 /// The same with nodes the edge did not start (`--spawn remote`): here
@@ -221,6 +262,6 @@ fn remote_nodes_tell_the_same_story() {
         }));
         addresses.push(format!("{name} = \"http://{address}\""));
     }
-    run_and_compare(&addresses.join(", "), NodeLaunch::Remote, &runtime);
+    run_and_compare(&addresses.join(", "), "", NodeLaunch::Remote, &runtime);
     let _ = stop.send(true);
 }

@@ -175,27 +175,93 @@ fn a_target_killed_mid_migration_leaves_the_vm_at_its_source() {
 }
 
 #[test]
-fn a_scenario_with_radio_is_refused_not_run_with_the_fixed_hop() {
-    let mut scenario = mcc_emu::scenario::load_file(&common::repo("topologies/small-real.toml"))
-        .expect("scenario");
-    let sites = scenario
-        .world
-        .access_points
-        .iter()
-        .map(|ap| ap.position)
-        .collect();
-    scenario.world.radio = Some(mcc_emu::radio::RadioModel::new(
-        mcc_emu::radio::RadioConfig::nr(),
-        sites,
-    ));
+fn the_real_clock_runs_the_radio_model_near_far_and_out_of_reach() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = mcc_emu::scenario::load_file(&common::small_real_with_radio(dir.path()))
+        .expect("scenario loads");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let refused = runtime.block_on(RealEdge::start(scenario, RealOptions::default()));
-    let Err(error) = refused else {
-        panic!("the real clock must refuse [radio]");
+    let out = dir.path().join("out");
+    runtime.block_on(async {
+        let options = RealOptions {
+            speed: 1.0,
+            nodes: NodeLaunch::InProcess,
+            scenario_devices: false,
+            out: Some(out.clone()),
+        };
+        let edge = RealEdge::start(scenario, options).await.expect("edge");
+        let [near, far, beyond] = common::radio_spots();
+        for (name, at) in [("near", near), ("far", far), ("beyond", beyond)] {
+            let registration = edge
+                .register_device(name, DeviceMovement::Pushed(at))
+                .await
+                .expect("registered");
+            assert_eq!(
+                registration.access_point_id.as_deref(),
+                Some("ap-raheen"),
+                "{name}"
+            );
+        }
+        // 20 kB up and down: at the far device's rate this takes tens of
+        // milliseconds, near the site a few.
+        let big = || EdgeRequest {
+            payload: vec![1; 20_000],
+            cpu_cost_us: 1_000,
+            response_bytes: 20_000,
+        };
+        let mut access = std::collections::BTreeMap::new();
+        for name in ["near", "far"] {
+            for _ in 0..2 {
+                let answer = edge.send_request(name, big()).await.expect("answer");
+                assert_eq!(answer.outcome, mcc_emu::output::Outcome::Ok, "{name}");
+                // LTE's base access delay, 5 ms each way, at least.
+                assert!(
+                    answer.delay.access >= std::time::Duration::from_millis(10),
+                    "{name}: {:?}",
+                    answer.delay
+                );
+                access
+                    .entry(name)
+                    .or_insert_with(Vec::new)
+                    .push(answer.delay.access);
+            }
+        }
+        let (near_access, far_access) = (access["near"][1], access["far"][1]);
+        assert!(
+            far_access > near_access + std::time::Duration::from_millis(10),
+            "far {far_access:?} vs near {near_access:?}"
+        );
+        // In range but not decoding: no coverage, as on the virtual clock.
+        let lost = edge.send_request("beyond", big()).await.expect("answer");
+        assert_eq!(lost.outcome, mcc_emu::output::Outcome::NoCoverage);
+        // The link follows a pushed position without a hand-over: near
+        // moves to where far stands and sees its access delay.
+        let moved = edge.report_position("near", far).expect("moved");
+        assert!(!moved.handed_over);
+        let answer = edge.send_request("near", big()).await.expect("answer");
+        assert!(
+            answer.delay.access > near_access + std::time::Duration::from_millis(10),
+            "moved: {:?} vs near {near_access:?}",
+            answer.delay.access
+        );
+        edge.shutdown().await.expect("shut down");
+    });
+    // requests.csv carries the radio hop in access_ms.
+    let rows = common::rows(&out, "requests.csv");
+    let access_ms = |device: &str| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| r["device"] == device && r["outcome"] == "ok")
+            .map(|r| r["access_ms"].parse().expect("access_ms"))
+            .collect()
     };
-    assert_eq!(error.kind, ErrorKind::InvalidArgument);
-    assert!(error.to_string().contains("[radio]"), "{error}");
+    let (near, far) = (access_ms("near"), access_ms("far"));
+    assert_eq!((near.len(), far.len()), (3, 2), "{rows:?}");
+    assert!(far[1] > near[1] + 10.0, "far {far:?} vs near {near:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r["device"] == "beyond" && r["outcome"] == "no_coverage"),
+        "{rows:?}"
+    );
 }

@@ -337,3 +337,40 @@ fn a_subscriber_that_does_not_read_never_slows_the_edge_and_learns_what_it_misse
         assert!(delivered >= 1024, "the newest events are kept: {delivered}");
     });
 }
+
+/// `serve` on a scenario with `[radio]`: devices that push their positions
+/// get the radio model's wireless hop (farther from the site, slower), and
+/// one in range of a site but beyond its link budget gets no coverage.
+#[test]
+fn serve_runs_the_radio_model_for_pushed_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = common::small_real_with_radio(dir.path());
+    let served = Served::start(&[file.to_str().unwrap()]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut client = connect(&served.url(), None).await.unwrap();
+        let spots = common::radio_spots();
+        let mut access_us = Vec::new();
+        for (id, spot) in ["near", "far", "beyond"].iter().zip(spots) {
+            let registered = register(&mut client, id, (spot.lat_deg, spot.lon_deg))
+                .await
+                .unwrap();
+            assert_eq!(registered.access_point_id, "ap-raheen", "{id}");
+            let answer = client
+                .send_request(DeviceRequest {
+                    payload: vec![7; 20_000],
+                    response_bytes: 20_000,
+                    ..request(id, 0)
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            access_us.push((answer.outcome, answer.delay.unwrap_or_default().access_us));
+        }
+        let ok = Outcome::Ok as i32;
+        assert_eq!(access_us[0].0, ok, "{access_us:?}");
+        assert_eq!(access_us[1].0, ok, "{access_us:?}");
+        assert!(access_us[1].1 > access_us[0].1 + 10_000, "{access_us:?}");
+        assert_eq!(access_us[2].0, Outcome::NoCoverage as i32, "{access_us:?}");
+    });
+}

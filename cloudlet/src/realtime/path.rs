@@ -140,7 +140,14 @@ impl EmulatedPath {
     /// Books a `bytes`-long message offered now on every hop and returns
     /// its schedule.
     pub fn reserve(&self, bytes: u64) -> PathDelivery {
-        let offered = Instant::now();
+        self.reserve_at(Instant::now(), bytes)
+    }
+
+    /// Books a `bytes`-long message offered to the first hop at `offered`
+    /// (which may lie in the future: a message booked now for when it
+    /// will reach this path, e.g. after a hop emulated elsewhere) and
+    /// returns its schedule.
+    pub fn reserve_at(&self, offered: Instant, bytes: u64) -> PathDelivery {
         let mut at = offered;
         let mut hops = Vec::with_capacity(self.hops.len());
         for (link, direction) in &self.hops {
@@ -159,6 +166,15 @@ impl EmulatedPath {
     /// end of the path, and returns its schedule.
     pub async fn transmit(&self, bytes: u64) -> PathDelivery {
         let delivery = self.reserve(bytes);
+        self.timer.sleep_until(delivery.arrive).await;
+        delivery
+    }
+
+    /// Sends a `bytes`-long message offered to the first hop at `offered`
+    /// ([`reserve_at`](Self::reserve_at)): completes when it arrives at
+    /// the end of the path, and returns its schedule.
+    pub async fn transmit_at(&self, offered: Instant, bytes: u64) -> PathDelivery {
+        let delivery = self.reserve_at(offered, bytes);
         self.timer.sleep_until(delivery.arrive).await;
         delivery
     }

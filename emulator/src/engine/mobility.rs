@@ -21,12 +21,13 @@
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::Scope;
 
-use mcc_mobile_client::{ApIndex, LatLon, TraceCursor};
+use mcc_mobile_client::{ApIndex, TraceCursor};
 
 use super::attachment::Attachment;
 use super::ticks::{Tick, Ticks};
 use crate::output::HandoverRecord;
-use crate::radio::{LinkQuality, RadioModel};
+
+use crate::radio::{CachedLink, LinkQuality, RadioModel};
 
 /// How many mobility steps the thread may run ahead of the event loop: enough
 /// to ride out scheduling hiccups, small enough that memory stays flat.
@@ -50,29 +51,10 @@ pub struct Step {
     pub links: Vec<Option<LinkQuality>>,
 }
 
-/// The radio model and, per device, where its link was last worked out.
+/// The radio model and, per device, its link as last worked out.
 struct RadioLinks<'w> {
     model: &'w RadioModel,
-    last: Vec<Option<(LatLon, u32, Option<LinkQuality>)>>,
-}
-
-impl RadioLinks<'_> {
-    /// Device `i`'s link at `position` on `ap`, reusing the last one when
-    /// neither changed (a device pausing costs nothing).
-    fn link(&mut self, i: usize, position: LatLon, ap: Option<u32>) -> Option<LinkQuality> {
-        let ap = ap?;
-        if let Some(Some((at, on, link))) = self.last.get(i)
-            && *at == position
-            && *on == ap
-        {
-            return *link;
-        }
-        let link = self.model.quality(ap, position);
-        if let Some(slot) = self.last.get_mut(i) {
-            *slot = Some((position, ap, link));
-        }
-        link
-    }
+    last: Vec<CachedLink>,
 }
 
 impl<'w> Mobility<'w> {
@@ -95,7 +77,7 @@ impl<'w> Mobility<'w> {
     pub fn with_radio(mut self, model: Option<&'w RadioModel>) -> Self {
         self.radio = model.map(|model| RadioLinks {
             model,
-            last: vec![None; self.devices.len()],
+            last: vec![CachedLink::default(); self.devices.len()],
         });
         self
     }
@@ -119,7 +101,11 @@ impl<'w> Mobility<'w> {
                 });
             }
             if let Some(radio) = &mut self.radio {
-                step.links.push(radio.link(i, position, attachment.ap));
+                let link = radio
+                    .last
+                    .get_mut(i)
+                    .and_then(|last| last.update(radio.model, position, attachment.ap));
+                step.links.push(link);
             }
         }
         step

@@ -1,12 +1,54 @@
 //! The radio hop as a run sees it: every device's link as of the last
-//! mobility step, and the cells its transfers queue on. Both clocks' drivers
-//! hold one and ask it for each transfer; the links come from
+//! mobility step, and the cells its transfers queue on. The virtual engine
+//! holds a [`RadioAccess`]; the real clock, whose devices come and go, keeps
+//! a [`CachedLink`] per device and the [`Cells`] behind a lock
+//! (`realclock::radio`). The links come from
 //! [`RadioModel::quality`](super::RadioModel::quality), computed where
 //! positions are (the engine's mobility thread), never per request.
+
+use mcc_mobile_client::LatLon;
 
 use super::budget::{Direction, LinkQuality};
 use super::cell::Cells;
 use super::model::RadioModel;
+
+/// One device's link as of its last position, worked out again only when
+/// the device moved or changed cell (a device standing still costs
+/// nothing). The virtual engine's mobility thread keeps one per device, and
+/// so does the real clock wherever it moves a device.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CachedLink {
+    /// Where and on which cell the last link was worked out, and that link.
+    last: Option<(LatLon, u32, Option<LinkQuality>)>,
+    /// The link now (`None`: out of coverage, or not decoding).
+    current: Option<LinkQuality>,
+}
+
+impl CachedLink {
+    /// The link of a device at `position` attached to `ap` (`None`: out of
+    /// coverage), from now on; reuses the last one when neither changed.
+    pub fn update(
+        &mut self,
+        model: &RadioModel,
+        position: LatLon,
+        ap: Option<u32>,
+    ) -> Option<LinkQuality> {
+        self.current = ap.and_then(|ap| match self.last {
+            Some((at, on, link)) if at == position && on == ap => link,
+            _ => {
+                let link = model.quality(ap, position);
+                self.last = Some((position, ap, link));
+                link
+            }
+        });
+        self.current
+    }
+
+    /// The link as of the last [`update`](Self::update).
+    pub fn current(&self) -> Option<LinkQuality> {
+        self.current
+    }
+}
 
 /// Every device's link and every cell's queues.
 #[derive(Debug, Clone)]

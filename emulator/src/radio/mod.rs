@@ -24,7 +24,7 @@ pub mod efficiency;
 pub mod model;
 pub mod pathloss;
 
-pub use access::RadioAccess;
+pub use access::{CachedLink, RadioAccess};
 pub use budget::{Direction, DirectionQuality, LinkQuality};
 pub use cell::{Cells, Transfer};
 pub use config::{Preset, RadioConfig, Scheduler};

@@ -18,11 +18,13 @@ use super::events::EdgeEvent;
 use super::locks::{lock, take_all};
 use super::network::Network;
 use super::nodes::{NodeLaunch, Nodes};
+use super::radio::WallRadio;
 use super::tick_gate::TickGate;
 use crate::engine::attachment::Attachment;
 use crate::engine::placement_tables::{PlacementScratch, PlacementTables};
 use crate::output::{HandoverRecord, RealClockSummary, RecordWriter, RunFiles, RunTotals, Summary};
 use crate::placement::{self, PlacementPolicy, Trigger};
+use crate::radio::{CachedLink, RadioModel};
 use crate::scenario::Scenario;
 
 /// How the edge runs.
@@ -118,6 +120,8 @@ pub(super) struct DeviceState {
     pub attachment: Attachment,
     /// The look-ahead's attachment (placement view).
     pub ahead: Attachment,
+    /// Its radio link (with a `[radio]` section), worked out when it moves.
+    pub link: CachedLink,
     pub next_request_id: u64,
 }
 
@@ -178,6 +182,9 @@ pub(super) struct Shared {
     pub clock: ScenarioClock,
     pub timer: Timer,
     pub network: Network,
+    /// The cells of the radio model (with a `[radio]` section; without
+    /// one, the wireless hops are links of `network`).
+    pub radio: Option<WallRadio>,
     pub nodes: Nodes,
     pub tables: PlacementTables,
     pub ap_index: ApIndex,
@@ -215,6 +222,11 @@ impl Drop for PendingGuard {
 impl Shared {
     pub fn lock(&self) -> MutexGuard<'_, EdgeState> {
         lock(&self.state)
+    }
+
+    /// The radio model and its cells, with a `[radio]` section.
+    pub fn radio(&self) -> Option<(&RadioModel, &WallRadio)> {
+        self.scenario.world.radio.as_ref().zip(self.radio.as_ref())
     }
 
     /// The name of access point `ap`.
@@ -313,6 +325,10 @@ impl Shared {
             vm_id,
         } = reserved;
         state.registering.remove(&name);
+        let mut link = CachedLink::default();
+        if let Some(model) = &self.scenario.world.radio {
+            link.update(model, position, attachment.ap);
+        }
         let index = state.devices.len() as u32;
         state.by_name.insert(name.clone(), index);
         if !named_in_outputs && let Some(sink) = state.sink.as_mut() {
@@ -323,6 +339,7 @@ impl Shared {
             movement,
             attachment,
             ahead: Attachment::undecided(position),
+            link,
             next_request_id: 0,
         });
         state.vms.push(VmState {
@@ -393,7 +410,8 @@ impl Shared {
     }
 
     /// Moves device `device` to `position` at scenario time `now_ns`:
-    /// re-attaches it with hysteresis, records a hand-over and runs the
+    /// re-attaches it with hysteresis, works out its radio link (with a
+    /// `[radio]` section; reused when it did not move), records a hand-over and runs the
     /// policy for its VM if the scenario says so. True if it handed over.
     pub fn move_device(
         self: &Arc<Self>,
@@ -406,10 +424,13 @@ impl Shared {
         let Some(d) = state.devices.get_mut(device as usize) else {
             return false;
         };
-        let Some(from) = d
+        let handed_over = d
             .attachment
-            .update(&self.ap_index, position, settings.hysteresis_m)
-        else {
+            .update(&self.ap_index, position, settings.hysteresis_m);
+        if let Some(model) = &self.scenario.world.radio {
+            d.link.update(model, position, d.attachment.ap);
+        }
+        let Some(from) = handed_over else {
             return false;
         };
         let to = d.attachment.ap;
@@ -506,15 +527,6 @@ impl RealEdge {
             .migration
             .validate()
             .map_err(|e| RealClockError::invalid(format!("migration: {e}")))?;
-        if world.radio.is_some() {
-            // Refused rather than ignored: the wall clock would run the
-            // fixed wireless hop and tell a different story.
-            return Err(RealClockError::invalid(
-                "the scenario has a [radio] section, which only the virtual clock models so far \
-                 (docs/radio.md); run it with --clock virtual, or remove [radio] to use the \
-                 fixed wireless hop of [access_points] on the real clock",
-            ));
-        }
         let policy = placement::build(&scenario.policy, &scenario.policy_configs)
             .map_err(RealClockError::invalid)?;
         if options.scenario_devices {
@@ -532,6 +544,7 @@ impl RealEdge {
         let timer = Timer::precise()
             .map_err(|e| RealClockError::internal(format!("cannot start the timer thread: {e}")))?;
         let network = Network::new(world, timer.clone())?;
+        let radio = world.radio.as_ref().map(WallRadio::new);
         let tables = PlacementTables::new(world, &settings.migration);
         let nodes = Nodes::start(
             world,
@@ -578,6 +591,7 @@ impl RealEdge {
             options,
             timer,
             network,
+            radio,
             nodes,
             tables,
             ap_index,

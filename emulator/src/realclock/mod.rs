@@ -23,7 +23,9 @@
 //! the attachment rule ([`crate::engine::attachment`]), the request clocks
 //! ([`crate::engine::workload`]), the placement tables and view
 //! ([`crate::engine::placement_tables`]), the migration row
-//! ([`crate::engine::migrations::metric_columns`]) and the outputs.
+//! ([`crate::engine::migrations::metric_columns`]), the radio access model
+//! ([`crate::radio`], its cells on the wall clock in [`radio`]) and the
+//! outputs.
 //! `docs/real-clock.md` says what the two clocks agree on and where they
 //! differ.
 
@@ -36,6 +38,7 @@ mod locks;
 pub mod network;
 pub mod nodes;
 pub mod placement;
+pub mod radio;
 pub mod relay;
 pub mod request;
 pub mod run;

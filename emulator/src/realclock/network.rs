@@ -1,6 +1,7 @@
 //! The emulated network on the wall clock: one
 //! [`EmulatedLink`] per topology link and one per access point's wireless
-//! hop, built from the same [`World`] the virtual engine runs, and the
+//! hop (unless the world has a radio model, whose cells are
+//! [`super::radio`]), built from the same [`World`] the virtual engine runs, and the
 //! paths messages take over them ([`EmulatedPath`]).
 //!
 //! Requests, answers, migration streams, forwarded requests and fault pulls
@@ -51,8 +52,14 @@ impl Network {
                 Ok(Arc::new(EmulatedLink::symmetric(spec, timer.clone())))
             })
             .collect::<Result<Vec<_>, RealClockError>>()?;
-        let wireless = world
-            .access_points
+        // With a radio model the wireless hop is the model's cells
+        // (`realclock::radio`): the paths are the backbone alone.
+        let fixed_aps = if world.radio.is_some() {
+            &[][..]
+        } else {
+            &world.access_points[..]
+        };
+        let wireless = fixed_aps
             .iter()
             .map(|ap| {
                 let what = format!("access point {} (wireless hop)", ap.name);
@@ -121,14 +128,16 @@ impl Network {
     }
 
     /// From a device at access point `ap` to cloudlet `cloudlet`: the
-    /// wireless hop (always the first hop), then the backbone. `None` for
-    /// an access point or cloudlet the world does not have.
+    /// wireless hop (always the first hop; none with a radio model), then
+    /// the backbone. `None` for an access point or cloudlet the world does
+    /// not have.
     pub fn up(&self, ap: u32, cloudlet: u32) -> Option<&EmulatedPath> {
         self.up.get(self.pair(ap, cloudlet)?)
     }
 
     /// From cloudlet `cloudlet` back to a device at access point `ap`: the
-    /// backbone, then the wireless hop (always the last hop).
+    /// backbone, then the wireless hop (always the last hop; none with a
+    /// radio model).
     pub fn down(&self, ap: u32, cloudlet: u32) -> Option<&EmulatedPath> {
         self.down.get(self.pair(ap, cloudlet)?)
     }

@@ -4,9 +4,17 @@
 //! and during a soft handoff the request goes to both hosts (the first
 //! answer counts).
 //!
+//! With a `[radio]` section the wireless hop is the radio model's cell
+//! ([`super::radio`]): the uplink transfer is booked from the send (each
+//! attempt's), the backbone from when it is over; the downlink from when
+//! the answer leaves the backbone, with the device's link then (a device
+//! that lost its link meanwhile never gets the answer: `timed_out`, as on
+//! the virtual clock). A device in range whose link does not decode fails
+//! as `no_coverage`.
+//!
 //! The delay is measured on the wall clock from the send to the answer's
 //! arrival. Its parts: `access` and the path part of `backbone` are what
-//! the link deliveries said; `queueing`, `processing` and
+//! the link deliveries (or the radio cells) said; `queueing`, `processing` and
 //! `migration_stall` are what the node measured (`queue_us`,
 //! `service_us`, `migration_stall_us`) plus, for the stall, the time lost
 //! on attempts that were redirected; `backbone` also holds what is left
@@ -17,13 +25,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mcc_cloudlet::node::error::MOVED_TO_HOST_KEY;
-use mcc_cloudlet::realtime::PathDelivery;
 use mcc_proto::v1::{ExecuteRequest, ExecuteResponse};
 use tonic::Code;
 
 use super::edge::{PendingGuard, RealEdge, Shared, VmState};
 use super::error::{ErrorKind, RealClockError};
 use crate::output::{Outcome, RequestRecord};
+use crate::radio::{Direction, LinkQuality};
 
 /// Most redirects one request follows.
 pub const MAX_REDIRECTS: u32 = 4;
@@ -77,12 +85,24 @@ pub struct EdgeAnswer {
     pub redirects: u32,
 }
 
-/// One attempt's answer and the link deliveries of its way there and back.
+/// One attempt's answer and the wireless hop's part of its way there and
+/// back.
 struct Exchange {
     host: u32,
     response: ExecuteResponse,
-    up: PathDelivery,
-    down: PathDelivery,
+    /// The wireless hop, both ways (up to the answer's loss, if lost).
+    access: Duration,
+    /// The device lost its radio link before the answer reached its cell.
+    lost: bool,
+}
+
+/// How an attempt's request crosses the wireless hop.
+#[derive(Debug, Clone, Copy)]
+enum Uplink {
+    /// As the first hop of the network's path.
+    Fixed,
+    /// On the radio model's cell: over at `done`, after `access`.
+    Radio { done: Instant, access: Duration },
 }
 
 /// Why one attempt gave no answer.
@@ -123,6 +143,8 @@ pub(super) struct PreparedRequest {
     sent_ns: u64,
     /// The device's access point (`None`: out of coverage).
     ap: Option<u32>,
+    /// Its radio link (with a `[radio]` section; `None` there: no coverage).
+    link: Option<LinkQuality>,
     request_id: u64,
     device_name: String,
     vm: VmState,
@@ -164,6 +186,7 @@ impl Shared {
             device,
             sent_ns,
             ap: d.attachment.ap,
+            link: d.link.current(),
             request_id,
             device_name: d.name.clone(),
             vm,
@@ -184,12 +207,17 @@ impl Shared {
             device,
             sent_ns,
             ap,
+            link,
             request_id,
             device_name,
             vm,
         } = prepared;
         let sent_at = Duration::from_nanos(sent_ns);
-        let Some(ap) = ap else {
+        let bytes = request.payload.len() as u64;
+        let started = Instant::now();
+        // In range of the site but too weak a signal to decode: no coverage.
+        let uplink = ap.and_then(|ap| self.uplink(ap, link.as_ref(), bytes, started));
+        let (Some(ap), Some(mut uplink)) = (ap, uplink) else {
             let record = RequestRecord::no_coverage(sent_ns, device);
             self.finish(record, false, false);
             return Ok(EdgeAnswer {
@@ -214,7 +242,6 @@ impl Shared {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
         };
-        let started = Instant::now();
         let mut host = vm.host;
         let mut handoff = vm.handoff.filter(|&h| h != host);
         let mut redirects = 0;
@@ -222,9 +249,22 @@ impl Shared {
         let (exchange, dual) = loop {
             let attempt = Instant::now();
             let dual = handoff.is_some();
+            if redirects > 0 {
+                // Sent again: the wireless hop again, with the same link.
+                let Some(again) = self.uplink(ap, link.as_ref(), bytes, attempt) else {
+                    self.count_unanswered();
+                    return Err(RealClockError::internal(format!(
+                        "no radio cell for access point {ap}"
+                    )));
+                };
+                uplink = again;
+            }
             let result = match handoff {
-                None => self.exchange(ap, host, &message).await,
-                Some(other) => self.dual_exchange(ap, host, other, &message).await,
+                None => self.exchange(ap, device, host, &message, uplink).await,
+                Some(other) => {
+                    self.dual_exchange(ap, device, [host, other], &message, uplink)
+                        .await
+                }
             };
             match result {
                 Ok(exchange) => break (exchange, dual),
@@ -254,12 +294,17 @@ impl Shared {
                 }
             }
         };
-        let total = started.elapsed();
+        // An answer lost on the radio hop counts as arriving a timeout
+        // after it reached the cell (as on the virtual clock); nobody waits
+        // that out.
+        let never = if exchange.lost {
+            Duration::from_nanos(self.scenario.settings.timeout_ns)
+        } else {
+            Duration::ZERO
+        };
+        let total = started.elapsed() + never;
         let response = &exchange.response;
-        let access = exchange.up.delay_of(0..1)
-            + exchange
-                .down
-                .delay_of(exchange.down.hops.len().saturating_sub(1)..exchange.down.hops.len());
+        let access = exchange.access + never;
         let queueing = Duration::from_micros(response.queue_us);
         let processing = Duration::from_micros(response.service_us);
         let migration_stall = Duration::from_micros(response.migration_stall_us) + lost;
@@ -354,12 +399,13 @@ impl Shared {
     async fn dual_exchange(
         self: &Arc<Self>,
         ap: u32,
-        host: u32,
-        other: u32,
+        device: u32,
+        [host, other]: [u32; 2],
         message: &ExecuteRequest,
+        uplink: Uplink,
     ) -> Result<Exchange, Failure> {
-        let first = self.exchange(ap, host, message);
-        let second = self.exchange(ap, other, message);
+        let first = self.exchange(ap, device, host, message, uplink);
+        let second = self.exchange(ap, device, other, message, uplink);
         tokio::pin!(first, second);
         tokio::select! {
             result = &mut first => match result {
@@ -373,12 +419,49 @@ impl Shared {
         }
     }
 
-    /// One attempt: to `host` over the emulated path, `Execute`, and back.
+    /// The wireless hop of a `bytes`-long request of a device at `ap`
+    /// with radio link `link`, sent at `at`: on the network's path without
+    /// a radio model, else booked on the cell now. `None`: the device's
+    /// link does not decode.
+    fn uplink(
+        &self,
+        ap: u32,
+        link: Option<&LinkQuality>,
+        bytes: u64,
+        at: Instant,
+    ) -> Option<Uplink> {
+        let Some((model, radio)) = self.radio() else {
+            return Some(Uplink::Fixed);
+        };
+        let done = radio.transfer(model, ap, Direction::Up, link?, bytes, at)?;
+        Some(Uplink::Radio {
+            done,
+            access: done.saturating_duration_since(at),
+        })
+    }
+
+    /// When a `bytes`-long answer to device `device`, leaving the backbone
+    /// at `at`, is over the radio hop of cell `ap`, with the device's link
+    /// now; `None`: it has none (the answer is lost).
+    fn downlink(&self, ap: u32, device: u32, bytes: u64, at: Instant) -> Option<Instant> {
+        let (model, radio) = self.radio()?;
+        let link = self
+            .lock()
+            .devices
+            .get(device as usize)
+            .and_then(|d| d.link.current())?;
+        radio.transfer(model, ap, Direction::Down, &link, bytes, at)
+    }
+
+    /// One attempt: to `host` over the wireless hop (`uplink`) and the
+    /// emulated path, `Execute`, and back.
     async fn exchange(
         self: &Arc<Self>,
         ap: u32,
+        device: u32,
         host: u32,
         message: &ExecuteRequest,
+        uplink: Uplink,
     ) -> Result<Exchange, Failure> {
         let no_route = || {
             Failure::Error(RealClockError::internal(format!(
@@ -391,19 +474,43 @@ impl Shared {
         else {
             return Err(no_route());
         };
-        let up = up_path.transmit(message.payload.len() as u64).await;
+        let request_bytes = message.payload.len() as u64;
+        let up_access = match uplink {
+            Uplink::Fixed => up_path.transmit(request_bytes).await.delay_of(0..1),
+            Uplink::Radio { done, access } => {
+                up_path.transmit_at(done, request_bytes).await;
+                access
+            }
+        };
         let _load = LoadGuard::new(self, host);
         let answer = node.client.clone().execute(message.clone()).await;
         drop(_load);
         match answer {
             Ok(response) => {
                 let response = response.into_inner();
-                let down = down_path.transmit(response.payload.len() as u64).await;
+                let bytes = response.payload.len() as u64;
+                let (down_access, lost) = if self.radio.is_none() {
+                    let down = down_path.transmit(bytes).await;
+                    let hops = down.hops.len();
+                    (down.delay_of(hops.saturating_sub(1)..hops), false)
+                } else {
+                    let back = down_path.reserve(bytes).arrive;
+                    match self.downlink(ap, device, bytes, back) {
+                        Some(done) => {
+                            self.timer.sleep_until(done).await;
+                            (done.saturating_duration_since(back), false)
+                        }
+                        None => {
+                            self.timer.sleep_until(back).await;
+                            (Duration::ZERO, true)
+                        }
+                    }
+                };
                 Ok(Exchange {
                     host,
                     response,
-                    up,
-                    down,
+                    access: up_access + down_access,
+                    lost,
                 })
             }
             Err(status) => {

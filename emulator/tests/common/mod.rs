@@ -89,6 +89,50 @@ addresses = {{ {} }}
     )
 }
 
+/// Writes small-real with `[radio]` (LTE) and cells reaching 20 km (so
+/// that a device can be in range of a site and still not decode) into
+/// `dir`, without devices of its own to run; returns the file.
+pub fn small_real_with_radio(dir: &Path) -> PathBuf {
+    let file = dir.join("radio.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+name = "radio-real"
+seed = 7
+duration_s = 60
+output = "unused"
+
+[topology]
+file = "{}"
+
+# Not run: the tests register their own devices.
+[[devices]]
+trace = "{}"
+
+[access_points]
+coverage_radius_m = 20000
+
+[radio]
+preset = "lte"
+"#,
+            repo("topologies/small-real-topology.toml").display(),
+            repo("topologies/traces/bus-304-limerick.gpx").display()
+        ),
+    )
+    .expect("scenario written");
+    file
+}
+
+/// Three spots south of ap-raheen, the southern-most site of small-real:
+/// 50 m and 1 km from it (both attached to it), and 12 km (attached in
+/// [`small_real_with_radio`], but far beyond what the LTE link budget
+/// decodes, 4.3 km alone).
+pub fn radio_spots() -> [mcc_mobile_client::LatLon; 3] {
+    let raheen = mcc_mobile_client::LatLon::new(52.6285, -8.6600).expect("site");
+    [50.0, 1_000.0, 12_000.0].map(|metres| raheen.destination(200.0, metres))
+}
+
 /// The rows of the CSV file `file` in `dir`, as maps from column to value.
 pub fn rows(dir: &Path, file: &str) -> Vec<BTreeMap<String, String>> {
     let mut reader = csv::Reader::from_path(dir.join(file)).expect("output file");
