@@ -26,15 +26,9 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
-
-def figure(row, *path):
-    """A number of a row: the value itself, or its mean with runs > 1."""
-    value = row
-    for key in path:
-        value = value[key]
-    if isinstance(value, dict):
-        value = value["mean"]
-    return float(value)
+# A row's figure (its mean with runs > 1): the one examples/sweep.py reads.
+sys.path.insert(0, os.path.join(REPO, "examples"))
+from sweep import figure  # noqa: E402
 
 
 # (column title, how to read it from a row of comparison.json, format)

@@ -8,7 +8,7 @@ use mcc_cloudlet::migration::{Host, Ready};
 use mcc_mobile_client::{ApIndex, TraceCursor};
 
 use super::attachment::Attachment;
-use super::cpu::{CpuQueue, Service};
+use super::cpu::CpuQueue;
 use super::links::{DirectedLink, LinkSpec, LinkTable, directed};
 use super::migrations::{ActiveMigration, MigrationSettings, Wake};
 use super::mobility::{Mobility, MobilityFeed, Step};
@@ -823,17 +823,11 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     /// and the wireless hop back to the device.
     fn on_answer(&mut self, now: u64, serve: Serve) {
         let work = serve.cpu_ns;
-        let service = Service {
-            queueing_ns: serve.queueing_ns,
-            done_ns: now,
-        };
-        let started_ns = now - work - service.queueing_ns;
+        let started_ns = now - work - serve.queueing_ns;
         let bytes = serve.response_bytes;
-        let back_ns = self.links.send_message(
-            self.world.paths.down(serve.ap, serve.host),
-            bytes,
-            service.done_ns,
-        );
+        let back_ns =
+            self.links
+                .send_message(self.world.paths.down(serve.ap, serve.host), bytes, now);
         // A device that lost its radio link meanwhile never gets the answer.
         let at_device_ns = self
             .wireless_hop(serve.device, serve.ap, false, bytes, back_ns)
@@ -845,8 +839,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             vm: serve.device,
             host: serve.host,
             access_ns: (serve.wireless_up_ns - serve.sent_ns) + (at_device_ns - back_ns),
-            backbone_ns: (serve.arrived_ns - serve.wireless_up_ns) + (back_ns - service.done_ns),
-            queueing_ns: service.queueing_ns,
+            backbone_ns: (serve.arrived_ns - serve.wireless_up_ns) + (back_ns - now),
+            queueing_ns: serve.queueing_ns,
             processing_ns: work,
             migration_stall_ns: started_ns - serve.arrived_ns,
             total_ns,

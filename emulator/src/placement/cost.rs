@@ -270,26 +270,38 @@ impl<'v> Objective<'v> {
             fixed_rate: vec![0.0; cloudlets],
         };
         // One pass of additions over the VMs that are not genes.
-        let many = objective.genes.len() > SCAN_REPEATS_UP_TO;
-        let mut is_gene = vec![false; if many { view.vms() } else { 0 }];
-        for &vm in &objective.genes {
-            if many {
+        let mut fixed_load = vec![0.0; cloudlets];
+        let mut fixed_rate = vec![0.0; cloudlets];
+        for (vm, host) in objective.fixed_vms() {
+            fixed_load[host as usize] += objective.load_weight(vm);
+            fixed_rate[host as usize] += objective.rate_weight(vm);
+        }
+        objective.fixed_load = fixed_load;
+        objective.fixed_rate = fixed_rate;
+        objective
+    }
+
+    /// The VMs that are not genes and have a host, with that host, in VM
+    /// order.
+    fn fixed_vms(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let many = self.genes.len() > SCAN_REPEATS_UP_TO;
+        let mut is_gene = vec![false; if many { self.view.vms() } else { 0 }];
+        if many {
+            for &vm in &self.genes {
                 is_gene[vm as usize] = true;
             }
         }
-        for (vm, &host) in (0u32..).zip(view.vm_hosts) {
-            let gene = if many {
-                is_gene[vm as usize]
-            } else {
-                objective.genes.contains(&vm)
-            };
-            if gene || host as usize >= cloudlets {
-                continue;
-            }
-            objective.fixed_load[host as usize] += objective.load_weight(vm);
-            objective.fixed_rate[host as usize] += objective.rate_weight(vm);
-        }
-        objective
+        let cloudlets = self.cloudlets();
+        (0u32..)
+            .zip(self.view.vm_hosts.iter().copied())
+            .filter(move |&(vm, host)| {
+                let gene = if many {
+                    is_gene[vm as usize]
+                } else {
+                    self.genes.contains(&vm)
+                };
+                !gene && (host as usize) < cloudlets
+            })
     }
 
     /// VM `vm`'s CPU load (rate × mean CPU time) over the reference VM's.
@@ -315,17 +327,8 @@ impl<'v> Objective<'v> {
     /// The delay of the VMs that are not genes: O(VMs), computed once.
     fn fixed_ms(&self) -> f64 {
         *self.fixed_ms.get_or_init(|| {
-            let cloudlets = self.cloudlets();
-            let mut is_gene = vec![false; self.view.vms()];
-            for &vm in &self.genes {
-                is_gene[vm as usize] = true;
-            }
-            self.view
-                .vm_hosts
-                .iter()
-                .enumerate()
-                .filter(|&(vm, &host)| !is_gene[vm] && (host as usize) < cloudlets)
-                .map(|(vm, &host)| self.delay_ms(vm as u32, host))
+            self.fixed_vms()
+                .map(|(vm, host)| self.delay_ms(vm, host))
                 .sum()
         })
     }
