@@ -9,7 +9,7 @@ text table) and prints one table per scenario, with what each policy saved
 against `never` under the same technique. Standard library only (Python 3.8
 or newer).
 
-    python3 experiments/table.py experiments/dublin-fleet
+    python3 experiments/table.py experiments/dublin
 
 The binary is `target/release/mcc-emu` (built first with `cargo build
 --release -p mcc-emu` unless `--no-build`); outputs go under `--out`
@@ -98,7 +98,7 @@ def table(comparison):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("world", help="an experiment folder, e.g. experiments/dublin-fleet")
+    parser.add_argument("world", help="an experiment folder, e.g. experiments/dublin")
     parser.add_argument("--out", help="output folder (default out/experiments/<world>)")
     parser.add_argument("--no-build", action="store_true", help="use the binary as it is")
     args = parser.parse_args()
