@@ -59,17 +59,17 @@ pub const DEFAULT_PER_HOP_LATENCY_MS: f64 = 0.015;
 /// Table 1, "optical fibre cable system").
 pub const DEFAULT_FIBRE_US_PER_KM: f64 = 5.0;
 /// Capacity of a cell site's backhaul to its aggregation site: 10 Gbit/s.
-/// **Not verified against a source**: attributed to the access tier of
-/// ITU-T GSTR-TN5G (10/2018) from memory; the report exists (ITU-T
-/// Technical Report GSTR-TN5G, "Transport network support of IMT-2020/5G",
-/// 19 October 2018) but its tier rates could not be read in the copies at
-/// hand. 10 GbE is the rate the backbone's own lit wavelengths run at
-/// (HEAnet, see `docs/topology.md`).
+/// A training page's backhaul table ("Backhaul Capacity Requirements for 5G
+/// Sites", telecomtrainer.com; not a standard) asks > 10 Gbit/s of a dense
+/// urban site carrying LTE, 200 MHz of 5G at ~4 GHz and ≥ 400 MHz at ~30
+/// GHz; a site with one 100 MHz NR carrier needs less. The ITU-T GSTR-TN5G
+/// (10/2018) tier rates once quoted for it could not be read in the copies
+/// at hand.
 pub const DEFAULT_ACCESS_CAPACITY_BPS: f64 = 10e9;
 /// Capacity of an aggregation site's uplink to the metro core, and of the
-/// link to the cloudlet standing beside it: 100 Gbit/s. **Not verified
-/// against a source**, as [`DEFAULT_ACCESS_CAPACITY_BPS`] (attributed to
-/// GSTR-TN5G's aggregation tier from memory).
+/// link to the cloudlet standing beside it: 100 Gbit/s, the next Ethernet
+/// rate above about nine 10 Gbit/s cell-site links (no oversubscription).
+/// No source of its own (see `docs/topology.md`).
 pub const DEFAULT_AGGREGATION_CAPACITY_BPS: f64 = 100e9;
 
 /// A latitude/longitude box.
