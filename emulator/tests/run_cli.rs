@@ -3,7 +3,7 @@
 use std::path::Path;
 
 mod common;
-use common::{json_of, mcc_emu, repo};
+use common::{has_python3, json_of, mcc_emu, python3, repo, stdout_of_success};
 
 fn run_example(out: &Path, extra: &[&str]) -> serde_json::Value {
     let scenario = repo("topologies/example-scenario.toml");
@@ -261,28 +261,18 @@ fn real_clock_options_are_checked_before_anything_runs() {
 
 #[test]
 fn the_moves_example_reads_a_runs_migrations() {
-    if std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIPPED: python3 is not installed, examples/moves.py cannot run");
+    if !has_python3("examples/moves.py") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let summary = run_example(dir.path(), &["--policy", "nearest", "--no-baseline"]);
     let migrations = summary["migrations"].as_u64().unwrap();
     assert!(migrations > 0, "{summary}");
-    let output = std::process::Command::new("python3")
-        .arg(repo("examples/moves.py"))
-        .arg(dir.path())
-        .output()
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = stdout_of_success(
+        &python3("examples/moves.py")
+            .arg(dir.path())
+            .output()
+            .expect("python3 runs"),
     );
     assert!(
         stdout.contains(&format!("migrations: {migrations}\n")),
@@ -296,8 +286,7 @@ fn the_moves_example_reads_a_runs_migrations() {
         .unwrap_or_else(|| panic!("{stdout}"));
     assert!(judged > 0 && judged <= migrations, "{stdout}");
     // A folder without the run's files is refused, naming it.
-    let output = std::process::Command::new("python3")
-        .arg(repo("examples/moves.py"))
+    let output = python3("examples/moves.py")
         .arg(dir.path().join("missing"))
         .output()
         .unwrap();
