@@ -2,14 +2,13 @@
 //! kilometres apart, a cloudlet behind each, a router between them, and one
 //! device walking from one site to the other.
 
-use mcc_cloudlet::memory::{DirtyModel, VmProfile};
-use mcc_cloudlet::migration::{MigrationConfig, Technique};
+mod common;
+use common::{MS, run_settings};
+use mcc_cloudlet::migration::Technique;
 use mcc_emu::engine::example::TwoSites;
-use mcc_emu::engine::{Engine, MigrationSettings, RunSettings, World};
+use mcc_emu::engine::{Engine, RunSettings, World};
 use mcc_emu::output::{MemorySink, Outcome, Summary};
 use mcc_emu::placement;
-
-const MS: u64 = 1_000_000;
 
 fn world() -> World {
     TwoSites::default().world()
@@ -17,19 +16,8 @@ fn world() -> World {
 
 fn settings(technique: Technique) -> RunSettings {
     RunSettings {
-        duration_ns: 600_000 * MS,
-        seed: 7,
-        sla_ns: 50 * MS,
-        timeout_ns: 10_000 * MS,
-        mobility_step_ns: 1_000 * MS,
-        hysteresis_m: 50.0,
-        placement_interval_ns: None,
         placement_on_handover: true,
-        placement_horizon_ns: mcc_emu::engine::DEFAULT_PLACEMENT_HORIZON_NS,
-        migration: MigrationSettings {
-            profile: VmProfile::new(256 << 20, 64 << 20, 2_000.0, 0.0, DirtyModel::Linear).unwrap(),
-            config: MigrationConfig::new(technique),
-        },
+        ..run_settings(600_000, 7, 256, 2_000.0, technique)
     }
 }
 
