@@ -339,7 +339,7 @@ impl Cloudlet for Service {
         let technique = WireTechnique::try_from(header.technique).ok();
         let push_allowed = matches!(
             technique,
-            Some(WireTechnique::PostCopy | WireTechnique::Soft)
+            Some(WireTechnique::PostCopy | WireTechnique::Soft | WireTechnique::Hybrid)
         );
         let working_set_pages = header.profile.as_ref().map_or(0, |p| {
             p.working_set_bytes / u64::from(memory.page_bytes.max(1))

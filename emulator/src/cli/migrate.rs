@@ -261,7 +261,7 @@ pub fn table(reports: &[MigrationReport]) -> String {
         .iter()
         .map(|name| name.strip_prefix("request_").unwrap_or(name))
         .collect();
-    let rows: Vec<[String; 15]> = reports.iter().map(|r| r.flat_fields(1, "-")).collect();
+    let rows: Vec<[String; 16]> = reports.iter().map(|r| r.flat_fields(1, "-")).collect();
     let widths: Vec<usize> = header
         .iter()
         .enumerate()
