@@ -232,7 +232,9 @@ fn fault_behind_a_push(channel: FaultChannel) -> (f64, u32) {
     };
     let mut config = MigrationConfig::new(Technique::PostCopy);
     config.fault_channel = channel;
-    let mut m = Migration::new(vm(), config, path, Duration::ZERO).unwrap();
+    // No writes of its own: only the request faults.
+    let quiet = VmProfile::new(1024 * MIB, 256 * MIB, 0.0, 0.0, DirtyModel::Linear).unwrap();
+    let mut m = Migration::new(quiet, config, path, Duration::ZERO).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let cpu = m.poll_transmit(Duration::ZERO).unwrap();
     let resume = Duration::from_millis(8);

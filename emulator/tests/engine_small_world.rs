@@ -147,3 +147,28 @@ fn a_rate_too_small_for_one_request_in_the_run_sends_none_and_the_walk_still_run
     assert!(sink.requests.is_empty());
     assert_eq!(sink.handovers.len(), 1, "the device still moves");
 }
+
+#[test]
+fn hybrid_runs_in_the_engine_and_every_row_reports_its_stall() {
+    let stall_column = mcc_cloudlet::migration::MigrationReport::FLAT_FIELDS
+        .iter()
+        .position(|f| *f == "stall_ms")
+        .unwrap();
+    let stall_of = |row: &[u8]| -> f64 {
+        let row = String::from_utf8(row.to_vec()).unwrap();
+        row.split(',').nth(stall_column).unwrap().parse().unwrap()
+    };
+    let (hybrid, sink) = run("nearest", Technique::Hybrid);
+    assert_eq!(hybrid.migrations, 1);
+    let row = &sink.migrations[0].metrics;
+    assert!(row.starts_with(b"hybrid,"));
+    // Its rounds converge at 2,000 pages/s: a pre-copy stop, a short stall.
+    let stall = stall_of(row);
+    assert!((10.0..1_000.0).contains(&stall), "{stall}");
+    assert!((hybrid.stall_ms_max - stall).abs() < 1e-3, "{hybrid:?}");
+    // Post-copy: the VM's writes fault behind the push; the stall a
+    // heartbeat sees is far longer than QEMU's downtime.
+    let (post, sink) = run("nearest", Technique::PostCopy);
+    let stall = stall_of(&sink.migrations[0].metrics);
+    assert!(stall > 10.0 * post.downtime_ms_total, "{stall} vs {post:?}");
+}

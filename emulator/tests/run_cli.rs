@@ -31,6 +31,7 @@ fn a_run_writes_every_output_and_a_complete_summary() {
         "delay_ms",
         "migrations",
         "downtime_ms_total",
+        "stall_ms_max",
         "bytes_migrated",
         "sla_violations",
         "wall_s",

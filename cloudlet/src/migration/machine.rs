@@ -869,7 +869,15 @@ impl Migration {
             return;
         }
         *last_exec_s = now_s;
+        if self.exec_due_s.is_some() {
+            // The vCPU is blocked on a page of its own execution: it writes nothing.
+            for carry in &mut self.exec_fault_carry {
+                *carry = 0.0;
+            }
+            return;
+        }
         self.account_write_freeze(dt);
+        let mut write_faults = 0u64;
         for (index, region) in self.regions.iter().enumerate() {
             let (Some(missing), Some(carry)) = (
                 self.missing.0.get_mut(index),
@@ -889,7 +897,14 @@ impl Migration {
                 self.pending_pulls += faults;
                 self.page_faults += faults;
                 self.last_fault_region = Some(index);
+                write_faults += faults;
             }
+        }
+        // On the shared stream the faulted pages queue with the push.
+        if write_faults > 0 && self.config.fault_channel == FaultChannel::Shared {
+            let rate = self.stream_rate_bytes_per_s();
+            let bytes = (write_faults * self.page_wire_bytes()) as f64;
+            self.stream_free_s = self.stream_free_s.max(now_s) + bytes / rate;
         }
     }
 
