@@ -773,6 +773,11 @@ impl Migration {
         });
     }
 
+    /// Pages per second the push moves on the stream now.
+    fn push_pages_per_s(&self) -> f64 {
+        self.stream_rate_bytes_per_s() / self.page_wire_bytes().max(1) as f64
+    }
+
     /// Wire bytes of one faulted page (data and header).
     fn page_wire_bytes(&self) -> u64 {
         self.profile.page_bytes + self.config.page_header_bytes
@@ -852,15 +857,17 @@ impl Migration {
     }
 
     fn writes_can_fault(&self) -> bool {
+        let push_pps = self.push_pages_per_s();
         self.regions
             .iter()
             .zip(&self.missing.0)
-            .any(|(r, &m)| r.write_rate_pps > 0.0 && m > 0)
+            .any(|(r, &m)| faulting_write_rate(r, push_pps) > 0.0 && m > 0)
     }
 
     /// Accounts for the faults the VM's own writes took at the target up
     /// to `now_s` (expected counts, carried over between calls).
     fn advance(&mut self, now_s: f64) {
+        let push_pps = self.push_pages_per_s();
         let Stage::Target { last_exec_s, .. } = &mut self.stage else {
             return;
         };
@@ -889,7 +896,9 @@ impl Migration {
                 *carry = 0.0;
                 continue;
             }
-            *carry += region.write_rate_pps * dt * (*missing as f64 / region.pages as f64);
+            *carry += faulting_write_rate(region, push_pps)
+                * dt
+                * (*missing as f64 / region.pages as f64);
             let faults = (carry.floor() as u64).min(*missing);
             *carry -= faults as f64;
             if faults > 0 {
@@ -918,12 +927,13 @@ impl Migration {
         if dual || self.exec_due_s.is_some() {
             return;
         }
+        let push_pps = self.push_pages_per_s();
         let rate: f64 = self
             .regions
             .iter()
             .zip(&self.missing.0)
             .filter(|(r, _)| r.pages > 0)
-            .map(|(r, &m)| r.write_rate_pps * m as f64 / r.pages as f64)
+            .map(|(r, &m)| faulting_write_rate(r, push_pps) * m as f64 / r.pages as f64)
             .sum();
         if rate <= 0.0 {
             self.write_freeze_s = 0.0;
@@ -1012,4 +1022,19 @@ impl Migration {
 /// The region is part of the writable working set.
 fn is_working_set(kind: RegionKind) -> bool {
     matches!(kind, RegionKind::HotWorkingSet | RegionKind::ColdWorkingSet)
+}
+
+/// Writes per second of `region` that can hit a page the target lacks,
+/// with the push moving `push_pps` pages a second. Under the linear law the
+/// writes sweep the region in order (round-robin), and the source's push
+/// goes on from the page a fault asked for (QEMU's `ram_find_and_save_block`
+/// resumes its scan at the last page it sent, a requested one included): a
+/// writer slower than the push faults once and then finds the push ahead of
+/// it; only the part of its rate above the push's can fault. Under the
+/// uniform law writes land anywhere: all of them can.
+fn faulting_write_rate(region: &Region, push_pps: f64) -> f64 {
+    match region.law {
+        crate::memory::DirtyLaw::Linear => (region.write_rate_pps - push_pps).max(0.0),
+        crate::memory::DirtyLaw::Uniform => region.write_rate_pps,
+    }
 }
