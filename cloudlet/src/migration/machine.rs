@@ -1,4 +1,4 @@
-//! The migration state machine all four techniques share.
+//! The migration state machine all five techniques share.
 //!
 //! Stages: live copy rounds (pre-copy, soft) → the switch (suspended, or live
 //! for soft) → the target runs while the source pushes what it lacks

@@ -10,7 +10,7 @@
 //! [`Migration::set_path_estimate`]. When [`Migration::is_done`], the
 //! [`MigrationReport`] is ready.
 //!
-//! The four techniques share one machine ([`Migration`]); each technique's file
+//! The five techniques share one machine ([`Migration`]); each technique's file
 //! is the plan that sets which stages it goes through. [`single_link`] is a
 //! virtual-clock driver over one serial link, used by `mcc-emu migrate`, the
 //! tests and the benchmark.
@@ -589,7 +589,9 @@ pub enum MigrationEvent {
         /// When.
         at: Duration,
     },
-    /// The VM runs at the target; requests held for the resume can be served.
+    /// The VM runs at the target and makes progress again (after the resume
+    /// cost and the execution pages it lacked); requests held for the resume
+    /// can be served.
     Resumed {
         /// When.
         at: Duration,
