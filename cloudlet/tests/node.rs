@@ -984,7 +984,7 @@ mod real_migration {
         // 100 Mbit/s) until the guest has its 100 pages.
         let frozen_ms = post.model.stall_ms - 10.0;
         assert!(
-            frozen_ms > 10.0 * post.model.downtime_ms,
+            frozen_ms > 3.0 * post.model.downtime_ms,
             "{:?}",
             post.model
         );
