@@ -983,11 +983,7 @@ mod real_migration {
         // behind the 256 KiB chunk queued on the stream (21 ms each at
         // 100 Mbit/s) until the guest has its 100 pages.
         let frozen_ms = post.model.stall_ms - 10.0;
-        assert!(
-            frozen_ms > 3.0 * post.model.downtime_ms,
-            "{:?}",
-            post.model
-        );
+        assert!(frozen_ms > 3.0 * post.model.downtime_ms, "{:?}", post.model);
         // A request that arrived while the guest was frozen waited for most
         // of it (one run measured 208 ms against a modelled 229 ms: the
         // first held request reaches the source a little after the suspend,
