@@ -224,14 +224,16 @@ fn soft_is_served_by_both_hosts_during_the_handoff() {
 
 /// A post-copy migration resumed at 8 ms whose driver has just handed the
 /// first push chunk (4 MiB, 33.6 ms at 1 Gbit/s) to the link; then one
-/// request at 9 ms. Returns the request's ready time and its faults.
-fn fault_behind_a_push(channel: FaultChannel) -> (f64, u32) {
+/// request at 9 ms touching `pages` pages. Returns the request's ready time
+/// and its faults.
+fn fault_behind_a_push(channel: FaultChannel, pages: u32) -> (f64, u32) {
     let path = PathEstimate {
         one_way_latency: Duration::from_millis(5),
         bandwidth_bps: 1e9,
     };
     let mut config = MigrationConfig::new(Technique::PostCopy);
     config.fault_channel = channel;
+    config.pages_per_request = pages;
     // No writes of its own: only the request faults.
     let quiet = VmProfile::new(1024 * MIB, 256 * MIB, 0.0, 0.0, DirtyModel::Linear).unwrap();
     let mut m = Migration::new(quiet, config, path, Duration::ZERO).unwrap();
@@ -253,7 +255,8 @@ fn fault_behind_a_push(channel: FaultChannel) -> (f64, u32) {
 
 #[test]
 fn a_fault_behind_a_long_push_waits_for_it() {
-    let (ready, faults) = fault_behind_a_push(FaultChannel::Shared);
+    let (ready, faults) = fault_behind_a_push(FaultChannel::Shared, 8);
+    assert!(faults > 1, "later faults wait behind a refilled chunk too");
     // The page leaves after the 4 MiB chunk handed out at 8 ms.
     let chunk_end = 0.008 + (4u64 << 20) as f64 * 8.0 / 1e9;
     let first_page = chunk_end + 4096.0 * 8.0 / 1e9 + 0.005;
@@ -268,15 +271,24 @@ fn a_fault_behind_a_long_push_waits_for_it() {
 
 #[test]
 fn with_preempt_a_fault_does_not_wait_for_the_push() {
-    let (ready, faults) = fault_behind_a_push(FaultChannel::Preempt);
     let per_fault = 0.010 + 4096.0 * 8.0 / 1e9;
+    let chunk_end = 0.008 + (4u64 << 20) as f64 * 8.0 / 1e9;
+    // One fault: its page overtakes the chunk on the urgent channel.
+    let (ready, faults) = fault_behind_a_push(FaultChannel::Preempt, 1);
+    assert_eq!(faults, 1);
+    assert!(
+        (ready - (0.009 + per_fault)).abs() < 1e-9,
+        "ready at {ready}"
+    );
+    assert!(ready < chunk_end, "the urgent channel overtakes the push");
+    let (shared, _) = fault_behind_a_push(FaultChannel::Shared, 1);
+    assert!(shared > chunk_end, "the shared stream does not: {shared}");
+    // Several faults: a round trip and a page each, no chunk between them.
+    let (ready, faults) = fault_behind_a_push(FaultChannel::Preempt, 8);
+    assert!(faults > 1);
     let expected = 0.009 + f64::from(faults) * per_fault;
     assert!(
         (ready - expected).abs() < 1e-9,
         "ready at {ready}, expected {expected}"
     );
-    let chunk_end = 0.008 + (4u64 << 20) as f64 * 8.0 / 1e9;
-    if faults == 1 {
-        assert!(ready < chunk_end, "the urgent channel overtakes the push");
-    }
 }
