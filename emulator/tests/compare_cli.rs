@@ -3,10 +3,9 @@
 //! policy, bad input, and examples/sweep.py.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod common;
-use common::{json_of, mcc_emu, repo};
+use common::{has_python3, json_of, mcc_emu, python3, repo, stdout_of_success};
 
 use serde_json::Value;
 
@@ -454,13 +453,11 @@ fn bad_input_is_refused_before_anything_runs() {
 
 #[test]
 fn the_sweep_example_prints_a_table_from_the_json() {
-    if Command::new("python3").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: python3 is not installed, examples/sweep.py cannot run");
+    if !has_python3("examples/sweep.py") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new("python3")
-        .arg(repo("examples/sweep.py"))
+    let output = python3("examples/sweep.py")
         .args(["--mcc-emu", env!("CARGO_BIN_EXE_mcc-emu")])
         .arg("--scenario")
         .arg(small_scenario())
@@ -470,12 +467,7 @@ fn the_sweep_example_prints_a_table_from_the_json() {
         .arg(dir.path())
         .output()
         .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = stdout_of_success(&output);
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines[0].starts_with("vm.dirty_rate_pps"), "{stdout}");
     let rows: Vec<Vec<&str>> = lines
@@ -606,4 +598,75 @@ fn a_failed_combination_leaves_no_comparison_and_names_itself() {
     ] {
         assert!(!dir.path().join(file).exists(), "{file} was written");
     }
+}
+
+#[test]
+fn the_experiments_table_script_prints_a_world_table() {
+    if !has_python3("experiments/table.py") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("small-world");
+    std::fs::create_dir(&world).unwrap();
+    let plan = serde_json::json!({
+        "title": "A small world",
+        "scenarios": [small_scenario()],
+        "policies": ["nearest", "never"],
+        "techniques": ["pre-copy"],
+    });
+    std::fs::write(world.join("experiment.json"), plan.to_string()).unwrap();
+    let out = dir.path().join("out");
+    let table = |world: &Path| {
+        python3("experiments/table.py")
+            .arg(world)
+            .args(["--mcc-emu", env!("CARGO_BIN_EXE_mcc-emu")])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("python3 runs")
+    };
+    let output = table(&world);
+    let stdout = stdout_of_success(&output);
+    assert!(stdout.starts_with("# A small world\n"), "{stdout}");
+    // One Markdown row per combination, its figures those of the run's
+    // comparison.json, and what each saved against `never`.
+    let json: Value = serde_json::from_slice(
+        &std::fs::read(out.join("compare-small").join("comparison.json")).unwrap(),
+    )
+    .unwrap();
+    let mean = |policy: &str| {
+        rows(&json).iter().find(|r| r["policy"] == policy).unwrap()["delay_ms"]["mean"]
+            .as_f64()
+            .unwrap()
+    };
+    let cells = |policy: &str| -> Vec<String> {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| {policy} | pre-copy |")))
+            .unwrap_or_else(|| panic!("no row for {policy}:\n{stdout}"));
+        line.trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_owned())
+            .collect()
+    };
+    for policy in ["nearest", "never"] {
+        let row = cells(policy);
+        assert_eq!(row[2], format!("{:.3}", mean(policy)), "{stdout}");
+        let saved = mean("never") - mean(policy);
+        assert_eq!(row.last().unwrap(), &format!("{saved:.3}"), "{stdout}");
+    }
+    assert_eq!(cells("never").last().unwrap(), "0.000");
+    // A plan without its policies is refused, naming the file and the key.
+    std::fs::write(
+        world.join("experiment.json"),
+        r#"{"scenarios": ["x.toml"], "techniques": ["soft"]}"#,
+    )
+    .unwrap();
+    let output = table(&world);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("experiment.json") && stderr.contains("`policies`"),
+        "{stderr}"
+    );
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 mod common;
-use common::{json_of, mcc_emu, repo};
+use common::{has_python3, json_of, mcc_emu, python3, repo, stdout_of_success};
 
 fn run_example(out: &Path, extra: &[&str]) -> serde_json::Value {
     let scenario = repo("topologies/example-scenario.toml");
@@ -330,4 +330,43 @@ fn hybrid_runs_from_a_scenario_and_falls_back_to_post_copy() {
         let downtime: f64 = row[col("downtime_ms")].parse().unwrap();
         assert!(stall >= downtime + 10.0 - 1e-3, "{row:?}");
     }
+}
+
+#[test]
+fn the_moves_example_reads_a_runs_migrations() {
+    if !has_python3("examples/moves.py") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run_example(dir.path(), &["--policy", "nearest", "--no-baseline"]);
+    let migrations = summary["migrations"].as_u64().unwrap();
+    assert!(migrations > 0, "{summary}");
+    let stdout = stdout_of_success(
+        &python3("examples/moves.py")
+            .arg(dir.path())
+            .output()
+            .expect("python3 runs"),
+    );
+    assert!(
+        stdout.contains(&format!("migrations: {migrations}\n")),
+        "{stdout}"
+    );
+    let judged: u64 = stdout
+        .split("with requests on both sides (30 s): ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(judged > 0 && judged <= migrations, "{stdout}");
+    // A folder without the run's files is refused, naming it.
+    let output = python3("examples/moves.py")
+        .arg(dir.path().join("missing"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("missing"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -33,6 +33,36 @@ pub fn mcc_emu(args: &[&str]) -> Output {
         .expect("mcc-emu runs")
 }
 
+/// Whether `python3` runs here; when it does not, says that the test
+/// running `script` is skipped.
+pub fn has_python3(script: &str) -> bool {
+    let found = Command::new("python3").arg("--version").output().is_ok();
+    if !found {
+        eprintln!("SKIPPED: python3 is not installed, {script} cannot run");
+    }
+    found
+}
+
+/// `python3 SCRIPT`, the script a path inside the repository: add its
+/// arguments and run it.
+pub fn python3(script: &str) -> Command {
+    let mut command = Command::new("python3");
+    command.arg(repo(script));
+    command
+}
+
+/// What a process that must have succeeded printed on its standard output;
+/// fails the test with both of its outputs when it did not succeed.
+pub fn stdout_of_success(output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 /// The scenario the real-clock tests run under both clocks:
 /// topologies/small-real.toml cut down to 60 s of scenario time, 4 devices
 /// and 4 MiB VMs, meant for speed 20 (3 s of wall time), so that a real
