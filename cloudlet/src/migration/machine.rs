@@ -1,10 +1,10 @@
 //! The migration state machine all five techniques share.
 //!
-//! Stages: live copy rounds (pre-copy, soft) → the switch (suspended, or live
-//! for soft) → the target runs while the source pushes what it lacks
-//! (post-copy, soft) → done. A technique's [`Plan`] picks the stages. Memory
-//! is tracked as per-region page counts ([`PageCounts`]), so no call walks
-//! the pages.
+//! Stages: live copy rounds (pre-copy, soft, hybrid) → the switch (suspended,
+//! or live for soft) → the target runs while the source pushes what it lacks
+//! (post-copy, soft, and hybrid when its rounds missed the downtime target)
+//! → done. A technique's [`Plan`] picks the stages. Memory is tracked as
+//! per-region page counts ([`PageCounts`]), so no call walks the pages.
 
 use std::collections::VecDeque;
 use std::time::Duration;

@@ -445,7 +445,7 @@ impl Cloudlet for Service {
         request: Request<CommitHandoverRequest>,
     ) -> Result<Response<CommitHandoverResponse>, Status> {
         let migration_id = &request.get_ref().migration_id;
-        // A post-copy or soft target commits once its last page arrived.
+        // A post-copy, hybrid or soft target commits once its last page arrived.
         let complete = self
             .0
             .wait_for(|state| !state.target_filling(migration_id))
