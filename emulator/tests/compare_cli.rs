@@ -53,7 +53,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-const SUMMARY_KEYS: [&str; 12] = [
+const SUMMARY_KEYS: [&str; 13] = [
     "devices",
     "cloudlets",
     "sim_duration_s",
@@ -62,6 +62,7 @@ const SUMMARY_KEYS: [&str; 12] = [
     "delay_ms",
     "migrations",
     "downtime_ms_total",
+    "stall_ms_max",
     "bytes_migrated",
     "sla_violations",
     "wall_s",
