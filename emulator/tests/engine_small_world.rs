@@ -4,7 +4,7 @@
 
 mod common;
 use common::{MS, run_settings};
-use mcc_cloudlet::migration::Technique;
+use mcc_cloudlet::migration::{MigrationConfig, Technique};
 use mcc_emu::engine::example::TwoSites;
 use mcc_emu::engine::{Engine, RunSettings, World};
 use mcc_emu::output::{MemorySink, Outcome, Summary};
