@@ -49,11 +49,10 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
             Some(mcc_mobile_client::fleet::token_from_file(path).map_err(anyhow::Error::msg)?);
     }
     auth::check_listen_address(args.listen, args.token.as_deref())?;
-    if !(args.speed.is_finite() && args.speed > 0.0) {
-        anyhow::bail!("--speed {} must be a number > 0", args.speed);
-    }
-    let nodes = args.nodes.clone().launch()?;
     let scenario = super::run::load_scenario(args.scenario.as_deref())?;
+    crate::realclock::clock::check_speed("--speed", args.speed, scenario.settings.mobility_step_ns)
+        .map_err(anyhow::Error::msg)?;
+    let nodes = args.nodes.clone().launch()?;
     for warning in &scenario.warnings {
         eprintln!("mcc-emu: warning: {warning}");
     }

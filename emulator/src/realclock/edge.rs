@@ -510,12 +510,12 @@ impl RealEdge {
         scenario: Scenario,
         options: RealOptions,
     ) -> Result<RealEdge, RealClockError> {
-        if !(options.speed.is_finite() && options.speed > 0.0) {
-            return Err(RealClockError::invalid(format!(
-                "the speed must be a number > 0, got {}",
-                options.speed
-            )));
-        }
+        super::clock::check_speed(
+            "the speed",
+            options.speed,
+            scenario.settings.mobility_step_ns,
+        )
+        .map_err(RealClockError::invalid)?;
         let world = &scenario.world;
         if world.cloudlets.is_empty() {
             return Err(RealClockError::invalid(

@@ -73,6 +73,9 @@ fn spawn_counted(
 async fn tick_loop(shared: Arc<Shared>, mut ticks: Ticks) {
     while let Some((at, tick)) = ticks.next() {
         shared.timer.sleep_until(shared.clock.wall_at(at)).await;
+        // A loop that fell behind finds every deadline passed and would
+        // never yield: give the other tasks (calls, the stop) their turn.
+        tokio::task::consume_budget().await;
         shared.tick_gate.devices_before(at).await;
         {
             let mut state = shared.lock();

@@ -208,9 +208,13 @@ impl EmulatorControl for ControlService {
         request: Request<v1::StartRequest>,
     ) -> Result<Response<v1::StartResponse>, Status> {
         let request = request.into_inner();
-        let speed = input::speed(request.speed, self.shared.config.speed)?;
         let technique = input::technique(request.technique)?;
         let mut scenario = self.scenario().clone();
+        let speed = input::speed(
+            request.speed,
+            self.shared.config.speed,
+            scenario.settings.mobility_step_ns,
+        )?;
         if let Some(technique) = technique {
             scenario.settings.migration.config.technique = technique;
         }
