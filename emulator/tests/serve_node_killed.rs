@@ -43,7 +43,7 @@ async fn a_target_killed_mid_migration_leaves_the_vm_at_its_source_and_serve_up(
         scenario,
         ServeConfig {
             speed: 1.0,
-            base_dir: repo("topologies"),
+            scenarios: Some(mcc_emu::serve::sandbox::Sandbox::new(&repo("topologies")).unwrap()),
             out: Some(out.path().to_path_buf()),
             ..ServeConfig::default()
         },

@@ -23,7 +23,7 @@ fn start_service(
     let scenario = mcc_emu::scenario::load_file(&repo("topologies/small-real.toml")).unwrap();
     let config = ServeConfig {
         speed: 1.0,
-        base_dir: repo("topologies"),
+        scenarios: Some(mcc_emu::serve::sandbox::Sandbox::new(&repo("topologies")).unwrap()),
         out: Some(out.to_path_buf()),
         ..ServeConfig::default()
     };

@@ -8,6 +8,8 @@
 //!   time) everywhere else;
 //! - [`input`]: the checks every field passes before it reaches the edge,
 //!   and the size limits;
+//! - [`sandbox`]: the only files a caller may make serve read (inside
+//!   `--scenarios DIR`), and what it is told when one does not parse;
 //! - [`ControlService`] (`service.rs`): the lifecycle (running, stopped) and
 //!   the calls, over the real-clock edge ([`crate::realclock::RealEdge`]);
 //! - [`events`]: one subscriber's event stream; [`status`]: edge errors as
@@ -20,6 +22,7 @@
 pub mod auth;
 pub mod events;
 pub mod input;
+pub mod sandbox;
 mod service;
 pub mod status;
 pub mod wire;
