@@ -236,3 +236,56 @@ fn every_proto_path_the_guides_give_exists() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_unregisters_frees_its_id_and_its_vm() {
+    let out = tempfile::tempdir().unwrap();
+    let (service, mut client, stop) = served(ServeConfig {
+        out: Some(out.path().to_path_buf()),
+        ..ServeConfig::default()
+    })
+    .await;
+    let register = |id: &str| RegisterDeviceRequest {
+        device_id: id.into(),
+        movement: Some(Movement::Position(GeoPoint {
+            latitude_deg: 52.6610,
+            longitude_deg: -8.6285,
+        })),
+    };
+    let first = client
+        .register_device(register("phone"))
+        .await
+        .unwrap()
+        .into_inner();
+    let gone = client
+        .unregister_device(mcc_proto::v1::UnregisterDeviceRequest {
+            device_id: "phone".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (gone.vm_id.as_str(), gone.host_id.as_str()),
+        (first.vm_id.as_str(), first.host_id.as_str())
+    );
+    let status = client
+        .unregister_device(mcc_proto::v1::UnregisterDeviceRequest {
+            device_id: "phone".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    // The same id registers again, and its VM is hosted anew on the node
+    // (the node took the old one off: it would refuse a VM it holds).
+    let second = client
+        .register_device(register("phone"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.vm_id, first.vm_id);
+    let edge = service.running_edge().await.unwrap();
+    let summary = edge.summary();
+    assert_eq!(summary.devices, 2, "both registrations are in the outputs");
+    service.shutdown().await.unwrap();
+    let _ = stop.send(());
+}

@@ -144,6 +144,9 @@ fn run(args: Args) -> Result<(), String> {
         report.position_errors,
         args.out.display()
     );
+    for failure in &report.unregister_errors {
+        eprintln!("mobile-client: unregister failed: {failure}");
+    }
     for example in &report.position_error_examples {
         eprintln!("mobile-client: position report failed: {example}");
     }

@@ -12,7 +12,8 @@ use mcc_proto::v1::{
     AbortHandoverRequest, AbortHandoverResponse, CommitHandoverRequest, CommitHandoverResponse,
     ExecuteRequest, ExecuteResponse, FetchPageRequest, FetchPageResponse, HostVmRequest,
     HostVmResponse, MigrateVmRequest, MigrateVmResponse, Outcome, PrepareHandoverRequest,
-    PrepareHandoverResponse, ReceiveVmSummary, StatusRequest, StatusResponse, VmTransfer,
+    PrepareHandoverResponse, ReceiveVmSummary, ReleaseVmRequest, ReleaseVmResponse, StatusRequest,
+    StatusResponse, VmTransfer,
 };
 use prost::Message;
 use tokio::sync::{Notify, Semaphore};
@@ -491,6 +492,14 @@ impl Cloudlet for Service {
         let node = self.node();
         node.host_vm_request(request.get_ref())?;
         Ok(Response::new(HostVmResponse {}))
+    }
+
+    async fn release_vm(
+        &self,
+        request: Request<ReleaseVmRequest>,
+    ) -> Result<Response<ReleaseVmResponse>, Status> {
+        self.node().release_vm(&request.get_ref().vm_id)?;
+        Ok(Response::new(ReleaseVmResponse {}))
     }
 
     async fn migrate_vm(

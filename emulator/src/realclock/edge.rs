@@ -133,6 +133,8 @@ pub(super) struct VmState {
     pub migrating: bool,
     /// The other host of a soft handoff, while its answers name one.
     pub handoff: Option<u32>,
+    /// Its device left (`unregister.rs`): pinned where it was, never moved.
+    pub retired: bool,
 }
 
 /// Counters of the summary: those both clocks keep, and the real clock's own.
@@ -347,6 +349,7 @@ impl Shared {
             host,
             migrating: false,
             handoff: None,
+            retired: false,
         });
         state.scratch.devices_at_ns = None;
         Registration {

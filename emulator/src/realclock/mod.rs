@@ -44,9 +44,11 @@ pub mod request;
 pub mod run;
 mod tick_gate;
 pub mod ticks;
+pub mod unregister;
 
 pub use edge::{DeviceMovement, PositionUpdate, RealEdge, RealOptions, Registration};
 pub use error::{ErrorKind, RealClockError};
 pub use events::EdgeEvent;
 pub use nodes::NodeLaunch;
 pub use request::{DelayParts, EdgeAnswer, EdgeRequest};
+pub use unregister::Unregistered;

@@ -126,7 +126,7 @@ impl Shared {
         } = state;
         scratch.fill_vms(
             world.cloudlets.len(),
-            vms.iter().map(|vm| (vm.host, vm.migrating)),
+            vms.iter().map(|vm| (vm.host, vm.migrating || vm.retired)),
         );
         scratch.fill_backlog(backlog);
         if !scratch.begin_devices(now_ns) {
@@ -191,7 +191,7 @@ impl Shared {
             .cloudlets
             .get(to as usize)
             .is_some_and(|c| state.memory_used_bytes[to as usize] + vm_bytes <= c.memory_bytes);
-        if current.migrating || current.host == to || !room {
+        if current.migrating || current.retired || current.host == to || !room {
             return;
         }
         let index = state.totals.run.migrations;

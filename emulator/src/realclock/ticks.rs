@@ -83,6 +83,9 @@ async fn tick_loop(shared: Arc<Shared>, mut ticks: Ticks) {
             match tick {
                 Tick::Mobility => {
                     for device in 0..state.devices.len() as u32 {
+                        if state.vms.get(device as usize).is_some_and(|vm| vm.retired) {
+                            continue; // It left.
+                        }
                         let position = state.devices[device as usize].movement.position_at(at);
                         shared.move_device(&mut state, device, position, at);
                     }

@@ -281,6 +281,26 @@ impl EmulatorControl for ControlService {
         }))
     }
 
+    async fn unregister_device(
+        &self,
+        request: Request<v1::UnregisterDeviceRequest>,
+    ) -> Result<Response<v1::UnregisterDeviceResponse>, Status> {
+        let request = request.into_inner();
+        let id = input::device_id(&request.device_id)?;
+        let edge = self.edge().await?;
+        let gone = edge.unregister_device(id).await?;
+        if let Some(error) = &gone.node_error {
+            eprintln!(
+                "mcc-emu serve: device {id:?} left; its VM {} could not be taken off: {error}",
+                gone.vm_id
+            );
+        }
+        Ok(Response::new(v1::UnregisterDeviceResponse {
+            vm_id: gone.vm_id,
+            host_id: gone.host_id,
+        }))
+    }
+
     async fn report_position(
         &self,
         request: Request<v1::ReportPositionRequest>,

@@ -90,6 +90,8 @@ pub struct FleetReport {
     pub position_errors: u64,
     /// Hand-overs the emulator reported in answer to position reports.
     pub handovers: u64,
+    /// Devices the emulator would not unregister at the end, with why.
+    pub unregister_errors: Vec<String>,
 }
 
 /// Why a fleet could not run.
@@ -251,11 +253,20 @@ pub async fn run_fleet(config: FleetConfig) -> Result<FleetReport, FleetError> {
         plans.push(device::DevicePlan::new(&config, index, area)?);
     }
     // Register every device before any starts its clock, so a refused
-    // registration stops the run before it sends anything.
+    // registration stops the run before it sends anything (and the ones
+    // registered already leave again).
     let mut registered = Vec::new();
     for plan in plans {
-        registered.push(plan.register(&client).await?);
+        match plan.register(&client).await {
+            Ok(device) => registered.push(device),
+            Err(error) => {
+                let ids: Vec<String> = registered.iter().map(|d| d.id().to_owned()).collect();
+                unregister_all(&client, &ids).await;
+                return Err(error);
+            }
+        }
     }
+    let ids: Vec<String> = registered.iter().map(|d| d.id().to_owned()).collect();
     let mut tasks = tokio::task::JoinSet::new();
     for device in registered {
         let client = client.clone();
@@ -274,6 +285,25 @@ pub async fn run_fleet(config: FleetConfig) -> Result<FleetReport, FleetError> {
             }
         }
     }
+    report.unregister_errors = unregister_all(&client, &ids).await;
     rows::sort_rows(&mut report.rows);
     Ok(report)
+}
+
+/// Unregisters the devices `ids` (so the same ids can run again); the
+/// failures, as `id: reason`.
+async fn unregister_all(client: &Client, ids: &[String]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for id in ids {
+        let left = client
+            .clone()
+            .unregister_device(mcc_proto::v1::UnregisterDeviceRequest {
+                device_id: id.clone(),
+            })
+            .await;
+        if let Err(status) = left {
+            failures.push(format!("{id}: {}", status.message()));
+        }
+    }
+    failures
 }
