@@ -289,3 +289,69 @@ async fn a_device_that_unregisters_frees_its_id_and_its_vm() {
     service.shutdown().await.unwrap();
     let _ = stop.send(());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_from_one_device_is_refused_with_a_retry_hint_and_the_rest_answered() {
+    use mcc_emu::realclock::admission::MAX_IN_FLIGHT_PER_DEVICE;
+    let out = tempfile::tempdir().unwrap();
+    let (service, mut client, stop) = served(ServeConfig {
+        out: Some(out.path().to_path_buf()),
+        ..ServeConfig::default()
+    })
+    .await;
+    client
+        .register_device(RegisterDeviceRequest {
+            device_id: "flood".into(),
+            movement: Some(Movement::Position(GeoPoint {
+                latitude_deg: 52.6610,
+                longitude_deg: -8.6285,
+            })),
+        })
+        .await
+        .unwrap();
+    let sent = 3 * MAX_IN_FLIGHT_PER_DEVICE as u64;
+    let mut calls = tokio::task::JoinSet::new();
+    for n in 0..sent {
+        let mut client = client.clone();
+        calls.spawn(async move {
+            client
+                .send_request(mcc_proto::v1::DeviceRequest {
+                    device_id: "flood".into(),
+                    request_id: n,
+                    payload: vec![0; 512],
+                    // Long enough that the first hundred are still running
+                    // when the rest arrive.
+                    cpu_cost_us: 50_000,
+                    response_bytes: 256,
+                })
+                .await
+        });
+    }
+    let (mut answered, mut refused) = (0u64, 0u64);
+    while let Some(done) = calls.join_next().await {
+        match done.unwrap() {
+            Ok(_) => answered += 1,
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert!(status.message().contains("retry in 100 ms"), "{status:?}");
+                assert_eq!(
+                    status.metadata().get("grpc-retry-pushback-ms").unwrap(),
+                    "100"
+                );
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(answered + refused, sent);
+    assert!(refused > 0, "nothing was refused");
+    assert!(
+        answered >= u64::from(MAX_IN_FLIGHT_PER_DEVICE),
+        "{answered}"
+    );
+    // Every request is accounted for: in the figures or counted as refused.
+    let summary = service.running_edge().await.unwrap().summary();
+    assert_eq!(summary.requests, answered);
+    assert_eq!(summary.real_clock.unwrap().refused_overload, refused);
+    service.shutdown().await.unwrap();
+    let _ = stop.send(());
+}

@@ -310,6 +310,9 @@ pub struct RealClockSummary {
     pub answered_by_handoff_peer: u64,
     /// Requests redirected at least once (sent to a host the VM had left).
     pub redirected: u64,
+    /// Requests from outside (`serve`) refused with `RESOURCE_EXHAUSTED`
+    /// because too many were in flight; they are not in `requests`.
+    pub refused_overload: u64,
 }
 
 #[cfg(test)]

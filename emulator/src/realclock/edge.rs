@@ -123,6 +123,8 @@ pub(super) struct DeviceState {
     /// Its radio link (with a `[radio]` section), worked out when it moves.
     pub link: CachedLink,
     pub next_request_id: u64,
+    /// Its requests from outside in flight (`admission.rs`).
+    pub in_flight: Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// One VM (VM `i` belongs to device `i`).
@@ -203,6 +205,8 @@ pub(super) struct Shared {
     pub stopping: watch::Sender<bool>,
     /// Keeps ticks and the scenario devices' requests in the engine's order.
     pub tick_gate: TickGate,
+    /// Requests from outside in flight, and those refused (`admission.rs`).
+    pub in_flight: Arc<super::admission::InFlight>,
 }
 
 /// Counts one request or migration as pending while it lives.
@@ -343,6 +347,7 @@ impl Shared {
             ahead: Attachment::undecided(position),
             link,
             next_request_id: 0,
+            in_flight: Default::default(),
         });
         state.vms.push(VmState {
             id: vm_id.clone(),
@@ -469,6 +474,7 @@ impl Shared {
                 migrations_failed: state.totals.migrations_failed,
                 answered_by_handoff_peer: state.totals.answered_by_handoff_peer,
                 redirected: state.totals.redirected,
+                refused_overload: self.in_flight.refused(),
             }),
             ..state.totals.run.summary(
                 crate::output::RunLabel {
@@ -606,6 +612,7 @@ impl RealEdge {
             pending: Counter::default(),
             stopping: watch::channel(false).0,
             tick_gate: TickGate::new(gated_devices),
+            in_flight: Default::default(),
             scenario,
         });
         if shared.options.scenario_devices {

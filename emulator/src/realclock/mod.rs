@@ -29,6 +29,7 @@
 //! `docs/real-clock.md` says what the two clocks agree on and where they
 //! differ.
 
+pub mod admission;
 pub mod clock;
 pub mod counter;
 pub mod edge;

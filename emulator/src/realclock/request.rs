@@ -28,6 +28,7 @@ use mcc_cloudlet::node::error::MOVED_TO_HOST_KEY;
 use mcc_proto::v1::{ExecuteRequest, ExecuteResponse};
 use tonic::Code;
 
+use super::admission::{DeviceSlot, GlobalSlot};
 use super::edge::{PendingGuard, RealEdge, Shared, VmState};
 use super::error::{ErrorKind, RealClockError};
 use crate::output::{Outcome, RequestRecord};
@@ -112,23 +113,62 @@ enum Failure {
     Error(RealClockError),
 }
 
+/// A request from outside admitted by the in-flight limits
+/// ([`RealEdge::admit_request`]): its slots are given back when it is
+/// dropped, sent or not.
+pub struct Admitted {
+    shared: Arc<Shared>,
+    device: u32,
+    _global: GlobalSlot,
+    _device: DeviceSlot,
+}
+
+impl Admitted {
+    /// Sends the request (see [`RealEdge::send_request`]).
+    pub async fn send(self, request: EdgeRequest) -> Result<EdgeAnswer, RealClockError> {
+        let now_ns = self.shared.clock.now_ns();
+        self.shared.request(self.device, now_ns, request).await
+    }
+}
+
 impl RealEdge {
+    /// Admits one request of `device_id` under the in-flight limits
+    /// ([`super::admission`]): NOT_FOUND for an unknown device,
+    /// RESOURCE_EXHAUSTED (with a retry hint) over a limit. Nothing is
+    /// allocated for a refused request.
+    pub fn admit_request(&self, device_id: &str) -> Result<Admitted, RealClockError> {
+        let global = self.shared.in_flight.admit_global()?;
+        let (device, counter) = {
+            let state = self.shared.lock();
+            let device = *state
+                .by_name
+                .get(device_id)
+                .ok_or_else(|| RealClockError::not_found(format!("no device {device_id:?}")))?;
+            let counter = state
+                .devices
+                .get(device as usize)
+                .map(|d| d.in_flight.clone())
+                .ok_or_else(|| RealClockError::internal(format!("no device {device}")))?;
+            (device, counter)
+        };
+        let device_slot = self.shared.in_flight.admit_device(device_id, &counter)?;
+        Ok(Admitted {
+            shared: self.shared.clone(),
+            device,
+            _global: global,
+            _device: device_slot,
+        })
+    }
+
     /// One request from `device_id` to its VM through the emulated network
-    /// (see the module doc), recorded in the outputs.
+    /// (see the module doc), recorded in the outputs; admitted first
+    /// ([`admit_request`](Self::admit_request)).
     pub async fn send_request(
         &self,
         device_id: &str,
         request: EdgeRequest,
     ) -> Result<EdgeAnswer, RealClockError> {
-        let device = {
-            let state = self.shared.lock();
-            *state
-                .by_name
-                .get(device_id)
-                .ok_or_else(|| RealClockError::not_found(format!("no device {device_id:?}")))?
-        };
-        let now_ns = self.shared.clock.now_ns();
-        self.shared.request(device, now_ns, request).await
+        self.admit_request(device_id)?.send(request).await
     }
 }
 

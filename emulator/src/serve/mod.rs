@@ -36,6 +36,10 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
+/// Most HTTP/2 streams one client connection may have open: the edge's
+/// global in-flight limit and room for the calls that are not requests.
+pub const MAX_STREAMS_PER_CONNECTION: u32 = crate::realclock::admission::MAX_IN_FLIGHT as u32 + 256;
+
 /// Serves `service` on `listener` until `shutdown` completes, then lets the
 /// calls in progress finish. With `token`, every call must carry it.
 pub async fn serve(
@@ -50,6 +54,10 @@ pub async fn serve(
         .max_encoding_message_size(input::MAX_MESSAGE_BYTES);
     let checked = InterceptedService::new(server, auth::BearerCheck::new(token));
     Server::builder()
+        // HTTP/2 bounds what one connection can have open: more than the
+        // edge admits at once, so the edge's own refusal (with its retry
+        // hint) comes first, and a flood waits at the client.
+        .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
         .add_service(checked)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await

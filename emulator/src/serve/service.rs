@@ -328,8 +328,9 @@ impl EmulatorControl for ControlService {
             request.cpu_cost_us,
         )?;
         let edge = self.edge().await?;
+        // Over the in-flight limits: refused now, before a task is spawned.
+        let admitted = edge.admit_request(&request.device_id)?;
         let request_id = request.request_id;
-        let device_id = request.device_id.clone();
         let edge_request = EdgeRequest {
             payload: request.payload,
             cpu_cost_us: request.cpu_cost_us,
@@ -337,8 +338,7 @@ impl EmulatorControl for ControlService {
         };
         // On its own task: a caller that goes away drops this handler, not
         // the request, which runs to its end and is recorded as it ended.
-        let running =
-            tokio::spawn(async move { edge.send_request(&device_id, edge_request).await });
+        let running = tokio::spawn(admitted.send(edge_request));
         let answer = running
             .await
             .map_err(|e| Status::internal(format!("the request's task failed: {e}")))??;
