@@ -313,6 +313,36 @@ pub struct RealClockSummary {
     /// Requests from outside (`serve`) refused with `RESOURCE_EXHAUSTED`
     /// because too many were in flight; they are not in `requests`.
     pub refused_overload: u64,
+    /// Cloudlet nodes that died during the run, in the order they were
+    /// found dead.
+    pub nodes_lost: Vec<NodeLost>,
+    /// The VMs that died with them.
+    pub vms_lost: Vec<VmLost>,
+}
+
+/// A cloudlet node that died during a real-clock run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeLost {
+    /// The cloudlet.
+    pub id: String,
+    /// Scenario time it was declared lost, in seconds.
+    pub at_s: f64,
+    /// Why (the failed call, then the failed health check).
+    pub reason: String,
+}
+
+/// A VM lost with its node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VmLost {
+    /// The VM.
+    pub vm: String,
+    /// Its device.
+    pub device: String,
+    /// The node it was on.
+    pub node: String,
+    /// What it was doing: `running`, or `migrating to C` (it was leaving the
+    /// node; a migration to the node leaves the VM at its source, not lost).
+    pub doing: String,
 }
 
 #[cfg(test)]

@@ -137,6 +137,10 @@ pub(super) struct VmState {
     pub handoff: Option<u32>,
     /// Its device left (`unregister.rs`): pinned where it was, never moved.
     pub retired: bool,
+    /// Lost with its node (`node_loss.rs`): its requests fail at once.
+    pub lost: bool,
+    /// The target of the migration under way, if any.
+    pub migrating_to: Option<u32>,
 }
 
 /// Counters of the summary: those both clocks keep, and the real clock's own.
@@ -144,6 +148,9 @@ pub(super) struct VmState {
 pub(super) struct Totals {
     pub run: RunTotals,
     pub migrations_failed: u64,
+    /// Migrations started (their numbers); `run.migrations` counts those
+    /// that completed.
+    pub migrations_started: u64,
     pub answered_by_handoff_peer: u64,
     pub redirected: u64,
 }
@@ -177,6 +184,8 @@ pub(super) struct EdgeState {
     pub totals: Totals,
     /// Scenario time the edge has covered (the last tick).
     pub covered_ns: u64,
+    /// Nodes found dead and the VMs lost with them.
+    pub losses: super::node_loss::Losses,
 }
 
 /// What the parts of the edge share.
@@ -207,6 +216,8 @@ pub(super) struct Shared {
     pub tick_gate: TickGate,
     /// Requests from outside in flight, and those refused (`admission.rs`).
     pub in_flight: Arc<super::admission::InFlight>,
+    /// The health checks of nodes suspected dead (`node_loss.rs`).
+    pub node_checks: super::node_loss::Checks,
 }
 
 /// Counts one request or migration as pending while it lives.
@@ -290,7 +301,7 @@ impl Shared {
                 &self.scenario.world,
                 attachment.ap,
                 position,
-                &state.memory_used_bytes,
+                &super::node_loss::room_view(&state.memory_used_bytes, &state.losses),
                 vm_bytes,
             )
             .ok_or_else(|| {
@@ -355,6 +366,8 @@ impl Shared {
             migrating: false,
             handoff: None,
             retired: false,
+            lost: false,
+            migrating_to: None,
         });
         state.scratch.devices_at_ns = None;
         Registration {
@@ -475,6 +488,8 @@ impl Shared {
                 answered_by_handoff_peer: state.totals.answered_by_handoff_peer,
                 redirected: state.totals.redirected,
                 refused_overload: self.in_flight.refused(),
+                nodes_lost: state.losses.nodes.clone(),
+                vms_lost: state.losses.vms.clone(),
             }),
             ..state.totals.run.summary(
                 crate::output::RunLabel {
@@ -589,6 +604,7 @@ impl RealEdge {
             outputs,
             totals: Totals::default(),
             covered_ns: 0,
+            losses: super::node_loss::Losses::new(cloudlets),
         };
         let gated_devices = if options.scenario_devices {
             scenario.world.devices.len()
@@ -613,6 +629,7 @@ impl RealEdge {
             stopping: watch::channel(false).0,
             tick_gate: TickGate::new(gated_devices),
             in_flight: Default::default(),
+            node_checks: super::node_loss::Checks::new(cloudlets),
             scenario,
         });
         if shared.options.scenario_devices {
@@ -704,6 +721,11 @@ impl RealEdge {
         let registration = self.shared.runtime.spawn(async move {
             let _pending = pending;
             let hosted = shared.host_vm(&reserved).await;
+            if let Err(error) = &hosted
+                && error.kind == super::ErrorKind::Unavailable
+            {
+                shared.suspect(reserved.host, &error.message);
+            }
             let mut state = shared.lock();
             match hosted {
                 Ok(()) => Ok(shared.admit_device(&mut state, reserved, false)),

@@ -44,6 +44,17 @@ pub enum EdgeEvent {
         /// Wall-clock time from start to commit, in milliseconds.
         wall_ms: f64,
     },
+    /// A cloudlet node died (reported once per node); its VMs are lost.
+    NodeLost {
+        /// Scenario time it was declared lost.
+        time_ns: u64,
+        /// The cloudlet.
+        node: String,
+        /// Why.
+        reason: String,
+        /// The VMs it took with it.
+        vms: Vec<String>,
+    },
     /// A migration failed; the VM stays at (or returned to) its source.
     MigrationFailed {
         /// Scenario time.

@@ -37,6 +37,7 @@ pub mod error;
 pub mod events;
 mod locks;
 pub mod network;
+pub mod node_loss;
 pub mod nodes;
 pub mod placement;
 pub mod radio;

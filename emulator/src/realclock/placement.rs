@@ -156,15 +156,23 @@ impl Shared {
         self.fill_view(state, now_ns);
         let settings = &self.scenario.settings;
         let moves = {
+            let EdgeState {
+                scratch,
+                policy,
+                memory_used_bytes,
+                losses,
+                ..
+            } = &mut *state;
+            let room = super::node_loss::room_view(memory_used_bytes, losses);
             let view = self.tables.view(
                 &self.scenario.world,
-                &state.scratch,
+                scratch,
                 now_ns,
                 settings.placement_horizon_ns,
                 settings.migration.vm_memory_bytes(),
-                &state.memory_used_bytes,
+                &room,
             );
-            state.policy.decide(&view, trigger)
+            policy.decide(&view, trigger)
         };
         for Move { vm, to } in moves {
             self.start_migration(state, now_ns, vm, to, trigger.reason());
@@ -191,14 +199,21 @@ impl Shared {
             .cloudlets
             .get(to as usize)
             .is_some_and(|c| state.memory_used_bytes[to as usize] + vm_bytes <= c.memory_bytes);
-        if current.migrating || current.retired || current.host == to || !room {
+        if current.migrating
+            || current.retired
+            || current.lost
+            || current.host == to
+            || !room
+            || state.losses.is_lost(to)
+        {
             return;
         }
-        let index = state.totals.run.migrations;
-        state.totals.run.migrations += 1;
+        let index = state.totals.migrations_started;
+        state.totals.migrations_started += 1;
         state.memory_used_bytes[to as usize] += vm_bytes;
         if let Some(v) = state.vms.get_mut(vm as usize) {
             v.migrating = true;
+            v.migrating_to = Some(to);
         }
         let from = current.host;
         self.emit(EdgeEvent::MigrationStarted {
@@ -274,8 +289,11 @@ impl Shared {
                 if let Some(v) = state.vms.get_mut(vm as usize) {
                     v.host = to;
                     v.migrating = false;
+                    v.migrating_to = None;
                     v.handoff = None;
                 }
+                // Only completed migrations count.
+                state.totals.run.migrations += 1;
                 let used = &mut state.memory_used_bytes[from as usize];
                 *used = used.saturating_sub(vm_bytes);
                 state.totals.run.downtime_ns_total += downtime_ns;
@@ -305,11 +323,16 @@ impl Shared {
             Err(error) => {
                 if let Some(v) = state.vms.get_mut(vm as usize) {
                     v.migrating = false;
+                    v.migrating_to = None;
                     v.handoff = None;
                 }
                 let used = &mut state.memory_used_bytes[to as usize];
                 *used = used.saturating_sub(vm_bytes);
                 state.totals.migrations_failed += 1;
+                drop(state);
+                // Either side may have died: each is checked.
+                self.suspect(from, &error);
+                self.suspect(to, &error);
                 self.emit(EdgeEvent::MigrationFailed {
                     time_ns: now_ns,
                     vm: vm_id,

@@ -216,6 +216,17 @@ impl Shared {
             .get(device as usize)
             .cloned()
             .ok_or_else(|| RealClockError::not_found(format!("no device {device}")))?;
+        if vm.lost {
+            // Its node died: failed at once, counted, nothing sent.
+            let run = &mut state.totals.run;
+            run.requests += 1;
+            run.count_failure();
+            return Err(RealClockError::unavailable(format!(
+                "{} was lost with its cloudlet {}",
+                vm.id,
+                self.cloudlet_name(vm.host)
+            )));
+        }
         let d = state
             .devices
             .get_mut(device as usize)
@@ -330,6 +341,9 @@ impl Shared {
                 }
                 Err(Failure::Error(error)) => {
                     self.count_unanswered();
+                    if matches!(error.kind, ErrorKind::Unavailable | ErrorKind::Internal) {
+                        self.suspect(host, &error.message);
+                    }
                     return Err(error);
                 }
             }
@@ -566,9 +580,11 @@ impl Shared {
                     Code::NotFound => ErrorKind::NotFound,
                     Code::InvalidArgument | Code::OutOfRange => ErrorKind::InvalidArgument,
                     Code::FailedPrecondition => ErrorKind::FailedPrecondition,
-                    Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded => {
-                        ErrorKind::Unavailable
-                    }
+                    // Not reached (tonic's transport errors are UNKNOWN).
+                    Code::Unavailable
+                    | Code::Cancelled
+                    | Code::DeadlineExceeded
+                    | Code::Unknown => ErrorKind::Unavailable,
                     _ => ErrorKind::Internal,
                 };
                 Err(Failure::Error(RealClockError::new(

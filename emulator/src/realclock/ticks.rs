@@ -162,10 +162,20 @@ fn request_failed(shared: &Shared, device: u32, error: &super::RealClockError) {
     if shared.is_stopping() {
         return;
     }
-    let name = shared
-        .lock()
-        .devices
-        .get(device as usize)
-        .map_or_else(|| "?".to_owned(), |d| d.name.clone());
-    eprintln!("mcc-emu: request of {name} failed: {error}");
+    let (name, lost) = {
+        let state = shared.lock();
+        let name = state
+            .devices
+            .get(device as usize)
+            .map_or_else(|| "?".to_owned(), |d| d.name.clone());
+        let in_doubt = state
+            .vms
+            .get(device as usize)
+            .is_some_and(|vm| vm.lost || shared.node_in_doubt(&state, vm.host));
+        (name, in_doubt)
+    };
+    // A node found dead (or being checked) is reported once, with its VMs.
+    if !lost {
+        eprintln!("mcc-emu: request of {name} failed: {error}");
+    }
 }

@@ -144,6 +144,19 @@ pub fn to_wire(event: &EdgeEvent, context: &EventContext) -> Vec<v1::Event> {
                 ..phase(vm, from, to, "done")
             }),
         )],
+        EdgeEvent::NodeLost {
+            time_ns,
+            node,
+            reason,
+            vms,
+        } => vec![at(
+            *time_ns,
+            Kind::NodeLost(v1::NodeLostEvent {
+                host_id: node.clone(),
+                reason: reason.clone(),
+                vm_ids: vms.clone(),
+            }),
+        )],
         EdgeEvent::MigrationFailed {
             time_ns,
             vm,

@@ -1,0 +1,124 @@
+//! Issue #15's reproductions 8 and 9 under `serve`: a node that dies is
+//! found (the first failed call, then a health check), reported once (the
+//! event stream, the summary's `nodes_lost` and `vms_lost`), and taken out
+//! of placement: a new device near it is hosted elsewhere.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::repo;
+use mcc_emu::realclock::EdgeEvent;
+use mcc_emu::serve::{self, ControlService, ServeConfig};
+use mcc_mobile_client::fleet::connect;
+use mcc_proto::v1::{DeviceRequest, GeoPoint, RegisterDeviceRequest, register_device_request};
+use tonic::Code;
+
+/// Under ap-city, next to cloudlet cl-city.
+const CITY: GeoPoint = GeoPoint {
+    latitude_deg: 52.6610,
+    longitude_deg: -8.6285,
+};
+
+fn register(id: &str) -> RegisterDeviceRequest {
+    RegisterDeviceRequest {
+        device_id: id.into(),
+        movement: Some(register_device_request::Movement::Position(CITY)),
+    }
+}
+
+fn request(id: &str, n: u64) -> DeviceRequest {
+    DeviceRequest {
+        device_id: id.into(),
+        request_id: n,
+        payload: vec![0; 256],
+        cpu_cost_us: 500,
+        response_bytes: 256,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_node_is_reported_once_and_new_devices_go_elsewhere() {
+    let out = tempfile::tempdir().unwrap();
+    let scenario = mcc_emu::scenario::load_file(&repo("topologies/small-real.toml")).unwrap();
+    let service = ControlService::start(
+        scenario,
+        ServeConfig {
+            out: Some(out.path().to_path_buf()),
+            ..ServeConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve::serve(service.clone(), listener, None, async move {
+        let _ = stopped.await;
+    }));
+    let mut client = connect(&url, None).await.unwrap();
+    let edge = service.running_edge().await.unwrap();
+    let mut events = edge.subscribe();
+
+    let first = client
+        .register_device(register("a"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.host_id, "cl-city");
+    client.send_request(request("a", 0)).await.unwrap();
+    edge.kill_node("cl-city").unwrap();
+    let status = client.send_request(request("a", 1)).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+
+    // Found dead within the health check's second (and some slack).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let summary = loop {
+        let summary = edge.summary();
+        if !summary.real_clock.as_ref().unwrap().nodes_lost.is_empty() {
+            break summary;
+        }
+        assert!(Instant::now() < deadline, "the dead node was never found");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let real = summary.real_clock.unwrap();
+    assert_eq!(real.nodes_lost.len(), 1);
+    assert_eq!(real.nodes_lost[0].id, "cl-city");
+    assert!(
+        real.nodes_lost[0].reason.contains("health check"),
+        "{:?}",
+        real.nodes_lost
+    );
+    assert_eq!(real.vms_lost.len(), 1);
+    assert_eq!(real.vms_lost[0].vm, first.vm_id);
+    assert_eq!(real.vms_lost[0].device, "a");
+    assert_eq!(real.vms_lost[0].doing, "running");
+
+    // Its VM's requests fail at once now, and the node is reported once.
+    for n in 2..6 {
+        let status = client.send_request(request("a", n)).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(status.message().contains("lost with"), "{status:?}");
+    }
+    // A new device at the same spot is hosted on a node that runs.
+    let second = client
+        .register_device(register("b"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(second.host_id, "cl-city");
+    client.send_request(request("b", 0)).await.unwrap();
+
+    let mut lost_events = 0;
+    while let Ok(event) = events.try_recv() {
+        if let EdgeEvent::NodeLost { node, vms, .. } = event {
+            assert_eq!((node.as_str(), vms.len()), ("cl-city", 1));
+            lost_events += 1;
+        }
+    }
+    assert_eq!(lost_events, 1, "reported once");
+    let summary = edge.summary();
+    assert_eq!(summary.real_clock.unwrap().nodes_lost.len(), 1);
+    service.shutdown().await.unwrap();
+    let _ = stop.send(());
+}
