@@ -1,7 +1,8 @@
 //! Issue #15's reproductions 8 and 9 under `serve`: a node that dies is
 //! found (the first failed call, then a health check), reported once (the
 //! event stream, the summary's `nodes_lost` and `vms_lost`), and taken out
-//! of placement: a new device near it is hosted elsewhere.
+//! of placement: a new device near it is hosted elsewhere. With
+//! `on_node_loss = "restart"` its VMs start again elsewhere instead.
 
 mod common;
 
@@ -35,6 +36,47 @@ fn request(id: &str, n: u64) -> DeviceRequest {
         cpu_cost_us: 500,
         response_bytes: 256,
     }
+}
+
+/// small-real.toml with `extra` under `[placement]`, from a copy in `dir`.
+fn small_real(dir: &std::path::Path, extra: &str) -> mcc_emu::scenario::Scenario {
+    let text = std::fs::read_to_string(repo("topologies/small-real.toml"))
+        .unwrap()
+        .replace(
+            "\"small-real-topology.toml\"",
+            &format!("{:?}", repo("topologies/small-real-topology.toml")),
+        )
+        .replace(
+            "\"traces/bus-304-limerick.gpx\"",
+            &format!("{:?}", repo("topologies/traces/bus-304-limerick.gpx")),
+        )
+        .replace("[placement]", &format!("[placement]\n{extra}"));
+    let path = dir.join("scenario.toml");
+    std::fs::write(&path, text).unwrap();
+    mcc_emu::scenario::load_file(&path).unwrap()
+}
+
+#[test]
+fn on_node_loss_takes_restart_or_drop_and_names_them_when_wrong() {
+    use mcc_emu::scenario::schema::OnNodeLoss;
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(small_real(dir.path(), "").on_node_loss, OnNodeLoss::Drop);
+    let restart = small_real(dir.path(), "on_node_loss = \"restart\"");
+    assert_eq!(restart.on_node_loss, OnNodeLoss::Restart);
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        std::fs::read_to_string(dir.path().join("scenario.toml"))
+            .unwrap()
+            .replace("\"restart\"", "\"reboot\""),
+    )
+    .unwrap();
+    let error = mcc_emu::scenario::load_file(&dir.path().join("bad.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("on_node_loss") && error.contains("restart") && error.contains("drop"),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,6 +135,7 @@ async fn a_dead_node_is_reported_once_and_new_devices_go_elsewhere() {
     assert_eq!(real.vms_lost[0].vm, first.vm_id);
     assert_eq!(real.vms_lost[0].device, "a");
     assert_eq!(real.vms_lost[0].doing, "running");
+    assert_eq!(real.vms_lost[0].then, "dropped");
 
     // Its VM's requests fail at once now, and the node is reported once.
     for n in 2..6 {
@@ -119,6 +162,69 @@ async fn a_dead_node_is_reported_once_and_new_devices_go_elsewhere() {
     assert_eq!(lost_events, 1, "reported once");
     let summary = edge.summary();
     assert_eq!(summary.real_clock.unwrap().nodes_lost.len(), 1);
+    service.shutdown().await.unwrap();
+    let _ = stop.send(());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_restart_a_lost_vm_starts_again_elsewhere_and_its_device_is_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = small_real(dir.path(), "on_node_loss = \"restart\"");
+    let service = ControlService::start(
+        scenario,
+        ServeConfig {
+            out: Some(dir.path().join("out")),
+            ..ServeConfig::default()
+        },
+    )
+    .await
+    .unwrap();
+    let edge = service.running_edge().await.unwrap();
+    let mut events = edge.subscribe();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve::serve(service.clone(), listener, None, async move {
+        let _ = stopped.await;
+    }));
+    let mut client = connect(&url, None).await.unwrap();
+    let first = client
+        .register_device(register("a"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.host_id, "cl-city");
+    edge.kill_node("cl-city").unwrap();
+    // The request that finds the node dead fails; the VM is then restarted.
+    let status = client.send_request(request("a", 0)).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    let restarted = loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("restarted within 10 s")
+            .unwrap();
+        if let EdgeEvent::VmRestarted { vm, from, to, .. } = event {
+            break (vm, from, to);
+        }
+    };
+    assert_eq!(restarted.0, first.vm_id);
+    assert_eq!(restarted.1, "cl-city");
+    assert_ne!(restarted.2, "cl-city");
+    let answer = client
+        .send_request(request("a", 1))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(answer.host_id, restarted.2, "answered by the new host");
+    let real = edge.summary().real_clock.unwrap();
+    assert_eq!(real.vms_lost.len(), 1);
+    assert!(
+        real.vms_lost[0]
+            .then
+            .starts_with(&format!("restarted on {} after ", restarted.2)),
+        "{:?}",
+        real.vms_lost
+    );
     service.shutdown().await.unwrap();
     let _ = stop.send(());
 }

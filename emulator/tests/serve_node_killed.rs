@@ -139,5 +139,10 @@ async fn a_target_killed_mid_migration_leaves_the_vm_at_its_source_and_serve_up(
     client.stop(StopRequest {}).await.unwrap();
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
-    assert!(out.path().join("migrations.csv").is_file());
+    // The aborted migration is a row, with why it failed.
+    let rows = common::rows(out.path(), "migrations.csv");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["to"], killed);
+    assert!(!rows[0]["failure"].is_empty(), "{rows:?}");
+    assert_eq!(rows[0]["total_ms"], "", "no figures for a failed one");
 }

@@ -313,6 +313,7 @@ impl ActiveMigration {
                 policy: self.policy,
                 reason: self.reason,
                 metrics: metric_columns(&report),
+                failure: None,
             },
         })
     }

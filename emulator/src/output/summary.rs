@@ -343,6 +343,11 @@ pub struct VmLost {
     /// What it was doing: `running`, or `migrating to C` (it was leaving the
     /// node; a migration to the node leaves the VM at its source, not lost).
     pub doing: String,
+    /// What became of it (`[placement] on_node_loss`): `dropped`,
+    /// `restarted on C after N ms` (wall clock, from the node found lost),
+    /// `arrived at C` (its migration away completed after all), or
+    /// `restart failed: why`.
+    pub then: String,
 }
 
 #[cfg(test)]

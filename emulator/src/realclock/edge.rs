@@ -141,6 +141,17 @@ pub(super) struct VmState {
     pub lost: bool,
     /// The target of the migration under way, if any.
     pub migrating_to: Option<u32>,
+    /// Being started again elsewhere after its node died (`node_loss.rs`):
+    /// changes (or closes) when that is over; its requests wait for it.
+    pub restarting: Option<watch::Receiver<()>>,
+}
+
+impl VmState {
+    /// Whether placement must leave it where it is: migrating, restarting
+    /// after its node died, or its device left.
+    pub fn pinned(&self) -> bool {
+        self.migrating || self.retired || self.restarting.is_some()
+    }
 }
 
 /// Counters of the summary: those both clocks keep, and the real clock's own.
@@ -368,6 +379,7 @@ impl Shared {
             retired: false,
             lost: false,
             migrating_to: None,
+            restarting: None,
         });
         state.scratch.devices_at_ns = None;
         Registration {
@@ -391,13 +403,17 @@ impl Shared {
     /// there) is `FAILED_PRECONDITION`, a node that cannot be reached
     /// `UNAVAILABLE`.
     pub async fn host_vm(&self, reserved: &Reserved) -> Result<(), RealClockError> {
-        let (vm_id, host) = (&reserved.vm_id, reserved.host);
+        self.host_vm_on(&reserved.vm_id, reserved.host).await
+    }
+
+    /// Hosts a new VM `vm_id` on cloudlet `host`'s node.
+    pub async fn host_vm_on(&self, vm_id: &str, host: u32) -> Result<(), RealClockError> {
         let node = self
             .nodes
             .get(host)
             .ok_or_else(|| RealClockError::internal(format!("no node for cloudlet {host}")))?;
         let request = mcc_proto::v1::HostVmRequest {
-            vm_id: vm_id.clone(),
+            vm_id: vm_id.to_owned(),
             profile: Some(mcc_cloudlet::node::control::wire_profile(
                 &self.scenario.settings.migration.profile,
             )),

@@ -55,6 +55,20 @@ pub enum EdgeEvent {
         /// The VMs it took with it.
         vms: Vec<String>,
     },
+    /// A VM lost with its node was started again from scratch elsewhere
+    /// (`on_node_loss = "restart"`).
+    VmRestarted {
+        /// Scenario time it runs again.
+        time_ns: u64,
+        /// The VM.
+        vm: String,
+        /// The node it was lost with.
+        from: String,
+        /// The node it runs on now.
+        to: String,
+        /// Wall-clock time from the node found lost to the VM hosted again.
+        wall_ms: f64,
+    },
     /// A migration failed; the VM stays at (or returned to) its source.
     MigrationFailed {
         /// Scenario time.

@@ -7,15 +7,27 @@
 //! doing); it is out of placement from then on (no VM is placed on it or
 //! moved to it), and the requests of the VMs it took with it fail at once
 //! as `UNAVAILABLE` without a line each on stderr.
+//!
+//! With `[placement] on_node_loss = "restart"` each VM lost is started
+//! again from scratch (a new, empty VM: its memory is gone) on the cloudlet
+//! registration would choose for its device now, the lost node excluded;
+//! its requests wait for that (the wait shows in their `migration_stall_ms`
+//! and total), and an [`EdgeEvent::VmRestarted`] says when it is over. A VM
+//! that was migrating away when its node died is restarted if that
+//! migration fails, and kept where it arrived if it completed. With
+//! `"drop"` (the default) the VMs stay lost.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use std::time::Instant;
+
 use super::edge::{EdgeState, Shared};
 use super::events::EdgeEvent;
 use crate::output::{NodeLost, VmLost};
+use crate::scenario::schema::OnNodeLoss;
 
 /// How long a health check waits for a node's answer: 1 s, the default
 /// `timeoutSeconds` of a Kubernetes probe ("Configure Liveness, Readiness
@@ -130,7 +142,7 @@ impl Shared {
 
     /// Declares cloudlet `node` lost (once): its VMs are lost with it,
     /// and it is reported on stderr, the event stream and the summary.
-    fn declare_lost(&self, node: u32, why: &str) {
+    fn declare_lost(self: &Arc<Self>, node: u32, why: &str) {
         let now_ns = self.clock.now_ns();
         let name = self.cloudlet_name(node);
         let reason = format!("{why}; then no answer to a health check within {HEALTH_TIMEOUT:?}");
@@ -163,8 +175,12 @@ impl Shared {
                     device: devices.get(i).map_or_else(String::new, |d| d.name.clone()),
                     node: name.clone(),
                     doing,
+                    then: match self.scenario.on_node_loss {
+                        OnNodeLoss::Drop => "dropped".to_owned(),
+                        OnNodeLoss::Restart => "restarting".to_owned(),
+                    },
                 });
-                lost_vms.push(vm.id.clone());
+                lost_vms.push((i as u32, vm.id.clone(), vm.migrating));
             }
             losses.nodes.push(NodeLost {
                 id: name.clone(),
@@ -173,18 +189,157 @@ impl Shared {
             });
             lost_vms
         };
+        let restart = self.scenario.on_node_loss == OnNodeLoss::Restart;
+        let names: Vec<String> = vms.iter().map(|(_, id, _)| id.clone()).collect();
         eprintln!(
-            "mcc-emu: cloudlet {name} lost at {:.3} s ({reason}); {} VM(s) lost with it{}{}",
+            "mcc-emu: cloudlet {name} lost at {:.3} s ({reason}); {} VM(s) lost with it{}{}{}",
             now_ns as f64 / 1e9,
-            vms.len(),
-            if vms.is_empty() { "" } else { ": " },
-            vms.join(", ")
+            names.len(),
+            if names.is_empty() { "" } else { ": " },
+            names.join(", "),
+            match (restart, names.is_empty()) {
+                (true, false) => "; restarting them elsewhere",
+                _ => "",
+            }
         );
+        let found = Instant::now();
         self.emit(EdgeEvent::NodeLost {
             time_ns: now_ns,
             node: name,
             reason,
-            vms,
+            vms: names,
         });
+        for (vm, _, migrating) in vms {
+            // A VM leaving the node is restarted if its migration fails
+            // (`placement.rs` calls `after_migration`).
+            if restart && !migrating {
+                self.restart_vm(vm, found);
+            }
+        }
+    }
+
+    /// A migration of a VM whose source was found lost meanwhile has ended
+    /// (`arrived`: it completed): the VM is kept where it arrived, or
+    /// restarted (`on_node_loss = "restart"`). Call without the lock.
+    pub(super) fn after_migration_of_lost(self: &Arc<Self>, vm: u32, arrived: Option<u32>) {
+        let restart = self.scenario.on_node_loss == OnNodeLoss::Restart;
+        {
+            let mut state = self.lock();
+            let EdgeState { vms, losses, .. } = &mut *state;
+            let Some(v) = vms.get_mut(vm as usize).filter(|v| v.lost) else {
+                return;
+            };
+            if let Some(to) = arrived {
+                v.lost = false;
+                let fate = format!("arrived at {}", self.cloudlet_name(to));
+                set_fate(losses, &v.id, fate);
+                return;
+            }
+            if !restart {
+                return;
+            }
+        }
+        self.restart_vm(vm, Instant::now());
+    }
+
+    /// Starts VM `vm` again from scratch on the cloudlet registration would
+    /// choose for its device now (lost nodes excluded); its requests wait
+    /// for it. `found` is when its loss was found (the restart time counts
+    /// from there).
+    fn restart_vm(self: &Arc<Self>, vm: u32, found: Instant) {
+        let vm_bytes = self.scenario.settings.migration.vm_memory_bytes();
+        let now_ns = self.clock.now_ns();
+        let (done, vm_id, from, host) = {
+            let mut state = self.lock();
+            let Some(device) = state.devices.get(vm as usize) else {
+                return;
+            };
+            let position = device.movement.position_at(now_ns);
+            let ap = device.attachment.ap;
+            let room = room_view(&state.memory_used_bytes, &state.losses);
+            let host =
+                self.tables
+                    .initial_host(&self.scenario.world, ap, position, &room, vm_bytes);
+            let EdgeState {
+                vms,
+                losses,
+                memory_used_bytes,
+                ..
+            } = &mut *state;
+            let Some(v) = vms.get_mut(vm as usize) else {
+                return;
+            };
+            let Some(host) = host else {
+                let fate = format!(
+                    "restart failed: no cloudlet has room for it ({} MiB)",
+                    vm_bytes >> 20
+                );
+                eprintln!("mcc-emu: {}: {fate}", v.id);
+                set_fate(losses, &v.id, fate);
+                return;
+            };
+            if let Some(used) = memory_used_bytes.get_mut(host as usize) {
+                *used += vm_bytes;
+            }
+            let (done, waiters) = tokio::sync::watch::channel(());
+            v.restarting = Some(waiters);
+            v.lost = false;
+            (done, v.id.clone(), v.host, host)
+        };
+        let shared = self.clone();
+        self.runtime.spawn(async move {
+            let hosted = shared.host_vm_on(&vm_id, host).await;
+            let wall_ms = found.elapsed().as_secs_f64() * 1e3;
+            let now_ns = shared.clock.now_ns();
+            let mut state = shared.lock();
+            let EdgeState {
+                vms,
+                losses,
+                memory_used_bytes,
+                ..
+            } = &mut *state;
+            let Some(v) = vms.get_mut(vm as usize) else {
+                return;
+            };
+            v.restarting = None;
+            let to = shared.cloudlet_name(host);
+            match hosted {
+                Ok(()) => {
+                    v.host = host;
+                    v.handoff = None;
+                    set_fate(
+                        losses,
+                        &vm_id,
+                        format!("restarted on {to} after {wall_ms:.0} ms"),
+                    );
+                    drop(state);
+                    shared.emit(EdgeEvent::VmRestarted {
+                        time_ns: now_ns,
+                        vm: vm_id,
+                        from: shared.cloudlet_name(from),
+                        to,
+                        wall_ms,
+                    });
+                }
+                Err(error) => {
+                    v.lost = true;
+                    if let Some(used) = memory_used_bytes.get_mut(host as usize) {
+                        *used = used.saturating_sub(vm_bytes);
+                    }
+                    let fate = format!("restart failed: {error}");
+                    eprintln!("mcc-emu: {vm_id}: {fate}");
+                    set_fate(losses, &vm_id, fate);
+                }
+            }
+            // Wakes the requests that waited (also when the restart failed).
+            drop(done);
+        });
+    }
+}
+
+/// Sets what became of lost VM `vm` (its last loss).
+fn set_fate(losses: &mut Losses, vm: &str, fate: String) {
+    if let Some(lost) = losses.vms.iter_mut().rev().find(|l| l.vm == vm) {
+        lost.then = fate;
     }
 }

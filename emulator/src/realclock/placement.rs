@@ -126,7 +126,7 @@ impl Shared {
         } = state;
         scratch.fill_vms(
             world.cloudlets.len(),
-            vms.iter().map(|vm| (vm.host, vm.migrating || vm.retired)),
+            vms.iter().map(|vm| (vm.host, vm.pinned())),
         );
         scratch.fill_backlog(backlog);
         if !scratch.begin_devices(now_ns) {
@@ -199,8 +199,7 @@ impl Shared {
             .cloudlets
             .get(to as usize)
             .is_some_and(|c| state.memory_used_bytes[to as usize] + vm_bytes <= c.memory_bytes);
-        if current.migrating
-            || current.retired
+        if current.pinned()
             || current.lost
             || current.host == to
             || !room
@@ -283,7 +282,8 @@ impl Shared {
         let now_ns = self.clock.now_ns();
         let vm_bytes = settings.migration.vm_memory_bytes();
         let mut state = self.lock();
-        match result {
+        let source_lost = state.vms.get(vm as usize).is_some_and(|v| v.lost);
+        let arrived = match result {
             Ok(moved) => {
                 let downtime_ns = moved.downtime_ns;
                 if let Some(v) = state.vms.get_mut(vm as usize) {
@@ -306,6 +306,7 @@ impl Shared {
                     policy: state.policy.name(),
                     reason,
                     metrics: moved.metrics,
+                    failure: None,
                 };
                 if let Some(sink) = state.sink.as_mut() {
                     sink.migration(record);
@@ -319,6 +320,8 @@ impl Shared {
                     bytes: moved.bytes,
                     wall_ms: started.elapsed().as_secs_f64() * 1e3,
                 });
+                drop(state);
+                Some(to)
             }
             Err(error) => {
                 if let Some(v) = state.vms.get_mut(vm as usize) {
@@ -329,6 +332,20 @@ impl Shared {
                 let used = &mut state.memory_used_bytes[to as usize];
                 *used = used.saturating_sub(vm_bytes);
                 state.totals.migrations_failed += 1;
+                // A row of its own, with why it failed (metrics empty).
+                let record = MigrationRecord {
+                    start_ns,
+                    vm,
+                    from,
+                    to,
+                    policy: state.policy.name(),
+                    reason,
+                    metrics: Vec::new(),
+                    failure: Some(error.clone()),
+                };
+                if let Some(sink) = state.sink.as_mut() {
+                    sink.migration(record);
+                }
                 drop(state);
                 // Either side may have died: each is checked.
                 self.suspect(from, &error);
@@ -340,7 +357,12 @@ impl Shared {
                     to: self.cloudlet_name(to),
                     error,
                 });
+                None
             }
+        };
+        if source_lost {
+            // Its node died while it left (`node_loss.rs`).
+            self.after_migration_of_lost(vm, arrived);
         }
     }
 }

@@ -266,8 +266,14 @@ impl Shared {
         let sent_at = Duration::from_nanos(sent_ns);
         let bytes = request.payload.len() as u64;
         let started = Instant::now();
+        // A VM being restarted after its node died: the request waits.
+        let (vm, restart_wait) = match vm.restarting.clone() {
+            None => (vm, Duration::ZERO),
+            Some(done) => self.wait_for_restart(device, done).await?,
+        };
+        let sent = started + restart_wait;
         // In range of the site but too weak a signal to decode: no coverage.
-        let uplink = ap.and_then(|ap| self.uplink(ap, link.as_ref(), bytes, started));
+        let uplink = ap.and_then(|ap| self.uplink(ap, link.as_ref(), bytes, sent));
         let (Some(ap), Some(mut uplink)) = (ap, uplink) else {
             let record = RequestRecord::no_coverage(sent_ns, device);
             self.finish(record, false, false);
@@ -296,7 +302,7 @@ impl Shared {
         let mut host = vm.host;
         let mut handoff = vm.handoff.filter(|&h| h != host);
         let mut redirects = 0;
-        let mut lost = Duration::ZERO;
+        let mut lost = restart_wait;
         let (exchange, dual) = loop {
             let attempt = Instant::now();
             let dual = handoff.is_some();
@@ -430,6 +436,30 @@ impl Shared {
         let run = &mut self.lock().totals.run;
         run.requests += 1;
         run.count_failure();
+    }
+
+    /// Waits until device `device`'s VM is restarted (`done` changes or
+    /// closes, see `node_loss.rs`): its VM then, and how long that took; or
+    /// UNAVAILABLE, counted, if the restart failed.
+    async fn wait_for_restart(
+        &self,
+        device: u32,
+        mut done: tokio::sync::watch::Receiver<()>,
+    ) -> Result<(VmState, Duration), RealClockError> {
+        let waiting = Instant::now();
+        // An error only says the restart is over too.
+        let _ = done.changed().await;
+        let vm = self.lock().vms.get(device as usize).cloned();
+        match vm {
+            Some(vm) if !vm.lost => Ok((vm, waiting.elapsed())),
+            _ => {
+                self.count_unanswered();
+                Err(RealClockError::unavailable(format!(
+                    "the VM of device {device} was lost with its cloudlet and could not be \
+                     restarted"
+                )))
+            }
+        }
     }
 
     /// Counts and records one finished request.

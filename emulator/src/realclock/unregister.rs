@@ -40,10 +40,10 @@ impl RealEdge {
                 .vms
                 .get_mut(device as usize)
                 .ok_or_else(|| RealClockError::internal(format!("no VM for device {device}")))?;
-            if vm.migrating {
+            if vm.migrating || vm.restarting.is_some() {
                 return Err(RealClockError::precondition(format!(
-                    "the VM of device {device_id:?} is migrating; unregister it once the \
-                     migration is over (retry in a second)"
+                    "the VM of device {device_id:?} is migrating or restarting; unregister \
+                     it once that is over (retry in a second)"
                 )));
             }
             vm.retired = true;

@@ -44,6 +44,9 @@ pub struct Scenario {
     /// For the real clock's remote nodes: the gRPC address of each
     /// cloudlet's node, by cloudlet index (`None` where the file gives none).
     pub node_addresses: Vec<Option<String>>,
+    /// What the real clock does with the VMs of a node that dies
+    /// (`[placement] on_node_loss`).
+    pub on_node_loss: super::schema::OnNodeLoss,
     /// The network's tiers: moved backbone nodes, the generated operator
     /// network, the breakout, the remote cloud.
     pub network: NetworkTiers,
@@ -287,6 +290,7 @@ impl Resolver<'_> {
             policy_configs,
             warnings,
             node_addresses,
+            on_node_loss: f.placement.on_node_loss,
             network: tiers,
         })
     }
