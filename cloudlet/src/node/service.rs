@@ -401,6 +401,18 @@ impl Cloudlet for Service {
             )
             .into());
         }
+        if push_allowed && self.0.lock().target_filling(&header.migration_id) {
+            // A post-copy or soft stream (its pushes come on it) that ends
+            // while pages are missing was cut short (its source died): the
+            // VM cannot be completed, so it is lost; the guard drops it.
+            let message = format!(
+                "VM {:?} is lost: its transfer from {:?} ended after the switch with pages still \
+                 missing",
+                header.vm_id, header.source_host_id
+            );
+            eprintln!("cloudlet {}: {message}", self.0.host_id);
+            return Err(NodeError::precondition(message).into());
+        }
         self.0.change(|node| {
             node.end_receive(
                 &header.migration_id,
