@@ -329,6 +329,9 @@ pub struct NodeLost {
     pub at_s: f64,
     /// Why (the failed call, then the failed health check).
     pub reason: String,
+    /// Scenario time it answered again and went back into placement (taken
+    /// as empty), in seconds; `null` if it never did.
+    pub back_at_s: Option<f64>,
 }
 
 /// A VM lost with its node.

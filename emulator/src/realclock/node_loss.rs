@@ -16,6 +16,10 @@
 //! that was migrating away when its node died is restarted if that
 //! migration fails, and kept where it arrived if it completed. With
 //! `"drop"` (the default) the VMs stay lost.
+//!
+//! A lost node is probed every [`RETURN_PROBE_PERIOD`]; once it answers
+//! again (restarted at its address) it is back in placement, taken as
+//! empty, and said once (stderr, `nodes_lost[].back_at_s`).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -33,6 +37,11 @@ use crate::scenario::schema::OnNodeLoss;
 /// `timeoutSeconds` of a Kubernetes probe ("Configure Liveness, Readiness
 /// and Startup Probes", probe settings: "Defaults to 1 second").
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How often a lost node is probed for its return: 10 s, the default
+/// `periodSeconds` of a Kubernetes probe (same page: "Defaults to 10
+/// seconds").
+pub const RETURN_PROBE_PERIOD: Duration = Duration::from_secs(10);
 
 /// Which nodes are being checked now (one check at a time per node).
 #[derive(Debug)]
@@ -186,6 +195,7 @@ impl Shared {
                 id: name.clone(),
                 at_s: (now_ns as f64 / 1e6).round() / 1e3,
                 reason: reason.clone(),
+                back_at_s: None,
             });
             lost_vms
         };
@@ -209,6 +219,7 @@ impl Shared {
             reason,
             vms: names,
         });
+        self.watch_for_return(node);
         for (vm, _, migrating) in vms {
             // A VM leaving the node is restarted if its migration fails
             // (`placement.rs` calls `after_migration`).
@@ -216,6 +227,69 @@ impl Shared {
                 self.restart_vm(vm, found);
             }
         }
+    }
+
+    /// Probes lost cloudlet `node` every [`RETURN_PROBE_PERIOD`] until it
+    /// answers its health check again (a node restarted at its address) or
+    /// the edge stops; then puts it back into placement.
+    fn watch_for_return(self: &Arc<Self>, node: u32) {
+        let shared = self.clone();
+        self.runtime.spawn(async move {
+            let mut stopping = shared.stopping.subscribe();
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(RETURN_PROBE_PERIOD) => {}
+                    _ = stopping.wait_for(|stop| *stop) => return,
+                }
+                let Some(n) = shared.nodes.get(node) else {
+                    return;
+                };
+                let mut client = n.client.clone();
+                let status = client.status(mcc_proto::v1::StatusRequest {});
+                if shared.is_stopping() {
+                    return;
+                }
+                if let Ok(Ok(_)) = tokio::time::timeout(HEALTH_TIMEOUT, status).await {
+                    shared.node_back(node);
+                    return;
+                }
+            }
+        });
+    }
+
+    /// Lost cloudlet `node` answers again: it is back in placement, taken as
+    /// empty (what it held was lost with it), and it is said once.
+    fn node_back(&self, node: u32) {
+        let now_ns = self.clock.now_ns();
+        let name = self.cloudlet_name(node);
+        let vm_bytes = self.scenario.settings.migration.vm_memory_bytes();
+        {
+            let mut state = self.lock();
+            let EdgeState {
+                vms,
+                losses,
+                memory_used_bytes,
+                ..
+            } = &mut *state;
+            if let Some(lost) = losses.lost.get_mut(node as usize) {
+                *lost = false;
+            }
+            let held = vms
+                .iter()
+                .filter(|v| v.host == node && !v.lost && !v.retired && v.restarting.is_none())
+                .count() as u64
+                + vms.iter().filter(|v| v.migrating_to == Some(node)).count() as u64;
+            if let Some(used) = memory_used_bytes.get_mut(node as usize) {
+                *used = held * vm_bytes;
+            }
+            if let Some(record) = losses.nodes.iter_mut().rev().find(|n| n.id == name) {
+                record.back_at_s = Some((now_ns as f64 / 1e6).round() / 1e3);
+            }
+        }
+        eprintln!(
+            "mcc-emu: cloudlet {name} answers again at {:.3} s: back in placement, taken as empty",
+            now_ns as f64 / 1e9
+        );
     }
 
     /// A migration of a VM whose source was found lost meanwhile has ended
