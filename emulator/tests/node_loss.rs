@@ -40,6 +40,11 @@ fn request(id: &str, n: u64) -> DeviceRequest {
 
 /// small-real.toml with `extra` under `[placement]`, from a copy in `dir`.
 fn small_real(dir: &std::path::Path, extra: &str) -> mcc_emu::scenario::Scenario {
+    small_real_with(dir, extra, "")
+}
+
+/// The same with `tail` appended to the file.
+fn small_real_with(dir: &std::path::Path, extra: &str, tail: &str) -> mcc_emu::scenario::Scenario {
     let text = std::fs::read_to_string(repo("topologies/small-real.toml"))
         .unwrap()
         .replace(
@@ -50,7 +55,8 @@ fn small_real(dir: &std::path::Path, extra: &str) -> mcc_emu::scenario::Scenario
             "\"traces/bus-304-limerick.gpx\"",
             &format!("{:?}", repo("topologies/traces/bus-304-limerick.gpx")),
         )
-        .replace("[placement]", &format!("[placement]\n{extra}"));
+        .replace("[placement]", &format!("[placement]\n{extra}"))
+        + tail;
     let path = dir.join("scenario.toml");
     std::fs::write(&path, text).unwrap();
     mcc_emu::scenario::load_file(&path).unwrap()
@@ -227,4 +233,156 @@ async fn with_restart_a_lost_vm_starts_again_elsewhere_and_its_device_is_answere
     );
     service.shutdown().await.unwrap();
     let _ = stop.send(());
+}
+
+/// A cloudlet node served by the test at `address` (port 0: any), as a
+/// remote node; abort the handle to kill it.
+async fn remote_node(name: &str, address: &str) -> (String, tokio::task::JoinHandle<()>) {
+    use mcc_cloudlet::node::{self, CloudletNode, NodeConfig};
+    let node = CloudletNode::new(NodeConfig {
+        host_id: name.to_owned(),
+        cores: 4,
+        memory_bytes: 1 << 30,
+    })
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+    let bound = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let _ = node::serve(node, listener, std::future::pending()).await;
+    });
+    (bound, server)
+}
+
+/// An edge over four remote nodes served by the test (small-real's
+/// cloudlets, `extra` under `[placement]`), their addresses and servers.
+async fn remote_edge(
+    dir: &std::path::Path,
+    extra: &str,
+) -> (
+    mcc_emu::realclock::RealEdge,
+    Vec<String>,
+    Vec<tokio::task::JoinHandle<()>>,
+) {
+    use mcc_emu::realclock::{NodeLaunch, RealEdge, RealOptions};
+    let mut addresses = Vec::new();
+    let mut servers = Vec::new();
+    let mut table = Vec::new();
+    for name in ["cl-south", "cl-city", "cl-east", "cl-ul"] {
+        let (address, server) = remote_node(name, "127.0.0.1:0").await;
+        table.push(format!("{name} = {address:?}"));
+        addresses.push(address.trim_start_matches("http://").to_owned());
+        servers.push(server);
+    }
+    let scenario = small_real_with(
+        dir,
+        extra,
+        &format!("\n[cloudlets]\naddresses = {{ {} }}\n", table.join(", ")),
+    );
+    let edge = RealEdge::start(
+        scenario,
+        RealOptions {
+            nodes: NodeLaunch::Remote,
+            scenario_devices: false,
+            ..RealOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    (edge, addresses, servers)
+}
+
+fn edge_request() -> mcc_emu::realclock::EdgeRequest {
+    mcc_emu::realclock::EdgeRequest {
+        payload: vec![0; 256],
+        cpu_cost_us: 500,
+        response_bytes: 256,
+    }
+}
+
+fn city() -> mcc_mobile_client::LatLon {
+    mcc_mobile_client::LatLon::new(CITY.latitude_deg, CITY.longitude_deg).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restarted_before_it_was_found_dead_has_its_vms_restarted() {
+    use mcc_emu::realclock::DeviceMovement;
+    let dir = tempfile::tempdir().unwrap();
+    let (edge, addresses, servers) = remote_edge(dir.path(), "on_node_loss = \"restart\"").await;
+    let first = edge
+        .register_device("a", DeviceMovement::Pushed(city()))
+        .await
+        .unwrap();
+    assert_eq!(first.host_id, "cl-city");
+    // Killed and back, empty, before any call found it dead.
+    servers[1].abort();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, _restarted) = remote_node("cl-city", &addresses[1]).await;
+    let error = edge.send_request("a", edge_request()).await.unwrap_err();
+    assert_eq!(
+        error.kind,
+        mcc_emu::realclock::ErrorKind::NotFound,
+        "{error}"
+    );
+    // The VM it forgot is reported and hosted anew; the device is answered.
+    let by = Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        if let Ok(answer) = edge.send_request("a", edge_request()).await {
+            break answer;
+        }
+        assert!(Instant::now() < by, "never answered again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(answer.host_id, "cl-city", "restarted on the nearest node");
+    let real = edge.summary().real_clock.unwrap();
+    assert!(real.nodes_lost.is_empty(), "{:?}", real.nodes_lost);
+    assert_eq!(real.vms_lost.len(), 1);
+    assert_eq!(real.vms_lost[0].doing, "running (its node forgot it)");
+    assert!(
+        real.vms_lost[0].then.starts_with("restarted on cl-city"),
+        "{:?}",
+        real.vms_lost
+    );
+    edge.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restarted_at_its_address_is_back_in_placement() {
+    use mcc_emu::realclock::DeviceMovement;
+    let dir = tempfile::tempdir().unwrap();
+    let (edge, addresses, servers) = remote_edge(dir.path(), "").await;
+    let city = city();
+    let request = edge_request;
+    let first = edge
+        .register_device("a", DeviceMovement::Pushed(city))
+        .await
+        .unwrap();
+    assert_eq!(first.host_id, "cl-city");
+    servers[1].abort();
+    assert!(edge.send_request("a", request()).await.is_err());
+    let lost_by = Instant::now() + Duration::from_secs(10);
+    while edge.summary().real_clock.unwrap().nodes_lost.is_empty() {
+        assert!(Instant::now() < lost_by, "the dead node was never found");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Restarted, empty, at the same address: within a probe period (10 s)
+    // it is back, and a device next to it is hosted there again.
+    let (_, _restarted) = remote_node("cl-city", &addresses[1]).await;
+    let back_by = Instant::now() + Duration::from_secs(15);
+    loop {
+        let nodes = edge.summary().real_clock.unwrap().nodes_lost;
+        if nodes[0].back_at_s.is_some() {
+            assert!(nodes[0].back_at_s.unwrap() > nodes[0].at_s, "{nodes:?}");
+            break;
+        }
+        assert!(Instant::now() < back_by, "the node never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let second = edge
+        .register_device("b", DeviceMovement::Pushed(city))
+        .await
+        .unwrap();
+    assert_eq!(second.host_id, "cl-city", "back in placement");
+    let answer = edge.send_request("b", request()).await.unwrap();
+    assert_eq!(answer.host_id, "cl-city");
+    edge.shutdown().await.unwrap();
 }

@@ -292,6 +292,59 @@ impl Shared {
         );
     }
 
+    /// Cloudlet `host` answered that it does not have VM `vm` although the
+    /// edge placed it there and it is not migrating: the node restarted
+    /// (fast enough to pass for alive) and forgot it. The VM is lost as
+    /// with a node that dies: reported once (stderr, `vms_lost`), then
+    /// dropped or restarted as `on_node_loss` says.
+    pub(super) fn vm_vanished(self: &Arc<Self>, vm: u32, host: u32, why: &str) {
+        let vm_bytes = self.scenario.settings.migration.vm_memory_bytes();
+        let restart = self.scenario.on_node_loss == OnNodeLoss::Restart;
+        {
+            let mut state = self.lock();
+            let EdgeState {
+                vms,
+                devices,
+                losses,
+                memory_used_bytes,
+                ..
+            } = &mut *state;
+            let Some(v) = vms.get_mut(vm as usize) else {
+                return;
+            };
+            if v.host != host || v.pinned() || v.lost {
+                return;
+            }
+            v.lost = true;
+            if let Some(used) = memory_used_bytes.get_mut(host as usize) {
+                *used = used.saturating_sub(vm_bytes);
+            }
+            let node = self.cloudlet_name(host);
+            eprintln!(
+                "mcc-emu: {} is no longer on cloudlet {node} ({why}): its node restarted and \
+                 forgot it; {}",
+                v.id,
+                if restart {
+                    "restarting it"
+                } else {
+                    "it is lost"
+                }
+            );
+            losses.vms.push(VmLost {
+                vm: v.id.clone(),
+                device: devices
+                    .get(vm as usize)
+                    .map_or_else(String::new, |d| d.name.clone()),
+                node,
+                doing: "running (its node forgot it)".to_owned(),
+                then: if restart { "restarting" } else { "dropped" }.to_owned(),
+            });
+        }
+        if restart {
+            self.restart_vm(vm, Instant::now());
+        }
+    }
+
     /// A migration of a VM whose source was found lost meanwhile has ended
     /// (`arrived`: it completed): the VM is kept where it arrived, or
     /// restarted (`on_node_loss = "restart"`). Call without the lock.

@@ -347,8 +347,15 @@ impl Shared {
                 }
                 Err(Failure::Error(error)) => {
                     self.count_unanswered();
-                    if matches!(error.kind, ErrorKind::Unavailable | ErrorKind::Internal) {
-                        self.suspect(host, &error.message);
+                    match error.kind {
+                        ErrorKind::Unavailable | ErrorKind::Internal => {
+                            self.suspect(host, &error.message);
+                        }
+                        // The node does not know the VM: it restarted.
+                        ErrorKind::NotFound if redirects == 0 => {
+                            self.vm_vanished(device, host, &error.message);
+                        }
+                        _ => {}
                     }
                     return Err(error);
                 }
