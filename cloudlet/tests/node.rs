@@ -13,81 +13,15 @@ use mcc_proto::v1::{
 };
 use tokio::sync::oneshot;
 use tonic::Code;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
+
+mod common;
+use common::{Running, request, start};
 
 const MIB: u64 = 1 << 20;
 /// Pages of the test VM (256 KiB).
 const VM_PAGES: u64 = 64;
 const VM_BYTES: u64 = VM_PAGES * 4096;
-
-struct Running {
-    node: CloudletNode,
-    /// `http://127.0.0.1:PORT`.
-    address: String,
-    client: CloudletClient<Channel>,
-    stop: Option<oneshot::Sender<()>>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Running {
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(5), self.server)
-            .await
-            .expect("the node stops within 5 s")
-            .expect("server task");
-    }
-}
-
-async fn start(id: &str, cores: u32, memory_bytes: u64) -> Running {
-    let node = CloudletNode::new(NodeConfig {
-        host_id: id.to_owned(),
-        cores,
-        memory_bytes,
-    })
-    .expect("node");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let served = node.clone();
-    let server = tokio::spawn(async move {
-        node::serve(served, listener, async move {
-            let _ = stopped.await;
-        })
-        .await
-        .expect("serve");
-    });
-    let channel = Endpoint::from_shared(format!("http://{addr}"))
-        .expect("endpoint")
-        .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connect");
-    Running {
-        node,
-        address: format!("http://{addr}"),
-        client: CloudletClient::new(channel),
-        stop: Some(stop),
-        server,
-    }
-}
-
-fn request(vm_id: &str, cpu_cost_us: u64) -> ExecuteRequest {
-    ExecuteRequest {
-        vm_id: vm_id.to_owned(),
-        device_id: "dev-1".to_owned(),
-        request_id: 7,
-        payload: vec![1; 100],
-        cpu_cost_us,
-        response_bytes: 300,
-        sent_unix_time_ns: 0,
-    }
-}
 
 fn profile() -> VmProfile {
     VmProfile {

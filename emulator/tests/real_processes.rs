@@ -168,3 +168,113 @@ fn serve_runs_its_cloudlets_as_processes() {
         served.stderr()
     );
 }
+
+/// The `cloudlet` processes whose parent is `parent`, with their `--id`.
+fn children_of(parent: u32, binary: &Path) -> Vec<(u32, String)> {
+    let binary = binary.canonicalize().expect("binary");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if !std::fs::read_link(entry.path().join("exe")).is_ok_and(|exe| exe == binary) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+        // pid (comm) state ppid ...
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if ppid != Some(parent) {
+            continue;
+        }
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let args: Vec<String> = cmdline
+            .split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let id = args
+            .iter()
+            .position(|a| a == "--id")
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_default();
+        found.push((pid, id));
+    }
+    found.sort();
+    found
+}
+
+/// Issue #15, reproduction 8: a `cloudlet` process killed mid-run is found
+/// and reported once (one stderr line naming it and its VMs, not one line
+/// per failed request; `nodes_lost` and `vms_lost` in summary.json), and
+/// `migrations` counts only completed migrations, as many as
+/// migrations.csv has rows.
+#[test]
+fn a_cloudlet_process_killed_mid_run_is_reported_once_with_its_vms() {
+    let _alone = one_at_a_time();
+    let binary = cloudlet_binary();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("real");
+    let stderr_path = dir.path().join("stderr.txt");
+    let mut run = std::process::Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
+        .current_dir(common::repo(""))
+        .args(["run", "topologies/small-real.toml", "--clock", "real"])
+        .args(["--speed", "20", "--spawn", "processes", "--cloudlet-bin"])
+        .arg(&binary)
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).expect("stderr file"))
+        .spawn()
+        .expect("mcc-emu runs");
+    // Once the nodes run and the buses have sent for a while, kill the
+    // node of cl-city (where the buses' VMs start).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let victim = loop {
+        let children = children_of(run.id(), &binary);
+        if let Some((pid, _)) = children.iter().find(|(_, id)| id == "cl-city") {
+            break *pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "no cl-city process");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &victim.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = run.wait().expect("mcc-emu ends");
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    assert!(status.success(), "{stderr}");
+    let reports: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("cloudlet cl-city lost"))
+        .collect();
+    assert_eq!(reports.len(), 1, "reported once: {stderr}");
+    let failed_lines = stderr.lines().filter(|l| l.contains("failed:")).count();
+    assert!(failed_lines < 20, "a line per failed request: {stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary"))
+            .expect("JSON");
+    let real = &summary["real_clock"];
+    assert_eq!(real["nodes_lost"][0]["id"], "cl-city", "{summary}");
+    let vms_lost = real["vms_lost"].as_array().expect("vms_lost");
+    assert!(!vms_lost.is_empty(), "{summary}");
+    for vm in vms_lost {
+        assert_eq!(vm["node"], "cl-city");
+        assert!(reports[0].contains(vm["vm"].as_str().unwrap()), "{stderr}");
+    }
+    // A row per migration; the failed ones say why.
+    let rows = common::rows(&out, "migrations.csv");
+    let failed = rows.iter().filter(|r| !r["failure"].is_empty()).count() as u64;
+    let completed = rows.len() as u64 - failed;
+    assert_eq!(summary["migrations"].as_u64(), Some(completed), "{summary}");
+    assert_eq!(
+        real["migrations_failed"].as_u64(),
+        Some(failed),
+        "{summary}"
+    );
+}

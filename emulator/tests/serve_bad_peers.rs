@@ -145,7 +145,7 @@ fn calls_without_the_token_or_with_a_wrong_one_are_unauthenticated() {
 
 #[test]
 fn malformed_fields_unknown_ids_and_a_second_registration_are_refused_by_name() {
-    let mut served = Served::start(&[SCENARIO]);
+    let mut served = Served::start(&[SCENARIO, "--scenarios", "topologies"]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let mut client = connect(&served.url(), None).await.unwrap();
@@ -178,7 +178,11 @@ fn malformed_fields_unknown_ids_and_a_second_registration_are_refused_by_name() 
                         "../tests/data/bad/trace-lat-123.gpx".into(),
                     )),
                 ),
-                "trace-lat-123.gpx:7: latitude 123",
+                "no `..`",
+            ),
+            (
+                registration("p", Some(Movement::TracePath("/etc/shadow".into()))),
+                "no absolute path",
             ),
             (
                 registration("p", Some(Movement::TracePath("no-such-trace.gpx".into()))),

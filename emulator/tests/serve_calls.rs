@@ -142,7 +142,7 @@ fn a_device_registers_moves_and_its_vm_follows_it_across_the_emulated_network() 
 
 #[test]
 fn the_lifecycle_stop_load_start_with_its_preconditions() {
-    let served = Served::start(&[SCENARIO]);
+    let served = Served::start(&[SCENARIO, "--scenarios", "topologies"]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let mut client = connect(&served.url(), None).await.unwrap();

@@ -28,7 +28,10 @@ fn a_public_address_without_a_token_is_refused_at_start_up() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--token must not be empty"));
     let output = mcc_emu(&["serve", SCENARIO, "--listen", "127.0.0.1:0", "--speed", "0"]);
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("--speed 0 must be a number > 0"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("--speed 0 is out of range: it must be a number from 0.001 to 1000")
+    );
 }
 
 #[test]

@@ -43,7 +43,7 @@ async fn a_target_killed_mid_migration_leaves_the_vm_at_its_source_and_serve_up(
         scenario,
         ServeConfig {
             speed: 1.0,
-            base_dir: repo("topologies"),
+            scenarios: Some(mcc_emu::serve::sandbox::Sandbox::new(&repo("topologies")).unwrap()),
             out: Some(out.path().to_path_buf()),
             ..ServeConfig::default()
         },
@@ -127,7 +127,8 @@ async fn a_target_killed_mid_migration_leaves_the_vm_at_its_source_and_serve_up(
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(summary.migrations, 1);
+    // Only completed migrations count (issue #15): the aborted one does not.
+    assert_eq!(summary.migrations, 0);
     client
         .register_device(RegisterDeviceRequest {
             device_id: "second".into(),
@@ -138,5 +139,10 @@ async fn a_target_killed_mid_migration_leaves_the_vm_at_its_source_and_serve_up(
     client.stop(StopRequest {}).await.unwrap();
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
-    assert!(out.path().join("migrations.csv").is_file());
+    // The aborted migration is a row, with why it failed.
+    let rows = common::rows(out.path(), "migrations.csv");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["to"], killed);
+    assert!(!rows[0]["failure"].is_empty(), "{rows:?}");
+    assert_eq!(rows[0]["total_ms"], "", "no figures for a failed one");
 }

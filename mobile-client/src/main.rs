@@ -89,8 +89,17 @@ fn run(args: Args) -> Result<(), String> {
     } else {
         let mut traces = Vec::new();
         for path in &args.trace {
-            traces
-                .extend(read_trace_file(path, &ReadOptions::default()).map_err(|e| e.to_string())?);
+            let read = read_trace_file(path, &ReadOptions::default()).map_err(|e| e.to_string())?;
+            let skipped = read
+                .first()
+                .map_or(0, |t| t.cleaning().empty_traces_skipped);
+            if skipped > 0 {
+                eprintln!(
+                    "mobile-client: warning: {}: {skipped} track(s) or route(s) without a point skipped",
+                    path.display()
+                );
+            }
+            traces.extend(read);
         }
         Movement::Traces(traces)
     };
@@ -135,6 +144,9 @@ fn run(args: Args) -> Result<(), String> {
         report.position_errors,
         args.out.display()
     );
+    for failure in &report.unregister_errors {
+        eprintln!("mobile-client: unregister failed: {failure}");
+    }
     for example in &report.position_error_examples {
         eprintln!("mobile-client: position report failed: {example}");
     }

@@ -49,6 +49,12 @@ pub struct RandomWaypoint {
     pub seed: u64,
 }
 
+/// Most points a generated trace may hold (waypoints and pause ends): a
+/// million, about 24 MB. A model that would need more (very short legs and
+/// pauses over a long duration, or an area of radius 0 without pauses) is
+/// refused instead of filling memory or looping for ever.
+pub const MAX_POINTS: usize = 1_000_000;
+
 /// A parameter of the model that makes no sense.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("random waypoint: {0}")]
@@ -122,7 +128,18 @@ impl RandomWaypoint {
         let mut pos = self.draw_point(&mut rng);
         let mut t_s = 0.0;
         let mut points = vec![TracePoint { t_s, pos }];
+        // Counts legs of length 0 too, so a model that never moves on ends.
+        let mut steps = 0usize;
         while t_s < self.duration_s {
+            steps += 1;
+            if steps > MAX_POINTS {
+                return Err(WaypointError(format!(
+                    "over {:.0} s the trace would need more than {MAX_POINTS} points \
+                     (waypoints and pauses); use a shorter duration, longer pauses, a larger \
+                     area or lower speeds",
+                    self.duration_s
+                )));
+            }
             let pause = rng.random_range(self.pause_s[0]..=self.pause_s[1]);
             if pause > 0.0 {
                 t_s = (t_s + pause).min(self.duration_s);
@@ -167,6 +184,21 @@ mod tests {
             duration_s: 3600.0,
             seed,
         }
+    }
+
+    #[test]
+    fn a_model_needing_too_many_points_is_refused_not_looped_on() {
+        let mut still = model(1);
+        still.area = WaypointArea::Circle {
+            centre: LatLon::new(0.0, 0.0).unwrap(),
+            radius_m: 0.0,
+        };
+        still.pause_s = [0.0, 0.0];
+        let e = still.generate("x").unwrap_err().to_string();
+        assert!(e.contains("1000000 points"), "{e}");
+        let mut long = model(1);
+        long.duration_s = 1e30;
+        assert!(long.generate("x").is_err());
     }
 
     #[test]

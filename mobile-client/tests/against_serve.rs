@@ -23,7 +23,7 @@ fn start_service(
     let scenario = mcc_emu::scenario::load_file(&repo("topologies/small-real.toml")).unwrap();
     let config = ServeConfig {
         speed: 1.0,
-        base_dir: repo("topologies"),
+        scenarios: Some(mcc_emu::serve::sandbox::Sandbox::new(&repo("topologies")).unwrap()),
         out: Some(out.to_path_buf()),
         ..ServeConfig::default()
     };
@@ -98,6 +98,22 @@ fn the_binary_writes_one_sorted_row_per_request() {
     assert_eq!(rows[0][0], "device-0", "device-0 first");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("requests ("), "{stderr}");
+    assert!(!stderr.contains("unregister failed"), "{stderr}");
+    // The devices left at the end: the same ids run again (they were
+    // ALREADY_EXISTS before UnregisterDevice).
+    let again = Command::new(env!("CARGO_BIN_EXE_mobile-client"))
+        .args(["--emulator", &url, "--devices", "2", "--duration-s", "1"])
+        .args(["--rate", "2", "--speed", "20", "--trace"])
+        .arg(repo("topologies/traces/bus-304-limerick.gpx"))
+        .arg("--out")
+        .arg(dir.path().join("again.csv"))
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     stop.send(()).unwrap();
     thread.join().unwrap();
     assert!(dir.path().join("emu-out/requests.csv").is_file());

@@ -73,18 +73,21 @@ fn bad_trace_files_name_the_file_the_line_and_the_reason() {
 fn bad_flags_are_refused_before_anything_is_sent() {
     let base = ["--emulator", "http://127.0.0.1:1"];
     for (extra, needle) in [
-        (&["--duration-s", "0"][..], "--duration-s 0 must be > 0"),
+        (
+            &["--duration-s", "0"][..],
+            "--duration-s 0 is out of range; it must be > 0 and at most 604800",
+        ),
         (
             &["--duration-s", "1", "--devices", "0"],
-            "--devices must be at least 1",
+            "--devices 0 is out of range; it must be from 1 to 10000",
         ),
         (
             &["--duration-s", "1", "--rate", "0"],
-            "--rate 0 must be > 0",
+            "--rate 0 is out of range",
         ),
         (
             &["--duration-s", "1", "--rate", "NaN"],
-            "--rate NaN must be > 0",
+            "--rate NaN is out of range",
         ),
         (
             &["--duration-s", "1", "--arrivals", "bursty"],
@@ -92,7 +95,26 @@ fn bad_flags_are_refused_before_anything_is_sent() {
         ),
         (
             &["--duration-s", "1", "--speed", "0"],
-            "--speed 0 must be > 0",
+            "--speed 0 is out of range; it must be from 0.001 to 1000",
+        ),
+        (
+            &["--duration-s", "1e30"],
+            "--duration-s 1000000000000000000000000000000 is out of range",
+        ),
+        (
+            &["--duration-s", "1", "--speed", "1e300"],
+            "--speed 1000000000000000000000000000000000000",
+        ),
+        (
+            &[
+                "--duration-s",
+                "600000",
+                "--devices",
+                "1000",
+                "--rate",
+                "100",
+            ],
+            "request rows",
         ),
     ] {
         let args: Vec<&str> = base.iter().chain(extra).copied().collect();

@@ -296,3 +296,15 @@ fn bad_plt_and_csv_files_are_refused_with_file_and_line() {
     let e = read_trace_file(Path::new("trace.kml"), &ReadOptions::default()).unwrap_err();
     assert!(matches!(e.kind, TraceErrorKind::UnknownFormat(_)), "{e}");
 }
+
+#[test]
+fn an_empty_track_is_skipped_and_counted_and_the_next_one_read() {
+    // GPSBabel writes the `ACTIVE LOG` track even when it recorded nothing.
+    let traces = read("tests/data/good/trace-gpsbabel-empty-active-log.gpx").unwrap();
+    assert_eq!(traces.len(), 1);
+    let trace = &traces[0];
+    assert!(trace.name().ends_with("#trk2"), "{}", trace.name());
+    assert_eq!(trace.points().len(), 2);
+    assert_eq!(trace.cleaning().empty_traces_skipped, 1);
+    assert_eq!(trace.cleaning().empty_segments_skipped, 0);
+}

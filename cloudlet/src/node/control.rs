@@ -181,6 +181,11 @@ impl CloudletNode {
         let memory = super::transfer::memory_from_profile(&request.vm_id, &profile, "VM")?;
         self.inner.lock().host_vm(&request.vm_id, memory)
     }
+
+    /// Takes VM `vm_id` off this node (see `NodeState::release_vm`).
+    pub fn release_vm(&self, vm_id: &str) -> Result<(), NodeError> {
+        self.inner.lock().release_vm(vm_id)
+    }
 }
 
 #[cfg(test)]

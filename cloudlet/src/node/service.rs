@@ -12,7 +12,8 @@ use mcc_proto::v1::{
     AbortHandoverRequest, AbortHandoverResponse, CommitHandoverRequest, CommitHandoverResponse,
     ExecuteRequest, ExecuteResponse, FetchPageRequest, FetchPageResponse, HostVmRequest,
     HostVmResponse, MigrateVmRequest, MigrateVmResponse, Outcome, PrepareHandoverRequest,
-    PrepareHandoverResponse, ReceiveVmSummary, StatusRequest, StatusResponse, VmTransfer,
+    PrepareHandoverResponse, ReceiveVmSummary, ReleaseVmRequest, ReleaseVmResponse, StatusRequest,
+    StatusResponse, VmTransfer,
 };
 use prost::Message;
 use tokio::sync::{Notify, Semaphore};
@@ -400,6 +401,18 @@ impl Cloudlet for Service {
             )
             .into());
         }
+        if push_allowed && self.0.lock().target_filling(&header.migration_id) {
+            // A post-copy or soft stream (its pushes come on it) that ends
+            // while pages are missing was cut short (its source died): the
+            // VM cannot be completed, so it is lost; the guard drops it.
+            let message = format!(
+                "VM {:?} is lost: its transfer from {:?} ended after the switch with pages still \
+                 missing",
+                header.vm_id, header.source_host_id
+            );
+            eprintln!("cloudlet {}: {message}", self.0.host_id);
+            return Err(NodeError::precondition(message).into());
+        }
         self.0.change(|node| {
             node.end_receive(
                 &header.migration_id,
@@ -491,6 +504,14 @@ impl Cloudlet for Service {
         let node = self.node();
         node.host_vm_request(request.get_ref())?;
         Ok(Response::new(HostVmResponse {}))
+    }
+
+    async fn release_vm(
+        &self,
+        request: Request<ReleaseVmRequest>,
+    ) -> Result<Response<ReleaseVmResponse>, Status> {
+        self.node().release_vm(&request.get_ref().vm_id)?;
+        Ok(Response::new(ReleaseVmResponse {}))
     }
 
     async fn migrate_vm(

@@ -288,6 +288,23 @@ impl NodeState {
         Ok(())
     }
 
+    /// Takes VM `vm_id` off this node: NOT_FOUND if it is not here,
+    /// FAILED_PRECONDITION while it is migrating (retry when it is done).
+    pub fn release_vm(&mut self, vm_id: &str) -> Result<(), NodeError> {
+        let vm = self.vms.get(vm_id).ok_or_else(|| {
+            NodeError::not_found(format!("VM {vm_id:?} is not on host {:?}", self.host_id))
+        })?;
+        if !matches!(vm.state, VmState::Running) {
+            return Err(NodeError::precondition(format!(
+                "VM {vm_id:?} is {} on host {:?}; release it once that is over",
+                vm.state.name(),
+                self.host_id
+            )));
+        }
+        self.vms.remove(vm_id);
+        Ok(())
+    }
+
     /// The VM, when this node hosts it; a VM that left is refused with
     /// [`NodeError::moved`] naming its new host.
     pub fn vm(&self, vm_id: &str) -> Result<&HostedVm, NodeError> {

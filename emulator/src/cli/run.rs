@@ -109,9 +109,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 anyhow::bail!("--no-baseline applies to the virtual clock only");
             }
             let speed = args.speed.unwrap_or(1.0);
-            if !(speed.is_finite() && speed > 0.0) {
-                anyhow::bail!("--speed must be a number > 0, got {speed}");
-            }
+            crate::realclock::clock::check_speed(
+                "--speed",
+                speed,
+                scenario.settings.mobility_step_ns,
+            )
+            .map_err(anyhow::Error::msg)?;
             let nodes = args.nodes.launch()?;
             run_real(scenario.clone(), &out, speed, nodes, progress)?
         }

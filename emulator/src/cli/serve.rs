@@ -33,9 +33,15 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
     /// Folder for the outputs, written when the edge stops (default: the
-    /// scenario's `output`).
+    /// `output` of the scenario serve starts with; a scenario loaded over
+    /// gRPC never moves it).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The only folder whose files callers may name (LoadScenario's
+    /// topology and traces, RegisterDevice's trace_path); without it they
+    /// may name none.
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
     /// Where the cloudlet nodes run.
     #[command(flatten)]
     pub nodes: NodeArgs,
@@ -49,18 +55,19 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
             Some(mcc_mobile_client::fleet::token_from_file(path).map_err(anyhow::Error::msg)?);
     }
     auth::check_listen_address(args.listen, args.token.as_deref())?;
-    if !(args.speed.is_finite() && args.speed > 0.0) {
-        anyhow::bail!("--speed {} must be a number > 0", args.speed);
-    }
-    let nodes = args.nodes.clone().launch()?;
     let scenario = super::run::load_scenario(args.scenario.as_deref())?;
+    crate::realclock::clock::check_speed("--speed", args.speed, scenario.settings.mobility_step_ns)
+        .map_err(anyhow::Error::msg)?;
+    let nodes = args.nodes.clone().launch()?;
     for warning in &scenario.warnings {
         eprintln!("mcc-emu: warning: {warning}");
     }
-    let base_dir = match args.scenario.as_deref().and_then(|p| p.parent()) {
-        Some(folder) if !folder.as_os_str().is_empty() => folder.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let scenarios = args
+        .scenarios
+        .as_deref()
+        .map(serve::sandbox::Sandbox::new)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -76,7 +83,7 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
             scenario,
             ServeConfig {
                 speed: args.speed,
-                base_dir,
+                scenarios,
                 out: args.out.clone(),
                 nodes,
             },

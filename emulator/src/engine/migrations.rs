@@ -316,6 +316,7 @@ impl ActiveMigration {
                 policy: self.policy,
                 reason: self.reason,
                 metrics: metric_columns(&report),
+                failure: None,
             },
         })
     }

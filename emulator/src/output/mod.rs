@@ -25,6 +25,7 @@ pub use records::{HandoverRecord, MigrationRecord, Outcome, RequestRecord};
 pub use run_files::RunFiles;
 pub use sink::{DiscardSink, MemorySink, RecordSink};
 pub use summary::{
-    AgainstNever, DelayStats, DelayStatsBuilder, RealClockSummary, RunLabel, RunTotals, Summary,
+    AgainstNever, DelayStats, DelayStatsBuilder, NodeLost, RealClockSummary, RunLabel, RunTotals,
+    Summary, VmLost,
 };
 pub use writer::{CsvFiles, Names, RecordWriter};

@@ -159,16 +159,24 @@ pub struct MigrationRecord {
     /// Why the policy moved the VM (`handover`, `periodic`, ...).
     pub reason: &'static str,
     /// The metric columns, already formatted, in the order of the header the
-    /// [`RecordWriter`](super::RecordWriter) was started with.
+    /// [`RecordWriter`](super::RecordWriter) was started with (empty for a
+    /// failed migration: the columns are left empty).
     pub metrics: Vec<u8>,
+    /// Why the migration failed (real clock only); `None` when it completed.
+    pub failure: Option<String>,
 }
 
 impl MigrationRecord {
     /// The columns before the metrics in `migrations.csv`.
     pub const CSV_HEADER_PREFIX: &'static str = "time_s,vm,from,to,policy,reason";
 
-    /// Appends this record as one CSV line.
-    pub fn write_csv(&self, names: &Names, out: &mut CsvLine) {
+    /// The column after the metrics in `migrations.csv`: empty for a
+    /// migration that completed, else why it failed.
+    pub const CSV_HEADER_SUFFIX: &'static str = "failure";
+
+    /// Appends this record as one CSV line; `metric_columns` is how many
+    /// metric columns the header has (left empty when `metrics` is).
+    pub fn write_csv(&self, names: &Names, metric_columns: usize, out: &mut CsvLine) {
         out.push_s(self.start_ns);
         for name in [
             names.vm(self.vm),
@@ -185,9 +193,32 @@ impl MigrationRecord {
         if !self.metrics.is_empty() {
             out.push(b',');
             out.push_bytes(&self.metrics);
+        } else {
+            for _ in 0..metric_columns {
+                out.push(b',');
+            }
+        }
+        out.push(b',');
+        if let Some(failure) = &self.failure {
+            push_quoted(out, failure);
         }
         out.push(b'\n');
     }
+}
+
+/// Appends `text` as one CSV field: quoted, quotes doubled, line breaks
+/// made spaces (RFC 4180 allows them quoted; one row per line is kinder to
+/// line-based tools).
+fn push_quoted(out: &mut CsvLine, text: &str) {
+    out.push(b'"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\"\""),
+            '\n' | '\r' => out.push(b' '),
+            c => out.push_str(c.encode_utf8(&mut [0; 4])),
+        }
+    }
+    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -201,6 +232,30 @@ mod tests {
             hosts: vec!["cl-a".into(), "cl-b".into()],
             access_points: vec!["ap-1".into(), "ap-2".into()],
         }
+    }
+
+    #[test]
+    fn a_failed_migration_row_has_empty_metrics_and_its_quoted_failure() {
+        let mut record = MigrationRecord {
+            start_ns: 2_000_000_000,
+            vm: 0,
+            from: 0,
+            to: 1,
+            policy: "nearest",
+            reason: "handover",
+            metrics: b"12.500,3".to_vec(),
+            failure: None,
+        };
+        let mut out = CsvLine::new();
+        record.write_csv(&names(), 2, &mut out);
+        record.metrics.clear();
+        record.failure = Some("target \"cl-b\": gone,\nreset".into());
+        record.write_csv(&names(), 2, &mut out);
+        assert_eq!(
+            String::from_utf8_lossy(out.as_bytes()),
+            "2.000,vm-bus#0,cl-a,cl-b,nearest,handover,12.500,3,\n\
+             2.000,vm-bus#0,cl-a,cl-b,nearest,handover,,,\"target \"\"cl-b\"\": gone, reset\"\n"
+        );
     }
 
     #[test]

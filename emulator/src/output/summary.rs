@@ -315,6 +315,47 @@ pub struct RealClockSummary {
     pub answered_by_handoff_peer: u64,
     /// Requests redirected at least once (sent to a host the VM had left).
     pub redirected: u64,
+    /// Requests from outside (`serve`) refused with `RESOURCE_EXHAUSTED`
+    /// because too many were in flight; they are not in `requests`.
+    pub refused_overload: u64,
+    /// Cloudlet nodes that died during the run, in the order they were
+    /// found dead.
+    pub nodes_lost: Vec<NodeLost>,
+    /// The VMs that died with them.
+    pub vms_lost: Vec<VmLost>,
+}
+
+/// A cloudlet node that died during a real-clock run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeLost {
+    /// The cloudlet.
+    pub id: String,
+    /// Scenario time it was declared lost, in seconds.
+    pub at_s: f64,
+    /// Why (the failed call, then the failed health check).
+    pub reason: String,
+    /// Scenario time it answered again and went back into placement (taken
+    /// as empty), in seconds; `null` if it never did.
+    pub back_at_s: Option<f64>,
+}
+
+/// A VM lost with its node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VmLost {
+    /// The VM.
+    pub vm: String,
+    /// Its device.
+    pub device: String,
+    /// The node it was on.
+    pub node: String,
+    /// What it was doing: `running`, or `migrating to C` (it was leaving the
+    /// node; a migration to the node leaves the VM at its source, not lost).
+    pub doing: String,
+    /// What became of it (`[placement] on_node_loss`): `dropped`,
+    /// `restarted on C after N ms` (wall clock, from the node found lost),
+    /// `arrived at C` (its migration away completed after all), or
+    /// `restart failed: why`.
+    pub then: String,
 }
 
 #[cfg(test)]

@@ -101,14 +101,19 @@ impl RecordWriter {
     ) -> anyhow::Result<Self> {
         let (sender, receiver) = sync_channel(BATCHES_IN_FLIGHT);
         let mut migration_header = String::from(MigrationRecord::CSV_HEADER_PREFIX);
-        if !migration_metrics_header.is_empty() {
+        let metric_columns = if migration_metrics_header.is_empty() {
+            0
+        } else {
             migration_header.push(',');
             migration_header.push_str(migration_metrics_header);
-        }
+            migration_metrics_header.split(',').count()
+        };
+        migration_header.push(',');
+        migration_header.push_str(MigrationRecord::CSV_HEADER_SUFFIX);
         migration_header.push('\n');
         let thread = std::thread::Builder::new()
             .name("mcc-emu-writer".into())
-            .spawn(move || write_all(files, &names, &migration_header, receiver))
+            .spawn(move || write_all(files, &names, &migration_header, metric_columns, receiver))
             .context("cannot start the output writer thread")?;
         Ok(Self {
             sender: Some(sender),
@@ -189,6 +194,7 @@ fn write_all(
     files: CsvFiles,
     names: &Names,
     migration_header: &str,
+    metric_columns: usize,
     receiver: Receiver<Batch>,
 ) -> anyhow::Result<()> {
     let requests_sync = BackgroundSync::start(&files.requests)
@@ -233,7 +239,7 @@ fn write_all(
             }
             Batch::Migrations(records) => {
                 for record in &records {
-                    record.write_csv(&names, &mut line);
+                    record.write_csv(&names, metric_columns, &mut line);
                 }
                 migrations.write_all(line.as_bytes())
             }
@@ -302,6 +308,9 @@ mod tests {
         assert!(lines[1].starts_with("0.000,d0,"));
         assert!(lines[n as usize].starts_with(&format!("{}.", (n - 1) / 1000)));
         let migrations = std::fs::read_to_string(path("migrations.csv")).unwrap();
-        assert_eq!(migrations, "time_s,vm,from,to,policy,reason,total_ms\n");
+        assert_eq!(
+            migrations,
+            "time_s,vm,from,to,policy,reason,total_ms,failure\n"
+        );
     }
 }

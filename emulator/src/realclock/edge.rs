@@ -123,6 +123,8 @@ pub(super) struct DeviceState {
     /// Its radio link (with a `[radio]` section), worked out when it moves.
     pub link: CachedLink,
     pub next_request_id: u64,
+    /// Its requests from outside in flight (`admission.rs`).
+    pub in_flight: Arc<std::sync::atomic::AtomicU32>,
 }
 
 /// One VM (VM `i` belongs to device `i`).
@@ -133,6 +135,23 @@ pub(super) struct VmState {
     pub migrating: bool,
     /// The other host of a soft handoff, while its answers name one.
     pub handoff: Option<u32>,
+    /// Its device left (`unregister.rs`): pinned where it was, never moved.
+    pub retired: bool,
+    /// Lost with its node (`node_loss.rs`): its requests fail at once.
+    pub lost: bool,
+    /// The target of the migration under way, if any.
+    pub migrating_to: Option<u32>,
+    /// Being started again elsewhere after its node died (`node_loss.rs`):
+    /// changes (or closes) when that is over; its requests wait for it.
+    pub restarting: Option<watch::Receiver<()>>,
+}
+
+impl VmState {
+    /// Whether placement must leave it where it is: migrating, restarting
+    /// after its node died, or its device left.
+    pub fn pinned(&self) -> bool {
+        self.migrating || self.retired || self.restarting.is_some()
+    }
 }
 
 /// Counters of the summary: those both clocks keep, and the real clock's own.
@@ -140,6 +159,9 @@ pub(super) struct VmState {
 pub(super) struct Totals {
     pub run: RunTotals,
     pub migrations_failed: u64,
+    /// Migrations started (their numbers); `run.migrations` counts those
+    /// that completed.
+    pub migrations_started: u64,
     pub answered_by_handoff_peer: u64,
     pub redirected: u64,
 }
@@ -173,6 +195,8 @@ pub(super) struct EdgeState {
     pub totals: Totals,
     /// Scenario time the edge has covered (the last tick).
     pub covered_ns: u64,
+    /// Nodes found dead and the VMs lost with them.
+    pub losses: super::node_loss::Losses,
 }
 
 /// What the parts of the edge share.
@@ -201,6 +225,10 @@ pub(super) struct Shared {
     pub stopping: watch::Sender<bool>,
     /// Keeps ticks and the scenario devices' requests in the engine's order.
     pub tick_gate: TickGate,
+    /// Requests from outside in flight, and those refused (`admission.rs`).
+    pub in_flight: Arc<super::admission::InFlight>,
+    /// The health checks of nodes suspected dead (`node_loss.rs`).
+    pub node_checks: super::node_loss::Checks,
 }
 
 /// Counts one request or migration as pending while it lives.
@@ -284,7 +312,7 @@ impl Shared {
                 &self.scenario.world,
                 attachment.ap,
                 position,
-                &state.memory_used_bytes,
+                &super::node_loss::room_view(&state.memory_used_bytes, &state.losses),
                 vm_bytes,
             )
             .ok_or_else(|| {
@@ -341,12 +369,17 @@ impl Shared {
             ahead: Attachment::undecided(position),
             link,
             next_request_id: 0,
+            in_flight: Default::default(),
         });
         state.vms.push(VmState {
             id: vm_id.clone(),
             host,
             migrating: false,
             handoff: None,
+            retired: false,
+            lost: false,
+            migrating_to: None,
+            restarting: None,
         });
         state.scratch.devices_at_ns = None;
         Registration {
@@ -370,13 +403,17 @@ impl Shared {
     /// there) is `FAILED_PRECONDITION`, a node that cannot be reached
     /// `UNAVAILABLE`.
     pub async fn host_vm(&self, reserved: &Reserved) -> Result<(), RealClockError> {
-        let (vm_id, host) = (&reserved.vm_id, reserved.host);
+        self.host_vm_on(&reserved.vm_id, reserved.host).await
+    }
+
+    /// Hosts a new VM `vm_id` on cloudlet `host`'s node.
+    pub async fn host_vm_on(&self, vm_id: &str, host: u32) -> Result<(), RealClockError> {
         let node = self
             .nodes
             .get(host)
             .ok_or_else(|| RealClockError::internal(format!("no node for cloudlet {host}")))?;
         let request = mcc_proto::v1::HostVmRequest {
-            vm_id: vm_id.clone(),
+            vm_id: vm_id.to_owned(),
             profile: Some(mcc_cloudlet::node::control::wire_profile(
                 &self.scenario.settings.migration.profile,
             )),
@@ -466,6 +503,9 @@ impl Shared {
                 migrations_failed: state.totals.migrations_failed,
                 answered_by_handoff_peer: state.totals.answered_by_handoff_peer,
                 redirected: state.totals.redirected,
+                refused_overload: self.in_flight.refused(),
+                nodes_lost: state.losses.nodes.clone(),
+                vms_lost: state.losses.vms.clone(),
             }),
             ..state.totals.run.summary(
                 crate::output::RunLabel {
@@ -510,12 +550,12 @@ impl RealEdge {
         scenario: Scenario,
         options: RealOptions,
     ) -> Result<RealEdge, RealClockError> {
-        if !(options.speed.is_finite() && options.speed > 0.0) {
-            return Err(RealClockError::invalid(format!(
-                "the speed must be a number > 0, got {}",
-                options.speed
-            )));
-        }
+        super::clock::check_speed(
+            "the speed",
+            options.speed,
+            scenario.settings.mobility_step_ns,
+        )
+        .map_err(RealClockError::invalid)?;
         let world = &scenario.world;
         if world.cloudlets.is_empty() {
             return Err(RealClockError::invalid(
@@ -580,6 +620,7 @@ impl RealEdge {
             outputs,
             totals: Totals::default(),
             covered_ns: 0,
+            losses: super::node_loss::Losses::new(cloudlets),
         };
         let gated_devices = if options.scenario_devices {
             scenario.world.devices.len()
@@ -603,6 +644,8 @@ impl RealEdge {
             pending: Counter::default(),
             stopping: watch::channel(false).0,
             tick_gate: TickGate::new(gated_devices),
+            in_flight: Default::default(),
+            node_checks: super::node_loss::Checks::new(cloudlets),
             scenario,
         });
         if shared.options.scenario_devices {
@@ -694,6 +737,11 @@ impl RealEdge {
         let registration = self.shared.runtime.spawn(async move {
             let _pending = pending;
             let hosted = shared.host_vm(&reserved).await;
+            if let Err(error) = &hosted
+                && error.kind == super::ErrorKind::Unavailable
+            {
+                shared.suspect(reserved.host, &error.message);
+            }
             let mut state = shared.lock();
             match hosted {
                 Ok(()) => Ok(shared.admit_device(&mut state, reserved, false)),

@@ -17,6 +17,9 @@ pub enum ErrorKind {
     FailedPrecondition,
     /// Something inside the edge failed (`INTERNAL`).
     Internal,
+    /// Too many requests in flight: retry later (`RESOURCE_EXHAUSTED`,
+    /// see [`super::admission`]).
+    ResourceExhausted,
 }
 
 /// An error of the real-clock edge: its kind and what was wrong.

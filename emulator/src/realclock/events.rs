@@ -44,6 +44,31 @@ pub enum EdgeEvent {
         /// Wall-clock time from start to commit, in milliseconds.
         wall_ms: f64,
     },
+    /// A cloudlet node died (reported once per node); its VMs are lost.
+    NodeLost {
+        /// Scenario time it was declared lost.
+        time_ns: u64,
+        /// The cloudlet.
+        node: String,
+        /// Why.
+        reason: String,
+        /// The VMs it took with it.
+        vms: Vec<String>,
+    },
+    /// A VM lost with its node was started again from scratch elsewhere
+    /// (`on_node_loss = "restart"`).
+    VmRestarted {
+        /// Scenario time it runs again.
+        time_ns: u64,
+        /// The VM.
+        vm: String,
+        /// The node it was lost with.
+        from: String,
+        /// The node it runs on now.
+        to: String,
+        /// Wall-clock time from the node found lost to the VM hosted again.
+        wall_ms: f64,
+    },
     /// A migration failed; the VM stays at (or returned to) its source.
     MigrationFailed {
         /// Scenario time.

@@ -29,6 +29,7 @@
 //! `docs/real-clock.md` says what the two clocks agree on and where they
 //! differ.
 
+pub mod admission;
 pub mod clock;
 pub mod counter;
 pub mod edge;
@@ -36,6 +37,7 @@ pub mod error;
 pub mod events;
 mod locks;
 pub mod network;
+pub mod node_loss;
 pub mod nodes;
 pub mod placement;
 pub mod radio;
@@ -44,9 +46,11 @@ pub mod request;
 pub mod run;
 mod tick_gate;
 pub mod ticks;
+pub mod unregister;
 
 pub use edge::{DeviceMovement, PositionUpdate, RealEdge, RealOptions, Registration};
 pub use error::{ErrorKind, RealClockError};
 pub use events::EdgeEvent;
 pub use nodes::NodeLaunch;
 pub use request::{DelayParts, EdgeAnswer, EdgeRequest};
+pub use unregister::Unregistered;

@@ -129,7 +129,7 @@ impl Shared {
         } = state;
         scratch.fill_vms(
             world.cloudlets.len(),
-            vms.iter().map(|vm| (vm.host, vm.migrating)),
+            vms.iter().map(|vm| (vm.host, vm.pinned())),
         );
         scratch.fill_backlog(backlog);
         if !scratch.begin_devices(now_ns) {
@@ -159,15 +159,23 @@ impl Shared {
         self.fill_view(state, now_ns);
         let settings = &self.scenario.settings;
         let moves = {
+            let EdgeState {
+                scratch,
+                policy,
+                memory_used_bytes,
+                losses,
+                ..
+            } = &mut *state;
+            let room = super::node_loss::room_view(memory_used_bytes, losses);
             let view = self.tables.view(
                 &self.scenario.world,
-                &state.scratch,
+                scratch,
                 now_ns,
                 settings.placement_horizon_ns,
                 settings.migration.vm_memory_bytes(),
-                &state.memory_used_bytes,
+                &room,
             );
-            state.policy.decide(&view, trigger)
+            policy.decide(&view, trigger)
         };
         for Move { vm, to } in moves {
             self.start_migration(state, now_ns, vm, to, trigger.reason());
@@ -194,14 +202,20 @@ impl Shared {
             .cloudlets
             .get(to as usize)
             .is_some_and(|c| state.memory_used_bytes[to as usize] + vm_bytes <= c.memory_bytes);
-        if current.migrating || current.host == to || !room {
+        if current.pinned()
+            || current.lost
+            || current.host == to
+            || !room
+            || state.losses.is_lost(to)
+        {
             return;
         }
-        let index = state.totals.run.migrations;
-        state.totals.run.migrations += 1;
+        let index = state.totals.migrations_started;
+        state.totals.migrations_started += 1;
         state.memory_used_bytes[to as usize] += vm_bytes;
         if let Some(v) = state.vms.get_mut(vm as usize) {
             v.migrating = true;
+            v.migrating_to = Some(to);
         }
         let from = current.host;
         self.emit(EdgeEvent::MigrationStarted {
@@ -272,14 +286,18 @@ impl Shared {
         let now_ns = self.clock.now_ns();
         let vm_bytes = settings.migration.vm_memory_bytes();
         let mut state = self.lock();
-        match result {
+        let source_lost = state.vms.get(vm as usize).is_some_and(|v| v.lost);
+        let arrived = match result {
             Ok(moved) => {
                 let downtime_ns = moved.downtime_ns;
                 if let Some(v) = state.vms.get_mut(vm as usize) {
                     v.host = to;
                     v.migrating = false;
+                    v.migrating_to = None;
                     v.handoff = None;
                 }
+                // Only completed migrations count.
+                state.totals.run.migrations += 1;
                 let used = &mut state.memory_used_bytes[from as usize];
                 *used = used.saturating_sub(vm_bytes);
                 state.totals.run.downtime_ns_total += downtime_ns;
@@ -293,6 +311,7 @@ impl Shared {
                     policy: state.policy.name(),
                     reason,
                     metrics: moved.metrics,
+                    failure: None,
                 };
                 if let Some(sink) = state.sink.as_mut() {
                     sink.migration(record);
@@ -306,15 +325,36 @@ impl Shared {
                     bytes: moved.bytes,
                     wall_ms: started.elapsed().as_secs_f64() * 1e3,
                 });
+                drop(state);
+                Some(to)
             }
             Err(error) => {
                 if let Some(v) = state.vms.get_mut(vm as usize) {
                     v.migrating = false;
+                    v.migrating_to = None;
                     v.handoff = None;
                 }
                 let used = &mut state.memory_used_bytes[to as usize];
                 *used = used.saturating_sub(vm_bytes);
                 state.totals.migrations_failed += 1;
+                // A row of its own, with why it failed (metrics empty).
+                let record = MigrationRecord {
+                    start_ns,
+                    vm,
+                    from,
+                    to,
+                    policy: state.policy.name(),
+                    reason,
+                    metrics: Vec::new(),
+                    failure: Some(error.clone()),
+                };
+                if let Some(sink) = state.sink.as_mut() {
+                    sink.migration(record);
+                }
+                drop(state);
+                // Either side may have died: each is checked.
+                self.suspect(from, &error);
+                self.suspect(to, &error);
                 self.emit(EdgeEvent::MigrationFailed {
                     time_ns: now_ns,
                     vm: vm_id,
@@ -322,7 +362,12 @@ impl Shared {
                     to: self.cloudlet_name(to),
                     error,
                 });
+                None
             }
+        };
+        if source_lost {
+            // Its node died while it left (`node_loss.rs`).
+            self.after_migration_of_lost(vm, arrived);
         }
     }
 }

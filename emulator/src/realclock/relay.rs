@@ -50,7 +50,8 @@ use mcc_proto::v1::{
     AbortHandoverRequest, AbortHandoverResponse, CommitHandoverRequest, CommitHandoverResponse,
     ExecuteRequest, ExecuteResponse, FetchPageRequest, FetchPageResponse, HostVmRequest,
     HostVmResponse, MigrateVmRequest, MigrateVmResponse, PrepareHandoverRequest,
-    PrepareHandoverResponse, ReceiveVmSummary, StatusRequest, StatusResponse, VmTransfer,
+    PrepareHandoverResponse, ReceiveVmSummary, ReleaseVmRequest, ReleaseVmResponse, StatusRequest,
+    StatusResponse, VmTransfer,
 };
 use prost::Message;
 use tokio::sync::{mpsc, watch};
@@ -400,6 +401,13 @@ impl Cloudlet for Route {
         &self,
         _request: Request<MigrateVmRequest>,
     ) -> Result<Response<MigrateVmResponse>, Status> {
+        Err(Status::failed_precondition(NOT_RELAYED))
+    }
+
+    async fn release_vm(
+        &self,
+        _request: Request<ReleaseVmRequest>,
+    ) -> Result<Response<ReleaseVmResponse>, Status> {
         Err(Status::failed_precondition(NOT_RELAYED))
     }
 }

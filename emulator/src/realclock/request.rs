@@ -28,6 +28,7 @@ use mcc_cloudlet::node::error::MOVED_TO_HOST_KEY;
 use mcc_proto::v1::{ExecuteRequest, ExecuteResponse};
 use tonic::Code;
 
+use super::admission::{DeviceSlot, GlobalSlot};
 use super::edge::{PendingGuard, RealEdge, Shared, VmState};
 use super::error::{ErrorKind, RealClockError};
 use crate::output::{Outcome, RequestRecord};
@@ -112,23 +113,62 @@ enum Failure {
     Error(RealClockError),
 }
 
+/// A request from outside admitted by the in-flight limits
+/// ([`RealEdge::admit_request`]): its slots are given back when it is
+/// dropped, sent or not.
+pub struct Admitted {
+    shared: Arc<Shared>,
+    device: u32,
+    _global: GlobalSlot,
+    _device: DeviceSlot,
+}
+
+impl Admitted {
+    /// Sends the request (see [`RealEdge::send_request`]).
+    pub async fn send(self, request: EdgeRequest) -> Result<EdgeAnswer, RealClockError> {
+        let now_ns = self.shared.clock.now_ns();
+        self.shared.request(self.device, now_ns, request).await
+    }
+}
+
 impl RealEdge {
+    /// Admits one request of `device_id` under the in-flight limits
+    /// ([`super::admission`]): NOT_FOUND for an unknown device,
+    /// RESOURCE_EXHAUSTED (with a retry hint) over a limit. Nothing is
+    /// allocated for a refused request.
+    pub fn admit_request(&self, device_id: &str) -> Result<Admitted, RealClockError> {
+        let global = self.shared.in_flight.admit_global()?;
+        let (device, counter) = {
+            let state = self.shared.lock();
+            let device = *state
+                .by_name
+                .get(device_id)
+                .ok_or_else(|| RealClockError::not_found(format!("no device {device_id:?}")))?;
+            let counter = state
+                .devices
+                .get(device as usize)
+                .map(|d| d.in_flight.clone())
+                .ok_or_else(|| RealClockError::internal(format!("no device {device}")))?;
+            (device, counter)
+        };
+        let device_slot = self.shared.in_flight.admit_device(device_id, &counter)?;
+        Ok(Admitted {
+            shared: self.shared.clone(),
+            device,
+            _global: global,
+            _device: device_slot,
+        })
+    }
+
     /// One request from `device_id` to its VM through the emulated network
-    /// (see the module doc), recorded in the outputs.
+    /// (see the module doc), recorded in the outputs; admitted first
+    /// ([`admit_request`](Self::admit_request)).
     pub async fn send_request(
         &self,
         device_id: &str,
         request: EdgeRequest,
     ) -> Result<EdgeAnswer, RealClockError> {
-        let device = {
-            let state = self.shared.lock();
-            *state
-                .by_name
-                .get(device_id)
-                .ok_or_else(|| RealClockError::not_found(format!("no device {device_id:?}")))?
-        };
-        let now_ns = self.shared.clock.now_ns();
-        self.shared.request(device, now_ns, request).await
+        self.admit_request(device_id)?.send(request).await
     }
 }
 
@@ -176,6 +216,17 @@ impl Shared {
             .get(device as usize)
             .cloned()
             .ok_or_else(|| RealClockError::not_found(format!("no device {device}")))?;
+        if vm.lost {
+            // Its node died: failed at once, counted, nothing sent.
+            let run = &mut state.totals.run;
+            run.requests += 1;
+            run.count_failure();
+            return Err(RealClockError::unavailable(format!(
+                "{} was lost with its cloudlet {}",
+                vm.id,
+                self.cloudlet_name(vm.host)
+            )));
+        }
         let d = state
             .devices
             .get_mut(device as usize)
@@ -215,8 +266,14 @@ impl Shared {
         let sent_at = Duration::from_nanos(sent_ns);
         let bytes = request.payload.len() as u64;
         let started = Instant::now();
+        // A VM being restarted after its node died: the request waits.
+        let (vm, restart_wait) = match vm.restarting.clone() {
+            None => (vm, Duration::ZERO),
+            Some(done) => self.wait_for_restart(device, done).await?,
+        };
+        let sent = started + restart_wait;
         // In range of the site but too weak a signal to decode: no coverage.
-        let uplink = ap.and_then(|ap| self.uplink(ap, link.as_ref(), bytes, started));
+        let uplink = ap.and_then(|ap| self.uplink(ap, link.as_ref(), bytes, sent));
         let (Some(ap), Some(mut uplink)) = (ap, uplink) else {
             let record = RequestRecord::no_coverage(sent_ns, device);
             self.finish(record, false, false);
@@ -245,7 +302,7 @@ impl Shared {
         let mut host = vm.host;
         let mut handoff = vm.handoff.filter(|&h| h != host);
         let mut redirects = 0;
-        let mut lost = Duration::ZERO;
+        let mut lost = restart_wait;
         let (exchange, dual) = loop {
             let attempt = Instant::now();
             let dual = handoff.is_some();
@@ -290,6 +347,16 @@ impl Shared {
                 }
                 Err(Failure::Error(error)) => {
                     self.count_unanswered();
+                    match error.kind {
+                        ErrorKind::Unavailable | ErrorKind::Internal => {
+                            self.suspect(host, &error.message);
+                        }
+                        // The node does not know the VM: it restarted.
+                        ErrorKind::NotFound if redirects == 0 => {
+                            self.vm_vanished(device, host, &error.message);
+                        }
+                        _ => {}
+                    }
                     return Err(error);
                 }
             }
@@ -376,6 +443,30 @@ impl Shared {
         let run = &mut self.lock().totals.run;
         run.requests += 1;
         run.count_failure();
+    }
+
+    /// Waits until device `device`'s VM is restarted (`done` changes or
+    /// closes, see `node_loss.rs`): its VM then, and how long that took; or
+    /// UNAVAILABLE, counted, if the restart failed.
+    async fn wait_for_restart(
+        &self,
+        device: u32,
+        mut done: tokio::sync::watch::Receiver<()>,
+    ) -> Result<(VmState, Duration), RealClockError> {
+        let waiting = Instant::now();
+        // An error only says the restart is over too.
+        let _ = done.changed().await;
+        let vm = self.lock().vms.get(device as usize).cloned();
+        match vm {
+            Some(vm) if !vm.lost => Ok((vm, waiting.elapsed())),
+            _ => {
+                self.count_unanswered();
+                Err(RealClockError::unavailable(format!(
+                    "the VM of device {device} was lost with its cloudlet and could not be \
+                     restarted"
+                )))
+            }
+        }
     }
 
     /// Counts and records one finished request.
@@ -526,9 +617,11 @@ impl Shared {
                     Code::NotFound => ErrorKind::NotFound,
                     Code::InvalidArgument | Code::OutOfRange => ErrorKind::InvalidArgument,
                     Code::FailedPrecondition => ErrorKind::FailedPrecondition,
-                    Code::Unavailable | Code::Cancelled | Code::DeadlineExceeded => {
-                        ErrorKind::Unavailable
-                    }
+                    // Not reached (tonic's transport errors are UNKNOWN).
+                    Code::Unavailable
+                    | Code::Cancelled
+                    | Code::DeadlineExceeded
+                    | Code::Unknown => ErrorKind::Unavailable,
                     _ => ErrorKind::Internal,
                 };
                 Err(Failure::Error(RealClockError::new(

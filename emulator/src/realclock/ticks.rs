@@ -73,6 +73,9 @@ fn spawn_counted(
 async fn tick_loop(shared: Arc<Shared>, mut ticks: Ticks) {
     while let Some((at, tick)) = ticks.next() {
         shared.timer.sleep_until(shared.clock.wall_at(at)).await;
+        // A loop that fell behind finds every deadline passed and would
+        // never yield: give the other tasks (calls, the stop) their turn.
+        tokio::task::consume_budget().await;
         shared.tick_gate.devices_before(at).await;
         {
             let mut state = shared.lock();
@@ -80,6 +83,9 @@ async fn tick_loop(shared: Arc<Shared>, mut ticks: Ticks) {
             match tick {
                 Tick::Mobility => {
                     for device in 0..state.devices.len() as u32 {
+                        if state.vms.get(device as usize).is_some_and(|vm| vm.retired) {
+                            continue; // It left.
+                        }
                         let position = state.devices[device as usize].movement.position_at(at);
                         shared.move_device(&mut state, device, position, at);
                     }
@@ -156,10 +162,20 @@ fn request_failed(shared: &Shared, device: u32, error: &super::RealClockError) {
     if shared.is_stopping() {
         return;
     }
-    let name = shared
-        .lock()
-        .devices
-        .get(device as usize)
-        .map_or_else(|| "?".to_owned(), |d| d.name.clone());
-    eprintln!("mcc-emu: request of {name} failed: {error}");
+    let (name, lost) = {
+        let state = shared.lock();
+        let name = state
+            .devices
+            .get(device as usize)
+            .map_or_else(|| "?".to_owned(), |d| d.name.clone());
+        let in_doubt = state
+            .vms
+            .get(device as usize)
+            .is_some_and(|vm| vm.lost || shared.node_in_doubt(&state, vm.host));
+        (name, in_doubt)
+    };
+    // A node found dead (or being checked) is reported once, with its VMs.
+    if !lost {
+        eprintln!("mcc-emu: request of {name} failed: {error}");
+    }
 }

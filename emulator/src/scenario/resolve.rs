@@ -13,6 +13,7 @@ use mcc_mobile_client::trace::TimeFormat;
 use mcc_mobile_client::trace::fleet::{self, FleetOptions, GapRule};
 use mcc_mobile_client::{Edge, LatLon, RandomWaypoint, Trace, WaypointArea};
 
+use super::limits;
 use super::network::{self, NetworkTiers};
 use super::schema::{DeviceGroup, Position, Quantity, ScenarioFile, Workload as SchemaWorkload};
 use super::source::FileSource;
@@ -43,6 +44,9 @@ pub struct Scenario {
     /// For the real clock's remote nodes: the gRPC address of each
     /// cloudlet's node, by cloudlet index (`None` where the file gives none).
     pub node_addresses: Vec<Option<String>>,
+    /// What the real clock does with the VMs of a node that dies
+    /// (`[placement] on_node_loss`).
+    pub on_node_loss: super::schema::OnNodeLoss,
     /// The network's tiers: moved backbone nodes, the generated operator
     /// network, the breakout, the remote cloud.
     pub network: NetworkTiers,
@@ -65,6 +69,7 @@ pub fn load(file: &Path, text: &str, source: &dyn FileSource) -> Result<Scenario
     Resolver {
         file: file.display().to_string(),
         source,
+        read_warnings: Default::default(),
     }
     .resolve(&scenario_file)
 }
@@ -81,6 +86,7 @@ pub fn load_topology(
     let resolver = Resolver {
         file: file.display().to_string(),
         source,
+        read_warnings: Default::default(),
     };
     let mut tiers = NetworkTiers::default();
     let mut warnings = Vec::new();
@@ -113,6 +119,9 @@ pub fn parse(file: &Path, text: &str) -> Result<ScenarioFile, ScenarioError> {
 struct Resolver<'a> {
     file: String,
     source: &'a dyn FileSource,
+    /// What reading the trace files had to work around (added to the
+    /// scenario's warnings).
+    read_warnings: std::cell::RefCell<Vec<String>>,
 }
 
 fn position(key: &str, p: Position) -> Result<LatLon, String> {
@@ -150,6 +159,7 @@ impl Resolver<'_> {
         let sla_ms = self.positive("sla_ms", f.sla_ms)?;
         let timeout_ms = self.positive("request_timeout_ms", f.request_timeout_ms)?;
         let step_s = self.positive("mobility_step_s", f.mobility_step_s)?;
+        limits::check_time(duration_s, step_s).map_err(|m| self.error(m))?;
         let mut warnings = Vec::new();
 
         let mut tiers = NetworkTiers::default();
@@ -210,6 +220,11 @@ impl Resolver<'_> {
 
         let (workloads, group_workload) = self.workloads(f)?;
         let devices = self.devices(f, duration_s, &group_workload)?;
+        let rates: Vec<f64> = devices
+            .iter()
+            .map(|d| workloads[d.workload as usize].rate_hz)
+            .collect();
+        limits::check_run(duration_s, duration_s / step_s, &rates).map_err(|m| self.error(m))?;
         let migration = self.migration(f)?;
         if let (Some(i), Some(report)) = (cloud_index, tiers.cloud.as_mut()) {
             // An elastic region: by default one core per device and room for
@@ -245,6 +260,7 @@ impl Resolver<'_> {
         let horizon_s = self.non_negative("placement.horizon_s", p.horizon_s)?;
         let interval_s = self.non_negative("placement.interval_s", f.placement.interval_s)?;
 
+        warnings.extend(self.read_warnings.take());
         let s_to_ns = |s: f64| (s * 1e9).round() as u64;
         Ok(Scenario {
             name: f.name.clone(),
@@ -274,6 +290,7 @@ impl Resolver<'_> {
             policy_configs,
             warnings,
             node_addresses,
+            on_node_loss: f.placement.on_node_loss,
             network: tiers,
         })
     }
@@ -471,7 +488,7 @@ impl Resolver<'_> {
             if group.count == 0 {
                 return Err(self.error(format!("key `{key}.count`: must be at least 1")));
             }
-            let traces = self.group_traces(&key, group, duration_s, f.seed, i)?;
+            let traces = self.group_traces(&key, group, duration_s, f.seed, i, devices.len())?;
             let origin_unix_s = self.time_origin(&key, group, &traces)?;
             let workload = group_workload.get(i).copied().unwrap_or(0);
             let first_of_group = devices.len();
@@ -486,6 +503,12 @@ impl Resolver<'_> {
                 self.rename_repeats(&key, group, i, &mut devices[first_of_group..], &mut taken)?;
                 continue;
             }
+            limits::check_devices(
+                &key,
+                devices.len(),
+                (traces.len() as u64).saturating_mul(u64::from(group.count)),
+            )
+            .map_err(|m| self.error(m))?;
             for (base_name, trace) in traces {
                 for k in 0..group.count {
                     let trace = self.place_in_time(&key, group, &trace, k, origin_unix_s)?;
@@ -540,6 +563,7 @@ impl Resolver<'_> {
         duration_s: f64,
         seed: u64,
         index: usize,
+        devices_so_far: usize,
     ) -> Result<Vec<(String, Trace)>, ScenarioError> {
         let transplant = group
             .transplant_to
@@ -572,6 +596,15 @@ impl Resolver<'_> {
                         TraceFormat::Csv => parse_csv(&path, &text, &options),
                     }
                     .map_err(|e| self.error(format!("key `{key}.trace`: {e}")))?;
+                    let skipped = read
+                        .first()
+                        .map_or(0, |t| t.cleaning().empty_traces_skipped);
+                    if skipped > 0 {
+                        self.read_warnings.borrow_mut().push(format!(
+                            "key `{key}.trace`: {name}: {skipped} track(s) or route(s) without a \
+                             point skipped"
+                        ));
+                    }
                     let stem = Path::new(&name)
                         .file_stem()
                         .and_then(|s| s.to_str())
@@ -632,6 +665,8 @@ impl Resolver<'_> {
             }
             (None, Some(rw)) => {
                 let centre = position(&format!("{key}.random_waypoint.center"), rw.center)
+                    .map_err(|m| self.error(m))?;
+                limits::check_devices(key, devices_so_far, u64::from(group.count))
                     .map_err(|m| self.error(m))?;
                 for k in 0..group.count {
                     let model = RandomWaypoint {
@@ -829,7 +864,12 @@ impl Resolver<'_> {
     ) -> Result<Workload, ScenarioError> {
         Ok(Workload {
             name: name.to_string(),
-            rate_hz: self.positive(&format!("{key}.rate_hz"), w.rate_hz)?,
+            rate_hz: {
+                let key = format!("{key}.rate_hz");
+                let rate = self.positive(&key, w.rate_hz)?;
+                limits::check_rate(&key, rate).map_err(|m| self.error(m))?;
+                rate
+            },
             arrivals: match w.arrival.as_str() {
                 "periodic" => Arrivals::Periodic,
                 "poisson" => Arrivals::Poisson,

@@ -501,6 +501,46 @@ pub struct PlacementSection {
     /// Run the policy for a device's VM when the device changes access point.
     #[serde(default = "default_on_handover")]
     pub on_handover: bool,
+    /// What the real clock does with the VMs of a cloudlet node that dies.
+    #[serde(default)]
+    pub on_node_loss: OnNodeLoss,
+}
+
+/// `[placement] on_node_loss`: what becomes of the VMs of a cloudlet node
+/// that dies during a real-clock run (docs/scenario.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum OnNodeLoss {
+    /// They are lost: their requests fail from then on.
+    #[default]
+    Drop,
+    /// Each is started again from scratch on another cloudlet (chosen as at
+    /// registration); its requests wait for it.
+    Restart,
+}
+
+impl TryFrom<String> for OnNodeLoss {
+    type Error = String;
+
+    fn try_from(word: String) -> Result<Self, String> {
+        match word.as_str() {
+            "drop" => Ok(OnNodeLoss::Drop),
+            "restart" => Ok(OnNodeLoss::Restart),
+            _ => Err(format!(
+                "on_node_loss {word:?} is not one of \"restart\", \"drop\""
+            )),
+        }
+    }
+}
+
+impl OnNodeLoss {
+    /// The word of the scenario file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnNodeLoss::Drop => "drop",
+            OnNodeLoss::Restart => "restart",
+        }
+    }
 }
 
 fn default_policy() -> String {
@@ -529,6 +569,7 @@ impl Default for PlacementSection {
             optimal: Default::default(),
             interval_s: default_interval_s(),
             on_handover: default_on_handover(),
+            on_node_loss: OnNodeLoss::default(),
         }
     }
 }

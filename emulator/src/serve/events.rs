@@ -144,6 +144,34 @@ pub fn to_wire(event: &EdgeEvent, context: &EventContext) -> Vec<v1::Event> {
                 ..phase(vm, from, to, "done")
             }),
         )],
+        EdgeEvent::NodeLost {
+            time_ns,
+            node,
+            reason,
+            vms,
+        } => vec![at(
+            *time_ns,
+            Kind::NodeLost(v1::NodeLostEvent {
+                host_id: node.clone(),
+                reason: reason.clone(),
+                vm_ids: vms.clone(),
+            }),
+        )],
+        EdgeEvent::VmRestarted {
+            time_ns,
+            vm,
+            from,
+            to,
+            wall_ms,
+        } => vec![at(
+            *time_ns,
+            Kind::VmRestarted(v1::VmRestartedEvent {
+                vm_id: vm.clone(),
+                from_host_id: from.clone(),
+                to_host_id: to.clone(),
+                restart_ms: *wall_ms,
+            }),
+        )],
         EdgeEvent::MigrationFailed {
             time_ns,
             vm,

@@ -101,18 +101,16 @@ pub fn technique_code(technique: Technique) -> i32 {
     wire as i32
 }
 
-/// A speed from the wire: 0 means `default`; otherwise finite and > 0.
-pub fn speed(speed: f64, default: f64) -> Result<f64, Status> {
+/// A speed from the wire: 0 means `default`; otherwise in the real clock's
+/// range ([`crate::realclock::clock::check_speed`]) and slow enough for the
+/// scenario's mobility step of `mobility_step_ns`.
+pub fn speed(speed: f64, default: f64, mobility_step_ns: u64) -> Result<f64, Status> {
     if speed == 0.0 {
         return Ok(default);
     }
-    if speed.is_finite() && speed > 0.0 {
-        Ok(speed)
-    } else {
-        Err(Status::invalid_argument(format!(
-            "speed {speed} must be a number > 0 (or 0 for the serve's --speed)"
-        )))
-    }
+    crate::realclock::clock::check_speed("speed", speed, mobility_step_ns)
+        .map_err(|e| Status::invalid_argument(format!("{e} (or 0 for serve's --speed)")))?;
+    Ok(speed)
 }
 
 #[cfg(test)]
@@ -169,10 +167,12 @@ mod tests {
             status.message().contains("unknown technique 9"),
             "{status:?}"
         );
-        assert_eq!(speed(0.0, 2.0).unwrap(), 2.0);
-        assert_eq!(speed(5.0, 2.0).unwrap(), 5.0);
-        for bad in [-1.0, f64::NAN, f64::INFINITY] {
-            assert!(speed(bad, 1.0).is_err());
+        let second = 1_000_000_000;
+        assert_eq!(speed(0.0, 2.0, second).unwrap(), 2.0);
+        assert_eq!(speed(5.0, 2.0, second).unwrap(), 5.0);
+        for bad in [-1.0, f64::NAN, f64::INFINITY, 1e12, 1e308] {
+            let status = speed(bad, 1.0, second).unwrap_err();
+            assert!(status.message().contains("0.001 to 1000"), "{status:?}");
         }
     }
 }

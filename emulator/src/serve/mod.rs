@@ -8,6 +8,8 @@
 //!   time) everywhere else;
 //! - [`input`]: the checks every field passes before it reaches the edge,
 //!   and the size limits;
+//! - [`sandbox`]: the only files a caller may make serve read (inside
+//!   `--scenarios DIR`), and what it is told when one does not parse;
 //! - [`ControlService`] (`service.rs`): the lifecycle (running, stopped) and
 //!   the calls, over the real-clock edge ([`crate::realclock::RealEdge`]);
 //! - [`events`]: one subscriber's event stream; [`status`]: edge errors as
@@ -20,6 +22,7 @@
 pub mod auth;
 pub mod events;
 pub mod input;
+pub mod sandbox;
 mod service;
 pub mod status;
 pub mod wire;
@@ -32,6 +35,10 @@ use mcc_proto::v1::emulator_control_server::EmulatorControlServer;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
+
+/// Most HTTP/2 streams one client connection may have open: the edge's
+/// global in-flight limit and room for the calls that are not requests.
+pub const MAX_STREAMS_PER_CONNECTION: u32 = crate::realclock::admission::MAX_IN_FLIGHT as u32 + 256;
 
 /// Serves `service` on `listener` until `shutdown` completes, then lets the
 /// calls in progress finish. With `token`, every call must carry it.
@@ -47,6 +54,10 @@ pub async fn serve(
         .max_encoding_message_size(input::MAX_MESSAGE_BYTES);
     let checked = InterceptedService::new(server, auth::BearerCheck::new(token));
     Server::builder()
+        // HTTP/2 bounds what one connection can have open: more than the
+        // edge admits at once, so the edge's own refusal (with its retry
+        // hint) comes first, and a flood waits at the client.
+        .max_concurrent_streams(Some(MAX_STREAMS_PER_CONNECTION))
         .add_service(checked)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await

@@ -2,6 +2,7 @@
 //! and every call, over one [`RealEdge`] at a time.
 
 use std::path::{Path, PathBuf};
+
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -11,6 +12,7 @@ use tokio::sync::RwLock;
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
+use super::sandbox::{self, Sandbox, SandboxSource};
 use super::{events, input, wire};
 use crate::output::Summary;
 use crate::realclock::{DeviceMovement, EdgeRequest, NodeLaunch, RealEdge, RealOptions};
@@ -21,24 +23,25 @@ use crate::scenario::{self, Scenario};
 pub struct ServeConfig {
     /// Trace seconds per wall-clock second when Start does not say.
     pub speed: f64,
-    /// Where LoadScenario and RegisterDevice read the files they name from
-    /// (relative names).
-    pub base_dir: PathBuf,
+    /// The only folder LoadScenario and RegisterDevice may name files in
+    /// (`--scenarios DIR`); `None`: they may name none.
+    pub scenarios: Option<Sandbox>,
     /// Where every run writes its outputs at its stop (requests.csv,
     /// handovers.csv, migrations.csv, summary.json, atomically; each run
-    /// replaces the last); `None`: the scenario's `output`.
+    /// replaces the last); `None`: the `output` of the scenario the service
+    /// started with (never that of a scenario a caller loads).
     pub out: Option<PathBuf>,
     /// Where each run's cloudlet nodes run.
     pub nodes: NodeLaunch,
 }
 
 impl Default for ServeConfig {
-    /// Speed 1, files relative to the working folder, outputs where the
-    /// scenario says, nodes in this process.
+    /// Speed 1, no file read for callers, outputs where the first scenario
+    /// says, nodes in this process.
     fn default() -> Self {
         Self {
             speed: 1.0,
-            base_dir: PathBuf::from("."),
+            scenarios: None,
             out: None,
             nodes: NodeLaunch::InProcess,
         }
@@ -71,7 +74,9 @@ pub struct ControlService {
 
 impl ControlService {
     /// Starts `scenario` on the wall clock and serves it.
-    pub async fn start(scenario: Scenario, config: ServeConfig) -> Result<Self, Status> {
+    pub async fn start(scenario: Scenario, mut config: ServeConfig) -> Result<Self, Status> {
+        // Fixed now: a scenario a caller loads later cannot move it.
+        config.out.get_or_insert_with(|| scenario.output.clone());
         let edge = start_edge(scenario.clone(), &config, config.speed).await?;
         Ok(Self {
             shared: Arc::new(Shared {
@@ -141,27 +146,13 @@ async fn start_edge(
     config: &ServeConfig,
     speed: f64,
 ) -> Result<RealEdge, Status> {
-    let out = config
-        .out
-        .clone()
-        .unwrap_or_else(|| scenario.output.clone());
     let options = RealOptions {
         speed,
         nodes: config.nodes.clone(),
         scenario_devices: false,
-        out: Some(out),
+        out: config.out.clone(),
     };
     Ok(RealEdge::start(scenario, options).await?)
-}
-
-/// A path a caller named, relative to the service's base folder.
-fn resolve(base: &Path, name: &str) -> PathBuf {
-    let path = Path::new(name);
-    if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        base.join(path)
-    }
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<v1::Event, Status>> + Send + 'static>>;
@@ -184,12 +175,16 @@ impl EmulatorControl for ControlService {
         } else {
             request.name
         };
-        let loaded = scenario::resolve::load(
-            Path::new(&name),
-            &request.scenario_toml,
-            &scenario::source::DiskSource::new(&self.shared.config.base_dir),
-        )
-        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let loaded = {
+            let source = SandboxSource::new(self.shared.config.scenarios.as_ref());
+            scenario::resolve::load(Path::new(&name), &request.scenario_toml, &source).map_err(
+                |e| {
+                    let full = e.to_string();
+                    eprintln!("mcc-emu serve: LoadScenario refused: {full}");
+                    Status::invalid_argument(sandbox::redact(&full, source.read_any()))
+                },
+            )?
+        };
         let world = &loaded.world;
         let response = v1::LoadScenarioResponse {
             cloudlets: count(world.cloudlets.len()),
@@ -208,9 +203,13 @@ impl EmulatorControl for ControlService {
         request: Request<v1::StartRequest>,
     ) -> Result<Response<v1::StartResponse>, Status> {
         let request = request.into_inner();
-        let speed = input::speed(request.speed, self.shared.config.speed)?;
         let technique = input::technique(request.technique)?;
         let mut scenario = self.scenario().clone();
+        let speed = input::speed(
+            request.speed,
+            self.shared.config.speed,
+            scenario.settings.mobility_step_ns,
+        )?;
         if let Some(technique) = technique {
             scenario.settings.migration.config.technique = technique;
         }
@@ -282,6 +281,26 @@ impl EmulatorControl for ControlService {
         }))
     }
 
+    async fn unregister_device(
+        &self,
+        request: Request<v1::UnregisterDeviceRequest>,
+    ) -> Result<Response<v1::UnregisterDeviceResponse>, Status> {
+        let request = request.into_inner();
+        let id = input::device_id(&request.device_id)?;
+        let edge = self.edge().await?;
+        let gone = edge.unregister_device(id).await?;
+        if let Some(error) = &gone.node_error {
+            eprintln!(
+                "mcc-emu serve: device {id:?} left; its VM {} could not be taken off: {error}",
+                gone.vm_id
+            );
+        }
+        Ok(Response::new(v1::UnregisterDeviceResponse {
+            vm_id: gone.vm_id,
+            host_id: gone.host_id,
+        }))
+    }
+
     async fn report_position(
         &self,
         request: Request<v1::ReportPositionRequest>,
@@ -309,8 +328,9 @@ impl EmulatorControl for ControlService {
             request.cpu_cost_us,
         )?;
         let edge = self.edge().await?;
+        // Over the in-flight limits: refused now, before a task is spawned.
+        let admitted = edge.admit_request(&request.device_id)?;
         let request_id = request.request_id;
-        let device_id = request.device_id.clone();
         let edge_request = EdgeRequest {
             payload: request.payload,
             cpu_cost_us: request.cpu_cost_us,
@@ -318,8 +338,7 @@ impl EmulatorControl for ControlService {
         };
         // On its own task: a caller that goes away drops this handler, not
         // the request, which runs to its end and is recorded as it ended.
-        let running =
-            tokio::spawn(async move { edge.send_request(&device_id, edge_request).await });
+        let running = tokio::spawn(admitted.send(edge_request));
         let answer = running
             .await
             .map_err(|e| Status::internal(format!("the request's task failed: {e}")))??;
@@ -379,18 +398,44 @@ impl EmulatorControl for ControlService {
 }
 
 impl ControlService {
-    /// The first trace of the file `name` (relative to the base folder).
+    /// The first trace of the file `name` (inside the scenarios folder).
+    /// A file that does not parse is refused naming the line; the reason,
+    /// which may quote the file, goes to stderr only.
     fn read_trace(&self, name: &str) -> Result<mcc_mobile_client::Trace, Status> {
+        use mcc_mobile_client::readers::{TraceFormat, csv, gpx, plt};
         if name.is_empty() {
             return Err(Status::invalid_argument("trace_path must not be empty"));
         }
-        let path = resolve(&self.shared.config.base_dir, name);
-        let traces =
-            mcc_mobile_client::read_trace_file(&path, &mcc_mobile_client::ReadOptions::default())
-                .map_err(|e| Status::invalid_argument(format!("trace_path: {e}")))?;
-        traces.into_iter().next().ok_or_else(|| {
-            Status::invalid_argument(format!("trace_path: {} holds no trace", path.display()))
-        })
+        let sandbox = self.shared.config.scenarios.as_ref().ok_or_else(|| {
+            Status::invalid_argument(format!("trace_path {name:?}: {}", sandbox::NO_FILES))
+        })?;
+        let text = sandbox
+            .read(name)
+            .map_err(|e| Status::invalid_argument(format!("trace_path {e}")))?;
+        let path = Path::new(name);
+        let format = TraceFormat::from_path(path).ok_or_else(|| {
+            Status::invalid_argument(format!(
+                "trace_path {name:?}: unknown trace file type (use .gpx, .plt or .csv)"
+            ))
+        })?;
+        let options = mcc_mobile_client::ReadOptions::default();
+        let traces = match format {
+            TraceFormat::Gpx => gpx::parse_gpx(path, &text, &options),
+            TraceFormat::Plt => plt::parse_plt(path, &text, &options),
+            TraceFormat::Csv => csv::parse_csv(path, &text, &options),
+        }
+        .map_err(|e| {
+            eprintln!("mcc-emu serve: RegisterDevice trace_path refused: {e}");
+            let line = e.line.map(|l| format!(" line {l}")).unwrap_or_default();
+            Status::invalid_argument(format!(
+                "trace_path {name:?}{line}: not a usable trace (the reason is in serve's log; \
+                 file contents are never sent to callers)"
+            ))
+        })?;
+        traces
+            .into_iter()
+            .next()
+            .ok_or_else(|| Status::invalid_argument(format!("trace_path {name:?}: holds no trace")))
     }
 }
 

@@ -13,12 +13,26 @@ pub fn code_of(kind: ErrorKind) -> Code {
         ErrorKind::Unavailable => Code::Unavailable,
         ErrorKind::FailedPrecondition => Code::FailedPrecondition,
         ErrorKind::Internal => Code::Internal,
+        ErrorKind::ResourceExhausted => Code::ResourceExhausted,
     }
 }
 
+/// The metadata key of a retry hint in milliseconds (gRFC A6, "Pushback").
+pub const RETRY_PUSHBACK_KEY: &str = "grpc-retry-pushback-ms";
+
 impl From<RealClockError> for Status {
+    /// A `RESOURCE_EXHAUSTED` carries [`RETRY_PUSHBACK_KEY`]: when to retry.
     fn from(error: RealClockError) -> Self {
-        Status::new(code_of(error.kind), error.message)
+        let mut status = Status::new(code_of(error.kind), error.message);
+        if error.kind == ErrorKind::ResourceExhausted {
+            let ms = crate::realclock::admission::RETRY_AFTER
+                .as_millis()
+                .to_string();
+            if let Ok(value) = ms.parse() {
+                status.metadata_mut().insert(RETRY_PUSHBACK_KEY, value);
+            }
+        }
+        status
     }
 }
 
@@ -35,6 +49,7 @@ mod tests {
             ErrorKind::Unavailable,
             ErrorKind::FailedPrecondition,
             ErrorKind::Internal,
+            ErrorKind::ResourceExhausted,
         ];
         let mut codes: Vec<i32> = kinds.iter().map(|k| code_of(*k) as i32).collect();
         codes.sort_unstable();
@@ -43,5 +58,7 @@ mod tests {
         let status = Status::from(RealClockError::new(ErrorKind::NotFound, "no device \"x\""));
         assert_eq!(status.code(), Code::NotFound);
         assert_eq!(status.message(), "no device \"x\"");
+        let busy = Status::from(RealClockError::new(ErrorKind::ResourceExhausted, "busy"));
+        assert_eq!(busy.metadata().get(RETRY_PUSHBACK_KEY).unwrap(), "100");
     }
 }

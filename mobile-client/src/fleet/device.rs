@@ -123,6 +123,11 @@ impl DevicePlan {
         Ok(self)
     }
 
+    /// The device's id.
+    pub(super) fn id(&self) -> &str {
+        &self.id
+    }
+
     /// Runs the device from `start` for the configured duration: position
     /// reports and requests on two tasks, then waits for the answers still
     /// outstanding (each bounded by the request timeout).

@@ -90,6 +90,8 @@ pub struct FleetReport {
     pub position_errors: u64,
     /// Hand-overs the emulator reported in answer to position reports.
     pub handovers: u64,
+    /// Devices the emulator would not unregister at the end, with why.
+    pub unregister_errors: Vec<String>,
 }
 
 /// Why a fleet could not run.
@@ -131,27 +133,102 @@ impl FleetError {
     }
 }
 
+/// The ranges of the fleet's numbers (flags of `mobile-client`): each is
+/// checked before anything is allocated or sent, and a refusal names the
+/// flag and the range. The fleet keeps every request's row in memory until
+/// it writes them, so the rows a run would make are bounded too.
+pub mod limits {
+    /// Most devices: 10,000 (each is a task, a trace and a connection's share).
+    pub const MAX_DEVICES: u32 = 10_000;
+    /// Longest run: one week of wall time, in seconds.
+    pub const MAX_DURATION_S: f64 = 7.0 * 86_400.0;
+    /// Speed range (trace seconds per wall second), as `mcc-emu serve`'s.
+    pub const SPEED: [f64; 2] = [1e-3, 1e3];
+    /// Highest request rate per device: 1,000 per second (one per
+    /// millisecond, Tokio's timer granularity).
+    pub const MAX_RATE_HZ: f64 = 1_000.0;
+    /// Shortest interval between position reports: 1 ms (the same granularity).
+    pub const MIN_POSITION_INTERVAL_S: f64 = 1e-3;
+    /// Most request rows a run may make (devices × rate × duration): ten
+    /// million, about 2 GB held in memory until they are written.
+    pub const MAX_ROWS: f64 = 1e7;
+    /// Largest payload or answer, in bytes: 1 MiB, the cloudlet node's limit.
+    pub const MAX_BYTES: u64 = 1 << 20;
+    /// Largest CPU cost per request, in µs: 60 s, the cloudlet node's limit.
+    pub const MAX_CPU_US: u64 = 60_000_000;
+    /// Longest wait for an answer, in ms: one hour.
+    pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
+}
+
+/// `value` of `flag` in `(0, max]` (or `[min, max]` with `min`), or the
+/// message naming both.
+fn in_range(flag: &str, value: f64, min: Option<f64>, max: f64) -> Result<(), FleetError> {
+    let ok = match min {
+        Some(min) => (min..=max).contains(&value),
+        None => value > 0.0 && value <= max,
+    };
+    if ok {
+        return Ok(());
+    }
+    let range = match min {
+        Some(min) => format!("from {min} to {max}"),
+        None => format!("> 0 and at most {max}"),
+    };
+    Err(FleetError::Config(format!(
+        "{flag} {value} is out of range; it must be {range}"
+    )))
+}
+
 impl FleetConfig {
-    /// Checks the settings a person gives (numbers in range).
+    /// Checks the settings a person gives (numbers in range, see [`limits`]).
     pub fn validate(&self) -> Result<(), FleetError> {
         let bad = |m: String| Err(FleetError::Config(m));
-        if self.devices == 0 {
-            return bad("--devices must be at least 1".into());
-        }
-        if !(self.duration_s.is_finite() && self.duration_s > 0.0) {
-            return bad(format!("--duration-s {} must be > 0", self.duration_s));
-        }
-        if !(self.speed.is_finite() && self.speed > 0.0) {
-            return bad(format!("--speed {} must be > 0", self.speed));
-        }
-        if !(self.rate_hz.is_finite() && self.rate_hz > 0.0) {
-            return bad(format!("--rate {} must be > 0", self.rate_hz));
-        }
-        if !(self.position_interval_s.is_finite() && self.position_interval_s > 0.0) {
+        if self.devices == 0 || self.devices > limits::MAX_DEVICES {
             return bad(format!(
-                "--position-interval-s {} must be > 0",
-                self.position_interval_s
+                "--devices {} is out of range; it must be from 1 to {}",
+                self.devices,
+                limits::MAX_DEVICES
             ));
+        }
+        in_range(
+            "--duration-s",
+            self.duration_s,
+            None,
+            limits::MAX_DURATION_S,
+        )?;
+        let [slowest, fastest] = limits::SPEED;
+        in_range("--speed", self.speed, Some(slowest), fastest)?;
+        in_range("--rate", self.rate_hz, None, limits::MAX_RATE_HZ)?;
+        in_range(
+            "--position-interval-s",
+            self.position_interval_s,
+            Some(limits::MIN_POSITION_INTERVAL_S),
+            limits::MAX_DURATION_S,
+        )?;
+        let rows = f64::from(self.devices) * self.rate_hz * self.duration_s;
+        if rows > limits::MAX_ROWS {
+            return bad(format!(
+                "--devices × --rate × --duration-s would make about {rows:.3e} request rows; at \
+                 most {:.0e} are accepted (they are held in memory until written)",
+                limits::MAX_ROWS
+            ));
+        }
+        let shape = &self.request;
+        for (flag, value, max) in [
+            ("--request-bytes", shape.payload_bytes, limits::MAX_BYTES),
+            ("--response-bytes", shape.response_bytes, limits::MAX_BYTES),
+            ("--cpu-us", shape.cpu_cost_us, limits::MAX_CPU_US),
+            (
+                "--timeout-ms",
+                u64::try_from(self.request_timeout.as_millis()).unwrap_or(u64::MAX),
+                limits::MAX_TIMEOUT_MS,
+            ),
+        ] {
+            if value > max {
+                return bad(format!(
+                    "{flag} {value} is out of range; it must be at most {max}"
+                ));
+            }
         }
         if let Movement::Traces(traces) = &self.movement
             && traces.is_empty()
@@ -176,11 +253,20 @@ pub async fn run_fleet(config: FleetConfig) -> Result<FleetReport, FleetError> {
         plans.push(device::DevicePlan::new(&config, index, area)?);
     }
     // Register every device before any starts its clock, so a refused
-    // registration stops the run before it sends anything.
+    // registration stops the run before it sends anything (and the ones
+    // registered already leave again).
     let mut registered = Vec::new();
     for plan in plans {
-        registered.push(plan.register(&client).await?);
+        match plan.register(&client).await {
+            Ok(device) => registered.push(device),
+            Err(error) => {
+                let ids: Vec<String> = registered.iter().map(|d| d.id().to_owned()).collect();
+                unregister_all(&client, &ids).await;
+                return Err(error);
+            }
+        }
     }
+    let ids: Vec<String> = registered.iter().map(|d| d.id().to_owned()).collect();
     let mut tasks = tokio::task::JoinSet::new();
     for device in registered {
         let client = client.clone();
@@ -199,6 +285,25 @@ pub async fn run_fleet(config: FleetConfig) -> Result<FleetReport, FleetError> {
             }
         }
     }
+    report.unregister_errors = unregister_all(&client, &ids).await;
     rows::sort_rows(&mut report.rows);
     Ok(report)
+}
+
+/// Unregisters the devices `ids` (so the same ids can run again); the
+/// failures, as `id: reason`.
+async fn unregister_all(client: &Client, ids: &[String]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for id in ids {
+        let left = client
+            .clone()
+            .unregister_device(mcc_proto::v1::UnregisterDeviceRequest {
+                device_id: id.clone(),
+            })
+            .await;
+        if let Err(status) = left {
+            failures.push(format!("{id}: {}", status.message()));
+        }
+    }
+    failures
 }

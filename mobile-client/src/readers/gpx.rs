@@ -5,6 +5,11 @@
 //!   concatenated in file order (the device is interpolated in a straight
 //!   line across the gap between segments); empty segments are skipped and
 //!   counted;
+//! - a track or route with no point at all (GPSBabel writes an empty
+//!   `ACTIVE LOG` track, say) is skipped, and counted on the file's first
+//!   trace ([`crate::trace::clean::CleaningReport::empty_traces_skipped`])
+//!   for the caller to warn about; its number is not reused (the next
+//!   track keeps `trk2`);
 //! - each route (`rte`, points `rtept`) becomes one trace;
 //! - waypoints (`wpt`) and metadata are ignored;
 //! - a point's time is its `<time>` child, if any (see
@@ -16,7 +21,7 @@
 //! Errors carry the line of the element at fault: malformed XML, a point
 //! without `lat`/`lon`, a non-numeric or out-of-range coordinate, a bad
 //! `<time>`, an element left open at the end of the file (truncated), a file
-//! with no track or route, a track or route with no point.
+//! with no track or route, a file whose tracks and routes hold no point.
 
 use std::path::Path;
 
@@ -54,6 +59,8 @@ pub fn parse_gpx(path: &Path, text: &str, options: &ReadOptions) -> Result<Vec<T
     let mut current: Option<Collecting> = None;
     let mut point: Option<RawPoint> = None;
     let mut time_text: Option<(String, u64)> = None;
+    // The line of the first track or route that held no point.
+    let mut first_empty: Option<u64> = None;
     let err = |line: u64, kind: TraceErrorKind| TraceError::new(path, Some(line), kind);
 
     loop {
@@ -97,7 +104,7 @@ pub fn parse_gpx(path: &Path, text: &str, options: &ReadOptions) -> Result<Vec<T
                             segment_points: 0,
                         });
                         if is_empty {
-                            finish(path, &mut current, &mut traces, options)?;
+                            finish(path, &mut current, &mut traces, options, &mut first_empty)?;
                         }
                     }
                     "trkseg" => {
@@ -171,7 +178,9 @@ pub fn parse_gpx(path: &Path, text: &str, options: &ReadOptions) -> Result<Vec<T
                             c.empty_segments += 1;
                         }
                     }
-                    "trk" | "rte" => finish(path, &mut current, &mut traces, options)?,
+                    "trk" | "rte" => {
+                        finish(path, &mut current, &mut traces, options, &mut first_empty)?
+                    }
                     _ => {}
                 }
             }
@@ -196,6 +205,28 @@ pub fn parse_gpx(path: &Path, text: &str, options: &ReadOptions) -> Result<Vec<T
             TraceErrorKind::NoPoints("the file (no <trk> or <rte>)".to_string()),
         ));
     }
+    let skipped = tracks + routes - traces.len();
+    if traces.is_empty() {
+        return Err(TraceError::new(
+            path,
+            first_empty,
+            TraceErrorKind::NoPoints(format!(
+                "the file ({skipped} track(s) and route(s), none with a point)"
+            )),
+        ));
+    }
+    if skipped > 0 {
+        let first = &traces[0];
+        let mut report = *first.cleaning();
+        report.empty_traces_skipped = skipped;
+        traces[0] = Trace::with_report(
+            first.name(),
+            first.start_unix_ms(),
+            first.points().to_vec(),
+            report,
+        )
+        .map_err(|e| TraceError::new(path, None, TraceErrorKind::NoPoints(e.to_string())))?;
+    }
     Ok(traces)
 }
 
@@ -212,17 +243,24 @@ fn finish(
     current: &mut Option<Collecting>,
     traces: &mut Vec<Trace>,
     options: &ReadOptions,
+    first_empty: &mut Option<u64>,
 ) -> Result<(), TraceError> {
-    if let Some(c) = current.take() {
-        traces.push(build_trace(
-            path,
-            Some(c.line),
-            c.name,
-            &c.points,
-            c.empty_segments,
-            &options.clean,
-        )?);
+    let Some(c) = current.take() else {
+        return Ok(());
+    };
+    // A track or route with no point is skipped (and counted by the caller).
+    if c.points.is_empty() {
+        first_empty.get_or_insert(c.line);
+        return Ok(());
     }
+    traces.push(build_trace(
+        path,
+        Some(c.line),
+        c.name,
+        &c.points,
+        c.empty_segments,
+        &options.clean,
+    )?);
     Ok(())
 }
 

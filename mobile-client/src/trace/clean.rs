@@ -66,6 +66,9 @@ pub struct CleaningReport {
     pub duplicate_times_dropped: usize,
     /// Empty segments (GPX `trkseg` with no point) skipped.
     pub empty_segments_skipped: usize,
+    /// On a file's first trace only: the tracks and routes of the file that
+    /// held no point at all and were skipped (GPX).
+    pub empty_traces_skipped: usize,
     /// Untimed points whose time was interpolated between timed neighbours.
     pub times_interpolated: usize,
     /// Untimed points whose time came from the assumed speed.

@@ -238,6 +238,7 @@ fn cleaning_line(c: &CleaningReport) -> String {
         (c.out_of_order, "out of order (sorted)"),
         (c.duplicate_times_dropped, "repeated time(s) dropped"),
         (c.empty_segments_skipped, "empty segment(s) skipped"),
+        (c.empty_traces_skipped, "track(s) without a point skipped"),
         (c.times_interpolated, "time(s) interpolated"),
         (c.times_from_assumed_speed, "time(s) from the assumed speed"),
     ]

@@ -74,6 +74,7 @@ fn add_cleaning(a: &mut CleaningReport, b: &CleaningReport) {
         out_of_order,
         duplicate_times_dropped,
         empty_segments_skipped,
+        empty_traces_skipped,
         times_interpolated,
         times_from_assumed_speed,
     } = *b;
@@ -81,6 +82,7 @@ fn add_cleaning(a: &mut CleaningReport, b: &CleaningReport) {
     a.out_of_order += out_of_order;
     a.duplicate_times_dropped += duplicate_times_dropped;
     a.empty_segments_skipped += empty_segments_skipped;
+    a.empty_traces_skipped += empty_traces_skipped;
     a.times_interpolated += times_interpolated;
     a.times_from_assumed_speed += times_from_assumed_speed;
 }
