@@ -9,11 +9,11 @@ text table) and prints one table per scenario, with what each policy saved
 against `never` under the same technique. Standard library only (Python 3.8
 or newer).
 
-    python3 experiments/table.py experiments/dublin-fleet
+    python3 experiments/table.py experiments/dublin
 
 The binary is `target/release/mcc-emu` (built first with `cargo build
---release -p mcc-emu` unless `--no-build`); outputs go under `--out`
-(default `out/experiments/<world>`). The same binary, scenario and seed give
+--release -p mcc-emu` unless `--no-build`), or the one `--mcc-emu` names;
+outputs go under `--out` (default `out/experiments/<world>`). The same binary, scenario and seed give
 the same table, figure for figure.
 """
 
@@ -98,18 +98,21 @@ def table(comparison):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("world", help="an experiment folder, e.g. experiments/dublin-fleet")
+    parser.add_argument("world", help="an experiment folder, e.g. experiments/dublin")
     parser.add_argument("--out", help="output folder (default out/experiments/<world>)")
     parser.add_argument("--no-build", action="store_true", help="use the binary as it is")
+    parser.add_argument(
+        "--mcc-emu", help="the mcc-emu binary to run (implies --no-build; default target/release/mcc-emu)"
+    )
     args = parser.parse_args()
     world = os.path.abspath(args.world)
     name = os.path.basename(world.rstrip("/"))
     plan = load_plan(world)
-    if not args.no_build:
+    if not (args.no_build or args.mcc_emu):
         subprocess.run(
             ["cargo", "build", "--release", "-q", "-p", "mcc-emu"], cwd=REPO, check=True
         )
-    binary = os.path.join(REPO, "target", "release", "mcc-emu")
+    binary = args.mcc_emu or os.path.join(REPO, "target", "release", "mcc-emu")
     out = os.path.abspath(args.out or os.path.join(REPO, "out", "experiments", name))
     print(f"# {plan.get('title', name)}\n")
     print(

@@ -606,3 +606,81 @@ fn a_failed_combination_leaves_no_comparison_and_names_itself() {
         assert!(!dir.path().join(file).exists(), "{file} was written");
     }
 }
+
+#[test]
+fn the_experiments_table_script_prints_a_world_table() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: python3 is not installed, experiments/table.py cannot run");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("small-world");
+    std::fs::create_dir(&world).unwrap();
+    let plan = serde_json::json!({
+        "title": "A small world",
+        "scenarios": [small_scenario()],
+        "policies": ["nearest", "never"],
+        "techniques": ["pre-copy"],
+    });
+    std::fs::write(world.join("experiment.json"), plan.to_string()).unwrap();
+    let out = dir.path().join("out");
+    let table = |world: &Path| {
+        Command::new("python3")
+            .arg(repo("experiments/table.py"))
+            .arg(world)
+            .args(["--mcc-emu", env!("CARGO_BIN_EXE_mcc-emu")])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .expect("python3 runs")
+    };
+    let output = table(&world);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.starts_with("# A small world\n"), "{stdout}");
+    // One Markdown row per combination, its figures those of the run's
+    // comparison.json, and what each saved against `never`.
+    let json: Value = serde_json::from_slice(
+        &std::fs::read(out.join("compare-small").join("comparison.json")).unwrap(),
+    )
+    .unwrap();
+    let mean = |policy: &str| {
+        rows(&json).iter().find(|r| r["policy"] == policy).unwrap()["delay_ms"]["mean"]
+            .as_f64()
+            .unwrap()
+    };
+    let cells = |policy: &str| -> Vec<String> {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("| {policy} | pre-copy |")))
+            .unwrap_or_else(|| panic!("no row for {policy}:\n{stdout}"));
+        line.trim_matches('|')
+            .split('|')
+            .map(|c| c.trim().to_owned())
+            .collect()
+    };
+    for policy in ["nearest", "never"] {
+        let row = cells(policy);
+        assert_eq!(row[2], format!("{:.3}", mean(policy)), "{stdout}");
+        let saved = mean("never") - mean(policy);
+        assert_eq!(row.last().unwrap(), &format!("{saved:.3}"), "{stdout}");
+    }
+    assert_eq!(cells("never").last().unwrap(), "0.000");
+    // A plan without its policies is refused, naming the file and the key.
+    std::fs::write(
+        world.join("experiment.json"),
+        r#"{"scenarios": ["x.toml"], "techniques": ["soft"]}"#,
+    )
+    .unwrap();
+    let output = table(&world);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("experiment.json") && stderr.contains("`policies`"),
+        "{stderr}"
+    );
+}

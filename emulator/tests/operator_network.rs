@@ -255,3 +255,33 @@ fn the_dublin_experiment_loads_with_its_tiers() {
     assert_eq!(s.world.cloudlets.len(), op.aggregation_sites + 1);
     assert_eq!(s.network.cloud.as_ref().unwrap().id, "cloud-west-europe");
 }
+
+#[test]
+fn the_austin_experiment_hangs_every_aggregation_site_off_one_pop() {
+    let s = scenario::load_file(&repo("experiments/austin/austin.toml")).unwrap();
+    let op = s.network.operator.as_ref().unwrap();
+    // Cogent's map has one PoP in the fleet's area: the whole metro core is
+    // Austin's.
+    assert_eq!(op.metro_pops.len(), 1, "{:?}", op.metro_pops);
+    assert_eq!(op.metro_pops[0].0, "Austin");
+    assert_eq!(op.metro_pops[0].1, op.aggregation_sites);
+    // 50 km × 25 km: a few hundred UMa sites in the 5 km disc downtown.
+    assert!(
+        (300..450).contains(&op.cell_sites_dense),
+        "{}",
+        op.cell_sites_dense
+    );
+    assert!((700..1100).contains(&op.cell_sites), "{}", op.cell_sites);
+    let cloud = s.network.cloud.as_ref().unwrap();
+    assert_eq!(cloud.id, "cloud-south-central-us");
+    assert_eq!(cloud.attached_to, "San Antonio");
+    assert_eq!(cloud.rtt_ms, 2.0);
+    // One trace per bus with ten fixes or more in the hour, three devices
+    // (one per application profile) a bus.
+    assert_eq!(s.world.devices.len() % 3, 0);
+    assert!(
+        (150 * 3..=170 * 3).contains(&s.world.devices.len()),
+        "{}",
+        s.world.devices.len()
+    );
+}

@@ -258,3 +258,53 @@ fn real_clock_options_are_checked_before_anything_runs() {
         assert_eq!(left, 0, "{args:?} left outputs behind");
     }
 }
+
+#[test]
+fn the_moves_example_reads_a_runs_migrations() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: python3 is not installed, examples/moves.py cannot run");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let summary = run_example(dir.path(), &["--policy", "nearest", "--no-baseline"]);
+    let migrations = summary["migrations"].as_u64().unwrap();
+    assert!(migrations > 0, "{summary}");
+    let output = std::process::Command::new("python3")
+        .arg(repo("examples/moves.py"))
+        .arg(dir.path())
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("migrations: {migrations}\n")),
+        "{stdout}"
+    );
+    let judged: u64 = stdout
+        .split("with requests on both sides (30 s): ")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(judged > 0 && judged <= migrations, "{stdout}");
+    // A folder without the run's files is refused, naming it.
+    let output = std::process::Command::new("python3")
+        .arg(repo("examples/moves.py"))
+        .arg(dir.path().join("missing"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("missing"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

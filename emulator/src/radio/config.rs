@@ -182,9 +182,11 @@ impl RadioConfig {
     /// resource blocks, TS 38.101-1 Table 5.3.2-1): ITU-R M.2412-0 dense
     /// urban eMBB values (gNB 44 dBm per 20 MHz, scaled to 100 MHz: 51
     /// dBm; noise figures 5 dB gNB, 7 dB UE; UE antenna 0 dBi), a gNB
-    /// antenna of 8 dBi elements (TR 38.901 Table 7.3-1) with the 15 dB
-    /// ideal gain of a 32-element panel (the count is this project's
-    /// assumption, not a cited value), TS 38.101-1 power
+    /// antenna of 8 dBi elements (TR 38.901 Table 7.3-1; ITU-R M.2412-0's
+    /// dense urban-eMBB configuration A: element gain 8 dBi, up to 256 Tx/Rx
+    /// elements per TRxP) with the 15 dB ideal gain of a 32-element panel
+    /// (32 is this project's choice within M.2412's "up to 256", not a
+    /// cited count), TS 38.101-1 power
     /// class 3 UE (23 dBm), the DDDSU pattern (S = 10:2:2 symbols) of TR
     /// 37.910, TS 38.306 §4.1.2 FR1 overheads (0.14 downlink, 0.08
     /// uplink), TR 36.942 α with the TS 38.214 CQI tables' highest

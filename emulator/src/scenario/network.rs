@@ -34,13 +34,13 @@ pub struct OperatorSection {
     /// Aggregation-site spacing over cell-site spacing (3).
     #[serde(default = "aggregation_spacing")]
     pub aggregation_spacing: f64,
-    /// Fibre route length over great-circle length (1.5).
+    /// Fibre route length over great-circle length (1.3).
     #[serde(default = "route_factor")]
     pub route_factor: f64,
     /// Fibre propagation delay, µs/km (5).
     #[serde(default = "fibre")]
     pub fibre_latency_us_per_km: f64,
-    /// Equipment latency per generated link, ms (0.1).
+    /// Equipment latency per generated link, ms (0.015).
     #[serde(default = "per_hop")]
     pub per_hop_latency_ms: f64,
     /// Cell site backhaul, Gbit/s (10).
@@ -71,7 +71,7 @@ fn fibre() -> f64 {
     operator::DEFAULT_FIBRE_US_PER_KM
 }
 fn per_hop() -> f64 {
-    crate::topology::model::DEFAULT_PER_HOP_LATENCY_MS
+    operator::DEFAULT_PER_HOP_LATENCY_MS
 }
 fn access_gbps() -> f64 {
     operator::DEFAULT_ACCESS_CAPACITY_BPS / 1e9

@@ -52,9 +52,16 @@ pub const DEFAULT_COVERAGE_RADIUS_M: f64 = 500.0;
 pub const DEFAULT_WIRELESS_LATENCY_MS: f64 = 10.0;
 /// Default rate of the wireless hop: 50 Mbit/s.
 pub const DEFAULT_WIRELESS_RATE_BPS: f64 = 50e6;
-/// Default number of CPU cores of a cloudlet.
+/// Default number of CPU cores of a cloudlet: 8, the vCPUs of the AWS
+/// `g4dn.2xlarge` instance (8 vCPUs, 32 GiB, one NVIDIA T4 that this
+/// project does not model), the inference instance among the four types an
+/// AWS Wavelength Zone (compute inside an operator's 5G network) offers:
+/// t3.medium, t3.xlarge, r5.2xlarge, g4dn.2xlarge (AWS Wavelength Developer
+/// Guide, "Quotas and considerations", Amazon EC2 considerations). vCPUs
+/// are hardware threads: 8 of them are 4 physical cores.
 pub const DEFAULT_CLOUDLET_CPU_CORES: u32 = 8;
-/// Default memory of a cloudlet: 32 GiB.
+/// Default memory of a cloudlet: 32 GiB, that of the same `g4dn.2xlarge`
+/// (see [`DEFAULT_CLOUDLET_CPU_CORES`]).
 pub const DEFAULT_CLOUDLET_MEMORY_MIB: u64 = 32 * 1024;
 
 /// An access point's cell and its wireless hop.
