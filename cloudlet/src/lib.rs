@@ -16,8 +16,8 @@
 //! takes 80 % of the writes). Memory is a few regions of page *counts*, never
 //! a walk over pages.
 //!
-//! [`migration`] moves a VM with one of four techniques (`stop-and-copy`,
-//! `pre-copy`, `post-copy`, `soft`) as a state machine in the quinn-proto
+//! [`migration`] moves a VM with one of five techniques (`stop-and-copy`,
+//! `pre-copy`, `post-copy`, `soft`, `hybrid`) as a state machine in the quinn-proto
 //! style: [`migration::Migration`] asks for transfers (`poll_transmit`), is
 //! told of deliveries (`on_delivered`), has its own timer (`poll_timeout`,
 //! `handle_timeout`), answers which host serves a request that arrives
@@ -45,8 +45,8 @@
 //! kernel has no `netem` and delay is injected in-process.
 //! `CloudletNode::migrate_to` ([`node::migrate`]) runs the same
 //! [`migration::Migration`] machine on the wall clock between two nodes, for
-//! all four techniques: the source suspends, forwards or dual-serves the VM
-//! as the machine's events say, and a post-copy or soft target pulls the
+//! all five techniques: the source suspends, forwards or dual-serves the VM
+//! as the machine's events say, and a post-copy, hybrid or soft target pulls the
 //! pages its requests touch from the source.
 
 pub mod memory;

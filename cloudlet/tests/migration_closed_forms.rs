@@ -168,7 +168,8 @@ fn post_copy_sends_memory_once_when_nothing_is_redirtied() {
 
 #[test]
 fn post_copy_faults_on_the_vm_s_own_writes_and_pulls_each_page_once() {
-    let profile = VmProfile::new(256 * MIB, 64 * MIB, 20_000.0, 0.0, DirtyModel::Linear).unwrap();
+    // Uniform writes land anywhere, so they hit missing pages.
+    let profile = VmProfile::new(256 * MIB, 64 * MIB, 20_000.0, 0.0, DirtyModel::Uniform).unwrap();
     let config = MigrationConfig::new(Technique::PostCopy);
     let cpu = config.cpu_state_bytes;
     let report = run(
@@ -304,4 +305,145 @@ fn pre_copy_rounds_follow_the_uniform_dirty_model() {
         !report.converged,
         "a zero target is never met while pages are dirtied"
     );
+}
+
+#[test]
+fn hybrid_completes_as_pre_copy_when_the_rounds_converge() {
+    let profile = VmProfile::new(1024 * MIB, 256 * MIB, 5000.0, 0.0, DirtyModel::Linear).unwrap();
+    let link = SingleLink::new(Duration::from_millis(5), 1e9);
+    let hybrid = run(
+        profile.clone(),
+        MigrationConfig::new(Technique::Hybrid),
+        link,
+    );
+    let mut pre = run(profile, MigrationConfig::new(Technique::PreCopy), link);
+    pre.technique = Technique::Hybrid;
+    assert_eq!(hybrid, pre);
+}
+
+#[test]
+fn hybrid_switches_to_post_copy_after_its_rounds() {
+    // Saturated: every round dirties the whole working set again.
+    let profile = VmProfile::new(512 * MIB, 64 * MIB, 50_000.0, 0.0, DirtyModel::Linear).unwrap();
+    let link = SingleLink::new(Duration::from_millis(1), 1e9);
+    let mut config = MigrationConfig::new(Technique::Hybrid);
+    config.max_rounds = 2;
+    let cpu = config.cpu_state_bytes;
+    let hybrid = run(profile.clone(), config.clone(), link);
+    assert!(!hybrid.converged, "{hybrid:?}");
+    assert_eq!(hybrid.rounds, 2);
+    assert_eq!(hybrid.bytes_stop, cpu, "only the CPU state while stopped");
+    // What the rounds left (the working set) is pushed or pulled after the switch.
+    assert_eq!(hybrid.bytes_postcopy, 64 * MIB);
+    close(
+        hybrid.downtime_ms,
+        (cpu as f64 / 125e6 + 0.001) * 1e3,
+        1e-3,
+        "downtime_ms",
+    );
+    // Pre-copy with the same rounds stops with the working set to copy instead.
+    config.technique = Technique::PreCopy;
+    let pre = run(profile, config, link);
+    assert_eq!(pre.bytes_precopy, hybrid.bytes_precopy);
+    assert!(pre.downtime_ms > 500.0, "{pre:?}");
+}
+
+#[test]
+fn the_guest_is_frozen_until_its_execution_pages_arrive() {
+    // No writes, no requests: post-copy's guest needs 200 pages to run; each
+    // waits behind the 4 MiB queued on the stream (about 34 ms at 1 Gbit/s)
+    // while the push brings some of them.
+    let profile = VmProfile::new(512 * MIB, 64 * MIB, 0.0, 0.5, DirtyModel::Linear).unwrap();
+    let link = SingleLink::new(Duration::from_millis(1), 1e9);
+    let mut config = MigrationConfig::new(Technique::PostCopy);
+    config.exec_text_pages = 150;
+    config.exec_data_pages = 50;
+    let shared = run(profile.clone(), config.clone(), link);
+    assert!(shared.downtime_ms < 5.0, "{shared:?}");
+    // Push time of the non-zero half: 256 MiB at 1 Gbit/s, 2.15 s.
+    assert!(
+        shared.stall_ms > 1000.0 && shared.stall_ms < 2300.0,
+        "{shared:?}"
+    );
+    assert!(shared.page_faults > 10, "{shared:?}");
+    config.fault_channel = mcc_cloudlet::migration::FaultChannel::Preempt;
+    let preempt = run(profile, config, link);
+    // On the urgent channel each page costs a round trip: 200 x 2 ms.
+    assert!(preempt.stall_ms < 450.0, "{preempt:?}");
+    assert_eq!(preempt.downtime_ms, shared.downtime_ms);
+}
+
+#[test]
+fn the_cap_holds_the_rounds_but_not_qemu_s_completion() {
+    let profile = VmProfile::new(512 * MIB, 64 * MIB, 5000.0, 0.0, DirtyModel::Linear).unwrap();
+    // A 10 Gbit/s link, a 1 Gbit/s cap, 1 s of setup.
+    let link = SingleLink::new(Duration::from_millis(1), 10e9);
+    let mut config = MigrationConfig::new(Technique::PreCopy);
+    config.rate_cap_bps = Some(1e9);
+    config.setup = Duration::from_secs(1);
+    let qemu = run(profile.clone(), config.clone(), link);
+    // Round 0 (512 MiB) at the cap after the setup: at least 1 s + 4.29 s.
+    assert!(qemu.total_ms > 5_290.0, "{qemu:?}");
+    // The completion runs at the link's 10 Gbit/s: the remainder of about
+    // 5000 pages/s x the last round, far under the 300 ms target.
+    let remainder_s = qemu.bytes_stop as f64 * 8.0 / 10e9;
+    close(
+        qemu.downtime_ms,
+        (remainder_s + 0.001) * 1e3,
+        0.01,
+        "downtime_ms",
+    );
+    config.cap_scope = mcc_cloudlet::migration::CapScope::All;
+    let all = run(profile.clone(), config.clone(), link);
+    // Capped: the cap paces what is handed to the link, so only the last
+    // chunk (4 MiB) goes at the link's speed.
+    let remainder_s = all.bytes_stop as f64 * 8.0 / 1e9;
+    let last_chunk_s = (4 * MIB) as f64 * 8.0 / 1e9;
+    assert!(
+        all.downtime_ms >= (remainder_s - last_chunk_s) * 1e3
+            && all.downtime_ms <= (remainder_s + 0.001) * 1e3 + 1e-6,
+        "{all:?}"
+    );
+    assert!(all.downtime_ms > 5.0 * qemu.downtime_ms, "{all:?} {qemu:?}");
+    // Stop-and-copy's copy is capped either way (QEMU's passes of a stopped
+    // VM), and its stall includes the setup.
+    config.technique = Technique::StopAndCopy;
+    config.cap_scope = mcc_cloudlet::migration::CapScope::ExceptCompletion;
+    let stop = run(profile, config, link);
+    let copy_s = ((512 - 4) * MIB) as f64 * 8.0 / 1e9;
+    assert!(stop.downtime_ms > (1.0 + copy_s) * 1e3, "{stop:?}");
+    close(stop.stall_ms, stop.downtime_ms + 10.0, 1e-6, "stall_ms");
+}
+
+#[test]
+fn sequential_writes_slower_than_the_push_do_not_fault() {
+    // Round-robin (linear) writes at 20,000 pages/s; the push moves 30,500
+    // pages/s at 1 Gbit/s and goes on from each fault: no write faults.
+    let slow = VmProfile::new(256 * MIB, 64 * MIB, 20_000.0, 0.0, DirtyModel::Linear).unwrap();
+    let link = SingleLink::new(Duration::from_millis(5), 1e9);
+    let report = run(slow, MigrationConfig::new(Technique::PostCopy), link);
+    assert_eq!(report.page_faults, 0, "{report:?}");
+    // At 100 Mbit/s (3,050 pages/s) the writer outruns the push and faults.
+    let fast = VmProfile::new(256 * MIB, 64 * MIB, 20_000.0, 0.0, DirtyModel::Linear).unwrap();
+    let link = SingleLink::new(Duration::from_millis(5), 1e8);
+    let report = run(fast, MigrationConfig::new(Technique::PostCopy), link);
+    assert!(report.page_faults > 0, "{report:?}");
+}
+
+#[test]
+fn back_to_back_write_faults_are_separate_waits_not_one_freeze() {
+    // Post-copy at 100 Mbit/s: uniform writes at 20,000 pages/s fault far
+    // more often than once per wait, all through the ~21 s push. Each
+    // fault blocks the vCPU until its page arrives behind the 4 MiB queued
+    // on the stream; between two faults the guest runs (and its heartbeat
+    // ticks), so the longest freeze is one such wait, not the push.
+    let profile = VmProfile::new(256 * MIB, 64 * MIB, 20_000.0, 0.0, DirtyModel::Uniform).unwrap();
+    let link = SingleLink::new(Duration::from_millis(5), 1e8);
+    let config = MigrationConfig::new(Technique::PostCopy);
+    let report = run(profile, config, link);
+    assert!(report.page_faults > 1_000, "{report:?}");
+    assert!(report.total_ms > 20_000.0, "{report:?}");
+    let wait_ms = (0.010 + ((4 * MIB) as f64 + PAGE) * 8.0 / 1e8) * 1e3;
+    assert!(wait_ms > report.downtime_ms, "{report:?}");
+    close(report.stall_ms, wait_ms + 10.0, 1e-6, "stall_ms");
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::{
-    Host, Migration, MigrationConfig, MigrationEvent, MigrationReport, PathEstimate, Phase, Ready,
-    Technique, TransferKind,
+    FaultChannel, Host, Migration, MigrationConfig, MigrationEvent, MigrationReport, PathEstimate,
+    Phase, Ready, Technique, TransferKind,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -156,12 +156,16 @@ fn requests_are_answered_by_the_right_host_at_each_stage() {
     let resume = Duration::from_millis(8);
     m.on_delivered(resume, &cpu);
     assert_eq!(m.poll_event(), Some(MigrationEvent::Resumed { at: resume }));
-    // At the target almost everything is missing: a request faults and stalls
-    // for a round trip plus a page per fault.
+    // At the target almost everything is missing: a request faults. Nothing
+    // is queued on the stream yet, so its first page costs a round trip and
+    // the page; by each later fault the source has queued another push chunk
+    // (4 MiB) ahead of the page.
     let at = Duration::from_millis(9);
     let served = m.on_request(at, &mut rng);
     assert!(served.faults > 0);
-    let stall = Duration::from_secs_f64(f64::from(served.faults) * (0.010 + 4096.0 / 125e6));
+    let first = 0.010 + 4096.0 / 125e6;
+    let later = 0.010 + (4.0 * 1048576.0 + 4096.0) / 125e6;
+    let stall = Duration::from_secs_f64(first + f64::from(served.faults - 1) * later);
     match served.answers[0].ready {
         Ready::At(t) => assert!((t.as_secs_f64() - (at + stall).as_secs_f64()).abs() < 1e-9),
         Ready::AtResume => panic!("the VM runs"),
@@ -216,4 +220,75 @@ fn soft_is_served_by_both_hosts_during_the_handoff() {
     assert!(r.dual_served);
     assert_eq!(r.answers.len(), 2);
     assert!(!m.is_done(), "the push has not started");
+}
+
+/// A post-copy migration resumed at 8 ms whose driver has just handed the
+/// first push chunk (4 MiB, 33.6 ms at 1 Gbit/s) to the link; then one
+/// request at 9 ms touching `pages` pages. Returns the request's ready time
+/// and its faults.
+fn fault_behind_a_push(channel: FaultChannel, pages: u32) -> (f64, u32) {
+    let path = PathEstimate {
+        one_way_latency: Duration::from_millis(5),
+        bandwidth_bps: 1e9,
+    };
+    let mut config = MigrationConfig::new(Technique::PostCopy);
+    config.fault_channel = channel;
+    config.pages_per_request = pages;
+    // No writes of its own: only the request faults.
+    let quiet = VmProfile::new(1024 * MIB, 256 * MIB, 0.0, 0.0, DirtyModel::Linear).unwrap();
+    let mut m = Migration::new(quiet, config, path, Duration::ZERO).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let cpu = m.poll_transmit(Duration::ZERO).unwrap();
+    let resume = Duration::from_millis(8);
+    m.on_delivered(resume, &cpu);
+    let push = m.poll_transmit(resume).unwrap();
+    assert_eq!(push.kind, TransferKind::Push);
+    assert_eq!(push.bytes, 4 << 20);
+    let at = Duration::from_millis(9);
+    let served = m.on_request(at, &mut rng);
+    assert!(served.faults > 0);
+    match served.answers[0].ready {
+        Ready::At(t) => (t.as_secs_f64(), served.faults),
+        Ready::AtResume => panic!("the VM runs"),
+    }
+}
+
+#[test]
+fn a_fault_behind_a_long_push_waits_for_it() {
+    let (ready, faults) = fault_behind_a_push(FaultChannel::Shared, 8);
+    assert!(faults > 1, "later faults wait behind a refilled chunk too");
+    // The page leaves after the 4 MiB chunk handed out at 8 ms.
+    let chunk_end = 0.008 + (4u64 << 20) as f64 * 8.0 / 1e9;
+    let first_page = chunk_end + 4096.0 * 8.0 / 1e9 + 0.005;
+    let later = 0.010 + ((4u64 << 20) + 4096) as f64 * 8.0 / 1e9;
+    let expected = first_page + f64::from(faults - 1) * later;
+    assert!(
+        (ready - expected).abs() < 1e-9,
+        "ready at {ready}, expected {expected}"
+    );
+    assert!(ready > chunk_end, "the page cannot overtake the chunk");
+}
+
+#[test]
+fn with_preempt_a_fault_does_not_wait_for_the_push() {
+    let per_fault = 0.010 + 4096.0 * 8.0 / 1e9;
+    let chunk_end = 0.008 + (4u64 << 20) as f64 * 8.0 / 1e9;
+    // One fault: its page overtakes the chunk on the urgent channel.
+    let (ready, faults) = fault_behind_a_push(FaultChannel::Preempt, 1);
+    assert_eq!(faults, 1);
+    assert!(
+        (ready - (0.009 + per_fault)).abs() < 1e-9,
+        "ready at {ready}"
+    );
+    assert!(ready < chunk_end, "the urgent channel overtakes the push");
+    let (shared, _) = fault_behind_a_push(FaultChannel::Shared, 1);
+    assert!(shared > chunk_end, "the shared stream does not: {shared}");
+    // Several faults: a round trip and a page each, no chunk between them.
+    let (ready, faults) = fault_behind_a_push(FaultChannel::Preempt, 8);
+    assert!(faults > 1);
+    let expected = 0.009 + f64::from(faults) * per_fault;
+    assert!(
+        (ready - expected).abs() < 1e-9,
+        "ready at {ready}, expected {expected}"
+    );
 }

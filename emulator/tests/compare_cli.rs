@@ -3,10 +3,9 @@
 //! policy, bad input, and examples/sweep.py.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod common;
-use common::{json_of, mcc_emu, repo};
+use common::{has_python3, json_of, mcc_emu, python3, repo, stdout_of_success};
 
 use serde_json::Value;
 
@@ -54,7 +53,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-const SUMMARY_KEYS: [&str; 12] = [
+const SUMMARY_KEYS: [&str; 13] = [
     "devices",
     "cloudlets",
     "sim_duration_s",
@@ -63,6 +62,7 @@ const SUMMARY_KEYS: [&str; 12] = [
     "delay_ms",
     "migrations",
     "downtime_ms_total",
+    "stall_ms_max",
     "bytes_migrated",
     "sla_violations",
     "wall_s",
@@ -453,13 +453,11 @@ fn bad_input_is_refused_before_anything_runs() {
 
 #[test]
 fn the_sweep_example_prints_a_table_from_the_json() {
-    if Command::new("python3").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: python3 is not installed, examples/sweep.py cannot run");
+    if !has_python3("examples/sweep.py") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new("python3")
-        .arg(repo("examples/sweep.py"))
+    let output = python3("examples/sweep.py")
         .args(["--mcc-emu", env!("CARGO_BIN_EXE_mcc-emu")])
         .arg("--scenario")
         .arg(small_scenario())
@@ -469,12 +467,7 @@ fn the_sweep_example_prints_a_table_from_the_json() {
         .arg(dir.path())
         .output()
         .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = stdout_of_success(&output);
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines[0].starts_with("vm.dirty_rate_pps"), "{stdout}");
     let rows: Vec<Vec<&str>> = lines
@@ -609,8 +602,7 @@ fn a_failed_combination_leaves_no_comparison_and_names_itself() {
 
 #[test]
 fn the_experiments_table_script_prints_a_world_table() {
-    if Command::new("python3").arg("--version").output().is_err() {
-        eprintln!("SKIPPED: python3 is not installed, experiments/table.py cannot run");
+    if !has_python3("experiments/table.py") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -625,8 +617,7 @@ fn the_experiments_table_script_prints_a_world_table() {
     std::fs::write(world.join("experiment.json"), plan.to_string()).unwrap();
     let out = dir.path().join("out");
     let table = |world: &Path| {
-        Command::new("python3")
-            .arg(repo("experiments/table.py"))
+        python3("experiments/table.py")
             .arg(world)
             .args(["--mcc-emu", env!("CARGO_BIN_EXE_mcc-emu")])
             .arg("--out")
@@ -635,12 +626,7 @@ fn the_experiments_table_script_prints_a_world_table() {
             .expect("python3 runs")
     };
     let output = table(&world);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = stdout_of_success(&output);
     assert!(stdout.starts_with("# A small world\n"), "{stdout}");
     // One Markdown row per combination, its figures those of the run's
     // comparison.json, and what each saved against `never`.

@@ -3,20 +3,18 @@
 //! The driver dips into the second cell for half a minute and comes back,
 //! then drives through it to the third cell and stays there.
 
+mod common;
+use common::{MS, run_settings};
 use std::sync::{Arc, Mutex};
 
-use mcc_cloudlet::memory::{DirtyModel, VmProfile};
-use mcc_cloudlet::migration::{MigrationConfig, Technique};
+use mcc_cloudlet::migration::Technique;
 use mcc_emu::engine::from_topology::network_from_topology;
-use mcc_emu::engine::{
-    Arrivals, Device, Engine, EngineError, MigrationSettings, RunSettings, Workload, World,
-};
+use mcc_emu::engine::{Arrivals, Device, Engine, EngineError, RunSettings, Workload, World};
 use mcc_emu::output::{MemorySink, Summary};
 use mcc_emu::placement::{self, Move, PlacementPolicy, PlacementView, Trigger};
 use mcc_emu::topology::{AccessPointSpec, CloudletSpec, Link, Node, NodeRole, Topology};
 use mcc_mobile_client::{Edge, LatLon, Trace, TracePoint};
 
-const MS: u64 = 1_000_000;
 const SITES: usize = 4;
 const LON_STEP: f64 = 0.03;
 
@@ -108,19 +106,9 @@ fn world(devices: usize) -> World {
 
 fn settings() -> RunSettings {
     RunSettings {
-        duration_ns: 1_200_000 * MS,
-        seed: 3,
-        sla_ns: 50 * MS,
-        timeout_ns: 10_000 * MS,
-        mobility_step_ns: 1_000 * MS,
-        hysteresis_m: 50.0,
-        placement_interval_ns: None,
         placement_on_handover: true,
         placement_horizon_ns: 60_000 * MS,
-        migration: MigrationSettings {
-            profile: VmProfile::new(256 << 20, 64 << 20, 2_000.0, 0.0, DirtyModel::Linear).unwrap(),
-            config: MigrationConfig::new(Technique::PreCopy),
-        },
+        ..run_settings(1_200_000, 3, 256, 2_000.0, Technique::PreCopy)
     }
 }
 

@@ -1,34 +1,19 @@
 //! The radio model in the engine: where a device stands and how crowded its
 //! cell is both show in its access delay (`access_ns`).
 
-use mcc_cloudlet::memory::{DirtyModel, VmProfile};
-use mcc_cloudlet::migration::{MigrationConfig, Technique};
+mod common;
+use common::run_settings;
+use mcc_cloudlet::migration::Technique;
 use mcc_emu::engine::example::TwoSites;
 use mcc_emu::engine::world::Dist;
-use mcc_emu::engine::{Arrivals, Device, Engine, MigrationSettings, RunSettings, World};
+use mcc_emu::engine::{Arrivals, Device, Engine, RunSettings, World};
 use mcc_emu::output::{MemorySink, Outcome, RequestRecord};
 use mcc_emu::placement;
 use mcc_emu::radio::{RadioConfig, RadioModel};
 use mcc_mobile_client::{Edge, LatLon, Trace, TracePoint};
 
-const MS: u64 = 1_000_000;
-
 fn settings() -> RunSettings {
-    RunSettings {
-        duration_ns: 120_000 * MS,
-        seed: 11,
-        sla_ns: 50 * MS,
-        timeout_ns: 10_000 * MS,
-        mobility_step_ns: 1_000 * MS,
-        hysteresis_m: 50.0,
-        placement_interval_ns: None,
-        placement_on_handover: false,
-        placement_horizon_ns: mcc_emu::engine::DEFAULT_PLACEMENT_HORIZON_NS,
-        migration: MigrationSettings {
-            profile: VmProfile::new(64 << 20, 16 << 20, 100.0, 0.0, DirtyModel::Linear).unwrap(),
-            config: MigrationConfig::new(Technique::PreCopy),
-        },
-    }
+    run_settings(120_000, 11, 64, 100.0, Technique::PreCopy)
 }
 
 /// A device standing still `metres_west` metres west of the western site

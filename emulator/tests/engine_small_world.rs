@@ -2,14 +2,13 @@
 //! kilometres apart, a cloudlet behind each, a router between them, and one
 //! device walking from one site to the other.
 
-use mcc_cloudlet::memory::{DirtyModel, VmProfile};
+mod common;
+use common::{MS, run_settings};
 use mcc_cloudlet::migration::{MigrationConfig, Technique};
 use mcc_emu::engine::example::TwoSites;
-use mcc_emu::engine::{Engine, MigrationSettings, RunSettings, World};
+use mcc_emu::engine::{Engine, RunSettings, World};
 use mcc_emu::output::{MemorySink, Outcome, Summary};
 use mcc_emu::placement;
-
-const MS: u64 = 1_000_000;
 
 fn world() -> World {
     TwoSites::default().world()
@@ -17,19 +16,8 @@ fn world() -> World {
 
 fn settings(technique: Technique) -> RunSettings {
     RunSettings {
-        duration_ns: 600_000 * MS,
-        seed: 7,
-        sla_ns: 50 * MS,
-        timeout_ns: 10_000 * MS,
-        mobility_step_ns: 1_000 * MS,
-        hysteresis_m: 50.0,
-        placement_interval_ns: None,
         placement_on_handover: true,
-        placement_horizon_ns: mcc_emu::engine::DEFAULT_PLACEMENT_HORIZON_NS,
-        migration: MigrationSettings {
-            profile: VmProfile::new(256 << 20, 64 << 20, 2_000.0, 0.0, DirtyModel::Linear).unwrap(),
-            config: MigrationConfig::new(technique),
-        },
+        ..run_settings(600_000, 7, 256, 2_000.0, technique)
     }
 }
 
@@ -146,4 +134,99 @@ fn a_rate_too_small_for_one_request_in_the_run_sends_none_and_the_walk_still_run
     assert_eq!(summary.requests, 0);
     assert!(sink.requests.is_empty());
     assert_eq!(sink.handovers.len(), 1, "the device still moves");
+}
+
+#[test]
+fn hybrid_runs_in_the_engine_and_every_row_reports_its_stall() {
+    let stall_column = mcc_cloudlet::migration::MigrationReport::FLAT_FIELDS
+        .iter()
+        .position(|f| *f == "stall_ms")
+        .unwrap();
+    let stall_of = |row: &[u8]| -> f64 {
+        let row = String::from_utf8(row.to_vec()).unwrap();
+        row.split(',').nth(stall_column).unwrap().parse().unwrap()
+    };
+    let (hybrid, sink) = run("nearest", Technique::Hybrid);
+    assert_eq!(hybrid.migrations, 1);
+    let row = &sink.migrations[0].metrics;
+    assert!(row.starts_with(b"hybrid,"));
+    // Its rounds converge at 2,000 pages/s: a pre-copy stop, a short stall.
+    let stall = stall_of(row);
+    assert!((10.0..1_000.0).contains(&stall), "{stall}");
+    assert!((hybrid.stall_ms_max - stall).abs() < 1e-3, "{hybrid:?}");
+    // Post-copy: the VM's writes fault behind the push; the stall a
+    // heartbeat sees is far longer than QEMU's downtime.
+    let (post, sink) = run("nearest", Technique::PostCopy);
+    let stall = stall_of(&sink.migrations[0].metrics);
+    assert!(stall > 10.0 * post.downtime_ms_total, "{stall} vs {post:?}");
+}
+
+/// Runs the two-site world under `nearest` with `config` into a fresh
+/// folder as `mcc-emu run` does, and returns requests.csv's
+/// `migration_stall_ms` column with the migration's row of migrations.csv.
+fn request_stalls(config: MigrationConfig) -> (Vec<f64>, String) {
+    let world = world();
+    let mut settings = settings(config.technique);
+    settings.migration.config = config;
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, files) =
+        mcc_emu::output::RunFiles::open(dir.path(), world.output_names(true)).unwrap();
+    let engine = Engine::new(
+        &world,
+        settings,
+        placement::by_name("nearest").unwrap(),
+        writer,
+    )
+    .unwrap();
+    let (summary, writer) = engine.run(|_| {});
+    files.finish(writer, &summary).unwrap();
+    let requests = std::fs::read_to_string(dir.path().join("requests.csv")).unwrap();
+    let mut lines = requests.lines();
+    let column = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == "migration_stall_ms")
+        .unwrap();
+    let stalls = lines
+        .map(|l| l.split(',').nth(column).unwrap().parse().unwrap())
+        .collect();
+    let migrations = std::fs::read_to_string(dir.path().join("migrations.csv")).unwrap();
+    (stalls, migrations.lines().nth(1).unwrap().to_owned())
+}
+
+#[test]
+fn post_copy_s_queued_fault_stall_shows_in_requests_csv_and_soft_s_does_not() {
+    use mcc_cloudlet::migration::FaultChannel;
+    // The push keeps 4 MiB queued on the 1 Gbit/s backbone: 33.55 ms.
+    let drain_ms = (4u64 << 20) as f64 * 8.0 / 1e9 * 1e3;
+    let max = |stalls: &[f64]| stalls.iter().copied().fold(0.0, f64::max);
+    let mut config = MigrationConfig::new(Technique::PostCopy);
+    let (shared, row) = request_stalls(config.clone());
+    assert!(row.contains(",post-copy,"), "{row}");
+    config.fault_channel = FaultChannel::Preempt;
+    let (preempt, _) = request_stalls(config);
+    // Requests at the target fault on pages it lacks. On the urgent channel
+    // each fault costs a round trip and the page; on the shared stream each
+    // waits behind the chunk queued ahead of it as well.
+    let stalled = |s: &[f64]| s.iter().filter(|&&x| x > 0.0).count();
+    assert!(stalled(&shared) > 10, "{shared:?}");
+    assert_eq!(stalled(&shared), stalled(&preempt));
+    assert!(
+        max(&shared) > max(&preempt) + 3.0 * drain_ms,
+        "shared {:?} vs preempt {:?}",
+        max(&shared),
+        max(&preempt)
+    );
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / stalled(s) as f64;
+    assert!(
+        mean(&shared) > mean(&preempt) + drain_ms,
+        "{shared:?} vs {preempt:?}"
+    );
+    // Soft: the source answers every request during the handoff; a request
+    // shows a wait only where the target, waiting, still answered sooner.
+    let (soft, row) = request_stalls(MigrationConfig::new(Technique::Soft));
+    assert!(row.contains(",soft,"), "{row}");
+    assert!(max(&soft) < drain_ms, "{soft:?}");
+    assert!(max(&shared) > 10.0 * max(&soft), "{shared:?} vs {soft:?}");
 }

@@ -2,15 +2,14 @@
 //! device's profile, and a cloudlet that queues when heavy profiles share
 //! few cores.
 
-use mcc_cloudlet::memory::{DirtyModel, VmProfile};
-use mcc_cloudlet::migration::{MigrationConfig, Technique};
+mod common;
+use common::{MS, run_settings};
+use mcc_cloudlet::migration::Technique;
 use mcc_emu::engine::example::TwoSites;
 use mcc_emu::engine::profiles::builtin;
-use mcc_emu::engine::{Arrivals, Engine, MigrationSettings, RunSettings, Workload, World};
+use mcc_emu::engine::{Arrivals, Engine, RunSettings, Workload, World};
 use mcc_emu::output::{MemorySink, Outcome, RequestRecord};
 use mcc_emu::placement;
-
-const MS: u64 = 1_000_000;
 
 /// TwoSites with `devices` walkers, the first `light` on a 1 ms profile and
 /// the rest on face recognition, and `cores` cores per cloudlet.
@@ -37,19 +36,8 @@ fn world(devices: usize, light: usize, cores: u32) -> World {
 
 fn run(world: &World) -> Vec<RequestRecord> {
     let settings = RunSettings {
-        duration_ns: 20_000 * MS,
-        seed: 5,
-        sla_ns: 50 * MS,
         timeout_ns: 3_600_000 * MS,
-        mobility_step_ns: 1_000 * MS,
-        hysteresis_m: 50.0,
-        placement_interval_ns: None,
-        placement_on_handover: false,
-        placement_horizon_ns: mcc_emu::engine::DEFAULT_PLACEMENT_HORIZON_NS,
-        migration: MigrationSettings {
-            profile: VmProfile::new(16 << 20, 4 << 20, 100.0, 0.0, DirtyModel::Linear).unwrap(),
-            config: MigrationConfig::new(Technique::PreCopy),
-        },
+        ..run_settings(20_000, 5, 16, 100.0, Technique::PreCopy)
     };
     let engine = Engine::new(
         world,

@@ -22,11 +22,12 @@ fn json(args: &[&str]) -> Vec<serde_json::Value> {
     serde_json::from_slice(&out.stdout).expect("stdout is a JSON array")
 }
 
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "technique",
     "converged",
     "total_ms",
     "downtime_ms",
+    "stall_ms",
     "bytes_total",
     "bytes_precopy",
     "bytes_stop",
@@ -41,12 +42,15 @@ const KEYS: [&str; 13] = [
 #[test]
 fn json_has_exactly_the_documented_keys_for_every_technique() {
     let reports = json(&["--technique", "all"]);
-    assert_eq!(reports.len(), 4);
+    assert_eq!(reports.len(), 5);
     let names: Vec<&str> = reports
         .iter()
         .map(|r| r["technique"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["stop-and-copy", "pre-copy", "post-copy", "soft"]);
+    assert_eq!(
+        names,
+        ["stop-and-copy", "pre-copy", "post-copy", "soft", "hybrid"]
+    );
     for report in &reports {
         let object = report.as_object().unwrap();
         let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
@@ -90,6 +94,9 @@ fn stop_and_copy_json_values_match_the_closed_form() {
         (downtime - (268_435_456.0 * 8.0 / 1e6 + 10.0)).abs() < 1e-3,
         "{downtime}"
     );
+    // A 10 ms heartbeat sees the suspension plus one period.
+    let stall = r["stall_ms"].as_f64().unwrap();
+    assert!((stall - (downtime + 10.0)).abs() < 1e-3, "{stall}");
     assert!(
         r["request_delay_ms"]["p50"].is_null(),
         "no request, no delay"
@@ -127,11 +134,12 @@ fn the_table_has_a_header_and_one_aligned_row_per_technique() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 5, "{text}");
+    assert_eq!(lines.len(), 6, "{text}");
     assert!(lines[0].starts_with("technique"));
-    for (line, name) in lines[1..]
-        .iter()
-        .zip(["stop-and-copy", "pre-copy", "post-copy", "soft"])
+    for (line, name) in
+        lines[1..]
+            .iter()
+            .zip(["stop-and-copy", "pre-copy", "post-copy", "soft", "hybrid"])
     {
         assert!(line.starts_with(name), "{line}");
     }

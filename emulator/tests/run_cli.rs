@@ -3,7 +3,7 @@
 use std::path::Path;
 
 mod common;
-use common::{json_of, mcc_emu, repo};
+use common::{has_python3, json_of, mcc_emu, python3, repo, stdout_of_success};
 
 fn run_example(out: &Path, extra: &[&str]) -> serde_json::Value {
     let scenario = repo("topologies/example-scenario.toml");
@@ -31,6 +31,7 @@ fn a_run_writes_every_output_and_a_complete_summary() {
         "delay_ms",
         "migrations",
         "downtime_ms_total",
+        "stall_ms_max",
         "bytes_migrated",
         "sla_violations",
         "wall_s",
@@ -260,29 +261,91 @@ fn real_clock_options_are_checked_before_anything_runs() {
 }
 
 #[test]
+fn hybrid_runs_from_a_scenario_and_falls_back_to_post_copy() {
+    // The example scenario with `technique = "hybrid"` and a downtime
+    // target no round can meet: after its two rounds every migration
+    // switches as post-copy (only the CPU state while stopped).
+    let example = std::fs::read_to_string(repo("topologies/example-scenario.toml")).unwrap();
+    let topologies = repo("topologies");
+    let topologies = topologies.to_str().unwrap();
+    let scenario = example
+        .replace(
+            "file = \"example-topology.toml\"",
+            &format!("file = \"{topologies}/example-topology.toml\""),
+        )
+        .replace(
+            "trace = \"traces/",
+            &format!("trace = \"{topologies}/traces/"),
+        )
+        .replace("dirty_rate_pps = 3000", "dirty_rate_pps = 100000")
+        .replace(
+            "technique = \"soft\"",
+            "technique = \"hybrid\"\nmax_rounds = 2\ndowntime_target_ms = 0",
+        );
+    assert!(scenario.contains("technique = \"hybrid\""), "{scenario}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hybrid.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let out = dir.path().join("out");
+    let summary = json_of(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+        "--no-baseline",
+    ]);
+    assert_eq!(summary["technique"], "hybrid");
+    // Every request is answered but those sent out of coverage.
+    let requests = std::fs::read_to_string(out.join("requests.csv")).unwrap();
+    let outcomes: Vec<&str> = requests
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .collect();
+    assert_eq!(outcomes.len() as u64, summary["requests"].as_u64().unwrap());
+    let answered = outcomes.iter().filter(|o| **o == "ok").count() as u64;
+    let failed = summary["failed"].as_u64().unwrap();
+    assert_eq!(answered + failed, outcomes.len() as u64);
+    assert!(outcomes.iter().all(|o| *o == "ok" || *o == "no_coverage"));
+    assert!(answered > 80_000, "{summary}");
+    let migrations = std::fs::read_to_string(out.join("migrations.csv")).unwrap();
+    let mut lines = migrations.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|c| *c == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len() as u64, summary["migrations"].as_u64().unwrap());
+    assert!(!rows.is_empty(), "{summary}");
+    for row in &rows {
+        assert_eq!(row[col("technique")], "hybrid", "{row:?}");
+        assert_eq!(row[col("converged")], "false", "{row:?}");
+        assert_eq!(row[col("rounds")], "2", "{row:?}");
+        // The CPU state (256 KiB) while stopped; the rest after the switch.
+        assert_eq!(row[col("bytes_stop")], "262144", "{row:?}");
+        assert!(
+            row[col("bytes_postcopy")].parse::<u64>().unwrap() > 0,
+            "{row:?}"
+        );
+        let stall: f64 = row[col("stall_ms")].parse().unwrap();
+        let downtime: f64 = row[col("downtime_ms")].parse().unwrap();
+        assert!(stall >= downtime + 10.0 - 1e-3, "{row:?}");
+    }
+}
+
+#[test]
 fn the_moves_example_reads_a_runs_migrations() {
-    if std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIPPED: python3 is not installed, examples/moves.py cannot run");
+    if !has_python3("examples/moves.py") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let summary = run_example(dir.path(), &["--policy", "nearest", "--no-baseline"]);
     let migrations = summary["migrations"].as_u64().unwrap();
     assert!(migrations > 0, "{summary}");
-    let output = std::process::Command::new("python3")
-        .arg(repo("examples/moves.py"))
-        .arg(dir.path())
-        .output()
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = stdout_of_success(
+        &python3("examples/moves.py")
+            .arg(dir.path())
+            .output()
+            .expect("python3 runs"),
     );
     assert!(
         stdout.contains(&format!("migrations: {migrations}\n")),
@@ -296,8 +359,7 @@ fn the_moves_example_reads_a_runs_migrations() {
         .unwrap_or_else(|| panic!("{stdout}"));
     assert!(judged > 0 && judged <= migrations, "{stdout}");
     // A folder without the run's files is refused, naming it.
-    let output = std::process::Command::new("python3")
-        .arg(repo("examples/moves.py"))
+    let output = python3("examples/moves.py")
         .arg(dir.path().join("missing"))
         .output()
         .unwrap();

@@ -150,6 +150,26 @@ fn values_out_of_range_are_named_by_key() {
             "migration.technique",
         ),
         (
+            format!("{GOOD}[migration]\nfault_channel = \"carrier-pigeon\"\n"),
+            "migration.fault_channel",
+        ),
+        (
+            format!("{GOOD}[migration]\nrate_cap_mbps = 0\n"),
+            "migration.rate_cap_mbps",
+        ),
+        (
+            format!("{GOOD}[migration]\ncap_scope = \"some\"\n"),
+            "migration.cap_scope",
+        ),
+        (
+            format!("{GOOD}[migration]\nqueue_kib = 0\n"),
+            "migration.queue_kib",
+        ),
+        (
+            format!("{GOOD}[migration]\nsetup_ms = -1\n"),
+            "migration.setup_ms",
+        ),
+        (
             format!("{GOOD}[placement]\npolicy = \"psychic\"\n"),
             "placement.policy",
         ),
@@ -416,4 +436,37 @@ fn radio_keys_out_of_range_are_named() {
         "{GOOD}\n[radio]\npreset = \"lte\"\nue_power_dbm = -40\nbs_power_dbm = -10\nbs_antenna_gain_dbi = -10\nue_antenna_gain_dbi = -20\n"
     ));
     assert!(message.contains("`radio`"), "{message}");
+}
+
+#[test]
+fn the_migration_fidelity_keys_reach_the_model() {
+    let s = load(&format!(
+        "{GOOD}[migration]\ntechnique = \"hybrid\"\nfault_channel = \"preempt\"\n\
+         queue_kib = 1024\nrate_cap_mbps = 250\ncap_scope = \"all\"\nsetup_ms = 330\n\
+         sync_ms = 10\nresume_ms = 20\npage_header_bytes = 8\nexec_text_pages = 150\n\
+         exec_data_pages = 50\n"
+    ))
+    .unwrap();
+    let c = &s.settings.migration.config;
+    assert_eq!(c.technique, mcc_cloudlet::migration::Technique::Hybrid);
+    assert_eq!(
+        c.fault_channel,
+        mcc_cloudlet::migration::FaultChannel::Preempt
+    );
+    assert_eq!(c.queue_bytes, 1 << 20);
+    assert_eq!(c.rate_cap_bps, Some(250e6));
+    assert_eq!(c.cap_scope, mcc_cloudlet::migration::CapScope::All);
+    assert_eq!(c.setup, std::time::Duration::from_millis(330));
+    assert_eq!(c.sync_cost, std::time::Duration::from_millis(10));
+    assert_eq!(c.resume_cost, std::time::Duration::from_millis(20));
+    assert_eq!(
+        (c.page_header_bytes, c.exec_text_pages, c.exec_data_pages),
+        (8, 150, 50)
+    );
+    // Absent keys keep the model's defaults.
+    let plain = load(GOOD).unwrap();
+    assert_eq!(
+        plain.settings.migration.config,
+        mcc_cloudlet::migration::MigrationConfig::new(plain.settings.migration.config.technique)
+    );
 }

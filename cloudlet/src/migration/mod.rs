@@ -10,7 +10,7 @@
 //! [`Migration::set_path_estimate`]. When [`Migration::is_done`], the
 //! [`MigrationReport`] is ready.
 //!
-//! The four techniques share one machine ([`Migration`]); each technique's file
+//! The five techniques share one machine ([`Migration`]); each technique's file
 //! is the plan that sets which stages it goes through. [`single_link`] is a
 //! virtual-clock driver over one serial link, used by `mcc-emu migrate`, the
 //! tests and the benchmark.
@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub mod hybrid;
 mod machine;
 pub mod post_copy;
 pub mod pre_copy;
@@ -44,8 +45,21 @@ pub const DEFAULT_PAGES_PER_REQUEST: u32 = 8;
 /// execution takes at the target.
 pub const DEFAULT_EXECUTION_FAULT_TICK: Duration = Duration::from_millis(10);
 
+/// Default bytes the source keeps queued on the migration stream after the
+/// switch (the push's chunk): 4 MiB, Linux's default largest TCP send buffer
+/// (`net.ipv4.tcp_wmem` max, set in `net/ipv4/tcp.c` `tcp_init` as
+/// `min(4 MiB, ...)`), which the kernel autotunes a bulk sender up to.
+pub const DEFAULT_QUEUE_BYTES: u64 = 4 << 20;
+/// Default period of the guest heartbeat `stall_ms` is seen by: 10 ms, the
+/// heartbeat of the guest in `data/qemu/` (README, "The guest").
+pub const DEFAULT_HEARTBEAT: Duration = Duration::from_millis(10);
+
 /// Largest `max_rounds` accepted.
 pub const MAX_ROUNDS_LIMIT: u32 = 10_000;
+/// Largest `page_header_bytes` accepted.
+pub const MAX_PAGE_HEADER_BYTES: u64 = 4096;
+/// Largest `exec_text_pages` or `exec_data_pages` accepted (4 GiB of 4 KiB pages).
+pub const MAX_EXEC_PAGES: u64 = 1 << 20;
 /// Largest `pages_per_request` accepted (256 MiB of 4 KiB pages).
 pub const MAX_PAGES_PER_REQUEST: u32 = 65_536;
 
@@ -63,24 +77,30 @@ pub enum Technique {
     /// Soft-migration: pre-copy rounds, then switch with no suspend; push the
     /// rest, pull faults; requests go to both hosts until the push ends.
     Soft,
+    /// Pre-copy rounds, then (unless the remainder already fits the downtime
+    /// target) a post-copy switch with the source stopped: QEMU's
+    /// postcopy-after-precopy.
+    Hybrid,
 }
 
 impl Technique {
     /// All techniques, in the order reports list them.
-    pub const ALL: [Technique; 4] = [
+    pub const ALL: [Technique; 5] = [
         Technique::StopAndCopy,
         Technique::PreCopy,
         Technique::PostCopy,
         Technique::Soft,
+        Technique::Hybrid,
     ];
 
-    /// The technique's name (`stop-and-copy`, `pre-copy`, `post-copy`, `soft`).
+    /// The technique's name (`stop-and-copy`, `pre-copy`, `post-copy`, `soft`, `hybrid`).
     pub fn name(self) -> &'static str {
         match self {
             Technique::StopAndCopy => "stop-and-copy",
             Technique::PreCopy => "pre-copy",
             Technique::PostCopy => "post-copy",
             Technique::Soft => "soft",
+            Technique::Hybrid => "hybrid",
         }
     }
 
@@ -98,6 +118,7 @@ impl Technique {
             Technique::PreCopy => pre_copy::PLAN,
             Technique::PostCopy => post_copy::PLAN,
             Technique::Soft => soft::PLAN,
+            Technique::Hybrid => hybrid::PLAN,
         }
     }
 }
@@ -126,6 +147,79 @@ pub(crate) struct Plan {
     /// After the switch the target runs while the source pushes what the
     /// target lacks and serves its faults.
     pub push_after_switch: bool,
+    /// When the rounds end without meeting the downtime target, switch as
+    /// post-copy (suspend, CPU state only, push after) instead of `switch`.
+    pub postcopy_fallback: bool,
+}
+
+/// How a page the target faults on travels to it after the switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultChannel {
+    /// On the migration stream, behind the bytes queued ahead of it (QEMU
+    /// without postcopy-preempt, its default).
+    Shared,
+    /// On a separate urgent channel that nothing is queued on (QEMU 8's
+    /// `postcopy-preempt` capability).
+    Preempt,
+}
+
+impl FaultChannel {
+    /// The channel's name (`shared`, `preempt`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultChannel::Shared => "shared",
+            FaultChannel::Preempt => "preempt",
+        }
+    }
+
+    /// The channel of that name.
+    pub fn from_name(name: &str) -> Result<Self, MigrationError> {
+        match name {
+            "shared" => Ok(FaultChannel::Shared),
+            "preempt" => Ok(FaultChannel::Preempt),
+            other => Err(MigrationError::Config {
+                field: "fault_channel",
+                reason: format!("must be shared or preempt, got {other:?}"),
+            }),
+        }
+    }
+}
+
+/// Which transfers the bandwidth cap (`rate_cap_bps`) holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CapScope {
+    /// Everything but the stop phase that ends live rounds: QEMU lifts its
+    /// limit for the completion (`migration_completion` sets the rate limit
+    /// to `INT64_MAX` before `qemu_savevm_state_complete_precopy`).
+    /// Stop-and-copy's copy is capped: QEMU migrates a stopped VM by the
+    /// same capped passes.
+    ExceptCompletion,
+    /// Every transfer.
+    All,
+}
+
+impl CapScope {
+    /// The scope's name (`except-completion`, `all`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CapScope::ExceptCompletion => "except-completion",
+            CapScope::All => "all",
+        }
+    }
+
+    /// The scope of that name.
+    pub fn from_name(name: &str) -> Result<Self, MigrationError> {
+        match name {
+            "except-completion" => Ok(CapScope::ExceptCompletion),
+            "all" => Ok(CapScope::All),
+            other => Err(MigrationError::Config {
+                field: "cap_scope",
+                reason: format!("must be except-completion or all, got {other:?}"),
+            }),
+        }
+    }
 }
 
 /// Which pages the source pushes first after the switch.
@@ -182,6 +276,36 @@ pub struct MigrationConfig {
     /// Period at which faults of the VM's own execution at the target are
     /// accounted (never finer than one chunk's transfer time on the path).
     pub execution_fault_tick: Duration,
+    /// Bytes the source keeps queued on the stream after the switch: the
+    /// push's chunk, which a fault on the shared channel waits behind.
+    pub queue_bytes: u64,
+    /// How faulted pages travel.
+    pub fault_channel: FaultChannel,
+    /// The migration's bandwidth cap in bits/s (QEMU's `max-bandwidth`);
+    /// `None`: only the path's capacity binds.
+    pub rate_cap_bps: Option<f64>,
+    /// Which transfers the cap holds.
+    pub cap_scope: CapScope,
+    /// Time from the start before the first byte is sent (QEMU's
+    /// `setup-time`: the first dirty-bitmap sync).
+    pub setup: Duration,
+    /// Time the source spends syncing the dirty bitmap at the end of each
+    /// live round and at the switch, before it sends again.
+    pub sync_cost: Duration,
+    /// Header bytes each non-zero page costs on the wire besides its data
+    /// (QEMU: 8, the page's address and flags).
+    pub page_header_bytes: u64,
+    /// Pages the guest's execution reads but never writes (kernel text)
+    /// that it needs before it makes any progress; they lie in the idle data.
+    pub exec_text_pages: u64,
+    /// Pages the guest's execution writes (kernel data, stacks) that it
+    /// needs before it makes any progress; they lie in the working set.
+    pub exec_data_pages: u64,
+    /// Time the target takes, once the last byte it needs has arrived,
+    /// before the guest runs (loading device state, restarting the vCPUs).
+    pub resume_cost: Duration,
+    /// Period of the guest heartbeat `stall_ms` is measured with.
+    pub heartbeat: Duration,
 }
 
 impl MigrationConfig {
@@ -197,6 +321,17 @@ impl MigrationConfig {
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             pages_per_request: DEFAULT_PAGES_PER_REQUEST,
             execution_fault_tick: DEFAULT_EXECUTION_FAULT_TICK,
+            queue_bytes: DEFAULT_QUEUE_BYTES,
+            fault_channel: FaultChannel::Shared,
+            rate_cap_bps: None,
+            cap_scope: CapScope::ExceptCompletion,
+            setup: Duration::ZERO,
+            sync_cost: Duration::ZERO,
+            page_header_bytes: 0,
+            exec_text_pages: 0,
+            exec_data_pages: 0,
+            resume_cost: Duration::ZERO,
+            heartbeat: DEFAULT_HEARTBEAT,
         }
     }
 
@@ -230,6 +365,46 @@ impl MigrationConfig {
             return Err(MigrationError::Config {
                 field: "chunk_bytes",
                 reason: "must be at least 1 byte".into(),
+            });
+        }
+        if self.queue_bytes == 0 {
+            return Err(MigrationError::Config {
+                field: "queue_bytes",
+                reason: "must be at least 1 byte".into(),
+            });
+        }
+        if let Some(cap) = self.rate_cap_bps
+            && !(cap.is_finite() && cap > 0.0)
+        {
+            return Err(MigrationError::Config {
+                field: "rate_cap_bps",
+                reason: format!("must be a positive number of bits/s, got {cap}"),
+            });
+        }
+        if self.page_header_bytes > MAX_PAGE_HEADER_BYTES {
+            return Err(MigrationError::Config {
+                field: "page_header_bytes",
+                reason: format!(
+                    "must be at most {MAX_PAGE_HEADER_BYTES}, got {}",
+                    self.page_header_bytes
+                ),
+            });
+        }
+        for (field, pages) in [
+            ("exec_text_pages", self.exec_text_pages),
+            ("exec_data_pages", self.exec_data_pages),
+        ] {
+            if pages > MAX_EXEC_PAGES {
+                return Err(MigrationError::Config {
+                    field,
+                    reason: format!("must be at most {MAX_EXEC_PAGES}, got {pages}"),
+                });
+            }
+        }
+        if self.heartbeat.is_zero() {
+            return Err(MigrationError::Config {
+                field: "heartbeat",
+                reason: "must be longer than zero".into(),
             });
         }
         if self.execution_fault_tick.is_zero() {
@@ -414,7 +589,9 @@ pub enum MigrationEvent {
         /// When.
         at: Duration,
     },
-    /// The VM runs at the target; requests held for the resume can be served.
+    /// The VM runs at the target and makes progress again (after the resume
+    /// cost and the execution pages it lacked); requests held for the resume
+    /// can be served.
     Resumed {
         /// When.
         at: Duration,
@@ -430,7 +607,9 @@ pub enum MigrationEvent {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MigrationError {
     /// The technique's name is not known.
-    #[error("unknown technique {0:?}; expected one of stop-and-copy, pre-copy, post-copy, soft")]
+    #[error(
+        "unknown technique {0:?}; expected one of stop-and-copy, pre-copy, post-copy, soft, hybrid"
+    )]
     UnknownTechnique(String),
     /// The push order's name is not known.
     #[error("unknown push order {0:?}; expected address or around-faults")]

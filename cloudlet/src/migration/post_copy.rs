@@ -15,4 +15,5 @@ pub(crate) const PLAN: Plan = Plan {
     live_rounds: false,
     switch: Switch::Suspend { copy_memory: false },
     push_after_switch: true,
+    postcopy_fallback: false,
 };

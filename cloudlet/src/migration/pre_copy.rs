@@ -19,4 +19,5 @@ pub(crate) const PLAN: Plan = Plan {
     live_rounds: true,
     switch: Switch::Suspend { copy_memory: true },
     push_after_switch: false,
+    postcopy_fallback: false,
 };

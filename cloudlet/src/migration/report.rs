@@ -56,8 +56,13 @@ pub struct MigrationReport {
     pub converged: bool,
     /// From the start until the source holds nothing of the VM.
     pub total_ms: f64,
-    /// Longest interval in which the VM could answer nothing.
+    /// Longest interval in which the VM could answer nothing, as QEMU's
+    /// `downtime` counts it: from the suspend to the target's resume.
     pub downtime_ms: f64,
+    /// Longest gap a guest heartbeat (every `heartbeat`, 10 ms by default)
+    /// sees: the longest time the VM makes no progress (suspended, then
+    /// blocked on the pages it faults on after the resume) plus one period.
+    pub stall_ms: f64,
     /// All bytes sent.
     pub bytes_total: u64,
     /// Bytes sent while the VM ran at the source before the switch.
@@ -81,7 +86,7 @@ pub struct MigrationReport {
 impl MigrationReport {
     /// The names of [`MigrationReport::flat_fields`], in order: the report
     /// as one flat row (the delay summary as three `request_delay_*_ms` columns).
-    pub const FLAT_FIELDS: [&'static str; 15] = [
+    pub const FLAT_FIELDS: [&'static str; 16] = [
         "technique",
         "converged",
         "total_ms",
@@ -97,12 +102,13 @@ impl MigrationReport {
         "request_delay_p50_ms",
         "request_delay_p99_ms",
         "request_delay_max_ms",
+        "stall_ms",
     ];
 
     /// The report as one row of text fields in [`MigrationReport::FLAT_FIELDS`]
     /// order: milliseconds with `ms_decimals` decimals, and `absent` for the
     /// delay percentiles when no request arrived during the migration.
-    pub fn flat_fields(&self, ms_decimals: usize, absent: &str) -> [String; 15] {
+    pub fn flat_fields(&self, ms_decimals: usize, absent: &str) -> [String; 16] {
         let ms = |v: f64| format!("{v:.ms_decimals$}");
         let opt = |v: Option<f64>| v.map_or_else(|| absent.to_owned(), ms);
         [
@@ -121,6 +127,7 @@ impl MigrationReport {
             opt(self.request_delay_ms.p50),
             opt(self.request_delay_ms.p99),
             opt(self.request_delay_ms.max),
+            ms(self.stall_ms),
         ]
     }
 }

@@ -27,4 +27,5 @@ pub(crate) const PLAN: Plan = Plan {
     live_rounds: true,
     switch: Switch::Live,
     push_after_switch: true,
+    postcopy_fallback: false,
 };

@@ -12,4 +12,5 @@ pub(crate) const PLAN: Plan = Plan {
     live_rounds: false,
     switch: Switch::Suspend { copy_memory: true },
     push_after_switch: false,
+    postcopy_fallback: false,
 };

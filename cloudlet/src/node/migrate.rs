@@ -399,7 +399,12 @@ impl CloudletNode {
                 abort_target(target, &plan.migration_id).await;
                 drop(guard); // the source's VM runs again
                 match progress.switched_after {
-                    Some(switched_after) if plan.config.technique == Technique::PostCopy => {
+                    Some(switched_after)
+                        if matches!(
+                            plan.config.technique,
+                            Technique::PostCopy | Technique::Hybrid
+                        ) =>
+                    {
                         Err(MigrateError::LostAfterSwitch {
                             cause: Box::new(error),
                             switched_after,
@@ -671,6 +676,7 @@ fn technique_code(technique: Technique) -> i32 {
         Technique::PreCopy => Wire::PreCopy,
         Technique::PostCopy => Wire::PostCopy,
         Technique::Soft => Wire::Soft,
+        Technique::Hybrid => Wire::Hybrid,
     };
     wire as i32
 }

@@ -7,8 +7,8 @@
 //! receives VMs as `ReceiveVm` streams ([`transfer`] checks them), answers
 //! page faults (`FetchPage`) and takes part in two-phase hand-overs; during
 //! a hand-over it suspends, forwards or dual-serves the VM's requests
-//! ([`state::OutPhase`]) and, as a post-copy or soft target, pulls the pages
-//! a request touches from the source before serving it. [`migrate`] drives
+//! ([`state::OutPhase`]) and, as a post-copy, hybrid or soft target, pulls
+//! the pages a request touches from the source before serving it. [`migrate`] drives
 //! a whole migration from the source on the wall clock. VM
 //! memory is generated from a seed, never stored ([`pages`]). [`control`]
 //! lets a controller host and move VMs over gRPC (`HostVm`, `MigrateVm`). [`serve`] runs

@@ -339,7 +339,7 @@ impl Cloudlet for Service {
         let technique = WireTechnique::try_from(header.technique).ok();
         let push_allowed = matches!(
             technique,
-            Some(WireTechnique::PostCopy | WireTechnique::Soft)
+            Some(WireTechnique::PostCopy | WireTechnique::Soft | WireTechnique::Hybrid)
         );
         let working_set_pages = header.profile.as_ref().map_or(0, |p| {
             p.working_set_bytes / u64::from(memory.page_bytes.max(1))
@@ -445,7 +445,7 @@ impl Cloudlet for Service {
         request: Request<CommitHandoverRequest>,
     ) -> Result<Response<CommitHandoverResponse>, Status> {
         let migration_id = &request.get_ref().migration_id;
-        // A post-copy or soft target commits once its last page arrived.
+        // A post-copy, hybrid or soft target commits once its last page arrived.
         let complete = self
             .0
             .wait_for(|state| !state.target_filling(migration_id))

@@ -99,7 +99,7 @@ pub struct ReceivedVm {
 
 /// Progress of one incoming transfer after its header.
 ///
-/// A stream that allows a push (post-copy, soft) may carry page batches
+/// A stream that allows a push (post-copy, hybrid, soft) may carry page batches
 /// after its execution state; [`IncomingTransfer::on_pages`] then counts
 /// them as pushed and the caller applies them to the installed VM.
 #[derive(Debug)]

@@ -6,7 +6,8 @@ use anyhow::{Context, bail};
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::single_link::{self, SingleLink};
 use mcc_cloudlet::migration::{
-    MAX_PAGES_PER_REQUEST, MAX_ROUNDS_LIMIT, MigrationConfig, MigrationReport, PushOrder, Technique,
+    CapScope, FaultChannel, MAX_PAGES_PER_REQUEST, MAX_ROUNDS_LIMIT, MigrationConfig,
+    MigrationReport, PushOrder, Technique,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -25,7 +26,7 @@ const MAX_MEMORY_MIB: f64 = 1024.0 * 1024.0;
 #[derive(Debug, clap::Args)]
 #[command(allow_negative_numbers = true)]
 pub struct MigrateArgs {
-    /// Technique: stop-and-copy, pre-copy, post-copy, soft, or all.
+    /// Technique: stop-and-copy, pre-copy, post-copy, soft, hybrid, or all.
     #[arg(long, default_value = "all")]
     pub technique: String,
     /// VM memory size in MiB.
@@ -76,6 +77,42 @@ pub struct MigrateArgs {
     /// Distinct pages one request touches.
     #[arg(long, default_value_t = mcc_cloudlet::migration::DEFAULT_PAGES_PER_REQUEST)]
     pub pages_per_request: u32,
+    /// Bytes the source keeps queued on the stream after the switch (the
+    /// push chunk a fault waits behind), in KiB (default: Linux's 4 MiB tcp_wmem max).
+    #[arg(long, default_value_t = 4096.0)]
+    pub queue_kib: f64,
+    /// How faulted pages travel: shared (behind the queue, QEMU's default)
+    /// or preempt (a separate urgent channel, QEMU 8's postcopy-preempt).
+    #[arg(long, default_value = "shared")]
+    pub fault_channel: String,
+    /// The migration's bandwidth cap (QEMU's max-bandwidth), in megabits/s;
+    /// none by default (only the link binds).
+    #[arg(long)]
+    pub rate_cap_mbps: Option<f64>,
+    /// Which transfers the cap holds: except-completion (QEMU) or all.
+    #[arg(long, default_value = "except-completion")]
+    pub cap_scope: String,
+    /// Setup time before the first byte (QEMU's setup-time), in ms.
+    #[arg(long, default_value_t = 0.0)]
+    pub setup_ms: f64,
+    /// Dirty-bitmap sync time at the end of each round and at the switch, in ms.
+    #[arg(long, default_value_t = 0.0)]
+    pub sync_ms: f64,
+    /// Time the target takes to start the guest after its last needed byte, in ms.
+    #[arg(long, default_value_t = 0.0)]
+    pub resume_ms: f64,
+    /// Header bytes per non-zero page on the wire (QEMU: 8).
+    #[arg(long, default_value_t = 0)]
+    pub page_header_bytes: u64,
+    /// Read-only pages (kernel text) the guest needs before it makes progress.
+    #[arg(long, default_value_t = 0)]
+    pub exec_text_pages: u64,
+    /// Written pages (kernel data) the guest needs before it makes progress.
+    #[arg(long, default_value_t = 0)]
+    pub exec_data_pages: u64,
+    /// Period of the guest heartbeat stall_ms is measured with, in ms.
+    #[arg(long, default_value_t = 10.0)]
+    pub heartbeat_ms: f64,
     /// Seed of the request arrivals and touched pages.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -184,6 +221,17 @@ impl MigrateArgs {
             );
         }
         check("request-cpu-ms", self.request_cpu_ms, 0.0, false, "")?;
+        check("queue-kib", self.queue_kib, 0.0, true, "")?;
+        if self.queue_kib > MAX_CPU_STATE_KIB {
+            bail!(
+                "--queue-kib must be at most {MAX_CPU_STATE_KIB} (1 GiB), got {:?}",
+                self.queue_kib
+            );
+        }
+        if let Some(cap) = self.rate_cap_mbps {
+            check("rate-cap-mbps", cap, 0.0, true, "")?;
+        }
+        check("heartbeat-ms", self.heartbeat_ms, 0.0, true, "")?;
         Ok(())
     }
 
@@ -211,6 +259,18 @@ impl MigrateArgs {
         config.push_order = PushOrder::from_name(&self.push_order).context("--push-order")?;
         config.cpu_state_bytes = (self.cpu_state_kib * 1024.0) as u64;
         config.pages_per_request = self.pages_per_request;
+        config.queue_bytes = (self.queue_kib * 1024.0) as u64;
+        config.fault_channel =
+            FaultChannel::from_name(&self.fault_channel).context("--fault-channel")?;
+        config.rate_cap_bps = self.rate_cap_mbps.map(|mbps| mbps * 1e6);
+        config.cap_scope = CapScope::from_name(&self.cap_scope).context("--cap-scope")?;
+        config.setup = duration_ms("setup-ms", self.setup_ms)?;
+        config.sync_cost = duration_ms("sync-ms", self.sync_ms)?;
+        config.resume_cost = duration_ms("resume-ms", self.resume_ms)?;
+        config.page_header_bytes = self.page_header_bytes;
+        config.exec_text_pages = self.exec_text_pages;
+        config.exec_data_pages = self.exec_data_pages;
+        config.heartbeat = duration_ms("heartbeat-ms", self.heartbeat_ms)?;
         config.validate().context("migration settings")?;
         Ok(config)
     }
@@ -261,7 +321,7 @@ pub fn table(reports: &[MigrationReport]) -> String {
         .iter()
         .map(|name| name.strip_prefix("request_").unwrap_or(name))
         .collect();
-    let rows: Vec<[String; 15]> = reports.iter().map(|r| r.flat_fields(1, "-")).collect();
+    let rows: Vec<[String; 16]> = reports.iter().map(|r| r.flat_fields(1, "-")).collect();
     let widths: Vec<usize> = header
         .iter()
         .enumerate()

@@ -33,7 +33,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub policy: Option<String>,
     /// Override the scenario's migration technique (stop-and-copy, pre-copy,
-    /// post-copy, soft); its other migration settings stay.
+    /// post-copy, soft, hybrid); its other migration settings stay.
     #[arg(long)]
     pub technique: Option<String>,
     /// Which clock drives the run: `virtual` (a discrete-event loop, as

@@ -75,6 +75,8 @@ pub struct Switched {
 pub struct Finished {
     /// Longest time the VM could answer nothing.
     pub downtime_ns: u64,
+    /// Longest gap a 10 ms guest heartbeat saw (`stall_ms`).
+    pub stall_ns: u64,
     /// Bytes the migration sent.
     pub bytes: u64,
     /// The row.
@@ -304,6 +306,7 @@ impl ActiveMigration {
         let report = self.model.report()?;
         Some(Finished {
             downtime_ns: (report.downtime_ms * 1e6).round() as u64,
+            stall_ns: (report.stall_ms * 1e6).round() as u64,
             bytes: report.bytes_total,
             record: MigrationRecord {
                 start_ns: self.start_ns,

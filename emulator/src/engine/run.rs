@@ -644,6 +644,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             return;
         };
         self.totals.downtime_ns_total += finished.downtime_ns;
+        self.totals.stall_ns_max = self.totals.stall_ns_max.max(finished.stall_ns);
         self.totals.bytes_migrated += finished.bytes;
         self.sink.migration(finished.record);
         self.migrations[slot as usize] = None;

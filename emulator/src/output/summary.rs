@@ -170,6 +170,8 @@ pub struct Summary {
     pub migrations: u64,
     /// Sum of the migrations' downtimes.
     pub downtime_ms_total: f64,
+    /// Longest stall any migration's guest saw (its `stall_ms`; 0 without migrations).
+    pub stall_ms_max: f64,
     /// Bytes all migrations sent.
     pub bytes_migrated: u64,
     /// Answered requests slower than the scenario's SLA bound, plus failed ones.
@@ -258,6 +260,8 @@ pub struct RunTotals {
     pub migrations: u64,
     /// Sum of the migrations' downtimes.
     pub downtime_ns_total: u64,
+    /// Longest `stall_ms` of any migration, in nanoseconds.
+    pub stall_ns_max: u64,
     /// Bytes all migrations sent.
     pub bytes_migrated: u64,
     /// Delays of the answered requests.
@@ -306,6 +310,7 @@ impl RunTotals {
             delay_ms: self.delays.stats(),
             migrations: self.migrations,
             downtime_ms_total: (self.downtime_ns_total as f64 / 1e3).round() / 1e3,
+            stall_ms_max: (self.stall_ns_max as f64 / 1e3).round() / 1e3,
             bytes_migrated: self.bytes_migrated,
             sla_violations: self.sla_violations,
             wall_s: 0.0,

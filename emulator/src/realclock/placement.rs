@@ -34,6 +34,8 @@ struct Moved {
     metrics: Vec<u8>,
     /// The downtime the source measured.
     downtime_ns: u64,
+    /// The model's `stall_ms`, on the wall clock.
+    stall_ns: u64,
     /// Bytes streamed to the target.
     bytes: u64,
 }
@@ -100,6 +102,7 @@ impl Shared {
         Ok(Moved {
             metrics: answer.report_fields.join(",").into_bytes(),
             downtime_ns: answer.downtime_us.saturating_mul(1_000),
+            stall_ns: stall_ns_of(&answer.report_fields),
             bytes: answer.wire_bytes,
         })
     }
@@ -259,6 +262,7 @@ impl Shared {
                     .map(|report| Moved {
                         metrics: metric_columns(&control::measured_report(&report)),
                         downtime_ns: report.source_commit.downtime_us.saturating_mul(1_000),
+                        stall_ns: (report.model.stall_ms * 1e6).round() as u64,
                         bytes: report.wire_bytes,
                     })
                     .map_err(|e| e.to_string())
@@ -279,6 +283,7 @@ impl Shared {
                 let used = &mut state.memory_used_bytes[from as usize];
                 *used = used.saturating_sub(vm_bytes);
                 state.totals.run.downtime_ns_total += downtime_ns;
+                state.totals.run.stall_ns_max = state.totals.run.stall_ns_max.max(moved.stall_ns);
                 state.totals.run.bytes_migrated += moved.bytes;
                 let record = MigrationRecord {
                     start_ns,
@@ -320,4 +325,16 @@ impl Shared {
             }
         }
     }
+}
+
+/// The `stall_ms` column of a remote migration's report fields, in
+/// nanoseconds (0 when the source did not report it).
+fn stall_ns_of(fields: &[String]) -> u64 {
+    mcc_cloudlet::migration::MigrationReport::FLAT_FIELDS
+        .iter()
+        .position(|name| *name == "stall_ms")
+        .and_then(|i| fields.get(i))
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .map_or(0, |ms| (ms * 1e6).round() as u64)
 }

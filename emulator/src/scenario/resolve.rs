@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
-use mcc_cloudlet::migration::{MigrationConfig, Technique};
+use mcc_cloudlet::migration::{CapScope, FaultChannel, MigrationConfig, Technique};
 use mcc_mobile_client::readers::{
     CsvPreset, ReadOptions, TraceFormat, csv::parse_csv, gpx::parse_gpx, plt::parse_plt,
 };
@@ -924,10 +924,81 @@ impl Resolver<'_> {
         config.downtime_target = Duration::from_secs_f64(
             self.non_negative("migration.downtime_target_ms", m.downtime_target_ms)? / 1e3,
         );
+        self.fidelity_keys(m, &mut config)?;
         config
             .validate()
             .map_err(|e| self.error(format!("key `migration`: {e}")))?;
         Ok(MigrationSettings { profile, config })
+    }
+}
+
+impl Resolver<'_> {
+    /// The optional keys of the migration model's fidelity (queue, cap,
+    /// costs, execution set); absent keys keep the model's defaults.
+    fn fidelity_keys(
+        &self,
+        m: &super::schema::MigrationSection,
+        config: &mut MigrationConfig,
+    ) -> Result<(), ScenarioError> {
+        let ms = |key: &str, value: Option<f64>| -> Result<Option<Duration>, ScenarioError> {
+            value
+                .map(|v| {
+                    let v = self.non_negative(key, v)?;
+                    if v > 1e12 {
+                        return Err(
+                            self.error(format!("key `{key}`: must be at most 1e12 ms, got {v}"))
+                        );
+                    }
+                    Ok(Duration::from_secs_f64(v / 1e3))
+                })
+                .transpose()
+        };
+        if let Some(kib) = m.queue_kib {
+            let kib = self.non_negative("migration.queue_kib", kib)?;
+            if !(kib > 0.0 && kib <= 1024.0 * 1024.0) {
+                return Err(self.error(format!(
+                    "key `migration.queue_kib`: must lie in (0, 1048576] KiB, got {kib}"
+                )));
+            }
+            config.queue_bytes = (kib * 1024.0) as u64;
+        }
+        if let Some(name) = &m.fault_channel {
+            config.fault_channel = FaultChannel::from_name(name)
+                .map_err(|e| self.error(format!("key `migration.fault_channel`: {e}")))?;
+        }
+        if let Some(mbps) = m.rate_cap_mbps {
+            let mbps = self.non_negative("migration.rate_cap_mbps", mbps)?;
+            if mbps <= 0.0 {
+                return Err(self.error(
+                    "key `migration.rate_cap_mbps`: must be above 0 Mbit/s (leave it out for no cap)"
+                        .to_owned(),
+                ));
+            }
+            config.rate_cap_bps = Some(mbps * 1e6);
+        }
+        if let Some(name) = &m.cap_scope {
+            config.cap_scope = CapScope::from_name(name)
+                .map_err(|e| self.error(format!("key `migration.cap_scope`: {e}")))?;
+        }
+        if let Some(d) = ms("migration.setup_ms", m.setup_ms)? {
+            config.setup = d;
+        }
+        if let Some(d) = ms("migration.sync_ms", m.sync_ms)? {
+            config.sync_cost = d;
+        }
+        if let Some(d) = ms("migration.resume_ms", m.resume_ms)? {
+            config.resume_cost = d;
+        }
+        if let Some(b) = m.page_header_bytes {
+            config.page_header_bytes = b;
+        }
+        if let Some(p) = m.exec_text_pages {
+            config.exec_text_pages = p;
+        }
+        if let Some(p) = m.exec_data_pages {
+            config.exec_data_pages = p;
+        }
+        Ok(())
     }
 }
 

@@ -395,7 +395,7 @@ impl Default for VmSection {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MigrationSection {
-    /// `stop-and-copy`, `pre-copy`, `post-copy` or `soft`.
+    /// `stop-and-copy`, `pre-copy`, `post-copy`, `soft` or `hybrid`.
     #[serde(default = "default_technique")]
     pub technique: String,
     /// Most pre-copy rounds.
@@ -404,6 +404,37 @@ pub struct MigrationSection {
     /// Pre-copy stops when the rest fits this downtime, in milliseconds.
     #[serde(default = "default_downtime_target_ms")]
     pub downtime_target_ms: f64,
+    /// Bytes queued on the stream ahead of a fault after the switch, in KiB
+    /// (absent: 4096, Linux's `tcp_wmem` max).
+    #[serde(default)]
+    pub queue_kib: Option<f64>,
+    /// `shared` (absent: QEMU's default) or `preempt` (QEMU 8's postcopy-preempt).
+    #[serde(default)]
+    pub fault_channel: Option<String>,
+    /// Bandwidth cap of a migration in megabits/s (absent: none).
+    #[serde(default)]
+    pub rate_cap_mbps: Option<f64>,
+    /// `except-completion` (absent: QEMU's) or `all`.
+    #[serde(default)]
+    pub cap_scope: Option<String>,
+    /// Setup time before the first byte, in milliseconds (absent: 0).
+    #[serde(default)]
+    pub setup_ms: Option<f64>,
+    /// Dirty-bitmap sync time per round and at the switch, in milliseconds (absent: 0).
+    #[serde(default)]
+    pub sync_ms: Option<f64>,
+    /// Target's start-up time after its last needed byte, in milliseconds (absent: 0).
+    #[serde(default)]
+    pub resume_ms: Option<f64>,
+    /// Header bytes per non-zero page on the wire (absent: 0; QEMU sends 8).
+    #[serde(default)]
+    pub page_header_bytes: Option<u64>,
+    /// Read-only pages the guest needs before any progress (absent: 0).
+    #[serde(default)]
+    pub exec_text_pages: Option<u64>,
+    /// Written pages the guest needs before any progress (absent: 0).
+    #[serde(default)]
+    pub exec_data_pages: Option<u64>,
 }
 
 fn default_technique() -> String {
@@ -422,6 +453,16 @@ impl Default for MigrationSection {
             technique: default_technique(),
             max_rounds: default_max_rounds(),
             downtime_target_ms: default_downtime_target_ms(),
+            queue_kib: None,
+            fault_channel: None,
+            rate_cap_mbps: None,
+            cap_scope: None,
+            setup_ms: None,
+            sync_ms: None,
+            resume_ms: None,
+            page_header_bytes: None,
+            exec_text_pages: None,
+            exec_data_pages: None,
         }
     }
 }

@@ -81,9 +81,10 @@ pub fn technique(code: i32) -> Result<Option<Technique>, Status> {
         Ok(WireTechnique::PreCopy) => Ok(Some(Technique::PreCopy)),
         Ok(WireTechnique::PostCopy) => Ok(Some(Technique::PostCopy)),
         Ok(WireTechnique::Soft) => Ok(Some(Technique::Soft)),
+        Ok(WireTechnique::Hybrid) => Ok(Some(Technique::Hybrid)),
         Err(_) => Err(Status::invalid_argument(format!(
             "unknown technique {code}; expected 1 (stop-and-copy), 2 (pre-copy), \
-             3 (post-copy), 4 (soft) or 0 to keep the scenario's"
+             3 (post-copy), 4 (soft), 5 (hybrid) or 0 to keep the scenario's"
         ))),
     }
 }
@@ -95,6 +96,7 @@ pub fn technique_code(technique: Technique) -> i32 {
         Technique::PreCopy => WireTechnique::PreCopy,
         Technique::PostCopy => WireTechnique::PostCopy,
         Technique::Soft => WireTechnique::Soft,
+        Technique::Hybrid => WireTechnique::Hybrid,
     };
     wire as i32
 }

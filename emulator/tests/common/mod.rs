@@ -1,12 +1,19 @@
 //! What the test files share: where the repository is, how to run the
-//! `mcc-emu` binary Cargo built for them, and the real-clock tests' scenario
-//! and CSV reading.
+//! `mcc-emu` binary Cargo built for them and the Python scripts, the engine
+//! tests' run settings, and the real-clock tests' scenario and CSV reading.
 
 #![allow(dead_code)] // each test file uses its own part
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use mcc_cloudlet::memory::{DirtyModel, VmProfile};
+use mcc_cloudlet::migration::{MigrationConfig, Technique};
+use mcc_emu::engine::{DEFAULT_PLACEMENT_HORIZON_NS, MigrationSettings, RunSettings};
+
+/// A millisecond in the engine's nanoseconds.
+pub const MS: u64 = 1_000_000;
 
 /// A path inside the repository (the workspace folder).
 pub fn repo(rel: &str) -> PathBuf {
@@ -31,6 +38,73 @@ pub fn mcc_emu(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("mcc-emu runs")
+}
+
+/// Whether `python3` runs here; when it does not, says that the test
+/// running `script` is skipped.
+pub fn has_python3(script: &str) -> bool {
+    let found = Command::new("python3").arg("--version").output().is_ok();
+    if !found {
+        eprintln!("SKIPPED: python3 is not installed, {script} cannot run");
+    }
+    found
+}
+
+/// `python3 SCRIPT`, the script a path inside the repository: add its
+/// arguments and run it.
+pub fn python3(script: &str) -> Command {
+    let mut command = Command::new("python3");
+    command.arg(repo(script));
+    command
+}
+
+/// What a process that must have succeeded printed on its standard output;
+/// fails the test with both of its outputs when it did not succeed.
+pub fn stdout_of_success(output: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The settings the engine tests share: `duration_ms` of emulated time, a
+/// 50 ms SLA, a 10 s timeout, 1 s mobility steps, 50 m of hysteresis, the
+/// policy run neither on a timer nor on handover (a test that wants either
+/// sets it), the default placement horizon, and VMs of `memory_mib` with a
+/// quarter of it written at `dirty_rate_pps` (linear law) moved by
+/// `technique`.
+pub fn run_settings(
+    duration_ms: u64,
+    seed: u64,
+    memory_mib: u64,
+    dirty_rate_pps: f64,
+    technique: Technique,
+) -> RunSettings {
+    RunSettings {
+        duration_ns: duration_ms * MS,
+        seed,
+        sla_ns: 50 * MS,
+        timeout_ns: 10_000 * MS,
+        mobility_step_ns: 1_000 * MS,
+        hysteresis_m: 50.0,
+        placement_interval_ns: None,
+        placement_on_handover: false,
+        placement_horizon_ns: DEFAULT_PLACEMENT_HORIZON_NS,
+        migration: MigrationSettings {
+            profile: VmProfile::new(
+                memory_mib << 20,
+                (memory_mib << 20) / 4,
+                dirty_rate_pps,
+                0.0,
+                DirtyModel::Linear,
+            )
+            .unwrap(),
+            config: MigrationConfig::new(technique),
+        },
+    }
 }
 
 /// The scenario the real-clock tests run under both clocks:

@@ -132,6 +132,7 @@ impl Comparison {
             "SLA viol.",
             "migrations",
             "downtime s",
+            "max stall s",
             "moved MiB",
             "wall s",
         ];
@@ -156,6 +157,7 @@ impl Comparison {
                 cell(&|s| s.sla_violations as f64, 0),
                 cell(&|s| s.migrations as f64, 0),
                 cell(&|s| s.downtime_ms_total / 1e3, 3),
+                cell(&|s| s.stall_ms_max / 1e3, 3),
                 cell(&|s| s.bytes_migrated as f64 / 1_048_576.0, 1),
                 cell(&|s| s.wall_s, 2),
             ]);

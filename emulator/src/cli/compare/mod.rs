@@ -38,7 +38,7 @@ pub struct CompareArgs {
     )]
     pub policies: Vec<String>,
     /// Migration techniques to compare (stop-and-copy, pre-copy, post-copy,
-    /// soft); the scenario's technique when omitted.
+    /// soft, hybrid); the scenario's technique when omitted.
     #[arg(long, value_delimiter = ',')]
     pub techniques: Vec<String>,
     /// Runs per combination; run k uses the scenario's seed + k, the same for
