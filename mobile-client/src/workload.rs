@@ -140,7 +140,23 @@ impl Dist {
                 values[i]
             }
         };
-        value.round().clamp(0.0, u64::MAX as f64) as u64
+        round_to_u64(value)
+    }
+}
+
+/// `x.round() as u64` (halves away from zero; negative numbers and NaN give
+/// 0, too large ones `u64::MAX`), inline: on the baseline x86-64 target
+/// `f64::round` is a library call, and this runs for every drawn size and
+/// for every hop of every message (the engine's serialisation times).
+#[inline]
+pub fn round_to_u64(x: f64) -> u64 {
+    let whole = x as u64;
+    // Exact: below 2^53 the fraction of a double is representable, above it
+    // there is none.
+    if x - whole as f64 >= 0.5 {
+        whole.saturating_add(1)
+    } else {
+        whole
     }
 }
 
@@ -164,6 +180,22 @@ pub struct RequestSizes {
     pub response_bytes: Dist,
     /// CPU time per request on one core, in nanoseconds.
     pub cpu_ns: Dist,
+}
+
+impl RequestSizes {
+    /// The sizes of every request when all three distributions are fixed
+    /// (what [`SizeStream::draw`] returns then, drawing nothing), so that a
+    /// caller can skip the draw; `None` when one of them varies.
+    pub fn fixed(&self) -> Option<RequestSize> {
+        match (&self.request_bytes, &self.response_bytes, &self.cpu_ns) {
+            (Dist::Fixed(request), Dist::Fixed(response), Dist::Fixed(cpu)) => Some(RequestSize {
+                request_bytes: round_to_u64(*request),
+                response_bytes: round_to_u64(*response),
+                cpu_ns: round_to_u64(*cpu),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Seed tag of the size streams, so they never coincide with the request
@@ -208,6 +240,42 @@ mod tests {
     }
 
     #[test]
+    fn rounding_inline_matches_the_library() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            0.499_999_999_999_999_94,
+            4_503_599_627_370_495.5,
+            9_007_199_254_740_993.0,
+            1.844_674_407_370_955_2e19,
+            1e30,
+            -0.7,
+            -3.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for _ in 0..100_000 {
+            let scale = 10f64.powi(rng.random_range(-3..20));
+            values.push(rng.random_range(0.0..1.0) * scale);
+            values.push(rng.random_range(0..1_000_000u32) as f64 + 0.5);
+        }
+        for x in values {
+            assert_eq!(round_to_u64(x), x.round() as u64, "{x}");
+            // What `sample` rounded with before.
+            assert_eq!(
+                round_to_u64(x),
+                x.round().clamp(0.0, u64::MAX as f64) as u64,
+                "{x}"
+            );
+        }
+    }
+
+    #[test]
     fn draws_follow_their_distribution() {
         // OpenFace nn4.small2.v1 on a CPU: 58.9 ms ± 15.36 ms, in µs.
         let lognormal = Dist::lognormal(58_900.0, 15_360.0).unwrap();
@@ -243,6 +311,12 @@ mod tests {
             }
         );
         assert_eq!(*stream.rng, *before);
+        assert_eq!(sizes.fixed(), Some(drawn), "what a draw gives");
+        let varying = RequestSizes {
+            cpu_ns: Dist::uniform(1.0, 2.0).unwrap(),
+            ..sizes
+        };
+        assert_eq!(varying.fixed(), None);
     }
 
     #[test]

@@ -117,20 +117,7 @@ pub fn serialisation_ns(bytes: u64, rate_bps: f64) -> u64 {
     round_to_u64(bytes as f64 * 8.0 * 1e9 / rate_bps)
 }
 
-/// `x.round() as u64` (halves away from zero; negative numbers and NaN give
-/// 0, too large ones `u64::MAX`), inline: on the baseline x86-64 target
-/// `f64::round` is a library call, and this runs for every hop of every
-/// message.
-pub fn round_to_u64(x: f64) -> u64 {
-    let whole = x as u64;
-    // Exact: below 2^53 the fraction of a double is representable, above it
-    // there is none.
-    if x - whole as f64 >= 0.5 {
-        whole.saturating_add(1)
-    } else {
-        whole
-    }
-}
+pub use mcc_mobile_client::workload::round_to_u64;
 
 impl LinkTable {
     /// Links with these properties, all idle.
@@ -232,37 +219,6 @@ mod tests {
                 latency_ns: 2_000_000,
             },
         ])
-    }
-
-    #[test]
-    fn rounding_inline_matches_the_library() {
-        use rand::{RngExt, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-        let mut values = vec![
-            0.0,
-            -0.0,
-            0.5,
-            1.5,
-            2.5,
-            0.499_999_999_999_999_94,
-            4_503_599_627_370_495.5,
-            9_007_199_254_740_993.0,
-            1.844_674_407_370_955_2e19,
-            1e30,
-            -0.7,
-            -3.5,
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ];
-        for _ in 0..100_000 {
-            let scale = 10f64.powi(rng.random_range(-3..20));
-            values.push(rng.random_range(0.0..1.0) * scale);
-            values.push(rng.random_range(0..1_000_000u32) as f64 + 0.5);
-        }
-        for x in values {
-            assert_eq!(round_to_u64(x), x.round() as u64, "{x}");
-        }
     }
 
     #[test]

@@ -161,6 +161,16 @@ impl<E> EventQueue<E> {
         Some((entry.at_ns, entry.event))
     }
 
+    /// When the earliest event is due (`None`: no event waits). An event
+    /// pushed now due strictly before that would be the next to come out
+    /// (one due at the same time comes out after it).
+    pub fn next_at_ns(&mut self) -> Option<u64> {
+        if self.current.is_empty() && !self.advance() {
+            return None;
+        }
+        self.current.last().map(|e| e.at_ns)
+    }
+
     /// Moves on to the next slot that holds events, sorts them and makes
     /// them `current` (which is empty); false when no event is left.
     fn advance(&mut self) -> bool {
@@ -379,6 +389,7 @@ mod tests {
                             if let Some((at, _)) = expected {
                                 prop_assert_eq!(queue.pop_before(Some(at)), None);
                             }
+                            prop_assert_eq!(queue.next_at_ns(), expected.map(|(at, _)| at));
                             prop_assert_eq!(queue.pop(), expected);
                             if let Some((at, _)) = expected {
                                 now = at;

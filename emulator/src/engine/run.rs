@@ -16,7 +16,7 @@ pub use super::placement_tables::DEFAULT_PLACEMENT_HORIZON_NS;
 use super::placement_tables::{PlacementScratch, PlacementTables};
 use super::queue::EventQueue;
 use super::ticks::{Tick, Ticks};
-use super::workload::{RequestClock, SizeStream, request_clock, size_stream};
+use super::workload::{RequestClock, RequestSize, SizeStream, request_clock, size_stream};
 use super::world::World;
 use crate::output::{Outcome, RecordSink, RequestRecord, RunTotals, Summary};
 use crate::placement::{InstanceSize, Move, PlacementPolicy, Trigger};
@@ -69,6 +69,15 @@ enum Event {
     MigrationLinkFree { slot: u32 },
     /// A migration transfer reached the target.
     MigrationDelivered { slot: u32, transfer: u64 },
+}
+
+/// The steps of a request that come through the queue, each of which
+/// [`Engine::next_step`] may run at once instead.
+#[derive(Debug, Clone, Copy)]
+enum RequestStep {
+    Uplinked,
+    Serve,
+    Answer,
 }
 
 // The queue holds millions of these: keep them small.
@@ -150,6 +159,9 @@ pub struct Engine<'w, S: RecordSink> {
     clocks: Vec<RequestClock>,
     /// Each device's stream of request sizes.
     sizes: Vec<SizeStream>,
+    /// Each device's request sizes when its profile's are all fixed (then
+    /// its stream draws nothing, and is not asked).
+    fixed_sizes: Vec<Option<RequestSize>>,
     /// Positions and attachments, until the run hands them to their thread.
     mobility: Option<Mobility<'w>>,
     vms: Vec<Vm>,
@@ -167,6 +179,12 @@ pub struct Engine<'w, S: RecordSink> {
     totals: RunTotals,
     /// The radio hop (`None`: each access point's fixed wireless link).
     radio: Option<RadioAccess>,
+    /// While an event runs: when the loop has something else to do (the
+    /// next tick, the next progress report). A request's next step due
+    /// before this and before every queued event would be the next thing
+    /// the loop runs, so it runs at once instead of through the queue
+    /// ([`Engine::next_step`]). 0 outside events.
+    inline_before_ns: u64,
 }
 
 /// Why a world cannot be run.
@@ -279,6 +297,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             aps: Vec::with_capacity(world.devices.len()),
             clocks: Vec::with_capacity(world.devices.len()),
             sizes: Vec::with_capacity(world.devices.len()),
+            fixed_sizes: Vec::with_capacity(world.devices.len()),
             mobility: None,
             vms: Vec::with_capacity(world.devices.len()),
             migrations: Vec::new(),
@@ -296,6 +315,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 .as_ref()
                 .map(|model| RadioAccess::new(model, world.devices.len())),
             settings,
+            inline_before_ns: 0,
         };
         engine.place_initially()?;
         Ok(engine)
@@ -352,6 +372,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             }
             self.clocks.push(clock);
             self.sizes.push(size_stream(self.settings.seed, i as u32));
+            self.fixed_sizes
+                .push(self.world.workload_of(i).sizes.fixed());
             mobility.push((cursor, attachment));
         }
         self.mobility = Some(
@@ -417,26 +439,19 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 progress(now.min(end));
                 next_progress = now.saturating_add(PROGRESS_EVERY_NS);
             }
+            self.inline_before_ns = next_tick_ns.unwrap_or(u64::MAX).min(next_progress);
             match event {
                 Event::Send { device } => self.on_send(now, device),
-                Event::Uplinked(slot) => {
-                    let serve = self.take_in_flight(slot);
-                    self.on_uplinked(now, serve);
-                }
-                Event::Serve(slot) => {
-                    let serve = self.take_in_flight(slot);
-                    self.on_serve(now, serve);
-                }
-                Event::Answer(slot) => {
-                    let serve = self.take_in_flight(slot);
-                    self.on_answer(now, serve);
-                }
+                Event::Uplinked(slot) => self.on_uplinked(now, slot),
+                Event::Serve(slot) => self.on_serve(now, slot),
+                Event::Answer(slot) => self.on_answer(now, slot),
                 Event::MigrationWake { slot } => self.with_migration(now, slot, Wake::Timer),
                 Event::MigrationLinkFree { slot } => self.with_migration(now, slot, Wake::LinkFree),
                 Event::MigrationDelivered { slot, transfer } => {
                     self.with_migration(now, slot, Wake::Delivered(transfer))
                 }
             }
+            self.inline_before_ns = 0;
         }
         progress(end);
     }
@@ -675,7 +690,10 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         self.totals.requests += 1;
         // Drawn for every request, attached or not, so the n-th request of
         // a device has the same sizes on both clocks.
-        let size = self.sizes[d].draw(&self.world.workload_of(d).sizes);
+        let size = match self.fixed_sizes[d] {
+            Some(fixed) => fixed,
+            None => self.sizes[d].draw(&self.world.workload_of(d).sizes),
+        };
         let Some(ap) = self.aps[d] else {
             self.finish_request(RequestRecord::no_coverage(now, device), None);
             return;
@@ -704,12 +722,14 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         // The backbone is booked when the request reaches it, not now: a
         // link serves messages in the order they reach it, and requests
         // cross the wireless hop in times that differ by device.
-        self.schedule(wireless_up_ns, uplinked, Event::Uplinked);
+        let slot = self.keep_in_flight(uplinked);
+        self.next_step(wireless_up_ns, slot, RequestStep::Uplinked);
     }
 
     /// A request that crossed the wireless hop at `now` goes on to its VM's
     /// host (or, during a migration, to the host(s) the model says).
-    fn on_uplinked(&mut self, now: u64, uplinked: Serve) {
+    fn on_uplinked(&mut self, now: u64, request: u32) {
+        let uplinked = &mut self.in_flight[request as usize];
         let (d, ap, bytes) = (
             uplinked.device as usize,
             uplinked.ap,
@@ -717,17 +737,20 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         );
         let wireless_up_ns = now;
         let vm = self.vms[d];
-        let base = Serve {
-            host: vm.host,
-            migration: vm.migration,
-            ..uplinked
-        };
         let Some(slot) = vm.migration else {
+            // The request keeps its entry in the table.
             let arrived_ns =
                 self.links
                     .send_message(self.world.paths.up(ap, vm.host), bytes, wireless_up_ns);
-            self.schedule_serve(arrived_ns, Serve { arrived_ns, ..base });
+            uplinked.host = vm.host;
+            uplinked.arrived_ns = arrived_ns;
+            self.next_step(arrived_ns, request, RequestStep::Serve);
             return;
+        };
+        let base = Serve {
+            host: vm.host,
+            migration: vm.migration,
+            ..self.take_in_flight(request)
         };
         let Some(Some(migration)) = self.migrations.get_mut(slot as usize) else {
             return;
@@ -768,7 +791,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     /// Keeps `serve` in the table of requests in flight and schedules it
     /// to start at its host.
     fn schedule_serve(&mut self, at_ns: u64, serve: Serve) {
-        self.schedule(at_ns, serve, Event::Serve);
+        let slot = self.keep_in_flight(serve);
+        self.queue.push(at_ns, Event::Serve(slot));
     }
 
     /// The request in flight in `slot`, whose slot is free again.
@@ -777,10 +801,9 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         self.in_flight[slot as usize]
     }
 
-    /// Keeps `serve` in the table of requests in flight and schedules
-    /// `event` for it at `at_ns`.
-    fn schedule(&mut self, at_ns: u64, serve: Serve, event: fn(u32) -> Event) {
-        let slot = match self.free_in_flight.pop() {
+    /// Keeps `serve` in the table of requests in flight: its index there.
+    fn keep_in_flight(&mut self, serve: Serve) -> u32 {
+        match self.free_in_flight.pop() {
             Some(slot) => {
                 self.in_flight[slot as usize] = serve;
                 slot
@@ -789,8 +812,30 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 self.in_flight.push(serve);
                 (self.in_flight.len() - 1) as u32
             }
+        }
+    }
+
+    /// Request `request` (in the table of requests in flight) takes `step`
+    /// at `at_ns`: at once when that is what the loop would run next (due
+    /// strictly before every queued event and before the loop's next tick
+    /// or progress report, so nothing can happen in between and the run is
+    /// the same), otherwise through the queue.
+    fn next_step(&mut self, at_ns: u64, request: u32, step: RequestStep) {
+        if at_ns < self.inline_before_ns && self.queue.next_at_ns().is_none_or(|next| at_ns < next)
+        {
+            match step {
+                RequestStep::Uplinked => self.on_uplinked(at_ns, request),
+                RequestStep::Serve => self.on_serve(at_ns, request),
+                RequestStep::Answer => self.on_answer(at_ns, request),
+            }
+            return;
+        }
+        let event = match step {
+            RequestStep::Uplinked => Event::Uplinked(request),
+            RequestStep::Serve => Event::Serve(request),
+            RequestStep::Answer => Event::Answer(request),
         };
-        self.queue.push(at_ns, event(slot));
+        self.queue.push(at_ns, event);
     }
 
     fn new_dual(&mut self) -> u32 {
@@ -809,20 +854,19 @@ impl<'w, S: RecordSink> Engine<'w, S> {
 
     /// A request starts at its host at `now`: it waits for a core and
     /// runs; its answer leaves when it is done.
-    fn on_serve(&mut self, now: u64, serve: Serve) {
+    fn on_serve(&mut self, now: u64, request: u32) {
+        let serve = &mut self.in_flight[request as usize];
         let service = self.cpus[serve.host as usize].serve(now, serve.cpu_ns);
-        let done = Serve {
-            queueing_ns: service.queueing_ns,
-            ..serve
-        };
+        serve.queueing_ns = service.queueing_ns;
         // The way back is booked when the answer leaves, for the same
         // reason as the way up (see `on_send`).
-        self.schedule(service.done_ns, done, Event::Answer);
+        self.next_step(service.done_ns, request, RequestStep::Answer);
     }
 
     /// The host finished `serve` at `now`: its answer crosses the backbone
     /// and the wireless hop back to the device.
-    fn on_answer(&mut self, now: u64, serve: Serve) {
+    fn on_answer(&mut self, now: u64, request: u32) {
+        let serve = self.take_in_flight(request);
         let work = serve.cpu_ns;
         let started_ns = now - work - serve.queueing_ns;
         let bytes = serve.response_bytes;

@@ -33,10 +33,6 @@ pub struct DirectionQuality {
     /// power-limited uplink uses fewer resource blocks and leaves the rest
     /// to other devices).
     pub band_share: f64,
-    /// Scheduled rates in bit/s with 2, 3 and 4 devices active under the
-    /// configured scheduler, worked out with the link so that a transfer in
-    /// a lightly loaded cell computes no logarithm.
-    pub crowded_bps: [f64; 3],
 }
 
 /// A device's link in both directions; only devices in coverage both ways
@@ -165,17 +161,12 @@ impl RadioConfig {
         let d = self.direction(direction);
         let se = d.efficiency.above_min(sinr);
         let usable_hz = band_hz * (1.0 - d.overhead) * d.time_fraction;
-        let mut q = DirectionQuality {
+        Some(DirectionQuality {
             sinr,
             usable_hz,
             rate_bps: usable_hz * se,
             band_share: (band_hz / self.bandwidth_hz).min(1.0),
-            crowded_bps: [0.0; 3],
-        };
-        for (active, slot) in (2..).zip(0..3) {
-            q.crowded_bps[slot] = self.scheduled_rate_bps_uncached(direction, &q, active);
-        }
-        Some(q)
+        })
     }
 
     /// The rate in bit/s at which a device with link `q` is served in
@@ -184,20 +175,12 @@ impl RadioConfig {
     /// `proportional-fair` the rate at its SINR raised by the multi-user
     /// diversity gain H_active, still capped by the table. Its throughput
     /// over time is this divided by `active`.
+    ///
+    /// Worked out by the transfer that needs it (a logarithm under
+    /// `proportional-fair` with 2 or more active), not with the link at
+    /// every mobility step: a link carries only the transfers of the
+    /// requests its device sends before the next step replaces it.
     pub fn scheduled_rate_bps(
-        &self,
-        direction: Direction,
-        q: &DirectionQuality,
-        active: u32,
-    ) -> f64 {
-        match active {
-            0 | 1 => q.rate_bps,
-            2..=4 => q.crowded_bps[active as usize - 2],
-            _ => self.scheduled_rate_bps_uncached(direction, q, active),
-        }
-    }
-
-    fn scheduled_rate_bps_uncached(
         &self,
         direction: Direction,
         q: &DirectionQuality,
@@ -391,11 +374,6 @@ mod tests {
                         Direction::Up => c.uplink.efficiency.max_bps_hz,
                     };
                     assert!(c.scheduled_rate_bps(dir, dq, n) <= dq.usable_hz * cap + 1e-6);
-                }
-                for (dq, dir) in [(&q.downlink, Direction::Down), (&q.uplink, Direction::Up)] {
-                    let cached = c.scheduled_rate_bps(dir, dq, n);
-                    let computed = c.scheduled_rate_bps_uncached(dir, dq, n);
-                    assert_eq!(cached, computed, "{scheduler:?}, {n} active");
                 }
                 let share = c.share_bps(Direction::Down, &q.downlink, n);
                 assert!(share < last, "{scheduler:?}: {n} devices");
