@@ -1,13 +1,13 @@
 //! The experiment's summary (`summary.json`) and the delay statistics in it.
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The longest delay the percentiles tell apart: one day, in microseconds.
 const MAX_TRACKED_US: u64 = 86_400_000_000;
 
 /// Delay statistics in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct DelayStats {
     /// Arithmetic mean.
     pub mean: f64,
@@ -116,7 +116,7 @@ fn round_us(ms: f64) -> f64 {
 }
 
 /// What `summary.json` holds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// The placement policy that ran (`ga`, `nearest`, ...).
     pub policy: String,
@@ -158,7 +158,7 @@ pub struct Summary {
 
 /// This run against a `never` run of the same scenario and seed: the same
 /// devices, traces and request times, every VM left on its first host.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgainstNever {
     /// Delay of the `never` run's answered requests.
     pub never_delay_ms: DelayStats,
@@ -295,7 +295,7 @@ pub struct RunLabel<'a> {
 }
 
 /// What `summary.json` adds for a run on the real clock.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RealClockSummary {
     /// Scenario seconds per wall-clock second.
     pub speed: f64,
