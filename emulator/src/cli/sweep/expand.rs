@@ -51,6 +51,8 @@ pub struct Expansion {
     pub points: Vec<Point>,
     /// The runs, in number order.
     pub runs: Vec<RunSpec>,
+    /// What the loaders had to work around, each once.
+    pub warnings: Vec<String>,
 }
 
 /// `--shard I/N`: this process runs shard `index` of `count`.
@@ -109,6 +111,7 @@ pub fn expand(
     let mut points = Vec::with_capacity(total);
     let mut scenarios = Vec::with_capacity(total);
     let mut runs = Vec::new();
+    let mut warnings: Vec<String> = Vec::new();
     for k in 0..total {
         // Mixed radix, the last axis fastest.
         let mut rest = k;
@@ -126,6 +129,11 @@ pub fn expand(
             PathBuf::from(format!("point{k:0width$}"))
         };
         let seed = scenario.settings.seed;
+        for warning in &scenario.warnings {
+            if !warnings.contains(warning) {
+                warnings.push(warning.clone());
+            }
+        }
         for (c, combo) in combos.iter().enumerate() {
             for run in 0..plan.runs {
                 runs.push(RunSpec {
@@ -146,7 +154,14 @@ pub fn expand(
             seed,
         });
     }
-    Ok((Expansion { points, runs }, scenarios))
+    Ok((
+        Expansion {
+            points,
+            runs,
+            warnings,
+        },
+        scenarios,
+    ))
 }
 
 impl Expansion {

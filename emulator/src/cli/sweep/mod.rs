@@ -97,10 +97,7 @@ pub struct MergeArgs {
 /// Runs `mcc-emu sweep`.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let plan = Plan::load(&args.plan)?;
-    let base = plan.load_base()?;
-    for warning in &base.warnings {
-        eprintln!("mcc-emu: warning: {warning}");
-    }
+    let base = plan.base_file()?;
     // Points whose runs this process runs, or all of them when it writes
     // the comparison (the plots need every point's scenario).
     let wanted = |k: usize, runs: &[RunSpec]| {
@@ -121,6 +118,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         }
         (expansion, scenarios)
     };
+    for warning in &expansion.warnings {
+        eprintln!("mcc-emu: warning: {warning}");
+    }
     if args.list {
         if args.json {
             println!(
@@ -136,7 +136,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         (Some(out), _) => out.clone(),
         (None, Some(out)) => out.clone(),
         (None, None) => {
-            let mut name = base.output.clone().into_os_string();
+            let mut name = PathBuf::from(&base.output).into_os_string();
             name.push("-sweep");
             PathBuf::from(name)
         }
@@ -210,7 +210,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let results = outputs::read_all(&expansion, &fingerprint, |_| out.clone())?;
     let comparison = outputs::write(
         &plan,
-        &base,
+        base.seed,
         &expansion,
         &scenarios,
         results,
@@ -295,7 +295,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<()> {
             shards.first_manifest.display()
         );
     }
-    let base = plan.load_base()?;
+    let base = plan.base_file()?;
     let (expansion, scenarios) = expand::expand(&plan, |_| true)?;
     let scenarios: Vec<_> = scenarios.into_iter().flatten().collect();
     shards.check_runs(&expansion)?;
@@ -304,7 +304,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<()> {
     })?;
     let comparison = outputs::write(
         &plan,
-        &base,
+        base.seed,
         &expansion,
         &scenarios,
         results,

@@ -51,10 +51,10 @@ pub fn read_all(
 
 /// Writes the comparison of `results` into `out`: comparison.json,
 /// comparison.csv and the plots (each point's in its folder when the plan
-/// has axes); returns it.
+/// has axes); `seed` is the base scenario's. Returns it.
 pub fn write(
     plan: &Plan,
-    base: &Scenario,
+    seed: u64,
     expansion: &Expansion,
     scenarios: &[Scenario],
     mut results: Results,
@@ -74,7 +74,7 @@ pub fn write(
                 .collect(),
         )
     });
-    let mut comparison = Comparison::empty(plan.runs, base.settings.seed, axes);
+    let mut comparison = Comparison::empty(plan.runs, seed, axes);
     for (k, point) in expansion.points.iter().enumerate() {
         comparison.add_rows(&expansion.head(plan, k), &point.combos, &results[k]);
     }

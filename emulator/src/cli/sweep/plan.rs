@@ -218,9 +218,13 @@ impl Plan {
         Ok(())
     }
 
-    /// The base scenario, unchanged.
-    pub fn load_base(&self) -> anyhow::Result<Scenario> {
-        self.load_with(&[])
+    /// The base scenario's file, parsed (not resolved: its seed and output
+    /// folder without loading its world).
+    pub fn base_file(&self) -> anyhow::Result<scenario::schema::ScenarioFile> {
+        Ok(scenario::resolve::parse(
+            Path::new(&self.base_name()),
+            self.base_text(),
+        )?)
     }
 
     /// The scenario of the point whose value indexes (one per axis) are

@@ -120,12 +120,17 @@ pub fn read_run(dir: &Path, fingerprint: &str, run: &RunSpec) -> anyhow::Result<
     {
         return Ok(None);
     }
+    // The marker is written after the run's files: a summary gone or
+    // damaged since makes the run incomplete again.
     let summary_path = dir.join("summary.json");
-    let summary: Summary = serde_json::from_slice(
-        &std::fs::read(&summary_path)
-            .with_context(|| format!("cannot read {}", summary_path.display()))?,
-    )
-    .with_context(|| format!("{}: not a run's summary", summary_path.display()))?;
+    let summary_bytes = match std::fs::read(&summary_path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", summary_path.display())),
+    };
+    let Ok(summary) = serde_json::from_slice::<Summary>(&summary_bytes) else {
+        return Ok(None);
+    };
     let mut delay_us = empty_histogram();
     for (value, count) in marker.delay_us {
         delay_us
