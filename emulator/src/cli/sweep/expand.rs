@@ -11,7 +11,6 @@ use serde_json::json;
 use super::plan::Plan;
 use crate::cli::compare::jobs::{self, Combination};
 use crate::cli::compare::tree::Tree;
-use crate::scenario::Scenario;
 
 /// One point of the sweep: a value of every axis.
 #[derive(Debug, Clone)]
@@ -98,18 +97,13 @@ impl Shard {
     }
 }
 
-/// Expands `plan`: loads every point's scenario (which checks it) and
-/// gives each one to `keep`, which says whether the caller wants it kept
-/// (returned by point index, `None` where not kept).
-pub fn expand(
-    plan: &Plan,
-    mut keep: impl FnMut(usize) -> bool,
-) -> anyhow::Result<(Expansion, Vec<Option<Scenario>>)> {
+/// Expands `plan`: loads every point's scenario once (which checks it, and
+/// gives its combinations and seed), then drops it.
+pub fn expand(plan: &Plan) -> anyhow::Result<Expansion> {
     let sizes: Vec<usize> = plan.axes.iter().map(|a| a.values.len()).collect();
     let total: usize = sizes.iter().product();
     let width = total.saturating_sub(1).to_string().len();
     let mut points = Vec::with_capacity(total);
-    let mut scenarios = Vec::with_capacity(total);
     let mut runs = Vec::new();
     let mut warnings: Vec<String> = Vec::new();
     for k in 0..total {
@@ -146,7 +140,6 @@ pub fn expand(
                 });
             }
         }
-        scenarios.push(keep(k).then_some(scenario));
         points.push(Point {
             values,
             folder,
@@ -154,14 +147,11 @@ pub fn expand(
             seed,
         });
     }
-    Ok((
-        Expansion {
-            points,
-            runs,
-            warnings,
-        },
-        scenarios,
-    ))
+    Ok(Expansion {
+        points,
+        runs,
+        warnings,
+    })
 }
 
 impl Expansion {

@@ -12,6 +12,7 @@ pub mod expand;
 mod merge;
 mod outputs;
 pub mod plan;
+mod points;
 pub mod store;
 
 use std::path::{Path, PathBuf};
@@ -98,26 +99,7 @@ pub struct MergeArgs {
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let plan = Plan::load(&args.plan)?;
     let base = plan.base_file()?;
-    // Points whose runs this process runs, or all of them when it writes
-    // the comparison (the plots need every point's scenario).
-    let wanted = |k: usize, runs: &[RunSpec]| {
-        !args.list
-            && (args.shard.is_none()
-                || runs
-                    .iter()
-                    .any(|r| r.point == k && args.shard.is_some_and(|s| s.owns(r.id))))
-    };
-    let (expansion, scenarios) = {
-        // Which runs a point has is known only once it is loaded: keep
-        // every point's scenario first, then drop those not wanted.
-        let (expansion, mut scenarios) = expand::expand(&plan, |_| !args.list)?;
-        for (k, scenario) in scenarios.iter_mut().enumerate() {
-            if !wanted(k, &expansion.runs) {
-                *scenario = None;
-            }
-        }
-        (expansion, scenarios)
-    };
+    let expansion = expand::expand(&plan)?;
     for warning in &expansion.warnings {
         eprintln!("mcc-emu: warning: {warning}");
     }
@@ -171,15 +153,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         threads.clamp(1, to_run.len().max(1)),
         out.display()
     );
-    run_each(
-        &plan,
-        &expansion,
-        &scenarios,
-        &to_run,
-        &out,
-        &fingerprint,
-        threads,
-    )?;
+    run_each(&plan, &expansion, &to_run, &out, &fingerprint, threads)?;
 
     if let Some(shard) = args.shard {
         let manifest = store::Manifest {
@@ -203,16 +177,11 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let scenarios: Vec<_> = scenarios
-        .into_iter()
-        .map(|s| s.context("a point's scenario was not kept"))
-        .collect::<anyhow::Result<_>>()?;
     let results = outputs::read_all(&expansion, &fingerprint, |_| out.clone())?;
     let comparison = outputs::write(
         &plan,
         base.seed,
         &expansion,
-        &scenarios,
         results,
         &out,
         args.reproducible,
@@ -225,34 +194,39 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
 fn run_each(
     plan: &Plan,
     expansion: &expand::Expansion,
-    scenarios: &[Option<crate::scenario::Scenario>],
     runs: &[&RunSpec],
     out: &Path,
     fingerprint: &str,
     threads: usize,
 ) -> anyhow::Result<()> {
     let done = AtomicUsize::new(0);
+    let mut uses = vec![0; expansion.points.len()];
+    for run in runs {
+        uses[run.point] += 1;
+    }
+    let scenarios = points::PointCache::new(plan, expansion, uses);
     let slots = jobs::each_in_parallel(runs, threads, |run| {
         let point = &expansion.points[run.point];
         let combo = &point.combos[run.combo];
-        let scenario = scenarios[run.point]
-            .as_ref()
-            .context("a point's scenario was not kept")?;
+        let scenario = scenarios.get(run.point)?;
         let dir = expand::run_folder(out, run);
         store::clear_marker(&dir)?;
         let started = Instant::now();
         let result = jobs::run_one(
-            scenario,
+            &scenario,
             combo,
             run.run,
             plan.runs,
             &out.join(&point.folder),
-        )
-        .and_then(|result| {
-            store::write_marker(&dir, fingerprint, run, &result)?;
-            Ok(result)
-        })
-        .with_context(|| format!("run {} ({})", run.id, run.folder.display()))?;
+        );
+        drop(scenario);
+        scenarios.done(run.point);
+        let result = result
+            .and_then(|result| {
+                store::write_marker(&dir, fingerprint, run, &result)?;
+                Ok(result)
+            })
+            .with_context(|| format!("run {} ({})", run.id, run.folder.display()))?;
         let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
         eprintln!(
             "[{finished}/{}] run {} {}: {} migrations, p95 {:.3} ms ({:.1} s)",
@@ -296,8 +270,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<()> {
         );
     }
     let base = plan.base_file()?;
-    let (expansion, scenarios) = expand::expand(&plan, |_| true)?;
-    let scenarios: Vec<_> = scenarios.into_iter().flatten().collect();
+    let expansion = expand::expand(&plan)?;
     shards.check_runs(&expansion)?;
     let results = outputs::read_all(&expansion, &plan.fingerprint(), |run| {
         shards.dir_of(run.id).to_path_buf()
@@ -306,7 +279,6 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<()> {
         &plan,
         base.seed,
         &expansion,
-        &scenarios,
         results,
         &out,
         args.reproducible,

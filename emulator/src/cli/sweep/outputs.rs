@@ -10,10 +10,10 @@ use crate::cli::compare::jobs::RunResult;
 use crate::cli::compare::plots;
 use crate::cli::compare::tree::Tree;
 use crate::output::AtomicOutputs;
-use crate::scenario::Scenario;
 
 use super::expand::{self, Expansion, RunSpec};
 use super::plan::Plan;
+use super::points::PointCache;
 use super::store;
 
 /// Results by point, then combination, then run.
@@ -56,7 +56,6 @@ pub fn write(
     plan: &Plan,
     seed: u64,
     expansion: &Expansion,
-    scenarios: &[Scenario],
     mut results: Results,
     out: &Path,
     reproducible: bool,
@@ -82,8 +81,10 @@ pub fn write(
     top.write("comparison.json", &comparison.json_bytes()?)?;
     top.write("comparison.csv", comparison.to_csv().as_bytes())?;
     let mut folders = Vec::new();
+    let scenarios = PointCache::new(plan, expansion, vec![1; expansion.points.len()]);
     for (k, point) in expansion.points.iter().enumerate() {
-        let figures = plots::draw_all(&scenarios[k], &point.combos, &results[k])?;
+        let figures = plots::draw_all(&*scenarios.get(k)?, &point.combos, &results[k])?;
+        scenarios.done(k);
         if point.folder.as_os_str().is_empty() {
             for (name, svg) in figures {
                 top.write(name, svg.as_bytes())?;

@@ -271,8 +271,9 @@ impl Plan {
     }
 }
 
-/// FNV-1a, 64 bits (Fowler, Noll and Vo): a stable identity for the plan,
-/// not a defence against forgery.
+/// FNV-1a, 64 bits (Fowler, Noll and Vo; offset basis 0xcbf29ce484222325
+/// and prime 0x100000001b3 as in IETF draft-eastlake-fnv): a stable
+/// identity for the plan, not a defence against forgery.
 fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
         (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
@@ -501,7 +502,7 @@ mod tests {
     }
 
     #[test]
-    fn the_fingerprint_is_stable_and_follows_the_plan() {
+    fn fnv1a_gives_its_published_test_vectors() {
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
