@@ -510,6 +510,12 @@ fn bad_plans_and_shards_are_refused_naming_the_file_and_the_axis() {
     assert!(err.contains("I must be in 0..=2"), "{err}");
     let err = fails(&["sweep", s(&path), "--shard", "2", "--list"]);
     assert!(err.contains("is not I/N"), "{err}");
+    // A shard writes no comparison, so --reproducible belongs to merge.
+    let err = fails(&["sweep", s(&path), "--shard", "0/2", "--reproducible"]);
+    assert!(
+        err.contains("'--shard <I/N>' cannot be used with '--reproducible'"),
+        "{err}"
+    );
     // A seed axis is a scenario field like any other.
     let path = write("[axes]\nseed = [3, 5]\n");
     let runs = json_of(&["sweep", s(&path), "--list", "--json"]);

@@ -69,7 +69,8 @@ pub struct SweepArgs {
     /// Write 0 for the wall-clock figures (wall_s, sim_requests_per_s) in
     /// the comparison, so that it is byte-identical from one invocation,
     /// machine or sharding to the next (run folders keep the real ones).
-    #[arg(long)]
+    /// A shard writes no comparison: give it to `merge` instead.
+    #[arg(long, conflicts_with = "shard")]
     pub reproducible: bool,
 }
 
