@@ -3,7 +3,9 @@
 # slurmctld, slurmd) on a generated configuration in a temporary folder runs
 # a small sweep as a job array of shards, then the dependent merge job
 # (deploy/slurm/submit.sh); the merged comparison must be byte-identical to
-# the same sweep run on one machine. Every daemon it started is stopped, by
+# the same sweep run on one machine. Then a real-clock run whose cloudlet
+# nodes are Slurm tasks (deploy/slurm/cloudlets.sbatch) must complete with a
+# round trip measured to every node. Every daemon it started is stopped, by
 # its pid file, whatever happens.
 #
 #   deploy/slurm/test-local-cluster.sh [PLAN] [SHARDS]
@@ -37,10 +39,11 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
 fi
 
 if [ -z "${MCC_EMU:-}" ]; then
-    (cd "$repo" && cargo build -q -p mcc-emu --locked)
+    (cd "$repo" && cargo build -q -p mcc-emu -p mcc-cloudlet --locked)
     MCC_EMU=$repo/target/debug/mcc-emu
 fi
-export MCC_EMU
+CLOUDLET=${CLOUDLET:-$(dirname "$MCC_EMU")/cloudlet}
+export MCC_EMU CLOUDLET
 
 tmp=$(mktemp -d /tmp/mcc-slurm.XXXXXX)
 jobs_submitted=()
@@ -184,5 +187,43 @@ while IFS= read -r -d '' file; do
 done < <(find "$tmp/one" \( -name 'comparison.*' -o -name '*.svg' \) -print0)
 [ "$compared" -gt 0 ] || { echo "$0: nothing to compare" >&2; exit 1; }
 say "byte-identical: $compared files (comparison.json, comparison.csv, plots)"
-echo "timing: cluster up $(seconds "$cluster_up") s, submitted to merged $(seconds $((on_slurm - cluster_up))) s, total $(elapsed) s"
-echo "slurm-local: 1 passed, 0 failed"
+swept=$(now_ms)
+
+# Cloudlet nodes as Slurm tasks (deploy/slurm/cloudlets.sbatch): small-real cut
+# to 60 s of scenario at speed 20, its four cloudlets one task each (on the
+# one node here: --overcommit), mcc-emu on the batch step reaching them by
+# the node list.
+sed -e "s|^duration_s = 240|duration_s = 60|" \
+    -e "s|\"small-real-topology.toml\"|\"$repo/topologies/small-real-topology.toml\"|" \
+    -e "s|\"traces/|\"$repo/topologies/traces/|" \
+    "$repo/topologies/small-real.toml" >"$tmp/work/remote.toml"
+real_job=$(sbatch --parsable --ntasks=4 --overcommit \
+    --export="ALL,SCENARIO=$tmp/work/remote.toml,CLOUDLETS=cl-south cl-city cl-east cl-ul,OUT=$tmp/work/real,SPEED=20,PORT=$(free_port),CORES=4,MEMORY_MIB=1024" \
+    "$repo/deploy/slurm/cloudlets.sbatch")
+real_job=${real_job%%;*}
+jobs_submitted+=("$real_job")
+say "real-clock job $real_job: four cloudlet tasks and the run"
+deadline=$(($(date +%s) + timeout_s))
+until [ "$(state "$real_job")" = "COMPLETED " ]; do
+    case "$(state "$real_job")" in
+        *FAILED* | *CANCELLED* | *TIMEOUT* | *NODE_FAIL* | *OUT_OF_MEMORY*)
+            echo "$0: real-clock job $real_job ended $(state "$real_job")" >&2
+            exit 1 ;;
+    esac
+    if [ "$(date +%s)" -gt "$deadline" ]; then
+        echo "$0: real-clock job not done in $timeout_s s: $(state "$real_job")" >&2
+        exit 1
+    fi
+    sleep 0.5
+done
+python3 - "$tmp/work/real/run-summary.json" <<'PY'
+import json, sys
+real = json.load(open(sys.argv[1]))["real_clock"]
+assert real["nodes"] == "remote", real
+assert sorted(real["node_rtt_ms"]) == ["cl-city", "cl-east", "cl-south", "cl-ul"], real
+assert real["migrations_failed"] == 0, real
+print("round trips to the nodes (ms):", real["node_rtt_ms"])
+PY
+say "the real-clock run on Slurm tasks COMPLETED, every node measured"
+echo "timing: cluster up $(seconds "$cluster_up") s, submitted to merged $(seconds $((on_slurm - cluster_up))) s, real-clock job $(seconds $(($(now_ms) - swept))) s, total $(elapsed) s"
+echo "slurm-local: 2 passed, 0 failed"

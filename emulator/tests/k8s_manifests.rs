@@ -464,3 +464,173 @@ fn the_jobs_command_lines_run_here_and_merge() {
         assert!(out.join(file).is_file(), "the merge wrote {file}");
     }
 }
+
+/// The item of kind `kind` in a `List` manifest.
+fn item<'a>(list: &'a Value, kind: &str) -> &'a Value {
+    list["items"]
+        .as_array()
+        .expect("a List has items")
+        .iter()
+        .find(|i| i["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in the List"))
+}
+
+#[test]
+fn the_cloudlet_statefulset_serves_the_node_list_the_real_run_reads() {
+    use mcc_emu::cli::nodes::Spawn;
+    use mcc_emu::cli::run::Clock;
+
+    let installed = installed_binaries();
+    let image = format!("mcc-emu:{}", env!("CARGO_PKG_VERSION"));
+    let path = repo("deploy/k8s/cloudlets.json");
+    let list: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(list["kind"], "List");
+    let config_map = item(&list, "ConfigMap");
+    let service = item(&list, "Service");
+    let set = item(&list, "StatefulSet");
+    assert_eq!(set["apiVersion"], "apps/v1");
+    let service_name = str_of(&service["metadata"]["name"], "Service name");
+    let set_name = str_of(&set["metadata"]["name"], "StatefulSet name");
+    assert_eq!(service["spec"]["clusterIP"], "None", "a headless Service");
+    assert_eq!(set["spec"]["serviceName"], service_name);
+    let pod = &set["spec"]["template"];
+    assert_eq!(
+        service["spec"]["selector"], pod["metadata"]["labels"],
+        "the Service selects the StatefulSet's pods"
+    );
+    assert_eq!(
+        set["spec"]["selector"]["matchLabels"],
+        pod["metadata"]["labels"]
+    );
+    let c = container(&pod["spec"]);
+    assert_eq!(c["image"], image);
+    let command = strings(&c["command"], "command");
+    assert_eq!(command, ["/usr/local/bin/cloudlet"]);
+    assert!(installed.contains(&command[0]));
+    let port = c["ports"][0]["containerPort"].as_u64().expect("a port");
+    assert_eq!(service["spec"]["ports"][0]["port"].as_u64(), Some(port));
+    let index = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "POD_INDEX")
+        .expect("POD_INDEX");
+    assert_eq!(
+        index["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.labels['apps.kubernetes.io/pod-index']"
+    );
+
+    // The node list: pod i's stable DNS name and port on line i.
+    let text = str_of(&config_map["data"]["nodes.txt"], "nodes.txt");
+    let entries = mcc_cloudlet::node_list::parse(text).expect("a node list");
+    assert_eq!(
+        set["spec"]["replicas"].as_u64(),
+        Some(entries.len() as u64),
+        "a pod per node"
+    );
+    for (i, entry) in entries.iter().enumerate() {
+        assert_eq!(
+            entry.address,
+            format!("http://{set_name}-{i}.{service_name}:{port}")
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (nodes_volume, nodes_file) = mount_of(&pod["spec"], Path::new("/nodes/nodes.txt"));
+    assert_eq!(
+        nodes_volume["configMap"]["name"],
+        config_map["metadata"]["name"]
+    );
+    let local_list = tmp.path().join(&nodes_file);
+    std::fs::write(&local_list, text).unwrap();
+
+    // Each pod's arguments, run here: the node takes its line's name.
+    let cloudlet = common::cloudlet_binary();
+    let mut cores_memory = None;
+    for (i, entry) in entries.iter().enumerate() {
+        let args: Vec<String> = expand(c, &[("POD_INDEX", i.to_string())])
+            .into_iter()
+            .skip(1)
+            .map(|a| {
+                if a == "/nodes/nodes.txt" {
+                    local_list.display().to_string()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        let flag = |name: &str| -> u64 {
+            let at = args.iter().position(|a| a == name).expect(name);
+            args[at + 1].parse().unwrap()
+        };
+        cores_memory = Some((flag("--cores"), flag("--memory-mib")));
+        // On loopback and any free port, not the pod's 0.0.0.0:PORT.
+        let mut child = std::process::Command::new(&cloudlet)
+            .args(&args)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("cloudlet starts");
+        let mut line = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        child.kill().unwrap();
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            line.starts_with("http://127.0.0.1:"),
+            "{args:?}: {line}{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("cloudlet {}: serving on", entry.name)),
+            "{args:?}: {stderr}"
+        );
+    }
+
+    // The edge's Job: a real-clock run on those nodes.
+    let job = manifest("real-run.json");
+    assert_eq!(job["kind"], "Job");
+    let edge_pod = &job["spec"]["template"]["spec"];
+    let edge = container(edge_pod);
+    assert_eq!(edge["image"], image);
+    assert_eq!(
+        strings(&edge["command"], "command"),
+        ["/usr/local/bin/mcc-emu"]
+    );
+    let args = expand(edge, &[]);
+    let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    let Command::Run(mut run) = cli.command else {
+        panic!("{args:?} is not `mcc-emu run`")
+    };
+    assert!(matches!(run.clock, Clock::Real));
+    assert_eq!(run.nodes.spawn, Some(Spawn::Remote));
+    let list_path = run.nodes.node_list.clone().expect("--node-list");
+    let (volume, file) = mount_of(edge_pod, &list_path);
+    assert_eq!(volume["configMap"]["name"], config_map["metadata"]["name"]);
+    assert_eq!(file, nodes_file);
+    let (data, _) = mount_of(edge_pod, &run.out.clone().expect("--out"));
+    assert_eq!(
+        data["persistentVolumeClaim"]["claimName"],
+        manifest("volume.json")["metadata"]["name"]
+    );
+    let scenario_path = run.scenario.clone().expect("a scenario");
+    let in_repo = scenario_path
+        .strip_prefix("/opt/mcc-emu")
+        .expect("a scenario the image ships");
+    let mut scenario = mcc_emu::scenario::load_file(&repo("").join(in_repo)).unwrap();
+    run.nodes.node_list = Some(local_list);
+    run.nodes
+        .apply_node_list(&mut scenario)
+        .expect("the node list names every cloudlet of the scenario");
+    let (cores, memory_mib) = cores_memory.unwrap();
+    for cloudlet in &scenario.world.cloudlets {
+        assert_eq!(
+            (cloudlet.cpu_cores as u64, cloudlet.memory_bytes >> 20),
+            (cores, memory_mib),
+            "the nodes are sized as the topology's cloudlet {}",
+            cloudlet.name
+        );
+    }
+}

@@ -112,6 +112,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             if !(speed.is_finite() && speed > 0.0) {
                 anyhow::bail!("--speed must be a number > 0, got {speed}");
             }
+            args.nodes.apply_node_list(&mut scenario)?;
             let nodes = args.nodes.launch()?;
             run_real(scenario.clone(), &out, speed, nodes, progress)?
         }

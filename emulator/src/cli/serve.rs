@@ -53,7 +53,8 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
         anyhow::bail!("--speed {} must be a number > 0", args.speed);
     }
     let nodes = args.nodes.clone().launch()?;
-    let scenario = super::run::load_scenario(args.scenario.as_deref())?;
+    let mut scenario = super::run::load_scenario(args.scenario.as_deref())?;
+    args.nodes.apply_node_list(&mut scenario)?;
     for warning in &scenario.warnings {
         eprintln!("mcc-emu: warning: {warning}");
     }

@@ -310,6 +310,18 @@ pub struct RealClockSummary {
     pub answered_by_handoff_peer: u64,
     /// Requests redirected at least once (sent to a host the VM had left).
     pub redirected: u64,
+    /// `--spawn remote`: the least real round trip measured to each node at
+    /// the start, by cloudlet, in ms (half of it each way was subtracted
+    /// from the emulated delays); absent otherwise.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub node_rtt_ms: std::collections::BTreeMap<String, f64>,
+    /// `--spawn remote`: the pairs of cloudlets (`from/to`) whose nodes'
+    /// real crossing through mcc-emu's relay (both one-way delays) is longer
+    /// than their emulated latency, by how much in ms: their migrations and
+    /// forwarded calls are that much slower than the model's. Absent when
+    /// none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub node_path_excess_ms: std::collections::BTreeMap<String, f64>,
 }
 
 #[cfg(test)]

@@ -466,6 +466,14 @@ impl Shared {
                 migrations_failed: state.totals.migrations_failed,
                 answered_by_handoff_peer: state.totals.answered_by_handoff_peer,
                 redirected: state.totals.redirected,
+                node_rtt_ms: self
+                    .nodes
+                    .nodes
+                    .iter()
+                    .zip(&self.nodes.round_trips)
+                    .map(|(node, rtt)| (node.name.clone(), rtt.as_secs_f64() * 1e3))
+                    .collect(),
+                node_path_excess_ms: self.network.node_path_excess_ms.clone(),
             }),
             ..state.totals.run.summary(
                 crate::output::RunLabel {
@@ -543,7 +551,7 @@ impl RealEdge {
             .map_err(|e| RealClockError::invalid(format!("access points: {e}")))?;
         let timer = Timer::precise()
             .map_err(|e| RealClockError::internal(format!("cannot start the timer thread: {e}")))?;
-        let network = Network::new(world, timer.clone())?;
+        let mut network = Network::new(world, timer.clone())?;
         let radio = world.radio.as_ref().map(WallRadio::new);
         let tables = PlacementTables::new(world, &settings.migration);
         let nodes = Nodes::start(
@@ -554,6 +562,11 @@ impl RealEdge {
             &network,
         )
         .await?;
+        let mut nodes = nodes;
+        if options.nodes == NodeLaunch::Remote {
+            nodes.probe_remote().await?;
+            network.subtract_real(world, &nodes.round_trips)?;
+        }
         // The output folder is touched only once the nodes run.
         let (sink, outputs) = match &options.out {
             Some(out) => match RunFiles::open(out, world.output_names(options.scenario_devices)) {
