@@ -54,6 +54,9 @@ fn num(v: &Value, key: &str) -> f64 {
 /// relocate site lists to (a city of its own).
 fn backbone_facts(file: &str) -> (u64, u64, bool, &'static str) {
     match file {
+        // Topology Zoo's 197 nodes and 245 edges, two of them parallel
+        // (merged, capacities added); Cogent's Austin PoP (experiments/austin).
+        "topologies/Cogentco.graphml" => (197, 243, true, "Austin"),
         "topologies/Geant2012.graphml" => (40, 61, true, "IE"),
         "topologies/Heanet.graphml" => (7, 11, true, "Limerick"),
         other => panic!("{other}: a new backbone; add its facts to this test"),
@@ -76,7 +79,11 @@ fn site_facts(file: &str) -> (u64, u64, bool) {
 fn the_shared_data_is_all_there() {
     assert_eq!(
         files("topologies", Some("graphml")),
-        ["topologies/Geant2012.graphml", "topologies/Heanet.graphml"]
+        [
+            "topologies/Cogentco.graphml",
+            "topologies/Geant2012.graphml",
+            "topologies/Heanet.graphml"
+        ]
     );
     assert_eq!(
         files("topologies/sites", Some("csv")),
