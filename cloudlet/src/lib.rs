@@ -52,4 +52,5 @@
 pub mod memory;
 pub mod migration;
 pub mod node;
+pub mod node_list;
 pub mod realtime;

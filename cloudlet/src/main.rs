@@ -1,23 +1,41 @@
 //! The `cloudlet` binary: one cloudlet node serving the `Cloudlet` gRPC
 //! service; see [`mcc_cloudlet::node`].
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use mcc_cloudlet::node::{self, CloudletNode, NodeConfig};
+use mcc_cloudlet::node_list;
 
 /// A cloudlet node of mcc-emu: hosts VMs, serves device requests, migrates VMs.
 #[derive(Debug, Parser)]
 #[command(name = "cloudlet", version, about, long_about = None)]
 struct Args {
-    /// Address to serve gRPC on (loopback by default; port 0: any free
-    /// port). The address served is printed on stdout as `http://IP:PORT`.
-    #[arg(long, default_value = "127.0.0.1:50051")]
-    listen: SocketAddr,
-    /// The node's host id.
+    /// Address to serve gRPC on (port 0: any free port; default
+    /// 127.0.0.1:50051, or every interface at the port of this node's line
+    /// with --node-list). The address served is printed on stdout as
+    /// `http://IP:PORT`.
     #[arg(long)]
-    id: String,
+    listen: Option<SocketAddr>,
+    /// The node's host id: the cloudlet's name in the topology.
+    #[arg(
+        long,
+        required_unless_present = "node_list",
+        conflicts_with = "node_list"
+    )]
+    id: Option<String>,
+    /// A node list file (`NAME http://HOST:PORT` a line, as `mcc-emu run
+    /// --spawn remote --nodes` reads): this node is line --index of it, and
+    /// takes its name as host id and serves on its port.
+    #[arg(long, requires = "index", value_name = "FILE")]
+    node_list: Option<PathBuf>,
+    /// With --node-list: which node this is, from 0 (blank and comment
+    /// lines not counted), e.g. a Slurm task's SLURM_PROCID or a
+    /// StatefulSet pod's index.
+    #[arg(long, requires = "node_list")]
+    index: Option<usize>,
     /// Core slots (requests executing at once).
     #[arg(long, default_value_t = 4)]
     cores: u32,
@@ -43,13 +61,36 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The host id and listen address: given, or this node's line of the node list.
+fn identity(args: &Args) -> anyhow::Result<(String, SocketAddr)> {
+    let default_listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 50051));
+    let (Some(path), Some(index)) = (&args.node_list, args.index) else {
+        let id = args.id.clone().context("give --id or --node-list")?;
+        return Ok((id, args.listen.unwrap_or(default_listen)));
+    };
+    let entries = node_list::read(path)?;
+    let entry = entries.get(index).with_context(|| {
+        format!(
+            "--index {index}: node list {} has {} node(s), numbered 0..={}",
+            path.display(),
+            entries.len(),
+            entries.len() - 1
+        )
+    })?;
+    let listen = args
+        .listen
+        .unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, entry.port)));
+    Ok((entry.name.clone(), listen))
+}
+
 fn run(args: Args) -> anyhow::Result<()> {
+    let (id, listen) = identity(&args)?;
     let memory_bytes = args
         .memory_mib
         .checked_mul(1 << 20)
         .with_context(|| format!("--memory-mib {} is too large", args.memory_mib))?;
     let node = CloudletNode::new(NodeConfig {
-        host_id: args.id.clone(),
+        host_id: id.clone(),
         cores: args.cores,
         memory_bytes,
     })?;
@@ -71,9 +112,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         .build()
         .context("starting the Tokio runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+            .with_context(|| format!("cannot listen on {}", listen))?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         if let Some(addr) = args.metrics_listen {
             let metrics = tokio::net::TcpListener::bind(addr)
@@ -90,10 +131,10 @@ fn run(args: Args) -> anyhow::Result<()> {
                     let _ = stop.wait_for(|s| *s).await;
                 },
             ));
-            eprintln!("cloudlet {}: metrics on http://{addr}/metrics", args.id);
+            eprintln!("cloudlet {}: metrics on http://{addr}/metrics", id);
         }
         let bound = listener.local_addr().context("reading the bound address")?;
-        eprintln!("cloudlet {}: serving on {bound}", args.id);
+        eprintln!("cloudlet {}: serving on {bound}", id);
         // A parent that started us with `--listen 127.0.0.1:0` reads the
         // port from this line.
         {
@@ -112,7 +153,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         })
         .await
         .context("serving gRPC")?;
-        eprintln!("cloudlet {}: stopped", args.id);
+        eprintln!("cloudlet {}: stopped", id);
         Ok(())
     })
 }

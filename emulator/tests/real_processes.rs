@@ -5,34 +5,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
-/// The `cloudlet` executable of this workspace, built for this test (Cargo
-/// builds a package's executables for its own tests only, and `cloudlet`
-/// belongs to mcc-cloudlet), in the profile this test was built in.
-fn cloudlet_binary() -> PathBuf {
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_mcc-emu"));
-    let release = exe
-        .parent()
-        .and_then(Path::file_name)
-        .is_some_and(|dir| dir == "release");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut build = std::process::Command::new(cargo);
-    build.current_dir(common::repo("")).args([
-        "build",
-        "--quiet",
-        "-p",
-        "mcc-cloudlet",
-        "--bin",
-        "cloudlet",
-    ]);
-    if release {
-        build.arg("--release");
-    }
-    let status = build.status().expect("cargo runs");
-    assert!(status.success(), "cargo build -p mcc-cloudlet failed");
-    exe.with_file_name(format!("cloudlet{}", std::env::consts::EXE_SUFFIX))
-}
+use std::path::Path;
 
 /// The tests here count `cloudlet` processes: one test at a time.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -71,7 +44,7 @@ fn sorted_moves(dir: &Path) -> Vec<[String; 5]> {
 #[test]
 fn cloudlet_processes_run_the_scenario_and_are_gone_afterwards() {
     let _alone = one_at_a_time();
-    let binary = cloudlet_binary();
+    let binary = common::cloudlet_binary();
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("agree.toml");
     std::fs::write(&file, common::agreement_scenario("")).expect("scenario written");
@@ -119,7 +92,7 @@ fn serve_runs_its_cloudlets_as_processes() {
     use mcc_proto::v1::DeviceRequest;
 
     let _alone = one_at_a_time();
-    let binary = cloudlet_binary();
+    let binary = common::cloudlet_binary();
     let before = running(&binary);
     let mut served = common::serve::Served::start(&[
         "topologies/small-real.toml",
@@ -214,7 +187,7 @@ fn children_of(parent: u32, binary: &Path) -> Vec<(u32, String)> {
 #[test]
 fn a_cloudlet_process_killed_mid_run_is_reported_once_with_its_vms() {
     let _alone = one_at_a_time();
-    let binary = cloudlet_binary();
+    let binary = common::cloudlet_binary();
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("real");
     let stderr_path = dir.path().join("stderr.txt");

@@ -9,6 +9,12 @@
 //! it errs only in the order of messages that reach one hop within one
 //! serialisation time of each other. Booking everything at once costs one
 //! timer wait per path instead of one per hop.
+//!
+//! A path may have a *real part* ([`EmulatedPath::with_real_part`]): the
+//! one-way delay of a real network its messages also cross (the edge and a
+//! cloudlet node on different hosts). The path then delivers that much
+//! earlier than its hops say, so that emulated plus real delay is the
+//! emulated delay alone; the hops' schedules are unchanged.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +27,8 @@ use super::link::{Delivery, Direction, EmulatedLink};
 pub struct PathDelivery {
     /// When it was offered to the first hop.
     pub offered: Instant,
-    /// When it arrives at the end of the path.
+    /// When it arrives at the end of the path, less the path's real part
+    /// (never before `offered`).
     pub arrive: Instant,
     /// Each hop's schedule, in path order (times since that link's epoch).
     pub hops: Vec<Delivery>,
@@ -62,13 +69,19 @@ impl PathDelivery {
 pub struct EmulatedPath {
     hops: Vec<(Arc<EmulatedLink>, Direction)>,
     timer: Timer,
+    /// The real network's one-way delay on the way, delivered early.
+    real: Duration,
 }
 
 impl EmulatedPath {
     /// A path over `hops` (each link and the direction it is crossed in).
     /// An empty path delivers at once.
     pub fn new(hops: Vec<(Arc<EmulatedLink>, Direction)>, timer: Timer) -> Self {
-        Self { hops, timer }
+        Self {
+            hops,
+            timer,
+            real: Duration::ZERO,
+        }
     }
 
     /// The path of one link crossed in `direction`.
@@ -77,6 +90,7 @@ impl EmulatedPath {
         Self {
             hops: vec![(link, direction)],
             timer,
+            real: Duration::ZERO,
         }
     }
 
@@ -90,6 +104,7 @@ impl EmulatedPath {
                 .map(|(link, direction)| (link.clone(), direction.reverse()))
                 .collect(),
             timer: self.timer.clone(),
+            real: self.real,
         }
     }
 
@@ -100,7 +115,22 @@ impl EmulatedPath {
         Self {
             hops,
             timer: self.timer.clone(),
+            real: self.real + next.real,
         }
+    }
+
+    /// This path with `real` of its delay provided by a real network its
+    /// messages cross besides it: it delivers `real` earlier than its hops
+    /// say. The caller checks that `real` is at most the path's
+    /// [`latency`](Self::latency), or the emulated delay cannot be kept.
+    pub fn with_real_part(mut self, real: Duration) -> Self {
+        self.real = real;
+        self
+    }
+
+    /// The real network's part of the path's delay (zero unless set).
+    pub fn real_part(&self) -> Duration {
+        self.real
     }
 
     /// Hops on the path.
@@ -157,7 +187,7 @@ impl EmulatedPath {
         }
         PathDelivery {
             offered,
-            arrive: at,
+            arrive: at.checked_sub(self.real).unwrap_or(at).max(offered),
             hops,
         }
     }
@@ -225,6 +255,27 @@ mod tests {
         // The way back crosses the other directions: idle.
         let back = path.reversed().reserve(1_000);
         assert!(back.delay() < 5 * MS + MS / 2, "{:?}", back.delay());
+    }
+
+    #[test]
+    fn a_real_part_delivers_that_much_earlier_and_keeps_the_hops_schedule() {
+        let timer = Timer::new(crate::realtime::TimerKind::Tokio).expect("timer");
+        let emulated = EmulatedPath::single(link(5 * MS, 8e6, &timer), Direction::AToB);
+        let offered = Instant::now();
+        let plain = emulated.reserve_at(offered, 1_000);
+        let real = emulated.clone().with_real_part(2 * MS);
+        assert_eq!(real.real_part(), 2 * MS);
+        assert_eq!(real.reversed().real_part(), 2 * MS);
+        // The link is idle again for the second message one second later.
+        let later = offered + Duration::from_secs(1);
+        let early = real.reserve_at(later, 1_000);
+        assert_eq!(plain.delay(), 6 * MS);
+        assert_eq!(early.delay(), 4 * MS, "6 ms emulated, 2 of them real");
+        assert_eq!(early.hops[0].delay(), 6 * MS, "the hop's own schedule");
+        // More real delay than the path has: delivered at once, never before.
+        let all = emulated.with_real_part(Duration::from_secs(1));
+        let d = all.reserve_at(later + Duration::from_secs(1), 1_000);
+        assert_eq!(d.arrive, d.offered);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod migrate;
 pub mod nodes;
 pub mod run;
 pub mod serve;
+pub mod sweep;
 
 /// mcc-emu: an edge-cloudlet mobility emulator.
 #[derive(Debug, Parser)]
@@ -25,6 +26,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run several policies and techniques on identical traces and seeds, side by side.
     Compare(compare::CompareArgs),
+    /// Run a sweep plan (policies, techniques, runs and scenario fields), whole or one shard.
+    Sweep(sweep::SweepArgs),
+    /// Combine the shards of a sweep into its comparison.
+    Merge(sweep::MergeArgs),
     /// Look at an input (a topology, traces, a scenario) without running anything.
     Inspect(inspect::InspectArgs),
     /// Run one VM migration on the virtual clock and print its metrics.
@@ -41,6 +46,8 @@ impl Cli {
         match self.command {
             Command::Run(args) => run::run(args),
             Command::Compare(args) => compare::run(args),
+            Command::Sweep(args) => sweep::run(args),
+            Command::Merge(args) => sweep::merge(args),
             Command::Inspect(args) => inspect::run(args),
             Command::Migrate(args) => migrate::run(args),
             Command::Bench(args) => bench::run(args),

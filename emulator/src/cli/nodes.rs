@@ -1,11 +1,13 @@
-//! `--spawn` and `--cloudlet-bin`: where the real clock's cloudlet nodes
-//! run, for `mcc-emu run --clock real` and `mcc-emu serve`.
+//! `--spawn`, `--cloudlet-bin` and `--node-list`: where the real clock's
+//! cloudlet nodes run, for `mcc-emu run --clock real` and `mcc-emu serve`.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
+use mcc_cloudlet::node_list;
 
 use crate::realclock::NodeLaunch;
+use crate::scenario::Scenario;
 
 /// How the cloudlet nodes of a real-clock edge run.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -17,6 +19,11 @@ pub struct NodeArgs {
     /// next to mcc-emu).
     #[arg(long)]
     pub cloudlet_bin: Option<PathBuf>,
+    /// With `--spawn remote`: the node list file (`NAME http://HOST:PORT`
+    /// a line, every cloudlet of the topology; docs/cluster.md), instead of
+    /// the scenario's `[cloudlets.addresses]`.
+    #[arg(long, value_name = "FILE")]
+    pub node_list: Option<PathBuf>,
 }
 
 /// Where the cloudlet nodes run.
@@ -39,6 +46,51 @@ impl NodeArgs {
         if self.cloudlet_bin.is_some() {
             anyhow::bail!("--cloudlet-bin applies to --clock real --spawn processes only");
         }
+        if self.node_list.is_some() {
+            anyhow::bail!("--node-list applies to --clock real --spawn remote only");
+        }
+        Ok(())
+    }
+
+    /// With `--node-list`: the node of each cloudlet of `scenario` from
+    /// the file, replacing `[cloudlets.addresses]`. Every line must name a
+    /// cloudlet of the topology, and every cloudlet have a line.
+    pub fn apply_node_list(&self, scenario: &mut Scenario) -> anyhow::Result<()> {
+        let Some(path) = &self.node_list else {
+            return Ok(());
+        };
+        if self.spawn != Some(Spawn::Remote) {
+            anyhow::bail!("--node-list applies to --spawn remote only");
+        }
+        let shown = path.display();
+        let cloudlets = &scenario.world.cloudlets;
+        let mut addresses = vec![None; cloudlets.len()];
+        for entry in node_list::read(path)? {
+            let index = cloudlets
+                .iter()
+                .position(|c| c.name == entry.name)
+                .ok_or_else(|| {
+                    let names: Vec<&str> = cloudlets.iter().take(8).map(|c| c.name.as_str()).collect();
+                    anyhow::anyhow!(
+                        "node list {shown}: line {}: the topology has no cloudlet {:?} (it has {}{})",
+                        entry.line,
+                        entry.name,
+                        names.join(", "),
+                        if cloudlets.len() > names.len() { ", ..." } else { "" }
+                    )
+                })?;
+            addresses[index] = Some(entry.address);
+        }
+        if let Some(missing) = addresses.iter().position(Option::is_none) {
+            anyhow::bail!(
+                "node list {shown}: no line for cloudlet {}: every cloudlet of the topology \
+                 needs its node ({} of {} listed)",
+                cloudlets[missing].name,
+                addresses.iter().filter(|a| a.is_some()).count(),
+                cloudlets.len()
+            );
+        }
+        scenario.node_addresses = addresses;
         Ok(())
     }
 
@@ -88,6 +140,7 @@ mod tests {
         let remote_with_binary = NodeArgs {
             spawn: Some(Spawn::Remote),
             cloudlet_bin: Some(PathBuf::from("cloudlet")),
+            node_list: None,
         };
         let error = remote_with_binary.clone().launch().unwrap_err().to_string();
         assert!(error.contains("--cloudlet-bin"), "{error}");
@@ -99,6 +152,7 @@ mod tests {
         let named = NodeArgs {
             spawn: Some(Spawn::Processes),
             cloudlet_bin: Some(PathBuf::from("/opt/cloudlet")),
+            node_list: None,
         };
         assert_eq!(
             named.launch().expect("named binary"),

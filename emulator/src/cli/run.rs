@@ -115,6 +115,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 scenario.settings.mobility_step_ns,
             )
             .map_err(anyhow::Error::msg)?;
+            args.nodes.apply_node_list(&mut scenario)?;
             let nodes = args.nodes.launch()?;
             run_real(scenario.clone(), &out, speed, nodes, progress)?
         }

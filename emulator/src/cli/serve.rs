@@ -55,9 +55,10 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
             Some(mcc_mobile_client::fleet::token_from_file(path).map_err(anyhow::Error::msg)?);
     }
     auth::check_listen_address(args.listen, args.token.as_deref())?;
-    let scenario = super::run::load_scenario(args.scenario.as_deref())?;
+    let mut scenario = super::run::load_scenario(args.scenario.as_deref())?;
     crate::realclock::clock::check_speed("--speed", args.speed, scenario.settings.mobility_step_ns)
         .map_err(anyhow::Error::msg)?;
+    args.nodes.apply_node_list(&mut scenario)?;
     let nodes = args.nodes.clone().launch()?;
     for warning in &scenario.warnings {
         eprintln!("mcc-emu: warning: {warning}");

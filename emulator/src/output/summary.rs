@@ -1,13 +1,13 @@
 //! The experiment's summary (`summary.json`) and the delay statistics in it.
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The longest delay the percentiles tell apart: one day, in microseconds.
 const MAX_TRACKED_US: u64 = 86_400_000_000;
 
 /// Delay statistics in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct DelayStats {
     /// Arithmetic mean.
     pub mean: f64,
@@ -148,7 +148,7 @@ fn round_us(ms: f64) -> f64 {
 }
 
 /// What `summary.json` holds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// The placement policy that ran (`ga`, `nearest`, ...).
     pub policy: String,
@@ -192,7 +192,7 @@ pub struct Summary {
 
 /// This run against a `never` run of the same scenario and seed: the same
 /// devices, traces and request times, every VM left on its first host.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgainstNever {
     /// Delay of the `never` run's answered requests.
     pub never_delay_ms: DelayStats,
@@ -332,7 +332,7 @@ pub struct RunLabel<'a> {
 }
 
 /// What `summary.json` adds for a run on the real clock.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RealClockSummary {
     /// Scenario seconds per wall-clock second.
     pub speed: f64,
@@ -355,10 +355,22 @@ pub struct RealClockSummary {
     pub nodes_lost: Vec<NodeLost>,
     /// The VMs that died with them.
     pub vms_lost: Vec<VmLost>,
+    /// `--spawn remote`: the least real round trip measured to each node at
+    /// the start, by cloudlet, in ms (half of it each way was subtracted
+    /// from the emulated delays); absent otherwise.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub node_rtt_ms: std::collections::BTreeMap<String, f64>,
+    /// `--spawn remote`: the pairs of cloudlets (`from/to`) whose nodes'
+    /// real crossing through mcc-emu's relay (both one-way delays) is longer
+    /// than their emulated latency, by how much in ms: their migrations and
+    /// forwarded calls are that much slower than the model's. Absent when
+    /// none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub node_path_excess_ms: std::collections::BTreeMap<String, f64>,
 }
 
 /// A cloudlet node that died during a real-clock run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeLost {
     /// The cloudlet.
     pub id: String,
@@ -372,7 +384,7 @@ pub struct NodeLost {
 }
 
 /// A VM lost with its node.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VmLost {
     /// The VM.
     pub vm: String,

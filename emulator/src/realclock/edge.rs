@@ -506,6 +506,14 @@ impl Shared {
                 refused_overload: self.in_flight.refused(),
                 nodes_lost: state.losses.nodes.clone(),
                 vms_lost: state.losses.vms.clone(),
+                node_rtt_ms: self
+                    .nodes
+                    .nodes
+                    .iter()
+                    .zip(&self.nodes.round_trips)
+                    .map(|(node, rtt)| (node.name.clone(), rtt.as_secs_f64() * 1e3))
+                    .collect(),
+                node_path_excess_ms: self.network.node_path_excess_ms.clone(),
             }),
             ..state.totals.run.summary(
                 crate::output::RunLabel {
@@ -583,7 +591,7 @@ impl RealEdge {
             .map_err(|e| RealClockError::invalid(format!("access points: {e}")))?;
         let timer = Timer::precise()
             .map_err(|e| RealClockError::internal(format!("cannot start the timer thread: {e}")))?;
-        let network = Network::new(world, timer.clone())?;
+        let mut network = Network::new(world, timer.clone())?;
         let radio = world.radio.as_ref().map(WallRadio::new);
         let tables = PlacementTables::new(world, &settings.migration);
         let nodes = Nodes::start(
@@ -594,6 +602,11 @@ impl RealEdge {
             &network,
         )
         .await?;
+        let mut nodes = nodes;
+        if options.nodes == NodeLaunch::Remote {
+            nodes.probe_remote().await?;
+            network.subtract_real(world, &nodes.round_trips)?;
+        }
         // The output folder is touched only once the nodes run.
         let (sink, outputs) = match &options.out {
             Some(out) => match RunFiles::open(out, world.output_names(options.scenario_devices)) {

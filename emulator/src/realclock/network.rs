@@ -33,6 +33,12 @@ pub struct Network {
     /// once, so a request books its path without building it.
     up: Vec<EmulatedPath>,
     down: Vec<EmulatedPath>,
+    /// The real one-way delay between the edge and each cloudlet's node,
+    /// part of the emulated delay (zero unless [`Self::subtract_real`]).
+    real: Vec<Duration>,
+    /// Pairs of cloudlets `from/to` whose nodes' real crossing through the
+    /// relay exceeds their emulated latency, and by how much, in ms.
+    pub node_path_excess_ms: std::collections::BTreeMap<String, f64>,
 }
 
 fn spec(what: &str, latency_ns: u64, capacity_bps: f64) -> Result<LinkSpec, RealClockError> {
@@ -74,6 +80,8 @@ impl Network {
             cloudlets: world.cloudlets.len(),
             up: Vec::new(),
             down: Vec::new(),
+            real: vec![Duration::ZERO; world.cloudlets.len()],
+            node_path_excess_ms: Default::default(),
         };
         for ap in 0..world.access_points.len() as u32 {
             for cloudlet in 0..world.cloudlets.len() as u32 {
@@ -156,9 +164,93 @@ impl Network {
         Some(link.booked_bytes(direction))
     }
 
-    /// From cloudlet `from` to cloudlet `to` over the backbone.
+    /// From cloudlet `from` to cloudlet `to` over the backbone. With real
+    /// parts, the calls between the two nodes cross the real network from
+    /// `from`'s node to the edge's relay and on to `to`'s: the path's real
+    /// part is both one-way delays, at most its whole latency (the excess
+    /// is in `node_path_excess_ms`).
     pub fn between(&self, world: &World, from: u32, to: u32) -> EmulatedPath {
-        self.path(world.paths.between(from, to))
+        let path = self.path(world.paths.between(from, to));
+        let real = (self.real_of(from) + self.real_of(to)).min(path.latency());
+        path.with_real_part(real)
+    }
+
+    fn real_of(&self, cloudlet: u32) -> Duration {
+        self.real
+            .get(cloudlet as usize)
+            .copied()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// Makes the real network part of the emulated delay: `round_trips[c]`
+    /// is the real round trip between the edge and cloudlet c's node (its
+    /// nodes on other hosts), half of it one way. Every path to and from
+    /// c then delivers that much earlier, so that the emulated delay plus
+    /// the real one is the emulated delay. Refused, naming the cloudlet
+    /// and the figures, when a real one-way delay exceeds the emulated
+    /// latency from the nearest access point to the cloudlet: a device's
+    /// delay, what an experiment measures, would be longer than the model's.
+    /// Between two cloudlets (whose nodes' calls cross the real network
+    /// twice, through the edge's relay) the real part is at most the path's
+    /// latency, and what the real crossing takes beyond it is listed in
+    /// `node_path_excess_ms` (migrations and forwarded calls pay it).
+    pub fn subtract_real(
+        &mut self,
+        world: &World,
+        round_trips: &[Duration],
+    ) -> Result<(), RealClockError> {
+        if round_trips.len() != world.cloudlets.len() {
+            return Err(RealClockError::internal(format!(
+                "{} round trips for {} cloudlets",
+                round_trips.len(),
+                world.cloudlets.len()
+            )));
+        }
+        let real: Vec<Duration> = round_trips.iter().map(|rtt| *rtt / 2).collect();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        let aps = world.access_points.len();
+        for (c, cloudlet) in world.cloudlets.iter().enumerate() {
+            let one_way = real[c];
+            for ap in 0..aps {
+                let emulated = self.up[ap * self.cloudlets + c].latency();
+                if one_way > emulated {
+                    return Err(RealClockError::invalid(format!(
+                        "--spawn remote: the real round trip to the node of cloudlet {} is \
+                         {:.3} ms, {:.3} ms one way, more than the emulated latency from \
+                         access point {} to it, {:.3} ms: the emulated delay cannot be kept \
+                         (run mcc-emu nearer the node, or give the path more latency)",
+                        cloudlet.name,
+                        ms(one_way * 2),
+                        ms(one_way),
+                        world.access_points[ap].name,
+                        ms(emulated)
+                    )));
+                }
+            }
+        }
+        let mut excess = std::collections::BTreeMap::new();
+        for (a, from) in world.cloudlets.iter().enumerate() {
+            for (b, to) in world.cloudlets.iter().enumerate() {
+                let emulated = self.path(world.paths.between(a as u32, b as u32)).latency();
+                let crossing = real[a] + real[b];
+                if a != b && crossing > emulated {
+                    excess.insert(
+                        format!("{}/{}", from.name, to.name),
+                        ms(crossing - emulated),
+                    );
+                }
+            }
+        }
+        for ap in 0..aps {
+            for (c, one_way) in real.iter().enumerate() {
+                let i = ap * self.cloudlets + c;
+                self.up[i] = self.up[i].clone().with_real_part(*one_way);
+                self.down[i] = self.down[i].clone().with_real_part(*one_way);
+            }
+        }
+        self.real = real;
+        self.node_path_excess_ms = excess;
+        Ok(())
     }
 }
 
@@ -190,5 +282,59 @@ mod tests {
             between.latency(),
             Duration::from_nanos(world.paths.between_latency_ns(0, 1))
         );
+    }
+
+    #[test]
+    fn real_round_trips_are_subtracted_or_refused_when_they_exceed_the_emulated_latency() {
+        let world = TwoSites::default().world();
+        let timer = Timer::new(mcc_cloudlet::realtime::TimerKind::Tokio).expect("timer");
+        let mut network = Network::new(&world, timer).expect("network");
+        let least: Vec<Duration> = (0..world.cloudlets.len() as u32)
+            .map(|c| {
+                (0..world.access_points.len() as u32)
+                    .map(|ap| network.up(ap, c).unwrap().latency())
+                    .min()
+                    .unwrap()
+            })
+            .collect();
+        let least_ap = |c: usize| least[c];
+        let between = network.between(&world, 0, 1).latency();
+        // Round trips that fit every path: half of each is subtracted.
+        let fits = (least_ap(0).min(between / 2)) / 2;
+        network
+            .subtract_real(&world, &[fits, fits / 2])
+            .expect("fits");
+        assert_eq!(network.up(0, 0).unwrap().real_part(), fits / 2);
+        assert_eq!(network.down(0, 1).unwrap().real_part(), fits / 4);
+        assert_eq!(
+            network.between(&world, 0, 1).real_part(),
+            fits / 2 + fits / 4
+        );
+        // One way more than the nearest access point's latency: refused.
+        let too_far = least_ap(1) * 2 + Duration::from_micros(2);
+        let err = network
+            .subtract_real(&world, &[Duration::ZERO, too_far])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("cloudlet {}", world.cloudlets[1].name))
+                && err.contains("more than the emulated latency from access point"),
+            "{err}"
+        );
+        // Both nodes' real paths add up between the two cloudlets: more
+        // than its latency is not subtracted, and the excess is listed.
+        // Each node as far as its device paths allow: through the relay,
+        // more than the path between them.
+        let one_way = least_ap(0).min(least_ap(1));
+        assert!(one_way * 2 > between, "{one_way:?} {between:?}");
+        network
+            .subtract_real(&world, &[one_way * 2, one_way * 2])
+            .expect("device paths fit");
+        let path = network.between(&world, 0, 1);
+        assert_eq!(path.real_part(), path.latency());
+        let pair = format!("{}/{}", world.cloudlets[0].name, world.cloudlets[1].name);
+        let excess = network.node_path_excess_ms[&pair];
+        let want = (one_way * 2 - between).as_secs_f64() * 1e3;
+        assert!((excess - want).abs() < 1e-9, "{excess} {want}");
     }
 }

@@ -13,11 +13,18 @@
 //! relay ([`super::relay`]), which makes every message (the
 //! migration stream, forwarded requests, fault pulls, the hand-over calls)
 //! cross those links on its way.
+//!
+//! Remote nodes are probed at the start ([`Nodes::probe_remote`]): each must
+//! answer as the cloudlet it is listed for, and the real round trip to it is
+//! measured, so that the network can subtract the real part from the
+//! emulated delays ([`Network::subtract_real`]).
 
 use mcc_cloudlet::node::{self, CloudletNode, NodeConfig};
 use mcc_cloudlet::realtime::Timer;
+use mcc_proto::v1::StatusRequest;
 use mcc_proto::v1::cloudlet_client::CloudletClient;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
@@ -60,6 +67,15 @@ impl NodeLaunch {
     }
 }
 
+/// Round trips timed to each remote node at the start; the least is taken
+/// as the real network's delay (the floor under queueing noise, as TCP BBR's
+/// `min_rtt` estimates a path's propagation delay: Cardwell et al., "BBR:
+/// Congestion-Based Congestion Control", ACM Queue 14(5), 2016).
+pub const RTT_PROBES: usize = 10;
+
+/// Longest a remote node may take to answer one probe.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Longest a `cloudlet` process may take to print its address.
 pub const SPAWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -92,6 +108,22 @@ pub(super) struct Nodes {
     /// What node-to-node calls cross when the nodes run outside this
     /// process; `None` in process.
     pub relay: Option<Relay>,
+    /// The least round trip measured to each node, by cloudlet
+    /// (`--spawn remote` only; empty otherwise).
+    pub round_trips: Vec<Duration>,
+}
+
+/// The socket address of the node at `http://HOST:PORT`.
+async fn socket_of(address: &str) -> Result<std::net::SocketAddr, String> {
+    let uri: tonic::codegen::http::Uri = address.parse().map_err(|e| format!("not a URI: {e}"))?;
+    let host = uri.host().ok_or("no host")?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri.port_u16().ok_or("no port")?;
+    tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{host} resolves to no address"))
 }
 
 /// A client of the node at `address`, connected on first use.
@@ -125,6 +157,7 @@ impl Nodes {
                 NodeLaunch::InProcess => None,
                 NodeLaunch::Processes { .. } | NodeLaunch::Remote => Some(Relay::new()),
             },
+            round_trips: Vec::new(),
         };
         match launch {
             NodeLaunch::InProcess => nodes.start_in_process(world, timer, network).await?,
@@ -252,6 +285,54 @@ impl Nodes {
                 local: None,
             });
         }
+        Ok(())
+    }
+
+    /// Checks that each remote node answers `Status` as the cloudlet it is
+    /// listed for, and measures the real network's round trip to it into
+    /// `round_trips`: the least of [`RTT_PROBES`] TCP handshakes with its
+    /// address (the kernels answer them, so this is the network's round trip
+    /// and not the gRPC stack's: that one stays, as on loopback, a cost the
+    /// model does not have; docs/real-clock.md).
+    pub async fn probe_remote(&mut self) -> Result<(), RealClockError> {
+        let mut round_trips = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let unreachable = |what: String| {
+                RealClockError::unavailable(format!(
+                    "--spawn remote: the node of cloudlet {} at {}: {what}",
+                    node.name, node.address
+                ))
+            };
+            let status =
+                tokio::time::timeout(PROBE_TIMEOUT, node.client.clone().status(StatusRequest {}))
+                    .await
+                    .map_err(|_| unreachable(format!("no answer within {PROBE_TIMEOUT:?}")))?
+                    .map_err(|e| unreachable(e.message().to_owned()))?
+                    .into_inner();
+            if status.host_id != node.name {
+                return Err(RealClockError::invalid(format!(
+                    "--spawn remote: the node at {} is cloudlet {:?}, but it is listed for \
+                     cloudlet {} (start it with --id {})",
+                    node.address, status.host_id, node.name, node.name
+                )));
+            }
+            let socket = socket_of(&node.address).await.map_err(unreachable)?;
+            let mut least = Duration::MAX;
+            for _ in 0..RTT_PROBES {
+                let sent = Instant::now();
+                let stream =
+                    tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(socket))
+                        .await
+                        .map_err(|_| {
+                            unreachable(format!("no TCP handshake within {PROBE_TIMEOUT:?}"))
+                        })?
+                        .map_err(|e| unreachable(format!("TCP connect: {e}")))?;
+                least = least.min(sent.elapsed());
+                drop(stream);
+            }
+            round_trips.push(least);
+        }
+        self.round_trips = round_trips;
         Ok(())
     }
 

@@ -31,13 +31,29 @@ static EMBEDDED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The name the embedded default scenario goes by in messages.
+pub const DEFAULT_SCENARIO_PATH: &str = "<embedded>/topologies/default.toml";
+
 /// The embedded default scenario, resolved.
 pub fn default_scenario() -> Result<Scenario, ScenarioError> {
+    load_embedded(DEFAULT_SCENARIO)
+}
+
+/// Scenario text `text` (the default scenario's, changed) resolved with
+/// the files embedded for the default scenario.
+pub fn load_embedded(text: &str) -> Result<Scenario, ScenarioError> {
     resolve::load(
-        Path::new("<embedded>/topologies/default.toml"),
-        DEFAULT_SCENARIO,
+        Path::new(DEFAULT_SCENARIO_PATH),
+        text,
         &EmbeddedSource::new(EMBEDDED),
     )
+}
+
+/// Scenario text `text`, as if it were the file `path`: the files it
+/// names are relative to `path`'s folder.
+pub fn load_text(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let base = path.parent().unwrap_or(Path::new("."));
+    resolve::load(path, text, &DiskSource::new(base))
 }
 
 /// The network a scenario file on disk describes, with its tiers (see
@@ -59,6 +75,5 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
         file: path.display().to_string(),
         message: format!("cannot read it: {e}"),
     })?;
-    let base = path.parent().unwrap_or(Path::new("."));
-    resolve::load(path, &text, &DiskSource::new(base))
+    load_text(path, &text)
 }

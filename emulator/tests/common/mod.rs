@@ -214,3 +214,30 @@ pub fn rows(dir: &Path, file: &str) -> Vec<BTreeMap<String, String>> {
 }
 
 pub mod serve;
+
+/// The `cloudlet` executable of this workspace, built for this test (Cargo
+/// builds a package's executables for its own tests only, and `cloudlet`
+/// belongs to mcc-cloudlet), in the profile this test was built in.
+pub fn cloudlet_binary() -> PathBuf {
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_mcc-emu"));
+    let release = exe
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|dir| dir == "release");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut build = std::process::Command::new(cargo);
+    build.current_dir(repo("")).args([
+        "build",
+        "--quiet",
+        "-p",
+        "mcc-cloudlet",
+        "--bin",
+        "cloudlet",
+    ]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(status.success(), "cargo build -p mcc-cloudlet failed");
+    exe.with_file_name(format!("cloudlet{}", std::env::consts::EXE_SUFFIX))
+}

@@ -26,6 +26,9 @@ sim_requests_per_s is identical from one invocation to the next.";
 
 /// One combination's results.
 struct Row {
+    /// Members that head the row before `policy` (a sweep's point and axis
+    /// values; none for `compare`).
+    head: Vec<(String, Tree)>,
     combo: Combination,
     seeds: Vec<u64>,
     summaries: Vec<crate::output::Summary>,
@@ -35,33 +38,64 @@ struct Row {
 pub struct Comparison {
     runs: u32,
     seed: u64,
+    /// A sweep's axes (`{path: [values]}`), listed after `seed` when present.
+    axes: Option<Tree>,
     rows: Vec<Row>,
 }
 
 impl Comparison {
     /// Gathers `results[c][run]` of `combos[c]`.
     pub fn new(combos: &[Combination], runs: u32, seed: u64, results: &[Vec<RunResult>]) -> Self {
-        let rows = combos
-            .iter()
-            .zip(results)
-            .map(|(combo, runs)| Row {
+        let mut comparison = Self::empty(runs, seed, None);
+        comparison.add_rows(&[], combos, results);
+        comparison
+    }
+
+    /// A comparison without rows yet; `axes` (an object) is listed after
+    /// `seed` in comparison.json.
+    pub fn empty(runs: u32, seed: u64, axes: Option<Tree>) -> Self {
+        Self {
+            runs,
+            seed,
+            axes,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds the rows of `results[c][run]` of `combos[c]`, each headed by
+    /// the members `head`.
+    pub fn add_rows(
+        &mut self,
+        head: &[(String, Tree)],
+        combos: &[Combination],
+        results: &[Vec<RunResult>],
+    ) {
+        self.rows
+            .extend(combos.iter().zip(results).map(|(combo, runs)| Row {
+                head: head.to_vec(),
                 combo: combo.clone(),
                 seeds: runs.iter().map(|r| r.seed).collect(),
                 summaries: runs.iter().map(|r| r.summary.clone()).collect(),
-            })
-            .collect();
-        Self { runs, seed, rows }
+            }));
+    }
+
+    /// `comparison.json`'s bytes: pretty JSON and a newline.
+    pub fn json_bytes(&self) -> serde_json::Result<Vec<u8>> {
+        let mut json = serde_json::to_vec_pretty(&self.to_json())?;
+        json.push(b'\n');
+        Ok(json)
     }
 
     fn row_tree(&self, row: &Row, with_runs: bool) -> Tree {
         let leaf = |v: Value| Tree::Leaf(v);
-        let mut members = vec![
+        let mut members = row.head.clone();
+        members.extend([
             ("policy".to_owned(), leaf(json!(row.combo.policy))),
             (
                 "technique".to_owned(),
                 leaf(json!(row.combo.technique.name())),
             ),
-        ];
+        ]);
         let summaries: Vec<Tree> = row
             .summaries
             .iter()
@@ -88,14 +122,18 @@ impl Comparison {
 
     /// `comparison.json`.
     pub fn to_json(&self) -> Tree {
-        Tree::Node(vec![
+        let mut members = vec![
             ("runs".to_owned(), Tree::Leaf(json!(self.runs))),
             ("seed".to_owned(), Tree::Leaf(json!(self.seed))),
-            (
-                "policies".to_owned(),
-                Tree::List(self.rows.iter().map(|r| self.row_tree(r, true)).collect()),
-            ),
-        ])
+        ];
+        if let Some(axes) = &self.axes {
+            members.push(("axes".to_owned(), axes.clone()));
+        }
+        members.push((
+            "policies".to_owned(),
+            Tree::List(self.rows.iter().map(|r| self.row_tree(r, true)).collect()),
+        ));
+        Tree::Node(members)
     }
 
     /// `comparison.csv`: a header and one line per combination.
@@ -123,7 +161,22 @@ impl Comparison {
     /// deviation with several runs).
     pub fn table(&self) -> String {
         let mut out = String::new();
-        let headers = [
+        // A sweep's head members (point, axis values) lead, `axes_` dropped.
+        let mut head_cells = Vec::new();
+        let mut head_names = Vec::new();
+        for row in &self.rows {
+            let mut cells = Vec::new();
+            flatten("", &Tree::Node(row.head.clone()), &mut cells);
+            if head_names.is_empty() {
+                head_names = cells
+                    .iter()
+                    .map(|(k, _)| k.strip_prefix("axes_").unwrap_or(k).to_owned())
+                    .collect();
+            }
+            head_cells.push(cells.into_iter().map(|(_, v)| v).collect::<Vec<_>>());
+        }
+        let lead = head_names.len();
+        let fixed = [
             "policy",
             "technique",
             "p50 ms",
@@ -136,8 +189,12 @@ impl Comparison {
             "moved MiB",
             "wall s",
         ];
-        let mut cells: Vec<Vec<String>> = vec![headers.iter().map(|h| h.to_string()).collect()];
-        for row in &self.rows {
+        let headers: Vec<String> = head_names
+            .into_iter()
+            .chain(fixed.iter().map(|h| h.to_string()))
+            .collect();
+        let mut cells: Vec<Vec<String>> = vec![headers.clone()];
+        for (row, head) in self.rows.iter().zip(head_cells) {
             let s = &row.summaries;
             let cell = |f: &dyn Fn(&crate::output::Summary) -> f64, decimals: usize| {
                 let values: Vec<f64> = s.iter().map(f).collect();
@@ -148,19 +205,23 @@ impl Comparison {
                     format!("{mean:.decimals$}")
                 }
             };
-            cells.push(vec![
-                row.combo.policy.clone(),
-                row.combo.technique.name().to_owned(),
-                cell(&|s| s.delay_ms.p50, 3),
-                cell(&|s| s.delay_ms.p95, 3),
-                cell(&|s| s.delay_ms.p99, 3),
-                cell(&|s| s.sla_violations as f64, 0),
-                cell(&|s| s.migrations as f64, 0),
-                cell(&|s| s.downtime_ms_total / 1e3, 3),
-                cell(&|s| s.stall_ms_max / 1e3, 3),
-                cell(&|s| s.bytes_migrated as f64 / 1_048_576.0, 1),
-                cell(&|s| s.wall_s, 2),
-            ]);
+            cells.push(
+                head.into_iter()
+                    .chain([
+                        row.combo.policy.clone(),
+                        row.combo.technique.name().to_owned(),
+                        cell(&|s| s.delay_ms.p50, 3),
+                        cell(&|s| s.delay_ms.p95, 3),
+                        cell(&|s| s.delay_ms.p99, 3),
+                        cell(&|s| s.sla_violations as f64, 0),
+                        cell(&|s| s.migrations as f64, 0),
+                        cell(&|s| s.downtime_ms_total / 1e3, 3),
+                        cell(&|s| s.stall_ms_max / 1e3, 3),
+                        cell(&|s| s.bytes_migrated as f64 / 1_048_576.0, 1),
+                        cell(&|s| s.wall_s, 2),
+                    ])
+                    .collect(),
+            );
         }
         let widths: Vec<usize> = (0..headers.len())
             .map(|i| {
@@ -174,7 +235,7 @@ impl Comparison {
         for line in &cells {
             for (i, (cell, width)) in line.iter().zip(&widths).enumerate() {
                 let sep = if i == 0 { "" } else { "  " };
-                if i < 2 {
+                if i < lead + 2 {
                     let _ = write!(out, "{sep}{cell:<width$}");
                 } else {
                     let _ = write!(out, "{sep}{cell:>width$}");

@@ -119,11 +119,7 @@ pub fn run_all(
     let jobs: Vec<(usize, u32)> = (0..combos.len())
         .flat_map(|c| (0..runs).map(move |r| (c, r)))
         .collect();
-    let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let slots: Mutex<Vec<Option<anyhow::Result<RunResult>>>> =
-        Mutex::new((0..jobs.len()).map(|_| None).collect());
     let threads = threads.clamp(1, jobs.len().max(1));
     if progress {
         eprintln!(
@@ -131,60 +127,38 @@ pub fn run_all(
             combos.len()
         );
     }
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                while !failed.load(Ordering::Relaxed) {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(c, run)) = jobs.get(index) else {
-                        break;
-                    };
-                    let combo = &combos[c];
-                    let started = Instant::now();
-                    let result = run_one(scenario, combo, run, runs, out);
-                    let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    match &result {
-                        Ok(r) if progress => eprintln!(
-                            "[{finished}/{}] {}{}: {} migrations, p95 {:.3} ms ({:.1} s)",
-                            jobs.len(),
-                            combo.label(),
-                            if runs > 1 {
-                                format!(" run {run}")
-                            } else {
-                                String::new()
-                            },
-                            r.summary.migrations,
-                            r.summary.delay_ms.p95,
-                            started.elapsed().as_secs_f64()
-                        ),
-                        Ok(_) => {}
-                        Err(_) => failed.store(true, Ordering::Relaxed),
-                    }
-                    if let Ok(mut slots) = slots.lock() {
-                        slots[index] = Some(result);
-                    }
-                }
-            });
+    let run_label = |c: usize, run: u32| {
+        format!(
+            "{}{}",
+            combos[c].label(),
+            if runs > 1 {
+                format!(" run {run}")
+            } else {
+                String::new()
+            }
+        )
+    };
+    let slots = each_in_parallel(&jobs, threads, |&(c, run)| {
+        let started = Instant::now();
+        let result = run_one(scenario, &combos[c], run, runs, out);
+        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if let (Ok(r), true) = (&result, progress) {
+            eprintln!(
+                "[{finished}/{}] {}: {} migrations, p95 {:.3} ms ({:.1} s)",
+                jobs.len(),
+                run_label(c, run),
+                r.summary.migrations,
+                r.summary.delay_ms.p95,
+                started.elapsed().as_secs_f64()
+            );
         }
-    });
-    let slots = slots
-        .into_inner()
-        .map_err(|_| anyhow::anyhow!("a comparison worker thread panicked"))?;
+        result
+    })?;
     let mut by_combo: Vec<Vec<RunResult>> = combos.iter().map(|_| Vec::new()).collect();
     for (slot, &(c, run)) in slots.into_iter().zip(&jobs) {
         match slot {
             Some(Ok(result)) => by_combo[c].push(result),
-            Some(Err(err)) => {
-                return Err(err.context(format!(
-                    "{}{}",
-                    combos[c].label(),
-                    if runs > 1 {
-                        format!(" run {run}")
-                    } else {
-                        String::new()
-                    }
-                )));
-            }
+            Some(Err(err)) => return Err(err.context(run_label(c, run))),
             // Not started because another job failed; that failure is reported.
             None => {}
         }
@@ -195,8 +169,44 @@ pub fn run_all(
     Ok(by_combo)
 }
 
+/// Calls `work` on every item on `threads` worker threads (items taken in
+/// order) and returns each item's result in the items' order; once one
+/// fails, the workers start no more and the items not started are `None`.
+pub fn each_in_parallel<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    work: impl Fn(&T) -> anyhow::Result<R> + Sync,
+) -> anyhow::Result<Vec<Option<anyhow::Result<R>>>> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let slots: Mutex<Vec<Option<anyhow::Result<R>>>> =
+        Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, items.len().max(1)) {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(index) else {
+                        break;
+                    };
+                    let result = work(item);
+                    if result.is_err() {
+                        failed.store(true, Ordering::Relaxed);
+                    }
+                    if let Ok(mut slots) = slots.lock() {
+                        slots[index] = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    slots
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a worker thread panicked"))
+}
+
 /// Runs one combination once, into its own folder, and reads its figures back.
-fn run_one(
+pub fn run_one(
     scenario: &Scenario,
     combo: &Combination,
     run: u32,

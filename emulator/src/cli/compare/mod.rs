@@ -9,11 +9,12 @@
 //! spread over runs (`aggregate`), and written as a table, `comparison.json`,
 //! `comparison.csv` and SVG plots (`plots`), all in one atomic commit.
 
-mod aggregate;
-mod jobs;
-mod plots;
-mod readback;
-mod tree;
+// `sweep` (one module up) reuses the jobs, the aggregation and the plots.
+pub(crate) mod aggregate;
+pub(crate) mod jobs;
+pub(crate) mod plots;
+pub(crate) mod readback;
+pub(crate) mod tree;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -78,8 +79,7 @@ pub fn run(args: CompareArgs) -> anyhow::Result<()> {
     let comparison =
         aggregate::Comparison::new(&combos, args.runs, scenario.settings.seed, &results);
     let mut outputs = AtomicOutputs::new(&out)?;
-    let mut json = serde_json::to_vec_pretty(&comparison.to_json())?;
-    json.push(b'\n');
+    let json = comparison.json_bytes()?;
     outputs.write("comparison.json", &json)?;
     outputs.write("comparison.csv", comparison.to_csv().as_bytes())?;
     for (name, svg) in plots::draw_all(&scenario, &combos, &results)? {
