@@ -83,6 +83,27 @@ fn on_node_loss_takes_restart_or_drop_and_names_them_when_wrong() {
         error.contains("on_node_loss") && error.contains("restart") && error.contains("drop"),
         "{error}"
     );
+    // A restarted VM boots for Firecracker's 125 ms unless told; a boot
+    // out of range is refused with the key and its bounds.
+    assert_eq!(restart.restart_boot_ns, 125_000_000);
+    for bad in ["-1", "1e9", "nan"] {
+        let path = dir.path().join("bad-boot.toml");
+        std::fs::write(
+            &path,
+            std::fs::read_to_string(dir.path().join("scenario.toml"))
+                .unwrap()
+                .replace(
+                    "[placement]",
+                    &format!("[placement]\nrestart_boot_ms = {bad}"),
+                ),
+        )
+        .unwrap();
+        let error = mcc_emu::scenario::load_file(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("placement.restart_boot_ms"),
+            "{bad}: {error}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,7 +196,12 @@ async fn a_dead_node_is_reported_once_and_new_devices_go_elsewhere() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_restart_a_lost_vm_starts_again_elsewhere_and_its_device_is_answered() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = small_real(dir.path(), "on_node_loss = \"restart\"");
+    // A boot long enough to tell from the host call (milliseconds here).
+    let scenario = small_real(
+        dir.path(),
+        "on_node_loss = \"restart\"\nrestart_boot_ms = 400",
+    );
+    assert_eq!(scenario.restart_boot_ns, 400_000_000);
     let service = ControlService::start(
         scenario,
         ServeConfig {
@@ -231,6 +257,15 @@ async fn with_restart_a_lost_vm_starts_again_elsewhere_and_its_device_is_answere
         "{:?}",
         real.vms_lost
     );
+    // The restart took the boot (speed 1: 400 ms of wall time) at least.
+    let wall_ms: f64 = real.vms_lost[0]
+        .then
+        .rsplit("after ")
+        .next()
+        .and_then(|rest| rest.strip_suffix(" ms"))
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("{:?}", real.vms_lost));
+    assert!(wall_ms >= 400.0, "{:?}", real.vms_lost);
     service.shutdown().await.unwrap();
     let _ = stop.send(());
 }

@@ -47,10 +47,16 @@ pub struct Scenario {
     /// What the real clock does with the VMs of a node that dies
     /// (`[placement] on_node_loss`).
     pub on_node_loss: super::schema::OnNodeLoss,
+    /// How long a VM restarted after its node's loss boots before it
+    /// answers, in scenario nanoseconds (`[placement] restart_boot_ms`).
+    pub restart_boot_ns: u64,
     /// The network's tiers: moved backbone nodes, the generated operator
     /// network, the breakout, the remote cloud.
     pub network: NetworkTiers,
 }
+
+/// The longest boot `[placement] restart_boot_ms` accepts: ten minutes.
+const MAX_RESTART_BOOT_MS: f64 = 600_000.0;
 
 /// A scenario that cannot be used: which file, and what is wrong with which key.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -259,6 +265,12 @@ impl Resolver<'_> {
         })?;
         let horizon_s = self.non_negative("placement.horizon_s", p.horizon_s)?;
         let interval_s = self.non_negative("placement.interval_s", f.placement.interval_s)?;
+        let boot_ms = self.non_negative("placement.restart_boot_ms", p.restart_boot_ms)?;
+        if boot_ms > MAX_RESTART_BOOT_MS {
+            return Err(self.error(format!(
+                "key `placement.restart_boot_ms`: must be at most {MAX_RESTART_BOOT_MS} (10 minutes), got {boot_ms}"
+            )));
+        }
 
         warnings.extend(self.read_warnings.take());
         let s_to_ns = |s: f64| (s * 1e9).round() as u64;
@@ -291,6 +303,7 @@ impl Resolver<'_> {
             warnings,
             node_addresses,
             on_node_loss: f.placement.on_node_loss,
+            restart_boot_ns: s_to_ns(boot_ms / 1e3),
             network: tiers,
         })
     }
