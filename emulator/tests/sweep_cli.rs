@@ -521,3 +521,31 @@ fn bad_plans_and_shards_are_refused_naming_the_file_and_the_axis() {
     let runs = json_of(&["sweep", s(&path), "--list", "--json"]);
     assert_eq!(runs[1]["seed"], 5);
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_list_quietly() {
+    // A list far longer than a pipe's buffer (64 KiB), whose reader is gone
+    // before the first line: writing must fail, and the binary ends as a
+    // Unix tool killed by SIGPIPE would (status 141), without a panic.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("long.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "scenario = {:?}\npolicies = [\"never\", \"nearest\"]\ntechniques = [\"soft\", \"pre-copy\"]\nruns = 1000\n",
+            common::repo("emulator/tests/data/scenarios/compare-small.toml")
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
+        .args(["sweep", s(&plan), "--list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+}
