@@ -191,6 +191,35 @@ async fn a_dead_node_is_reported_once_and_new_devices_go_elsewhere() {
     assert_eq!(summary.real_clock.unwrap().nodes_lost.len(), 1);
     service.shutdown().await.unwrap();
     let _ = stop.send(());
+    // Every request is a row, the five that got no answer too: sent to the
+    // dead node, outcome `unanswered`, no delay.
+    let requests = std::fs::read_to_string(out.path().join("requests.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = requests
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let of_a: Vec<&Vec<&str>> = rows.iter().filter(|r| r[1] == "a").collect();
+    let outcomes: Vec<&str> = of_a.iter().map(|r| r[10]).collect();
+    assert_eq!(
+        outcomes,
+        [
+            "ok",
+            "unanswered",
+            "unanswered",
+            "unanswered",
+            "unanswered",
+            "unanswered"
+        ],
+        "{requests}"
+    );
+    for row in &of_a[1..] {
+        assert_eq!((row[3], row[9]), ("cl-city", "0.000"), "{requests}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["requests"].as_u64(), Some(rows.len() as u64));
+    assert_eq!(summary["failed"].as_u64(), Some(5));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

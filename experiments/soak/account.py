@@ -7,13 +7,13 @@ OUT/memory.csv, and prints what was sent, answered, failed by reason, how
 each request is accounted for on the emulator's side, and serve's memory.
 
 A request the client sent is accounted for when it is
-- a row of requests.csv (answered, timed out, out of coverage; also those
-  the client stopped waiting for: the emulator still ran them), or
+- a row of requests.csv (answered, timed out, out of coverage, unanswered:
+  an error such as UNAVAILABLE from a node that died; also those the client
+  stopped waiting for: the emulator still ran them), or
 - counted in summary.json's real_clock.refused_overload (RESOURCE_EXHAUSTED:
-  refused before anything was made for it), or
-- counted in summary.json's `requests` and `failed` without a row (no answer
-  at all: UNAVAILABLE from a node that died).
-Checked per device for rows, and in total for the two counts.
+  refused before anything was made for it).
+Checked per device for rows, and in total for the refusals; a request the
+summary counts without a row (none should be) is shown apart.
 """
 
 import collections
@@ -22,7 +22,8 @@ import json
 import sys
 from pathlib import Path
 
-RECORDED = {"ok", "timed_out", "no_coverage", "client_timeout"}
+# Every client outcome but a refusal for overload has a row.
+REFUSED = "error:resource_exhausted"
 
 
 def main(out: Path) -> int:
@@ -35,10 +36,10 @@ def main(out: Path) -> int:
     by_outcome = collections.Counter(r["outcome"] for r in client)
     sent = len(client)
     answered = by_outcome["ok"]
-    refused = by_outcome["error:resource_exhausted"]
+    refused = by_outcome[REFUSED]
     unanswered = sum(n for o, n in by_outcome.items() if o.startswith("error:")) - refused
 
-    client_rows = collections.Counter(r["device"] for r in client if r["outcome"] in RECORDED)
+    client_rows = collections.Counter(r["device"] for r in client if r["outcome"] != REFUSED)
     emu_rows = collections.Counter(r["device"] for r in emu)
     mismatched = {
         d: (client_rows[d], emu_rows[d])
@@ -59,7 +60,8 @@ def main(out: Path) -> int:
     print(f"  rows of requests.csv: {len(emu)} "
           f"({dict(collections.Counter(r['outcome'] for r in emu))})")
     print(f"  refused_overload: {refused_emu} (client saw {refused})")
-    print(f"  counted without a row (no answer): {without_row} (client saw {unanswered} errors)")
+    print(f"  counted without a row: {without_row} (client saw {unanswered} errors, "
+          "each a row `unanswered`)")
     print(f"  summary: requests {summary['requests']}, failed {summary['failed']}, "
           f"migrations {summary['migrations']}, migrations_failed {real.get('migrations_failed')}")
     print(f"  nodes_lost: {json.dumps(real.get('nodes_lost'))}")

@@ -16,6 +16,10 @@ pub enum Outcome {
     NoCoverage,
     /// The answer came later than the scenario's request timeout.
     TimedOut,
+    /// No host answered (real clock only): the VM was lost with its node,
+    /// its restart failed, or the request was redirected too often; the
+    /// caller got an error (`UNAVAILABLE`) and the delay columns are 0.
+    Unanswered,
 }
 
 impl Outcome {
@@ -25,6 +29,7 @@ impl Outcome {
             Outcome::Ok => "ok",
             Outcome::NoCoverage => "no_coverage",
             Outcome::TimedOut => "timed_out",
+            Outcome::Unanswered => "unanswered",
         }
     }
 }
@@ -75,6 +80,16 @@ impl RequestRecord {
             migration_stall_ns: 0,
             total_ns: 0,
             outcome: Outcome::NoCoverage,
+        }
+    }
+
+    /// A request of device `device` sent at `sent_ns` to `host` that no
+    /// host answered ([`Outcome::Unanswered`]).
+    pub fn unanswered(sent_ns: u64, device: u32, host: u32) -> Self {
+        Self {
+            host,
+            outcome: Outcome::Unanswered,
+            ..Self::no_coverage(sent_ns, device)
         }
     }
 

@@ -279,7 +279,9 @@ impl RunTotals {
                     self.sla_violations += 1;
                 }
             }
-            super::Outcome::TimedOut | super::Outcome::NoCoverage => self.count_failure(),
+            super::Outcome::TimedOut | super::Outcome::NoCoverage | super::Outcome::Unanswered => {
+                self.count_failure()
+            }
         }
     }
 

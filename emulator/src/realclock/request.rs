@@ -217,10 +217,9 @@ impl Shared {
             .cloned()
             .ok_or_else(|| RealClockError::not_found(format!("no device {device}")))?;
         if vm.lost {
-            // Its node died: failed at once, counted, nothing sent.
-            let run = &mut state.totals.run;
-            run.requests += 1;
-            run.count_failure();
+            // Its node died: failed at once, a row, nothing sent.
+            drop(state);
+            self.finish_unanswered(sent_ns, device, vm.host);
             return Err(RealClockError::unavailable(format!(
                 "{} was lost with its cloudlet {}",
                 vm.id,
@@ -269,7 +268,10 @@ impl Shared {
         // A VM being restarted after its node died: the request waits.
         let (vm, restart_wait) = match vm.restarting.clone() {
             None => (vm, Duration::ZERO),
-            Some(done) => self.wait_for_restart(device, done).await?,
+            Some(done) => {
+                self.wait_for_restart(sent_ns, device, vm.host, done)
+                    .await?
+            }
         };
         let sent = started + restart_wait;
         // In range of the site but too weak a signal to decode: no coverage.
@@ -309,7 +311,7 @@ impl Shared {
             if redirects > 0 {
                 // Sent again: the wireless hop again, with the same link.
                 let Some(again) = self.uplink(ap, link.as_ref(), bytes, attempt) else {
-                    self.count_unanswered();
+                    self.finish_unanswered(sent_ns, device, host);
                     return Err(RealClockError::internal(format!(
                         "no radio cell for access point {ap}"
                     )));
@@ -329,7 +331,7 @@ impl Shared {
                     redirects += 1;
                     lost += attempt.elapsed();
                     let Some(next) = self.nodes.index_of(&name) else {
-                        self.count_unanswered();
+                        self.finish_unanswered(sent_ns, device, host);
                         return Err(RealClockError::unavailable(format!(
                             "{} was redirected to {name:?}, which is not a cloudlet of the scenario",
                             vm.id
@@ -339,14 +341,14 @@ impl Shared {
                     handoff = None;
                 }
                 Err(Failure::Moved(name)) => {
-                    self.count_unanswered();
+                    self.finish_unanswered(sent_ns, device, host);
                     return Err(RealClockError::unavailable(format!(
                         "{} was redirected {redirects} times, last to {name:?}",
                         vm.id
                     )));
                 }
                 Err(Failure::Error(error)) => {
-                    self.count_unanswered();
+                    self.finish_unanswered(sent_ns, device, host);
                     match error.kind {
                         ErrorKind::Unavailable | ErrorKind::Internal => {
                             self.suspect(host, &error.message);
@@ -437,20 +439,25 @@ impl Shared {
         })
     }
 
-    /// Counts a request that got no answer at all (a node gone, too many
-    /// redirects): failed, with no row in requests.csv.
-    fn count_unanswered(&self) {
-        let run = &mut self.lock().totals.run;
-        run.requests += 1;
-        run.count_failure();
+    /// Counts and records a request of `device` sent at `sent_ns` to
+    /// `host` that got no answer at all (its VM lost, a node gone, too many
+    /// redirects): failed, a row of requests.csv with outcome `unanswered`.
+    fn finish_unanswered(&self, sent_ns: u64, device: u32, host: u32) {
+        self.finish(
+            RequestRecord::unanswered(sent_ns, device, host),
+            false,
+            false,
+        );
     }
 
     /// Waits until device `device`'s VM is restarted (`done` changes or
     /// closes, see `node_loss.rs`): its VM then, and how long that took; or
-    /// UNAVAILABLE, counted, if the restart failed.
+    /// UNAVAILABLE, a row `unanswered`, if the restart failed.
     async fn wait_for_restart(
         &self,
+        sent_ns: u64,
         device: u32,
+        host: u32,
         mut done: tokio::sync::watch::Receiver<()>,
     ) -> Result<(VmState, Duration), RealClockError> {
         let waiting = Instant::now();
@@ -460,7 +467,7 @@ impl Shared {
         match vm {
             Some(vm) if !vm.lost => Ok((vm, waiting.elapsed())),
             _ => {
-                self.count_unanswered();
+                self.finish_unanswered(sent_ns, device, host);
                 Err(RealClockError::unavailable(format!(
                     "the VM of device {device} was lost with its cloudlet and could not be \
                      restarted"

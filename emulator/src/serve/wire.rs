@@ -76,6 +76,8 @@ pub fn outcome(outcome: Outcome) -> v1::Outcome {
         Outcome::Ok => v1::Outcome::Ok,
         Outcome::NoCoverage => v1::Outcome::NoCoverage,
         Outcome::TimedOut => v1::Outcome::TimedOut,
+        // Never answered: the caller gets an error instead; the nearest word.
+        Outcome::Unanswered => v1::Outcome::NoVm,
     }
 }
 
