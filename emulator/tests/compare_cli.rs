@@ -273,30 +273,6 @@ fn several_runs_give_mean_and_spread_per_figure() {
     );
 }
 
-/// comparison.csv without the columns that measure the wall clock.
-fn without_wall_clock(csv: &str) -> Vec<Vec<String>> {
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let keep: Vec<bool> = header
-        .iter()
-        .map(|h| !h.starts_with("wall_s") && !h.starts_with("sim_requests_per_s"))
-        .collect();
-    assert!(
-        keep.iter().any(|k| !k),
-        "the wall-clock columns are there: {header:?}"
-    );
-    std::iter::once(header.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .chain(lines.map(|l| l.split(',').map(str::to_owned).collect()))
-        .map(|row| {
-            row.into_iter()
-                .zip(&keep)
-                .filter(|(_, k)| **k)
-                .map(|(v, _)| v)
-                .collect()
-        })
-        .collect()
-}
-
 #[test]
 fn two_invocations_give_the_same_figures_and_plots() {
     let a = tempfile::tempdir().unwrap();
@@ -311,8 +287,8 @@ fn two_invocations_give_the_same_figures_and_plots() {
     compare(b.path(), &[&args[..], &["--threads", "1"]].concat());
     let read = |d: &Path, f: &str| std::fs::read_to_string(d.join(f)).unwrap();
     assert_eq!(
-        without_wall_clock(&read(a.path(), "comparison.csv")),
-        without_wall_clock(&read(b.path(), "comparison.csv"))
+        common::without_wall_clock(&read(a.path(), "comparison.csv")),
+        common::without_wall_clock(&read(b.path(), "comparison.csv"))
     );
     for svg in ["delay_cdf.svg", "migrations_over_time.svg", "map.svg"] {
         assert_eq!(read(a.path(), svg), read(b.path(), svg), "{svg}");

@@ -67,27 +67,6 @@ fn names(files: &[(String, Vec<u8>)]) -> Vec<&str> {
     files.iter().map(|(n, _)| n.as_str()).collect()
 }
 
-/// comparison.csv without the columns that measure the wall clock.
-fn without_wall_clock(csv: &str) -> Vec<Vec<String>> {
-    let rows: Vec<Vec<String>> = csv
-        .lines()
-        .map(|l| l.split(',').map(str::to_owned).collect())
-        .collect();
-    let keep: Vec<bool> = rows[0]
-        .iter()
-        .map(|h| !h.starts_with("wall_s") && !h.starts_with("sim_requests_per_s"))
-        .collect();
-    rows.into_iter()
-        .map(|row| {
-            row.into_iter()
-                .zip(&keep)
-                .filter(|(_, k)| **k)
-                .map(|(v, _)| v)
-                .collect()
-        })
-        .collect()
-}
-
 #[test]
 fn a_plan_without_axes_writes_what_compare_writes() {
     let dir = tempfile::tempdir().unwrap();
@@ -131,8 +110,8 @@ fn a_plan_without_axes_writes_what_compare_writes() {
     assert_eq!(strip(compare), strip(sweep));
     let read = |d: &Path, f: &str| std::fs::read_to_string(d.join(f)).unwrap();
     assert_eq!(
-        without_wall_clock(&read(&by_compare, "comparison.csv")),
-        without_wall_clock(&read(&by_sweep, "comparison.csv"))
+        common::without_wall_clock(&read(&by_compare, "comparison.csv")),
+        common::without_wall_clock(&read(&by_sweep, "comparison.csv"))
     );
     // The plots, drawn from the figures each run's marker carries, are the
     // plots compare draws from the CSV files it reads back.

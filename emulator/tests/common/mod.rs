@@ -107,6 +107,31 @@ pub fn run_settings(
     }
 }
 
+/// comparison.csv without the columns that measure the wall clock (which
+/// must be there).
+pub fn without_wall_clock(csv: &str) -> Vec<Vec<String>> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let keep: Vec<bool> = header
+        .iter()
+        .map(|h| !h.starts_with("wall_s") && !h.starts_with("sim_requests_per_s"))
+        .collect();
+    assert!(
+        keep.iter().any(|k| !k),
+        "the wall-clock columns are there: {header:?}"
+    );
+    std::iter::once(header.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .chain(lines.map(|l| l.split(',').map(str::to_owned).collect()))
+        .map(|row| {
+            row.into_iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(v, _)| v)
+                .collect()
+        })
+        .collect()
+}
+
 /// The scenario the real-clock tests run under both clocks:
 /// topologies/small-real.toml cut down to 60 s of scenario time, 4 devices
 /// and 4 MiB VMs, meant for speed 20 (3 s of wall time), so that a real
