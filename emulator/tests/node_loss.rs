@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::repo;
 use mcc_emu::realclock::EdgeEvent;
-use mcc_emu::serve::{self, ControlService, ServeConfig};
-use mcc_mobile_client::fleet::connect;
+use mcc_emu::serve::{ControlService, ServeConfig};
 use mcc_proto::v1::{DeviceRequest, GeoPoint, RegisterDeviceRequest, register_device_request};
 use tonic::Code;
 
@@ -119,13 +118,7 @@ async fn a_dead_node_is_reported_once_and_new_devices_go_elsewhere() {
     )
     .await
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve::serve(service.clone(), listener, None, async move {
-        let _ = stopped.await;
-    }));
-    let mut client = connect(&url, None).await.unwrap();
+    let (mut client, stop) = common::serve::serve_in_process(&service).await;
     let edge = service.running_edge().await.unwrap();
     let mut events = edge.subscribe();
 
@@ -242,13 +235,7 @@ async fn with_restart_a_lost_vm_starts_again_elsewhere_and_its_device_is_answere
     .unwrap();
     let edge = service.running_edge().await.unwrap();
     let mut events = edge.subscribe();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve::serve(service.clone(), listener, None, async move {
-        let _ = stopped.await;
-    }));
-    let mut client = connect(&url, None).await.unwrap();
+    let (mut client, stop) = common::serve::serve_in_process(&service).await;
     let first = client
         .register_device(register("a"))
         .await

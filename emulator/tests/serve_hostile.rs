@@ -10,8 +10,8 @@ use std::path::Path;
 
 use common::repo;
 use mcc_emu::serve::sandbox::Sandbox;
-use mcc_emu::serve::{self, ControlService, ServeConfig};
-use mcc_mobile_client::fleet::{Client, connect};
+use mcc_emu::serve::{ControlService, ServeConfig};
+use mcc_mobile_client::fleet::Client;
 use mcc_proto::v1::{
     GeoPoint, GetSummaryRequest, LoadScenarioRequest, RegisterDeviceRequest, StartRequest,
     StopRequest, register_device_request::Movement,
@@ -33,13 +33,8 @@ const WAYPOINT: &str =
 async fn served(config: ServeConfig) -> (ControlService, Client, tokio::sync::oneshot::Sender<()>) {
     let scenario = mcc_emu::scenario::load_file(&repo("topologies/small-real.toml")).unwrap();
     let service = ControlService::start(scenario, config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve::serve(service.clone(), listener, None, async move {
-        let _ = stopped.await;
-    }));
-    (service, connect(&url, None).await.unwrap(), stop)
+    let (client, stop) = common::serve::serve_in_process(&service).await;
+    (service, client, stop)
 }
 
 async fn load(client: &mut Client, text: String) -> Result<(), tonic::Status> {

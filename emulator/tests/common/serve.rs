@@ -1,5 +1,6 @@
-//! A `mcc-emu serve` process for a test: started on a free loopback port,
-//! found by the `listening on ADDR` line it prints, stopped with SIGINT.
+//! `serve` for a test: a `mcc-emu serve` process started on a free loopback
+//! port, found by the `listening on ADDR` line it prints, stopped with
+//! SIGINT; or a `ControlService` served in the test's own process.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -121,4 +122,27 @@ pub fn phone_in_limerick() -> mcc_proto::v1::RegisterDeviceRequest {
             longitude_deg: -8.6300,
         })),
     }
+}
+
+/// `service` served in this process on a free loopback port: a client of
+/// it, and the sender that stops the serving (send or drop it).
+pub async fn serve_in_process(
+    service: &mcc_emu::serve::ControlService,
+) -> (
+    mcc_mobile_client::fleet::Client,
+    tokio::sync::oneshot::Sender<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(mcc_emu::serve::serve(
+        service.clone(),
+        listener,
+        None,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let client = mcc_mobile_client::fleet::connect(&url, None).await.unwrap();
+    (client, stop)
 }
