@@ -37,6 +37,15 @@ async fn served(config: ServeConfig) -> (ControlService, Client, tokio::sync::on
     (service, client, stop)
 }
 
+/// [`served`] with its outputs in `out` and every other setting default.
+async fn served_into(out: &Path) -> (ControlService, Client, tokio::sync::oneshot::Sender<()>) {
+    served(ServeConfig {
+        out: Some(out.to_path_buf()),
+        ..ServeConfig::default()
+    })
+    .await
+}
+
 async fn load(client: &mut Client, text: String) -> Result<(), tonic::Status> {
     client
         .load_scenario(LoadScenarioRequest {
@@ -83,11 +92,7 @@ fn sandbox_folder() -> (tempfile::TempDir, std::path::PathBuf) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_scenarios_folder_callers_make_serve_read_no_file() {
     let out = tempfile::tempdir().unwrap();
-    let (service, mut client, stop) = served(ServeConfig {
-        out: Some(out.path().to_path_buf()),
-        ..ServeConfig::default()
-    })
-    .await;
+    let (service, mut client, stop) = served_into(out.path()).await;
     client.stop(StopRequest {}).await.unwrap();
     for name in ["/etc/shadow", "small-real-topology.toml", "/dev/zero"] {
         refused(
@@ -183,11 +188,7 @@ async fn names_stay_inside_the_folder_and_errors_never_quote_a_file() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn speeds_that_would_wedge_or_panic_the_clock_are_refused_and_serve_answers_on() {
     let out = tempfile::tempdir().unwrap();
-    let (service, mut client, stop) = served(ServeConfig {
-        out: Some(out.path().to_path_buf()),
-        ..ServeConfig::default()
-    })
-    .await;
+    let (service, mut client, stop) = served_into(out.path()).await;
     client.stop(StopRequest {}).await.unwrap();
     for speed in [1e12, 1e308, -1.0, 1e-9] {
         let status = client
@@ -235,11 +236,7 @@ fn every_proto_path_the_guides_give_exists() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_that_unregisters_frees_its_id_and_its_vm() {
     let out = tempfile::tempdir().unwrap();
-    let (service, mut client, stop) = served(ServeConfig {
-        out: Some(out.path().to_path_buf()),
-        ..ServeConfig::default()
-    })
-    .await;
+    let (service, mut client, stop) = served_into(out.path()).await;
     let register = |id: &str| RegisterDeviceRequest {
         device_id: id.into(),
         movement: Some(Movement::Position(GeoPoint {
@@ -289,11 +286,7 @@ async fn a_device_that_unregisters_frees_its_id_and_its_vm() {
 async fn a_flood_from_one_device_is_refused_with_a_retry_hint_and_the_rest_answered() {
     use mcc_emu::realclock::admission::MAX_IN_FLIGHT_PER_DEVICE;
     let out = tempfile::tempdir().unwrap();
-    let (service, mut client, stop) = served(ServeConfig {
-        out: Some(out.path().to_path_buf()),
-        ..ServeConfig::default()
-    })
-    .await;
+    let (service, mut client, stop) = served_into(out.path()).await;
     client
         .register_device(RegisterDeviceRequest {
             device_id: "flood".into(),
