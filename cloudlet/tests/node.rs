@@ -1229,26 +1229,15 @@ async fn nodes_can_share_one_timer_thread() {
         })
         .collect();
     for node in nodes {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let served = node.clone();
-        let server = tokio::spawn(node::serve(served, listener, async move {
-            let _ = stopped.await;
-        }));
-        let mut client = CloudletClient::connect(format!("http://{addr}"))
-            .await
-            .expect("connect");
-        let answer = client
+        let mut running = common::serve(node).await;
+        let answer = running
+            .client
             .execute(request("vm-1", 2_000))
             .await
             .expect("execute")
             .into_inner();
-        assert_eq!(answer.host_id, node.host_id());
+        assert_eq!(answer.host_id, running.node.host_id());
         assert!(answer.service_us >= 2_000);
-        let _ = stop.send(());
-        server.await.expect("task").expect("serve");
+        running.stop().await;
     }
 }

@@ -39,6 +39,7 @@ impl Running {
     }
 }
 
+/// A new node `id` with `cores` and `memory_bytes`, served.
 pub async fn start(id: &str, cores: u32, memory_bytes: u64) -> Running {
     let node = CloudletNode::new(NodeConfig {
         host_id: id.to_owned(),
@@ -46,6 +47,11 @@ pub async fn start(id: &str, cores: u32, memory_bytes: u64) -> Running {
         memory_bytes,
     })
     .expect("node");
+    serve(node).await
+}
+
+/// `node` served on a free loopback port, with a client of it.
+pub async fn serve(node: CloudletNode) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
