@@ -261,11 +261,12 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<()> {
         None => shards.plan.clone(),
     };
     let plan = Plan::load(&plan_path)?;
-    if plan.fingerprint() != shards.sweep {
+    let fingerprint = plan.fingerprint();
+    if fingerprint != shards.sweep {
         anyhow::bail!(
             "{}: this plan (or its scenario, or this build of mcc-emu) is not the one the shards ran (fingerprint {} here, {} in {})",
             plan_path.display(),
-            plan.fingerprint(),
+            fingerprint,
             shards.sweep,
             shards.first_manifest.display()
         );
@@ -273,7 +274,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<()> {
     let base = plan.base_file()?;
     let expansion = expand::expand(&plan)?;
     shards.check_runs(&expansion)?;
-    let results = outputs::read_all(&expansion, &plan.fingerprint(), |run| {
+    let results = outputs::read_all(&expansion, &fingerprint, |run| {
         shards.dir_of(run.id).to_path_buf()
     })?;
     let comparison = outputs::write(
