@@ -418,10 +418,12 @@ impl Shared {
             let hosted = shared.host_vm_on(&vm_id, host).await;
             if hosted.is_ok() {
                 // Started from scratch: it boots before it answers, and its
-                // requests wait for that too.
+                // requests wait for that too (on the precise timer, as every
+                // emulated delay).
                 let boot_ns = shared.scenario.restart_boot_ns;
                 let speed = shared.clock.speed();
-                tokio::time::sleep(Duration::from_secs_f64(boot_ns as f64 / 1e9 / speed)).await;
+                let boot = Duration::from_secs_f64(boot_ns as f64 / 1e9 / speed);
+                shared.timer.sleep(boot).await;
             }
             let wall_ms = found.elapsed().as_secs_f64() * 1e3;
             let now_ns = shared.clock.now_ns();
