@@ -1,10 +1,9 @@
 //! Turns a [`Topology`] into the dense network tables the engine runs on.
 
-use std::collections::BTreeMap;
-
 use super::links::{DirectedLink, LinkSpec, directed};
-use super::world::{AccessPoint, Cloudlet, Paths, Unreachable};
-use crate::topology::{LinkIx, NodeIx, Topology};
+use super::world::{AccessPoint, Cloudlet, Paths, RouteLatency, Unreachable};
+use crate::topology::paths::Tree;
+use crate::topology::{NodeIx, Topology};
 
 /// The network part of a [`World`](super::World).
 #[derive(Debug, Clone)]
@@ -65,9 +64,15 @@ pub fn network_from_topology_with(
     breakout: Breakout,
 ) -> Result<Network, NetworkError> {
     let mut links = Vec::new();
-    let mut dense: BTreeMap<LinkIx, (u32, NodeIx)> = BTreeMap::new();
+    // Dense link index, first end and latency, by topology link index
+    // (which may have holes where links were removed).
+    let mut dense: Vec<Option<(u32, NodeIx, f64)>> = Vec::new();
     for (ix, a, _b, link) in topology.links() {
-        dense.insert(ix, (links.len() as u32, a));
+        let slot = ix.0 as usize;
+        if dense.len() <= slot {
+            dense.resize(slot + 1, None);
+        }
+        dense[slot] = Some((links.len() as u32, a, link.latency_ms));
         links.push(LinkSpec {
             capacity_bps: link.capacity_bps,
             latency_ns: ms_to_ns(link.latency_ms),
@@ -107,18 +112,13 @@ pub fn network_from_topology_with(
             )
         })
         .collect();
-    let shortest = |from: NodeIx, to: NodeIx| -> Option<(Vec<DirectedLink>, u64)> {
-        let path = topology.path(from, to)?;
-        let hops = path
-            .links
-            .iter()
-            .zip(&path.nodes)
-            .map(|(link, at)| {
-                let (index, first_end) = dense.get(link).copied()?;
-                Some(directed(index, *at == first_end))
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some((hops, ms_to_ns(path.latency_ms)))
+    // One tree per source, computed when the source is first asked for and
+    // dropped when the next source is: `Paths::build` asks source by source,
+    // so every tree is computed once and only one is held (keeping them all
+    // costs sources × nodes of memory: gigabytes at 10,000 nodes).
+    let core_tree = match breakout {
+        Breakout::Central(core) => topology.shortest_tree(core),
+        Breakout::Edge => None,
     };
     let is_ap: Vec<bool> = {
         let mut flags = vec![false; topology.node_count()];
@@ -127,15 +127,46 @@ pub fn network_from_topology_with(
         }
         flags
     };
-    let route = |from: NodeIx, to: NodeIx| -> Option<(Vec<DirectedLink>, u64)> {
-        match breakout {
-            Breakout::Central(core) if is_ap[from.index()] || is_ap[to.index()] => {
-                let (mut hops, first_ns) = shortest(from, core)?;
-                let (rest, second_ns) = shortest(core, to)?;
-                hops.extend(rest);
-                Some((hops, first_ns + second_ns))
+    let mut current: Option<(NodeIx, Tree)> = None;
+    // Appends the links from `from` to `to` to `hops`.
+    let mut shortest = |from: NodeIx, to: NodeIx, hops: &mut Vec<DirectedLink>| {
+        let tree = match (&core_tree, breakout) {
+            (Some(tree), Breakout::Central(core)) if from == core => tree,
+            _ => {
+                if current.as_ref().is_none_or(|(source, _)| *source != from) {
+                    current = Some((from, topology.shortest_tree(from)?));
+                }
+                &current.as_ref()?.1
             }
-            _ => shortest(from, to),
+        };
+        let there_ms = tree.latency_ms(to)?;
+        let start = hops.len();
+        // Summed from `to`'s end, as a search from `to` would add them up.
+        let mut back_ms = 0.0;
+        for (at, link) in tree.walk_back(to) {
+            let (index, first_end, link_ms) = (*dense.get(link.0 as usize)?)?;
+            hops.push(directed(index, at == first_end));
+            back_ms += link_ms;
+        }
+        hops[start..].reverse();
+        Some(RouteLatency {
+            there_ns: ms_to_ns(there_ms),
+            back_ns: ms_to_ns(back_ms),
+        })
+    };
+    let route = move |from: NodeIx, to: NodeIx, hops: &mut Vec<DirectedLink>| {
+        match breakout {
+            // Only asked from cloudlets: to the core, then on to `to` when it
+            // is an access point (user-plane traffic crosses the core).
+            Breakout::Central(core) if is_ap[to.index()] => {
+                let first = shortest(from, core, hops)?;
+                let second = shortest(core, to, hops)?;
+                Some(RouteLatency {
+                    there_ns: first.there_ns + second.there_ns,
+                    back_ns: second.back_ns + first.back_ns,
+                })
+            }
+            _ => shortest(from, to, hops),
         }
     };
     let ap_nodes: Vec<(String, NodeIx)> = access_points
@@ -194,6 +225,93 @@ mod tests {
         t.add_link(agg, cl, l(0.1)).unwrap();
         t.add_link(agg, core, l(2.0)).unwrap();
         (t, core)
+    }
+
+    /// Two cell sites on two aggregation sites with a cloudlet each, joined
+    /// by a ring of three routers, so that some pairs have two routes.
+    fn ring() -> Topology {
+        let mut t = Topology::new();
+        let here = Some(LatLon::new(53.35, -6.26).unwrap());
+        let mut node = |id: &str, role| t.add_node(Node::new(id, here, role)).unwrap();
+        let cells = ["cell-a", "cell-b"]
+            .map(|id| node(id, NodeRole::AccessPoint(AccessPointSpec::default())));
+        let aggs = ["agg-a", "agg-b"].map(|id| node(id, NodeRole::Router));
+        let cloudlets =
+            ["cl-a", "cl-b"].map(|id| node(id, NodeRole::Cloudlet(CloudletSpec::default())));
+        let ring = ["r0", "r1", "r2"].map(|id| node(id, NodeRole::Router));
+        let l = |latency_ms, capacity_bps| Link {
+            latency_ms,
+            capacity_bps,
+        };
+        for i in 0..2 {
+            t.add_link(cells[i], aggs[i], l(0.3 + 0.01 * i as f64, 1e10))
+                .unwrap();
+            t.add_link(aggs[i], cloudlets[i], l(0.015, 1e11)).unwrap();
+            t.add_link(aggs[i], ring[i], l(0.7, 1e11)).unwrap();
+        }
+        t.add_link(ring[0], ring[1], l(2.3, 1e10)).unwrap();
+        t.add_link(ring[1], ring[2], l(0.9, 1e10)).unwrap();
+        t.add_link(ring[2], ring[0], l(1.1, 1e10)).unwrap();
+        t
+    }
+
+    #[test]
+    fn paths_are_the_shortest_and_the_way_up_reverses_the_way_down() {
+        let t = ring();
+        let network = network_from_topology(&t).unwrap();
+        // Built one source at a time: the topology's own cache stays empty.
+        assert_eq!(t.cached_trees(), 0);
+        let aps: Vec<NodeIx> = t.access_points().map(|(ix, _, _)| ix).collect();
+        let cls: Vec<NodeIx> = t.cloudlets().map(|(ix, _, _)| ix).collect();
+        let dense: Vec<(u32, NodeIx)> = t
+            .links()
+            .enumerate()
+            .map(|(i, (_, a, _, _))| (i as u32, a))
+            .collect();
+        let as_hops = |path: crate::topology::NetPath| -> Vec<u32> {
+            path.links
+                .iter()
+                .zip(&path.nodes)
+                .map(|(link, at)| {
+                    let (index, first) = dense[t.links().position(|l| l.0 == *link).unwrap()];
+                    directed(index, *at == first)
+                })
+                .collect()
+        };
+        for (a, &ap) in aps.iter().enumerate() {
+            for (c, &cl) in cls.iter().enumerate() {
+                let (a, c) = (a as u32, c as u32);
+                // The same latency, to the nanosecond, as a search from the
+                // access point finds; the same links as a search from the
+                // cloudlet.
+                let up_ms = t.latency_ms(ap, cl).unwrap();
+                assert_eq!(network.paths.ap_latency_ns(a, c), ms_to_ns(up_ms));
+                assert_eq!(network.paths.down(a, c), as_hops(t.path(cl, ap).unwrap()));
+                assert_eq!(network.paths.up(a, c), as_hops(t.path(ap, cl).unwrap()));
+                let back: Vec<u32> = network
+                    .paths
+                    .down(a, c)
+                    .iter()
+                    .rev()
+                    .map(|h| h ^ 1)
+                    .collect();
+                assert_eq!(network.paths.up(a, c), back);
+            }
+        }
+        // cell-a to cl-b goes the short way round the ring (r0 → r2 → r1:
+        // 2.0 ms against 2.3 ms).
+        assert_eq!(network.paths.up(0, 1).len(), 6);
+        let expected = 0.3 + 0.7 + 1.1 + 0.9 + 0.7 + 0.015;
+        assert_eq!(network.paths.ap_latency_ns(0, 1), ms_to_ns(expected));
+        for (f, &from) in cls.iter().enumerate() {
+            for (to_ix, &to) in cls.iter().enumerate() {
+                let latency = ms_to_ns(t.latency_ms(from, to).unwrap());
+                assert_eq!(
+                    network.paths.between_latency_ns(f as u32, to_ix as u32),
+                    latency
+                );
+            }
+        }
     }
 
     #[test]

@@ -22,6 +22,11 @@ pub fn directed(link: u32, forward: bool) -> DirectedLink {
     link * 2 + u32::from(!forward)
 }
 
+/// The same link crossed the other way.
+pub fn reversed(hop: DirectedLink) -> DirectedLink {
+    hop ^ 1
+}
+
 /// Length of the window over which request load is measured.
 const LOAD_WINDOW_NS: u64 = 1_000_000_000;
 /// The least share of a link that migration flows keep between them.

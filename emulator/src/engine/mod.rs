@@ -30,4 +30,4 @@ pub mod world;
 
 pub use migrations::MigrationSettings;
 pub use run::{DEFAULT_PLACEMENT_HORIZON_NS, Engine, EngineError, RunSettings};
-pub use world::{AccessPoint, Arrivals, Cloudlet, Device, Paths, Workload, World};
+pub use world::{AccessPoint, Arrivals, Cloudlet, Device, Paths, RouteLatency, Workload, World};

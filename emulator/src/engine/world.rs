@@ -7,7 +7,7 @@
 
 use mcc_mobile_client::{Edge, LatLon, Trace};
 
-use super::links::{DirectedLink, LinkSpec};
+use super::links::{DirectedLink, LinkSpec, reversed};
 
 /// A cell site devices attach to.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +70,18 @@ pub struct Paths {
     between_latency_ns: Vec<u64>,
 }
 
+/// The latencies of a route [`Paths::build`] asks for (its links go in the
+/// buffer it passes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RouteLatency {
+    /// Propagation latency from the source to the destination.
+    pub there_ns: u64,
+    /// Propagation latency of the same links crossed the other way, summed
+    /// from the destination's end (what a shortest-path search from the
+    /// destination adds up, to the last bit).
+    pub back_ns: u64,
+}
+
 /// A path the engine cannot use: the topology does not connect the two ends.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("no path from {from} to {to}")]
@@ -81,50 +93,63 @@ pub struct Unreachable {
 }
 
 impl Paths {
-    /// Builds the table from a function that returns the directed links from
-    /// one topology node to another, with the path's propagation latency.
+    /// Builds the table from a function that returns the route from a
+    /// cloudlet's topology node to another node (an access point's or a
+    /// cloudlet's).
     ///
-    /// `ap_node` and `cloudlet_node` give each access point's and cloudlet's
-    /// node in the topology; `route(a, b)` answers `None` when `b` cannot be
-    /// reached from `a`.
+    /// `ap_nodes` and `cloudlet_nodes` give each access point's and
+    /// cloudlet's node in the topology; `route(a, b, links)` fills `links`
+    /// (empty when called) with the directed links from `a` to `b` and
+    /// answers their latencies, or `None` when `b` cannot be reached. Paths are symmetric: the way up from an
+    /// access point crosses the links of the way down in reverse, so `route`
+    /// is only asked for paths from cloudlets, one source after the other
+    /// (it needs to hold one source's shortest-path tree at a time, and
+    /// there are far fewer cloudlets than access points in a large layout).
     pub fn build<N: Copy>(
         ap_nodes: &[(String, N)],
         cloudlet_nodes: &[(String, N)],
-        mut route: impl FnMut(N, N) -> Option<(Vec<DirectedLink>, u64)>,
+        mut route: impl FnMut(N, N, &mut Vec<DirectedLink>) -> Option<RouteLatency>,
     ) -> Result<Self, Unreachable> {
+        let pairs = ap_nodes.len() * cloudlet_nodes.len();
         let mut paths = Paths {
             access_points: ap_nodes.len(),
             cloudlets: cloudlet_nodes.len(),
+            ap_up: vec![(0, 0); pairs],
+            ap_down: vec![(0, 0); pairs],
+            ap_latency_ns: vec![0; pairs],
             ..Paths::default()
         };
-        let push = |hops: &mut Vec<DirectedLink>, list: Vec<DirectedLink>| {
+        let mut hops: Vec<DirectedLink> = Vec::new();
+        let mut push = |list: &mut dyn Iterator<Item = DirectedLink>| {
             let start = hops.len() as u32;
             hops.extend(list);
             (start, hops.len() as u32)
         };
-        for (ap_name, ap) in ap_nodes {
-            for (cl_name, cl) in cloudlet_nodes {
-                let unreachable = |from: &str, to: &str| Unreachable {
-                    from: from.to_string(),
-                    to: to.to_string(),
-                };
-                let (up, latency) = route(*ap, *cl).ok_or_else(|| unreachable(ap_name, cl_name))?;
-                let (down, _) = route(*cl, *ap).ok_or_else(|| unreachable(cl_name, ap_name))?;
-                paths.ap_up.push(push(&mut paths.hops, up));
-                paths.ap_down.push(push(&mut paths.hops, down));
-                paths.ap_latency_ns.push(latency);
+        let unreachable = |from: &str, to: &str| Unreachable {
+            from: from.to_string(),
+            to: to.to_string(),
+        };
+        let mut between = Vec::with_capacity(cloudlet_nodes.len() * cloudlet_nodes.len());
+        let mut links = Vec::new();
+        for (c, (from_name, from)) in cloudlet_nodes.iter().enumerate() {
+            for (a, (ap_name, ap)) in ap_nodes.iter().enumerate() {
+                links.clear();
+                let latency =
+                    route(*from, *ap, &mut links).ok_or_else(|| unreachable(from_name, ap_name))?;
+                let pair = a * cloudlet_nodes.len() + c;
+                paths.ap_down[pair] = push(&mut links.iter().copied());
+                paths.ap_up[pair] = push(&mut links.iter().rev().map(|&hop| reversed(hop)));
+                paths.ap_latency_ns[pair] = latency.back_ns;
             }
-        }
-        for (from_name, from) in cloudlet_nodes {
             for (to_name, to) in cloudlet_nodes {
-                let (list, latency) = route(*from, *to).ok_or_else(|| Unreachable {
-                    from: from_name.clone(),
-                    to: to_name.clone(),
-                })?;
-                paths.between.push(push(&mut paths.hops, list));
-                paths.between_latency_ns.push(latency);
+                links.clear();
+                let latency =
+                    route(*from, *to, &mut links).ok_or_else(|| unreachable(from_name, to_name))?;
+                between.push((push(&mut links.iter().copied()), latency.there_ns));
             }
         }
+        (paths.between, paths.between_latency_ns) = between.into_iter().unzip();
+        paths.hops = hops;
         Ok(paths)
     }
 

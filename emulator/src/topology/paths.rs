@@ -37,12 +37,43 @@ fn one_way_delay_ms(latency_ms: f64, bottleneck_bps: f64, bytes: u64) -> f64 {
     latency_ms + bytes as f64 * 8.0 / bottleneck_bps * 1000.0
 }
 
-/// Shortest-path tree from one source.
+/// Shortest-path tree from one source: the same paths as the cached queries
+/// give, for callers that visit every source once and want no cache of
+/// them (the engine's path tables: keeping a tree per source costs
+/// sources × nodes of memory).
 #[derive(Debug, Clone)]
-pub(super) struct Tree {
+pub struct Tree {
     latency_ms: Vec<f64>,
     bottleneck_bps: Vec<f64>,
     via: Vec<Option<(NodeIx, LinkIx)>>,
+}
+
+impl Tree {
+    /// Latency of the shortest path to `to`; `None` when `to` is not a node
+    /// or cannot be reached.
+    pub fn latency_ms(&self, to: NodeIx) -> Option<f64> {
+        let lat = *self.latency_ms.get(to.index())?;
+        lat.is_finite().then_some(lat)
+    }
+
+    /// Latencies of the shortest paths to every node, in index order
+    /// (`None` for unreachable nodes).
+    pub fn latencies(&self) -> impl Iterator<Item = Option<f64>> + '_ {
+        self.latency_ms.iter().map(|l| l.is_finite().then_some(*l))
+    }
+
+    /// The path to `to` walked backwards: each step is a node and the link
+    /// that leads from it one node nearer `to`, from `to`'s last link back to
+    /// the source's first. Empty for the source itself and for nodes that
+    /// cannot be reached.
+    pub fn walk_back(&self, to: NodeIx) -> impl Iterator<Item = (NodeIx, LinkIx)> + '_ {
+        let mut at = to;
+        std::iter::from_fn(move || {
+            let step = (*self.via.get(at.index())?)?;
+            at = step.0;
+            Some(step)
+        })
+    }
 }
 
 /// Lazily filled per-source trees; reset on every edit.
@@ -136,6 +167,12 @@ fn dijkstra(topology: &Topology, source: NodeIx) -> Tree {
 }
 
 impl Topology {
+    /// The shortest-path tree from `source`, computed now and not cached;
+    /// `None` when `source` is not a node.
+    pub fn shortest_tree(&self, source: NodeIx) -> Option<Tree> {
+        (source.index() < self.node_count()).then(|| dijkstra(self, source))
+    }
+
     fn tree(&self, source: NodeIx) -> Option<&Tree> {
         let slot = self.cache.trees.get(source.index())?;
         Some(slot.get_or_init(|| dijkstra(self, source)))
@@ -176,11 +213,9 @@ impl Topology {
         }
         let mut nodes = vec![b];
         let mut links = Vec::new();
-        let mut at = b;
-        while let Some((prev, link)) = tree.via[at.index()] {
+        for (prev, link) in tree.walk_back(b) {
             nodes.push(prev);
             links.push(link);
-            at = prev;
         }
         nodes.reverse();
         links.reverse();
@@ -196,17 +231,6 @@ impl Topology {
     /// is no path.
     pub fn path_by_id(&self, a: &str, b: &str) -> Option<Path> {
         self.path(self.index_of(a)?, self.index_of(b)?)
-    }
-
-    /// Latencies of the shortest paths from `a` to every node, in index order
-    /// (`None` for unreachable nodes).
-    pub fn latencies_from(&self, a: NodeIx) -> Option<impl Iterator<Item = Option<f64>> + '_> {
-        Some(
-            self.tree(a)?
-                .latency_ms
-                .iter()
-                .map(|l| l.is_finite().then_some(*l)),
-        )
     }
 
     /// Drops every cached tree (edits do this by themselves; this is for

@@ -25,7 +25,9 @@ pub struct TopologySummary {
 
 impl Topology {
     /// Counts nodes and links, checks connectivity and computes the diameter
-    /// (fills the path cache for every source).
+    /// (a shortest-path search from every node, each dropped before the
+    /// next, so memory stays linear in the nodes; the path cache is left
+    /// alone).
     pub fn summary(&self) -> TopologySummary {
         let mut by_kind: BTreeMap<&'static str, usize> =
             NodeKind::ALL.iter().map(|k| (k.name(), 0)).collect();
@@ -35,10 +37,10 @@ impl Topology {
         let mut connected = true;
         let mut diameter_ms: f64 = 0.0;
         for (source, _) in self.nodes() {
-            let Some(latencies) = self.latencies_from(source) else {
+            let Some(tree) = self.shortest_tree(source) else {
                 continue;
             };
-            for latency in latencies {
+            for latency in tree.latencies() {
                 match latency {
                     Some(l) => diameter_ms = diameter_ms.max(l),
                     None => connected = false,
