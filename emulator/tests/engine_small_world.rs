@@ -169,8 +169,12 @@ fn request_stalls(config: MigrationConfig) -> (Vec<f64>, String) {
     let mut settings = settings(config.technique);
     settings.migration.config = config;
     let dir = tempfile::tempdir().unwrap();
-    let (writer, files) =
-        mcc_emu::output::RunFiles::open(dir.path(), world.output_names(true)).unwrap();
+    let (writer, files) = mcc_emu::output::RunFiles::open(
+        dir.path(),
+        world.output_names(true),
+        mcc_emu::output::RequestRows::Write,
+    )
+    .unwrap();
     let engine = Engine::new(
         &world,
         settings,

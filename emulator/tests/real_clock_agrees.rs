@@ -54,7 +54,13 @@ fn run_and_compare(
     let scenario = mcc_emu::scenario::load_file(&file).expect("scenario loads");
     let virtual_out = dir.path().join("virtual");
     let real_out = dir.path().join("real");
-    mcc_emu::cli::run::run_scenario(&scenario, &virtual_out, false).expect("virtual run");
+    mcc_emu::cli::run::run_scenario(
+        &scenario,
+        &virtual_out,
+        false,
+        mcc_emu::output::RequestRows::Write,
+    )
+    .expect("virtual run");
     let options = RealOptions {
         speed: 20.0,
         nodes,

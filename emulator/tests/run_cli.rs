@@ -93,6 +93,31 @@ fn the_same_seed_gives_byte_identical_records() {
 }
 
 #[test]
+fn no_requests_keeps_the_summary_and_drops_requests_csv() {
+    let full = tempfile::tempdir().unwrap();
+    let lean = tempfile::tempdir().unwrap();
+    // A requests.csv left by an earlier run must not pass for this run's.
+    std::fs::write(lean.path().join("requests.csv"), "previous run\n").unwrap();
+    let mut with_rows = run_example(full.path(), &[]);
+    let mut without = run_example(lean.path(), &["--no-requests"]);
+    for summary in [&mut with_rows, &mut without] {
+        let fields = summary.as_object_mut().unwrap();
+        fields.remove("wall_s");
+        fields.remove("sim_requests_per_s");
+    }
+    assert_eq!(with_rows, without);
+    assert!(without["requests"].as_u64().unwrap() > 0);
+    assert!(!lean.path().join("requests.csv").exists());
+    for file in ["migrations.csv", "handovers.csv"] {
+        assert_eq!(
+            std::fs::read(full.path().join(file)).unwrap(),
+            std::fs::read(lean.path().join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
 fn a_bad_scenario_fails_with_one_line_and_leaves_old_outputs_alone() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("requests.csv"), "previous run\n").unwrap();
@@ -189,6 +214,10 @@ fn real_clock_options_are_checked_before_anything_runs() {
     let out = out.to_str().unwrap();
     for (args, expected) in [
         (vec!["--speed", "4"], "--speed applies to --clock real only"),
+        (
+            vec!["--clock", "real", "--no-requests"],
+            "--no-requests applies to the virtual clock only",
+        ),
         (
             vec!["--spawn", "processes"],
             "--spawn applies to --clock real only",

@@ -15,6 +15,9 @@ use anyhow::Context;
 pub struct AtomicOutputs {
     dir: PathBuf,
     pending: Vec<(PathBuf, PathBuf)>,
+    /// Files of an earlier run that this set does not have, removed on
+    /// commit so that they are not read as this run's.
+    stale: Vec<PathBuf>,
     committed: bool,
 }
 
@@ -26,6 +29,7 @@ impl AtomicOutputs {
         Ok(Self {
             dir: dir.to_path_buf(),
             pending: Vec::new(),
+            stale: Vec::new(),
             committed: false,
         })
     }
@@ -45,6 +49,12 @@ impl AtomicOutputs {
         Ok(file)
     }
 
+    /// Marks `name` as not part of this set: a file of that name left by an
+    /// earlier run is removed on commit (and kept if the set is dropped).
+    pub fn omit(&mut self, name: &str) {
+        self.stale.push(self.dir.join(name));
+    }
+
     /// Writes a whole small file (such as the summary) the same way.
     pub fn write(&mut self, name: &str, contents: &[u8]) -> anyhow::Result<()> {
         use std::io::Write;
@@ -56,6 +66,14 @@ impl AtomicOutputs {
 
     /// Renames every temporary file to its final name.
     pub fn commit(mut self) -> anyhow::Result<()> {
+        for stale in &self.stale {
+            match fs::remove_file(stale) {
+                Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                    return Err(err).with_context(|| format!("cannot remove {}", stale.display()));
+                }
+                _ => {}
+            }
+        }
         for (temp, final_path) in &self.pending {
             fs::rename(temp, final_path).with_context(|| {
                 format!("cannot move {} to {}", temp.display(), final_path.display())

@@ -22,7 +22,7 @@ mod writer;
 pub use atomic::AtomicOutputs;
 pub use format::CsvLine;
 pub use records::{HandoverRecord, MigrationRecord, Outcome, RequestRecord};
-pub use run_files::RunFiles;
+pub use run_files::{RequestRows, RunFiles};
 pub use sink::{DiscardSink, MemorySink, RecordSink};
 pub use summary::{
     AgainstNever, DelayStats, DelayStatsBuilder, NodeLost, RealClockSummary, RunLabel, RunTotals,

@@ -69,8 +69,10 @@ enum Batch {
 /// The three CSV files an experiment streams its records into.
 #[derive(Debug)]
 pub struct CsvFiles {
-    /// `requests.csv`.
-    pub requests: File,
+    /// `requests.csv`, or `None` when the run keeps no row per request
+    /// (its records are then dropped as they come; the summary is computed
+    /// from them all the same).
+    pub requests: Option<File>,
     /// `handovers.csv`.
     pub handovers: File,
     /// `migrations.csv`.
@@ -84,6 +86,7 @@ pub struct CsvFiles {
 /// [`finish`](Self::finish) at the end; nothing per record is kept once the
 /// thread has written it.
 pub struct RecordWriter {
+    keep_requests: bool,
     sender: Option<SyncSender<Batch>>,
     thread: Option<JoinHandle<anyhow::Result<()>>>,
     requests: Vec<RequestRecord>,
@@ -100,6 +103,7 @@ impl RecordWriter {
         migration_metrics_header: &str,
     ) -> anyhow::Result<Self> {
         let (sender, receiver) = sync_channel(BATCHES_IN_FLIGHT);
+        let keep_requests = files.requests.is_some();
         let mut migration_header = String::from(MigrationRecord::CSV_HEADER_PREFIX);
         let metric_columns = if migration_metrics_header.is_empty() {
             0
@@ -116,6 +120,7 @@ impl RecordWriter {
             .spawn(move || write_all(files, &names, &migration_header, metric_columns, receiver))
             .context("cannot start the output writer thread")?;
         Ok(Self {
+            keep_requests,
             sender: Some(sender),
             thread: Some(thread),
             requests: Vec::with_capacity(BATCH),
@@ -126,6 +131,9 @@ impl RecordWriter {
 
     /// Records one request.
     pub fn request(&mut self, record: RequestRecord) {
+        if !self.keep_requests {
+            return;
+        }
         self.requests.push(record);
         if self.requests.len() >= BATCH {
             let batch = std::mem::replace(&mut self.requests, Vec::with_capacity(BATCH));
@@ -197,13 +205,19 @@ fn write_all(
     metric_columns: usize,
     receiver: Receiver<Batch>,
 ) -> anyhow::Result<()> {
-    let requests_sync = BackgroundSync::start(&files.requests)
-        .context("cannot start syncing requests.csv in the background")?;
+    let mut requests = files
+        .requests
+        .map(|file| -> anyhow::Result<_> {
+            let sync = BackgroundSync::start(&file)
+                .context("cannot start syncing requests.csv in the background")?;
+            let mut writer = BufWriter::with_capacity(1 << 20, file);
+            writer.write_all(RequestRecord::CSV_HEADER.as_bytes())?;
+            Ok((writer, sync))
+        })
+        .transpose()?;
     let mut requests_unsynced_bytes = 0u64;
-    let mut requests = BufWriter::with_capacity(1 << 20, files.requests);
     let mut handovers = BufWriter::new(files.handovers);
     let mut migrations = BufWriter::new(files.migrations);
-    requests.write_all(RequestRecord::CSV_HEADER.as_bytes())?;
     handovers.write_all(HandoverRecord::CSV_HEADER.as_bytes())?;
     migrations.write_all(migration_header.as_bytes())?;
     let mut line = CsvLine::new();
@@ -217,6 +231,9 @@ fn write_all(
                 Ok(())
             }
             Batch::Requests(records) => {
+                let Some((requests, requests_sync)) = &mut requests else {
+                    continue;
+                };
                 for record in &records {
                     record.write_csv(&names, &mut line);
                 }
@@ -246,14 +263,15 @@ fn write_all(
         }
         .context("cannot write the output files")?;
     }
-    requests_sync
-        .finish()
-        .context("cannot write requests.csv")?;
-    for (name, writer) in [
-        ("requests.csv", requests),
-        ("handovers.csv", handovers),
-        ("migrations.csv", migrations),
-    ] {
+    let requests = match requests {
+        Some((writer, sync)) => {
+            sync.finish().context("cannot write requests.csv")?;
+            Some(("requests.csv", writer))
+        }
+        None => None,
+    };
+    let others = [("handovers.csv", handovers), ("migrations.csv", migrations)];
+    for (name, writer) in requests.into_iter().chain(others) {
         let file = writer
             .into_inner()
             .map_err(|err| err.into_error())
@@ -269,12 +287,29 @@ mod tests {
     use super::*;
     use crate::output::Outcome;
 
+    /// A request of device 0 sent at `sent_ns` that took `total_ns`.
+    fn request_sent_at(sent_ns: u64, total_ns: u64) -> RequestRecord {
+        RequestRecord {
+            sent_ns,
+            device: 0,
+            vm: 0,
+            host: 0,
+            access_ns: 0,
+            backbone_ns: 0,
+            queueing_ns: 0,
+            processing_ns: 0,
+            migration_stall_ns: 0,
+            total_ns,
+            outcome: Outcome::Ok,
+        }
+    }
+
     #[test]
     fn every_record_reaches_its_file_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = |name: &str| dir.path().join(name);
         let files = CsvFiles {
-            requests: File::create(path("requests.csv")).unwrap(),
+            requests: Some(File::create(path("requests.csv")).unwrap()),
             handovers: File::create(path("handovers.csv")).unwrap(),
             migrations: File::create(path("migrations.csv")).unwrap(),
         };
@@ -287,19 +322,7 @@ mod tests {
         let mut writer = RecordWriter::start(files, names, "total_ms").unwrap();
         let n = 3 * BATCH as u64 + 7;
         for i in 0..n {
-            writer.request(RequestRecord {
-                sent_ns: i * 1_000_000,
-                device: 0,
-                vm: 0,
-                host: 0,
-                access_ns: 0,
-                backbone_ns: 0,
-                queueing_ns: 0,
-                processing_ns: 0,
-                migration_stall_ns: 0,
-                total_ns: i,
-                outcome: Outcome::Ok,
-            });
+            writer.request(request_sent_at(i * 1_000_000, i));
         }
         writer.finish().unwrap();
         let text = std::fs::read_to_string(path("requests.csv")).unwrap();
@@ -312,5 +335,30 @@ mod tests {
             migrations,
             "time_s,vm,from,to,policy,reason,total_ms,failure\n"
         );
+    }
+
+    #[test]
+    fn without_a_requests_file_requests_are_dropped_and_the_rest_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        let files = CsvFiles {
+            requests: None,
+            handovers: File::create(path("handovers.csv")).unwrap(),
+            migrations: File::create(path("migrations.csv")).unwrap(),
+        };
+        let mut writer = RecordWriter::start(files, Arc::new(Names::default()), "").unwrap();
+        for i in 0..2 * BATCH as u64 {
+            writer.request(request_sent_at(i, i));
+        }
+        assert!(writer.requests.is_empty(), "nothing kept per request");
+        writer.handover(HandoverRecord {
+            time_ns: 1_000_000_000,
+            device: 0,
+            from: None,
+            to: Some(0),
+        });
+        writer.finish().unwrap();
+        let handovers = std::fs::read_to_string(path("handovers.csv")).unwrap();
+        assert_eq!(handovers.lines().count(), 2, "{handovers}");
     }
 }

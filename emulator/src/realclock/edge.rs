@@ -22,7 +22,9 @@ use super::radio::WallRadio;
 use super::tick_gate::TickGate;
 use crate::engine::attachment::Attachment;
 use crate::engine::placement_tables::{PlacementScratch, PlacementTables};
-use crate::output::{HandoverRecord, RealClockSummary, RecordWriter, RunFiles, RunTotals, Summary};
+use crate::output::{
+    HandoverRecord, RealClockSummary, RecordWriter, RequestRows, RunFiles, RunTotals, Summary,
+};
 use crate::placement::{self, PlacementPolicy, Trigger};
 use crate::radio::{CachedLink, RadioModel};
 use crate::scenario::Scenario;
@@ -609,7 +611,11 @@ impl RealEdge {
         }
         // The output folder is touched only once the nodes run.
         let (sink, outputs) = match &options.out {
-            Some(out) => match RunFiles::open(out, world.output_names(options.scenario_devices)) {
+            Some(out) => match RunFiles::open(
+                out,
+                world.output_names(options.scenario_devices),
+                RequestRows::Write,
+            ) {
                 Ok((sink, outputs)) => (Some(sink), Some(outputs)),
                 Err(e) => {
                     nodes.stop().await;

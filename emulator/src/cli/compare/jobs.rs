@@ -10,7 +10,7 @@ use mcc_cloudlet::migration::Technique;
 
 use super::readback::{self, RunFigures};
 use crate::cli::run::run_scenario;
-use crate::output::Summary;
+use crate::output::{RequestRows, Summary};
 use crate::placement;
 use crate::scenario::Scenario;
 
@@ -219,7 +219,7 @@ pub fn run_one(
     let seed = scenario.settings.seed.wrapping_add(u64::from(run));
     scenario.settings.seed = seed;
     let dir = run_dir(out, combo, run, runs);
-    let summary = run_scenario(&scenario, &dir, false)?;
+    let summary = run_scenario(&scenario, &dir, false, RequestRows::Write)?;
     let figures = readback::read_run(&dir, &scenario)?;
     Ok(RunResult {
         summary,
