@@ -170,7 +170,7 @@ fn request_stalls(config: MigrationConfig) -> (Vec<f64>, String) {
     settings.migration.config = config;
     let dir = tempfile::tempdir().unwrap();
     let (writer, files) =
-        mcc_emu::output::RunFiles::open(dir.path(), world.output_names(true)).unwrap();
+        mcc_emu::output::RunFiles::open(dir.path(), world.output_names(true), None).unwrap();
     let engine = Engine::new(
         &world,
         settings,
@@ -178,8 +178,8 @@ fn request_stalls(config: MigrationConfig) -> (Vec<f64>, String) {
         writer,
     )
     .unwrap();
-    let (summary, writer) = engine.run(|_| {});
-    files.finish(writer, &summary).unwrap();
+    let (mut summary, writer) = engine.run(|_| {});
+    files.finish(writer, &mut summary).unwrap();
     let requests = std::fs::read_to_string(dir.path().join("requests.csv")).unwrap();
     let mut lines = requests.lines();
     let column = lines

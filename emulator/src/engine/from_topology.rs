@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use super::links::{DirectedLink, LinkSpec, directed};
 use super::world::{AccessPoint, Cloudlet, Paths, Unreachable};
-use crate::topology::{LinkIx, NodeIx, Topology};
+use crate::energy::LinkClass;
+use crate::topology::{LinkIx, NodeIx, NodeKind, Topology};
 
 /// The network part of a [`World`](super::World).
 #[derive(Debug, Clone)]
@@ -15,6 +16,10 @@ pub struct Network {
     pub cloudlets: Vec<Cloudlet>,
     /// Every link, by dense index.
     pub links: Vec<LinkSpec>,
+    /// Each link's class for the energy model, by the same index: a link
+    /// touching an access point is aggregation (the cell site's backhaul),
+    /// any other metro/core.
+    pub link_classes: Vec<LinkClass>,
     /// Paths between access points and cloudlets and between cloudlets.
     pub paths: Paths,
 }
@@ -65,12 +70,23 @@ pub fn network_from_topology_with(
     breakout: Breakout,
 ) -> Result<Network, NetworkError> {
     let mut links = Vec::new();
+    let mut link_classes = Vec::new();
     let mut dense: BTreeMap<LinkIx, (u32, NodeIx)> = BTreeMap::new();
-    for (ix, a, _b, link) in topology.links() {
+    for (ix, a, b, link) in topology.links() {
         dense.insert(ix, (links.len() as u32, a));
         links.push(LinkSpec {
             capacity_bps: link.capacity_bps,
             latency_ns: ms_to_ns(link.latency_ms),
+        });
+        let at_cell = [a, b].into_iter().any(|n| {
+            topology
+                .node(n)
+                .is_some_and(|n| n.kind() == NodeKind::AccessPoint)
+        });
+        link_classes.push(if at_cell {
+            LinkClass::Aggregation
+        } else {
+            LinkClass::MetroCore
         });
     }
     let access_points: Vec<(String, NodeIx, AccessPoint)> = topology
@@ -151,6 +167,7 @@ pub fn network_from_topology_with(
         access_points: access_points.into_iter().map(|(_, _, ap)| ap).collect(),
         cloudlets: cloudlets.into_iter().map(|(_, _, c)| c).collect(),
         links,
+        link_classes,
         paths,
     })
 }
