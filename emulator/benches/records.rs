@@ -53,6 +53,11 @@ fn records() -> Vec<RequestRecord> {
                     + processing_ns
                     + migration_stall_ns,
                 outcome: Outcome::Ok,
+                ap: (i % 1_223) as u32,
+                request_bytes: 20_000,
+                response_bytes: 1_000,
+                dual_host: None,
+                device_energy_uj: rng.random_range(0..20_000_000),
             }
         })
         .collect()

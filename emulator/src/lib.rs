@@ -34,12 +34,16 @@
 //!   edge `mcc-emu serve` exposes; nodes in other processes or on other
 //!   hosts talk to each other through its relay, over the same emulated
 //!   links.
+//! - [`energy`] works out what a run cost in joules (cloudlet servers,
+//!   network bytes by link class, device radios, migrations) from the
+//!   records either clock writes.
 //! - `mcc-emu compare` ([`cli::compare`]) runs several policies and migration
 //!   techniques on identical traces and seeds, in parallel, each through the
 //!   same code as `mcc-emu run`, and writes a comparison table, JSON, CSV and
 //!   SVG plots (delay CDF, migrations over time, a map).
 
 pub mod cli;
+pub mod energy;
 pub mod engine;
 pub mod output;
 pub mod placement;

@@ -290,7 +290,12 @@ fn two_invocations_give_the_same_figures_and_plots() {
         common::without_wall_clock(&read(a.path(), "comparison.csv")),
         common::without_wall_clock(&read(b.path(), "comparison.csv"))
     );
-    for svg in ["delay_cdf.svg", "migrations_over_time.svg", "map.svg"] {
+    for svg in [
+        "delay_cdf.svg",
+        "migrations_over_time.svg",
+        "map.svg",
+        "delay_energy.svg",
+    ] {
         assert_eq!(read(a.path(), svg), read(b.path(), svg), "{svg}");
     }
     assert_eq!(
@@ -362,6 +367,16 @@ fn the_figures_are_svg_with_one_series_per_combination() {
         // A line per combination (and one per legend entry).
         assert!(polylines >= labels.len(), "{svg}: {polylines} polylines");
     }
+    // Delay against energy: a point per combination, soft's circles
+    // (point and legend mark) and pre-copy's triangles (polygons).
+    let (texts, _, circles) = parse_svg(&dir.path().join("delay_energy.svg"));
+    for label in labels {
+        assert!(
+            texts.iter().any(|t| t == label),
+            "delay_energy.svg names {label}: {texts:?}"
+        );
+    }
+    assert_eq!(circles, 2 * 2, "two soft combinations, point and legend");
     let (texts, _, circles) = parse_svg(&dir.path().join("map.svg"));
     for label in [
         "device traces",

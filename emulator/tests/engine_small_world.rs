@@ -173,6 +173,7 @@ fn request_stalls(config: MigrationConfig) -> (Vec<f64>, String) {
         dir.path(),
         world.output_names(true),
         mcc_emu::output::RequestRows::Write,
+        None,
     )
     .unwrap();
     let engine = Engine::new(
@@ -182,8 +183,8 @@ fn request_stalls(config: MigrationConfig) -> (Vec<f64>, String) {
         writer,
     )
     .unwrap();
-    let (summary, writer) = engine.run(|_| {});
-    files.finish(writer, &summary).unwrap();
+    let (mut summary, writer) = engine.run(|_| {});
+    files.finish(writer, &mut summary).unwrap();
     let requests = std::fs::read_to_string(dir.path().join("requests.csv")).unwrap();
     let mut lines = requests.lines();
     let column = lines

@@ -183,6 +183,48 @@ fn run_and_compare(
         extra[0]
     );
     assert!(p50 < 15.0, "median extra delay {p50} ms");
+
+    // Energy: the same model on the same events. The cloudlets' idle power
+    // over the same run length dominates theirs; the network's bytes are
+    // the same bytes on the same paths; the devices' radios differ only by
+    // the real clock's extra delay (connected time, a few ms a request);
+    // migrations by the bytes each model run sent. Measured here (two
+    // series of three runs): cloudlets 0.02-0.08 %, network under 0.1 %,
+    // devices under 0.01 %, migrations under 0.3 % apart; the bounds leave
+    // 5-10× that.
+    let energy = |dir: &Path| {
+        let text = std::fs::read(dir.join("summary.json")).expect("summary.json");
+        let summary: mcc_emu::output::Summary = serde_json::from_slice(&text).expect("summary");
+        summary.energy_j.expect("energy_j in summary.json")
+    };
+    let (v, r) = (energy(&virtual_out), energy(&real_out));
+    eprintln!("energy, J: virtual {v:?}, real {r:?}");
+    let close = |what: &str, a: f64, b: f64, tolerance: f64| {
+        assert!(
+            a > 0.0 && (a - b).abs() <= tolerance * a,
+            "{what}: virtual {a} J, real {b} J (tolerance {tolerance})"
+        );
+    };
+    close("cloudlets", v.cloudlets, r.cloudlets, 0.005);
+    close("network", v.network, r.network, 0.01);
+    close("devices", v.devices, r.devices, 0.005);
+    close("migrations", v.migrations, r.migrations, 0.03);
+    let device_energy = |dir: &Path| -> f64 {
+        common::rows(dir, "requests.csv")
+            .iter()
+            .map(|r| {
+                r["device_energy_j"]
+                    .parse::<f64>()
+                    .expect("device_energy_j")
+            })
+            .sum()
+    };
+    close(
+        "requests.csv device_energy_j",
+        device_energy(&virtual_out),
+        device_energy(&real_out),
+        0.005,
+    );
     common::rows(&real_out, "requests.csv")
         .into_iter()
         .filter(|r| r["outcome"] == "ok")

@@ -47,7 +47,7 @@ fn a_run_writes_every_output_and_a_complete_summary() {
     assert_eq!(on_disk["requests"], summary["requests"]);
 
     let requests = std::fs::read_to_string(dir.path().join("requests.csv")).unwrap();
-    assert!(requests.starts_with("time_s,device,vm,host,access_ms,backbone_ms,queueing_ms,processing_ms,migration_stall_ms,total_ms,outcome\n"));
+    assert!(requests.starts_with("time_s,device,vm,host,access_ms,backbone_ms,queueing_ms,processing_ms,migration_stall_ms,total_ms,device_energy_j,outcome\n"));
     assert_eq!(
         requests.lines().count() as u64,
         1 + summary["requests"].as_u64().unwrap()

@@ -439,6 +439,70 @@ fn radio_keys_out_of_range_are_named() {
 }
 
 #[test]
+fn energy_keys_are_optional_reach_the_model_and_are_checked_by_name() {
+    // Absent: every sourced default.
+    let s = load(GOOD).unwrap();
+    assert_eq!(s.energy, mcc_emu::energy::EnergyConfig::default());
+    // Given: each key overrides its value.
+    let s = load(&format!(
+        "{GOOD}\n[energy]\nserver_power_w = [60.0, 150.0]\nserver_threads = 16\nutilisation_window_s = 60\nradio_access_nj_per_bit = 1000\ndevice_tail_s = 5\nmigration_j_per_mib = 0.3\n"
+    ))
+    .unwrap();
+    let e = &s.energy;
+    assert_eq!(e.server_power_w, vec![60.0, 150.0]);
+    assert_eq!(e.server_threads, 16);
+    assert_eq!(e.utilisation_window_ns, 60_000_000_000);
+    assert_eq!(e.per_bit_nj.radio_access, 1000.0);
+    assert_eq!(e.device.tail_s, 5.0);
+    assert_eq!(e.migration.j_per_mib, 0.3);
+    // The example topology's links: those touching a cell site are
+    // aggregation, the others metro/core.
+    use mcc_emu::energy::LinkClass;
+    assert!(s.link_classes.contains(&LinkClass::Aggregation));
+    assert!(s.link_classes.contains(&LinkClass::MetroCore));
+    assert_eq!(s.link_classes.len(), s.world.links.len());
+    for (line, key, range) in [
+        ("device_tail_s = -1", "energy.device_tail_s", "[0, 3600]"),
+        (
+            "server_power_w = [50.0]",
+            "energy.server_power_w",
+            "2 to 101",
+        ),
+        (
+            "server_power_w = [50.0, -1.0]",
+            "energy.server_power_w[1]",
+            "[0, 1000000]",
+        ),
+        (
+            "server_threads = 0",
+            "energy.server_threads",
+            "[1, 1000000]",
+        ),
+        (
+            "utilisation_window_s = 0",
+            "energy.utilisation_window_s",
+            "[0.001, 86400]",
+        ),
+        (
+            "metro_core_nj_per_bit = -2",
+            "energy.metro_core_nj_per_bit",
+            "[0, 1000000]",
+        ),
+        (
+            "migration_fixed_j = nan",
+            "energy.migration_fixed_j",
+            "[0, 1000000000]",
+        ),
+    ] {
+        let message = error_of(&format!("{GOOD}\n[energy]\n{line}\n"));
+        assert!(message.contains(&format!("`{key}`")), "{key}: {message}");
+        assert!(message.contains(range), "{key} gives its range: {message}");
+    }
+    let message = error_of(&format!("{GOOD}\n[energy]\nidle_w = 50\n"));
+    assert!(message.contains("idle_w"), "{message}");
+}
+
+#[test]
 fn the_migration_fidelity_keys_reach_the_model() {
     let s = load(&format!(
         "{GOOD}[migration]\ntechnique = \"hybrid\"\nfault_channel = \"preempt\"\n\

@@ -115,7 +115,12 @@ fn a_plan_without_axes_writes_what_compare_writes() {
     );
     // The plots, drawn from the figures each run's marker carries, are the
     // plots compare draws from the CSV files it reads back.
-    for svg in ["delay_cdf.svg", "migrations_over_time.svg", "map.svg"] {
+    for svg in [
+        "delay_cdf.svg",
+        "migrations_over_time.svg",
+        "map.svg",
+        "delay_energy.svg",
+    ] {
         assert_eq!(read(&by_compare, svg), read(&by_sweep, svg), "{svg}");
     }
     // The same run folders, with the same records, and a marker each.
@@ -161,7 +166,7 @@ fn three_shards_merged_are_byte_identical_to_one_machine() {
     let expected = files(&one, true);
     assert_eq!(files(&shared, true), expected);
     // Every point's plots and the table across points.
-    assert_eq!(expected.len(), 2 + 4 * 3, "{:?}", names(&expected));
+    assert_eq!(expected.len(), 2 + 4 * 4, "{:?}", names(&expected));
 
     // Three shards into three folders, merged into a fourth.
     let dirs: Vec<PathBuf> = (0..3).map(|i| dir.path().join(format!("s{i}"))).collect();

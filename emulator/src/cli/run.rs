@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use super::nodes::NodeArgs;
 use crate::engine::Engine;
-use crate::output::{AgainstNever, DiscardSink, RequestRows, RunFiles, Summary};
+use crate::output::{AgainstNever, RequestRows, RunFiles, Summary};
 use crate::placement;
 use crate::scenario::{self, Scenario};
 
@@ -180,14 +180,17 @@ pub fn run_against_never(
 /// The summary of `scenario` under `never`, its records discarded.
 fn never_summary(scenario: &Scenario) -> anyhow::Result<Summary> {
     let policy = placement::build("never", &scenario.policy_configs).map_err(anyhow::Error::msg)?;
+    // Its records are discarded once the energy meter has read them.
     let engine = Engine::new(
         &scenario.world,
         scenario.settings.clone(),
         policy,
-        DiscardSink,
+        scenario.energy_meter(),
     )
     .with_context(|| format!("scenario {} under `never`", scenario.name))?;
-    Ok(engine.run(|_| {}).0)
+    let (mut summary, meter) = engine.run(|_| {});
+    summary.energy_j = Some(meter.summary(scenario.settings.duration_ns));
+    Ok(summary)
 }
 
 /// Runs `scenario`, lets `complete` add to the summary, then writes the
@@ -202,7 +205,12 @@ fn run_scenario_then(
     let policy =
         placement::build(&scenario.policy, &scenario.policy_configs).map_err(anyhow::Error::msg)?;
     let world = &scenario.world;
-    let (writer, files) = RunFiles::open(out, world.output_names(true), rows)?;
+    let (writer, files) = RunFiles::open(
+        out,
+        world.output_names(true),
+        rows,
+        Some(scenario.energy_meter()),
+    )?;
     let engine = Engine::new(world, scenario.settings.clone(), policy, writer)
         .with_context(|| format!("scenario {}", scenario.name))?;
     let bar = progress.then(|| progress_bar(scenario.settings.duration_ns));
@@ -216,8 +224,10 @@ fn run_scenario_then(
         bar.finish_and_clear();
     }
     summary.set_wall_time(started.elapsed().as_secs_f64());
+    // The energy before `complete`, which compares it with `never`'s.
+    summary.energy_j = writer.energy_summary(scenario.settings.duration_ns);
     complete(&mut summary)?;
-    files.finish(writer, &summary)?;
+    files.finish(writer, &mut summary)?;
     Ok(summary)
 }
 
@@ -302,6 +312,15 @@ fn print_summary(scenario: &Scenario, s: &Summary, out: &std::path::Path) {
         "migrations {:>9}   downtime {:.3} ms in all   {} bytes moved",
         s.migrations, s.downtime_ms_total, s.bytes_migrated
     );
+    if let Some(e) = &s.energy_j {
+        println!(
+            "energy kJ cloudlets {:.1}   network {:.1}   devices {:.1}   migrations {:.1}",
+            e.cloudlets / 1e3,
+            e.network / 1e3,
+            e.devices / 1e3,
+            e.migrations / 1e3
+        );
+    }
     if let Some(never) = &s.against_never {
         let saved = &never.delay_saved_ms;
         println!(
@@ -326,6 +345,16 @@ fn print_summary(scenario: &Scenario, s: &Summary, out: &std::path::Path) {
             s.bytes_migrated as f64 / f64::from(1u32 << 30),
             s.downtime_ms_total / 1e3
         );
+        if let Some(e) = &never.energy_added_j {
+            println!(
+                "  energy added kJ  cloudlets {:+.1}   network {:+.1}   devices {:+.1}   migrations {:+.1}   in all {:+.1}",
+                e.cloudlets / 1e3,
+                e.network / 1e3,
+                e.devices / 1e3,
+                e.migrations / 1e3,
+                e.total() / 1e3
+            );
+        }
     }
     println!(
         "wall {:.3} s   {:.0} requests emulated per second",

@@ -42,6 +42,13 @@ impl TwoSites {
     /// cells, 5 ms and 50 Mbit/s wireless hops; cloudlets `cl-west` (0) and
     /// `cl-east` (1) with 4 cores and 4 GiB; one device, `walker`.
     pub fn world(&self) -> World {
+        self.world_and_link_classes().0
+    }
+
+    /// [`world`](Self::world) with each backbone link's class for the
+    /// energy model (the two cell-site links aggregation, the two router
+    /// links metro/core).
+    pub fn world_and_link_classes(&self) -> (World, Vec<crate::energy::LinkClass>) {
         let mut t = Topology::new();
         let ap = |id: &str, p| {
             Node::new(
@@ -105,7 +112,7 @@ impl TwoSites {
             ],
         )
         .expect(fixed);
-        World {
+        let world = World {
             access_points: network.access_points,
             cloudlets: network.cloudlets,
             links: network.links,
@@ -124,6 +131,7 @@ impl TwoSites {
                 1_000_000,
             )],
             radio: None,
-        }
+        };
+        (world, network.link_classes)
     }
 }

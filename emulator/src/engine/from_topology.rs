@@ -2,8 +2,9 @@
 
 use super::links::{DirectedLink, LinkSpec, directed};
 use super::world::{AccessPoint, Cloudlet, Paths, RouteLatency, Unreachable};
+use crate::energy::LinkClass;
 use crate::topology::paths::Tree;
-use crate::topology::{NodeIx, Topology};
+use crate::topology::{NodeIx, NodeKind, Topology};
 
 /// The network part of a [`World`](super::World).
 #[derive(Debug, Clone)]
@@ -14,6 +15,10 @@ pub struct Network {
     pub cloudlets: Vec<Cloudlet>,
     /// Every link, by dense index.
     pub links: Vec<LinkSpec>,
+    /// Each link's class for the energy model, by the same index: a link
+    /// touching an access point is aggregation (the cell site's backhaul),
+    /// any other metro/core.
+    pub link_classes: Vec<LinkClass>,
     /// Paths between access points and cloudlets and between cloudlets.
     pub paths: Paths,
 }
@@ -64,10 +69,11 @@ pub fn network_from_topology_with(
     breakout: Breakout,
 ) -> Result<Network, NetworkError> {
     let mut links = Vec::new();
+    let mut link_classes = Vec::new();
     // Dense link index, first end and latency, by topology link index
     // (which may have holes where links were removed).
     let mut dense: Vec<Option<(u32, NodeIx, f64)>> = Vec::new();
-    for (ix, a, _b, link) in topology.links() {
+    for (ix, a, b, link) in topology.links() {
         let slot = ix.0 as usize;
         if dense.len() <= slot {
             dense.resize(slot + 1, None);
@@ -76,6 +82,16 @@ pub fn network_from_topology_with(
         links.push(LinkSpec {
             capacity_bps: link.capacity_bps,
             latency_ns: ms_to_ns(link.latency_ms),
+        });
+        let at_cell = [a, b].into_iter().any(|n| {
+            topology
+                .node(n)
+                .is_some_and(|n| n.kind() == NodeKind::AccessPoint)
+        });
+        link_classes.push(if at_cell {
+            LinkClass::Aggregation
+        } else {
+            LinkClass::MetroCore
         });
     }
     let access_points: Vec<(String, NodeIx, AccessPoint)> = topology
@@ -182,6 +198,7 @@ pub fn network_from_topology_with(
         access_points: access_points.into_iter().map(|(_, _, ap)| ap).collect(),
         cloudlets: cloudlets.into_iter().map(|(_, _, c)| c).collect(),
         links,
+        link_classes,
         paths,
     })
 }

@@ -317,6 +317,8 @@ impl ActiveMigration {
                 reason: self.reason,
                 metrics: metric_columns(&report),
                 failure: None,
+                bytes: report.bytes_total,
+                energy: None,
             },
         })
     }

@@ -894,6 +894,11 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             } else {
                 Outcome::Ok
             },
+            ap: serve.ap,
+            request_bytes: serve.request_bytes,
+            response_bytes: bytes,
+            dual_host: None,
+            device_energy_uj: 0,
         };
         match serve.dual {
             None => self.finish_request(record, serve.migration),
@@ -906,11 +911,14 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                     Some(first) => {
                         self.duals[index as usize] = None;
                         self.free_duals.push(index);
-                        let best = if first.total_ns <= record.total_ns {
-                            first
+                        let (mut best, other) = if first.total_ns <= record.total_ns {
+                            (first, record)
                         } else {
-                            record
+                            (record, first)
                         };
+                        // Both hosts executed it: the energy meter counts
+                        // the second execution against the migration.
+                        best.dual_host = Some(other.host);
                         self.finish_request(best, serve.migration);
                     }
                 }
@@ -919,15 +927,18 @@ impl<'w, S: RecordSink> Engine<'w, S> {
     }
 
     fn finish_request(&mut self, record: RequestRecord, migration: Option<u32>) {
+        self.totals
+            .count_outcome(record.outcome, record.total_ns, self.settings.sla_ns);
+        // The request's row before its migration's: the sink sees every
+        // request of a migration before the migration (the energy meter
+        // charges a soft handoff's duplicated requests to it).
+        self.sink.request(record);
         if let Some(slot) = migration {
             if let Some(Some(active)) = self.migrations.get_mut(slot as usize) {
                 active.answered(record.total_ns);
             }
             self.finish_migration_if_over(slot);
         }
-        self.totals
-            .count_outcome(record.outcome, record.total_ns, self.settings.sla_ns);
-        self.sink.request(record);
     }
 }
 

@@ -6,6 +6,7 @@
 
 use super::format::CsvLine;
 use super::writer::Names;
+use crate::energy::MigrationEnergy;
 
 /// How a request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +63,18 @@ pub struct RequestRecord {
     pub total_ns: u64,
     /// How it ended.
     pub outcome: Outcome,
+    /// The access point it was sent through (meaningless without coverage).
+    pub ap: u32,
+    /// Bytes of the request.
+    pub request_bytes: u64,
+    /// Bytes of its answer.
+    pub response_bytes: u64,
+    /// The other host that also executed it during a soft handoff (the
+    /// first answer counts), if any.
+    pub dual_host: Option<u32>,
+    /// The device radio's energy for it, in microjoules (set by the energy
+    /// meter as the record is written; 0 without one).
+    pub device_energy_uj: u64,
 }
 
 impl RequestRecord {
@@ -80,6 +93,11 @@ impl RequestRecord {
             migration_stall_ns: 0,
             total_ns: 0,
             outcome: Outcome::NoCoverage,
+            ap: 0,
+            request_bytes: 0,
+            response_bytes: 0,
+            dual_host: None,
+            device_energy_uj: 0,
         }
     }
 
@@ -94,7 +112,7 @@ impl RequestRecord {
     }
 
     /// Header line of `requests.csv`.
-    pub const CSV_HEADER: &'static str = "time_s,device,vm,host,access_ms,backbone_ms,queueing_ms,processing_ms,migration_stall_ms,total_ms,outcome\n";
+    pub const CSV_HEADER: &'static str = "time_s,device,vm,host,access_ms,backbone_ms,queueing_ms,processing_ms,migration_stall_ms,total_ms,device_energy_j,outcome\n";
 
     /// Appends this record as one CSV line.
     pub fn write_csv(&self, names: &Names, out: &mut CsvLine) {
@@ -118,6 +136,9 @@ impl RequestRecord {
             out.push(b',');
             out.push_ms(part);
         }
+        out.push(b',');
+        // Microjoules written as joules with three decimals.
+        out.push_ms(self.device_energy_uj);
         out.push(b',');
         out.push_str(self.outcome.as_str());
         out.push(b'\n');
@@ -179,6 +200,11 @@ pub struct MigrationRecord {
     pub metrics: Vec<u8>,
     /// Why the migration failed (real clock only); `None` when it completed.
     pub failure: Option<String>,
+    /// Bytes it sent (its report's `bytes_total`; 0 when it failed).
+    pub bytes: u64,
+    /// Its energy (set by the energy meter as the row is written; the
+    /// columns are left empty without one).
+    pub energy: Option<MigrationEnergy>,
 }
 
 impl MigrationRecord {
@@ -211,6 +237,21 @@ impl MigrationRecord {
         } else {
             for _ in 0..metric_columns {
                 out.push(b',');
+            }
+        }
+        match &self.energy {
+            Some(energy) => {
+                for joules in energy.columns() {
+                    out.push(b',');
+                    // Joules with three decimals (as microjoules through the
+                    // millisecond formatter).
+                    out.push_ms((joules.max(0.0) * 1e6).round() as u64);
+                }
+            }
+            None => {
+                for _ in MigrationEnergy::CSV_HEADER.split(',') {
+                    out.push(b',');
+                }
             }
         }
         out.push(b',');
@@ -260,16 +301,24 @@ mod tests {
             reason: "handover",
             metrics: b"12.500,3".to_vec(),
             failure: None,
+            bytes: 1 << 20,
+            energy: Some(MigrationEnergy {
+                network_j: 1.5,
+                cpu_j: 20.677,
+                dual_cpu_j: 0.0,
+                dual_network_j: 0.0004,
+            }),
         };
         let mut out = CsvLine::new();
         record.write_csv(&names(), 2, &mut out);
         record.metrics.clear();
+        record.energy = None;
         record.failure = Some("target \"cl-b\": gone,\nreset".into());
         record.write_csv(&names(), 2, &mut out);
         assert_eq!(
             String::from_utf8_lossy(out.as_bytes()),
-            "2.000,vm-bus#0,cl-a,cl-b,nearest,handover,12.500,3,\n\
-             2.000,vm-bus#0,cl-a,cl-b,nearest,handover,,,\"target \"\"cl-b\"\": gone, reset\"\n"
+            "2.000,vm-bus#0,cl-a,cl-b,nearest,handover,12.500,3,1.500,20.677,0.000,0.000,\n\
+             2.000,vm-bus#0,cl-a,cl-b,nearest,handover,,,,,,,\"target \"\"cl-b\"\": gone, reset\"\n"
         );
     }
 
@@ -287,16 +336,21 @@ mod tests {
             migration_stall_ns: 0,
             total_ns: 7_250_000,
             outcome: Outcome::Ok,
+            ap: 1,
+            request_bytes: 1_000,
+            response_bytes: 100,
+            dual_host: None,
+            device_energy_uj: 13_706_512,
         };
         let mut out = CsvLine::new();
         record.write_csv(&names(), &mut out);
         assert_eq!(
             String::from_utf8_lossy(out.as_bytes()),
-            "1.500,bus#0,vm-bus#0,cl-b,4.000,1.250,0.000,2.000,0.000,7.250,ok\n"
+            "1.500,bus#0,vm-bus#0,cl-b,4.000,1.250,0.000,2.000,0.000,7.250,13.707,ok\n"
         );
         assert_eq!(
             RequestRecord::CSV_HEADER.matches(',').count(),
-            10,
+            11,
             "header and row have the same columns"
         );
     }

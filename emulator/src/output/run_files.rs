@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::{AtomicOutputs, CsvFiles, Names, RecordWriter, Summary};
+use crate::energy::EnergyMeter;
 
 /// A run's output folder, not committed yet (nothing is visible until
 /// [`finish`](Self::finish) succeeds).
@@ -28,11 +29,14 @@ pub enum RequestRows {
 
 impl RunFiles {
     /// Opens the CSV files in `out` and starts their writer; `names` are the
-    /// names the rows show, `rows` whether there is a `requests.csv`.
+    /// names the rows show, `rows` whether there is a `requests.csv`;
+    /// `energy`, when given, fills in the energy columns and
+    /// `summary.json`'s `energy_j` (from every request, written or not).
     pub fn open(
         out: &Path,
         names: Names,
         rows: RequestRows,
+        energy: Option<EnergyMeter>,
     ) -> anyhow::Result<(RecordWriter, Self)> {
         let mut outputs = AtomicOutputs::new(out)?;
         let requests = match rows {
@@ -48,12 +52,20 @@ impl RunFiles {
             migrations: outputs.create("migrations.csv")?,
         };
         let metric_header = mcc_cloudlet::migration::MigrationReport::FLAT_FIELDS.join(",");
-        let writer = RecordWriter::start(files, Arc::new(names), &metric_header)?;
+        let mut writer = RecordWriter::start(files, Arc::new(names), &metric_header)?;
+        if let Some(meter) = energy {
+            writer.set_energy(meter);
+        }
         Ok((writer, Self { outputs }))
     }
 
-    /// Flushes `writer`, adds summary.json and puts every file in place.
-    pub fn finish(mut self, writer: RecordWriter, summary: &Summary) -> anyhow::Result<()> {
+    /// Flushes `writer`, adds its energy to `summary` (over the run's
+    /// `sim_duration_s`), writes summary.json and puts every file in place.
+    pub fn finish(mut self, writer: RecordWriter, summary: &mut Summary) -> anyhow::Result<()> {
+        let duration_ns = (summary.sim_duration_s.max(0.0) * 1e9).round() as u64;
+        if let Some(energy) = writer.energy_summary(duration_ns) {
+            summary.energy_j = Some(energy);
+        }
         writer.finish()?;
         let mut json = serde_json::to_vec_pretty(summary)?;
         json.push(b'\n');

@@ -58,3 +58,15 @@ impl RecordSink for DiscardSink {
     fn handover(&mut self, _record: HandoverRecord) {}
     fn migration(&mut self, _record: MigrationRecord) {}
 }
+
+/// Keeps only the records' energy: for runs whose summary and energy are
+/// all that is wanted (the `never` baseline beside a policy's run).
+impl RecordSink for crate::energy::EnergyMeter {
+    fn request(&mut self, record: RequestRecord) {
+        crate::energy::EnergyMeter::request(self, &record);
+    }
+    fn handover(&mut self, _record: HandoverRecord) {}
+    fn migration(&mut self, record: MigrationRecord) {
+        crate::energy::EnergyMeter::migration(self, &record);
+    }
+}

@@ -188,6 +188,10 @@ pub struct Summary {
     /// virtual clock adds it; absent elsewhere and for `never` itself).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub against_never: Option<AgainstNever>,
+    /// The run's energy, in joules (docs/energy.md; absent from a run
+    /// whose records were not written, such as the `never` baseline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_j: Option<crate::energy::EnergySummary>,
 }
 
 /// This run against a `never` run of the same scenario and seed: the same
@@ -207,6 +211,13 @@ pub struct AgainstNever {
     pub sla_violations_avoided: i64,
     /// Failed requests this run avoided (negative: it failed more).
     pub failures_avoided: i64,
+    /// The `never` run's energy, in joules (docs/energy.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub never_energy_j: Option<crate::energy::EnergySummary>,
+    /// This run's energy minus `never`'s, part by part (positive: this
+    /// policy spent more; its `migrations` part is all its migrations').
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy_added_j: Option<crate::energy::EnergySummary>,
 }
 
 impl AgainstNever {
@@ -230,6 +241,16 @@ impl AgainstNever {
             },
             sla_violations_avoided: signed(never.sla_violations, run.sla_violations),
             failures_avoided: signed(never.failed, run.failed),
+            never_energy_j: never.energy_j,
+            energy_added_j: run.energy_j.zip(never.energy_j).map(|(r, n)| {
+                let less = |x: f64, y: f64| ((x - y) * 1e3).round() / 1e3;
+                crate::energy::EnergySummary {
+                    cloudlets: less(r.cloudlets, n.cloudlets),
+                    network: less(r.network, n.network),
+                    devices: less(r.devices, n.devices),
+                    migrations: less(r.migrations, n.migrations),
+                }
+            }),
         }
     }
 }
@@ -319,6 +340,7 @@ impl RunTotals {
             sim_requests_per_s: 0.0,
             real_clock: None,
             against_never: None,
+            energy_j: None,
         }
     }
 }

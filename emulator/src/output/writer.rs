@@ -11,6 +11,7 @@ use anyhow::Context;
 use super::background_sync::BackgroundSync;
 use super::format::CsvLine;
 use super::records::{HandoverRecord, MigrationRecord, RequestRecord};
+use crate::energy::{EnergyMeter, EnergySummary};
 
 /// Records per batch sent to the writer thread.
 const BATCH: usize = 8_192;
@@ -92,6 +93,9 @@ pub struct RecordWriter {
     requests: Vec<RequestRecord>,
     handovers: Vec<HandoverRecord>,
     migrations: Vec<MigrationRecord>,
+    /// Works out each record's energy before it is queued (on the caller's
+    /// thread, in the order the records come).
+    energy: Option<EnergyMeter>,
 }
 
 impl RecordWriter {
@@ -113,6 +117,8 @@ impl RecordWriter {
             migration_metrics_header.split(',').count()
         };
         migration_header.push(',');
+        migration_header.push_str(crate::energy::MigrationEnergy::CSV_HEADER);
+        migration_header.push(',');
         migration_header.push_str(MigrationRecord::CSV_HEADER_SUFFIX);
         migration_header.push('\n');
         let thread = std::thread::Builder::new()
@@ -126,11 +132,27 @@ impl RecordWriter {
             requests: Vec::with_capacity(BATCH),
             handovers: Vec::new(),
             migrations: Vec::new(),
+            energy: None,
         })
     }
 
+    /// From now on, fills in each record's energy with `meter`.
+    pub fn set_energy(&mut self, meter: EnergyMeter) {
+        self.energy = Some(meter);
+    }
+
+    /// The energy of what was recorded, over a run of `duration_ns`
+    /// (`None` without a meter).
+    pub fn energy_summary(&self, duration_ns: u64) -> Option<EnergySummary> {
+        self.energy.as_ref().map(|m| m.summary(duration_ns))
+    }
+
     /// Records one request.
-    pub fn request(&mut self, record: RequestRecord) {
+    pub fn request(&mut self, mut record: RequestRecord) {
+        // The meter sees every request, kept as a row or not.
+        if let Some(meter) = &mut self.energy {
+            record.device_energy_uj = (meter.request(&record) * 1e6).round() as u64;
+        }
         if !self.keep_requests {
             return;
         }
@@ -151,7 +173,10 @@ impl RecordWriter {
     }
 
     /// Records one migration.
-    pub fn migration(&mut self, record: MigrationRecord) {
+    pub fn migration(&mut self, mut record: MigrationRecord) {
+        if let Some(meter) = &mut self.energy {
+            record.energy = meter.migration(&record);
+        }
         self.migrations.push(record);
     }
 
@@ -301,6 +326,7 @@ mod tests {
             migration_stall_ns: 0,
             total_ns,
             outcome: Outcome::Ok,
+            ..RequestRecord::no_coverage(0, 0)
         }
     }
 
@@ -333,7 +359,7 @@ mod tests {
         let migrations = std::fs::read_to_string(path("migrations.csv")).unwrap();
         assert_eq!(
             migrations,
-            "time_s,vm,from,to,policy,reason,total_ms,failure\n"
+            "time_s,vm,from,to,policy,reason,total_ms,network_energy_j,cpu_energy_j,dual_cpu_energy_j,dual_network_energy_j,failure\n"
         );
     }
 

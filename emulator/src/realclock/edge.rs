@@ -615,6 +615,7 @@ impl RealEdge {
                 out,
                 world.output_names(options.scenario_devices),
                 RequestRows::Write,
+                Some(scenario.energy_meter()),
             ) {
                 Ok((sink, outputs)) => (Some(sink), Some(outputs)),
                 Err(e) => {
@@ -874,7 +875,7 @@ impl RealEdge {
             .is_ok();
         let wall_s = shared.clock.now().as_secs_f64() / shared.clock.speed();
         shared.nodes.stop().await;
-        let (summary, sink, outputs) = {
+        let (mut summary, sink, outputs) = {
             let mut state = shared.lock();
             state.covered_ns = if shared.options.scenario_devices {
                 now_ns.min(duration_ns)
@@ -886,7 +887,7 @@ impl RealEdge {
         };
         if let (Some(sink), Some(outputs)) = (sink, outputs) {
             outputs
-                .finish(sink, &summary)
+                .finish(sink, &mut summary)
                 .map_err(|e| RealClockError::internal(format!("{e:#}")))?;
         }
         if !drained {

@@ -310,8 +310,10 @@ impl Shared {
                     to,
                     policy: state.policy.name(),
                     reason,
+                    bytes: bytes_total_of(&moved.metrics),
                     metrics: moved.metrics,
                     failure: None,
+                    energy: None,
                 };
                 if let Some(sink) = state.sink.as_mut() {
                     sink.migration(record);
@@ -347,6 +349,8 @@ impl Shared {
                     reason,
                     metrics: Vec::new(),
                     failure: Some(error.clone()),
+                    bytes: 0,
+                    energy: None,
                 };
                 if let Some(sink) = state.sink.as_mut() {
                     sink.migration(record);
@@ -374,6 +378,19 @@ impl Shared {
 
 /// The `stall_ms` column of a remote migration's report fields, in
 /// nanoseconds (0 when the source did not report it).
+/// The model's `bytes_total` in a row's metric columns (what the virtual
+/// clock's energy meter reads too, so both clocks cost the same bytes).
+fn bytes_total_of(metrics: &[u8]) -> u64 {
+    let position = mcc_cloudlet::migration::MigrationReport::FLAT_FIELDS
+        .iter()
+        .position(|name| *name == "bytes_total");
+    position
+        .and_then(|i| metrics.split(|&b| b == b',').nth(i))
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
 fn stall_ns_of(fields: &[String]) -> u64 {
     mcc_cloudlet::migration::MigrationReport::FLAT_FIELDS
         .iter()

@@ -425,6 +425,14 @@ impl Shared {
             migration_stall_ns: nanos(migration_stall),
             total_ns: nanos(total),
             outcome,
+            ap,
+            request_bytes: bytes,
+            response_bytes: response.payload.len() as u64,
+            // Sent to both hosts: the one that did not answer first ran it too.
+            dual_host: handoff
+                .filter(|_| dual)
+                .map(|other| if answered_by == other { host } else { other }),
+            device_energy_uj: 0,
         };
         self.finish(record, dual && answered_by != vm.host, redirects > 0);
         Ok(EdgeAnswer {

@@ -3,6 +3,7 @@
 //! scenario), its network tiers ([`network`]), and their resolution into a runnable [`Scenario`]
 //! ([`resolve`]). `docs/scenario.md` documents every field.
 
+pub mod energy;
 pub mod limits;
 pub mod network;
 pub mod radio;

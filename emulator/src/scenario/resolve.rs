@@ -53,6 +53,17 @@ pub struct Scenario {
     /// The network's tiers: moved backbone nodes, the generated operator
     /// network, the breakout, the remote cloud.
     pub network: NetworkTiers,
+    /// The energy model's parameters (`[energy]`).
+    pub energy: crate::energy::EnergyConfig,
+    /// Each backbone link's class for the energy model, by link index.
+    pub link_classes: Vec<crate::energy::LinkClass>,
+}
+
+impl Scenario {
+    /// A meter that works out the energy of this scenario's records.
+    pub fn energy_meter(&self) -> crate::energy::EnergyMeter {
+        crate::energy::EnergyMeter::new(self.energy.clone(), &self.world, &self.link_classes)
+    }
 }
 
 /// The longest boot `[placement] restart_boot_ms` accepts: ten minutes.
@@ -272,6 +283,7 @@ impl Resolver<'_> {
             )));
         }
 
+        let energy = super::energy::energy_config(&f.energy).map_err(|e| self.error(e))?;
         warnings.extend(self.read_warnings.take());
         let s_to_ns = |s: f64| (s * 1e9).round() as u64;
         Ok(Scenario {
@@ -305,6 +317,8 @@ impl Resolver<'_> {
             on_node_loss: f.placement.on_node_loss,
             restart_boot_ns: s_to_ns(boot_ms / 1e3),
             network: tiers,
+            energy,
+            link_classes: network.link_classes,
         })
     }
 

@@ -67,6 +67,10 @@ pub struct ScenarioFile {
     /// The radio access model (absent: the fixed wireless hop of
     /// `[access_points]`).
     pub radio: Option<RadioSection>,
+    /// The energy model's parameters (each absent key: its sourced
+    /// default, docs/energy.md).
+    #[serde(default)]
+    pub energy: EnergySection,
 }
 
 fn default_name() -> String {
@@ -651,4 +655,45 @@ pub struct RadioSection {
     pub uplink_access_ms: Option<f64>,
     /// `equal-share` or `proportional-fair`.
     pub scheduler: Option<String>,
+}
+
+/// `[energy]`: the energy model (`docs/energy.md`); every key overrides one
+/// sourced default.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnergySection {
+    /// Watts of one reference server at evenly spaced utilisations from
+    /// 0 % to 100 % (2 to 101 values; two: linear from idle to peak).
+    pub server_power_w: Option<Vec<f64>>,
+    /// Hardware threads of that server (a cloudlet of n cores draws n /
+    /// server_threads times its curve).
+    pub server_threads: Option<u32>,
+    /// Window over which CPU utilisation is averaged, s.
+    pub utilisation_window_s: Option<f64>,
+    /// The radio hop's energy per bit, nJ.
+    pub radio_access_nj_per_bit: Option<f64>,
+    /// Each aggregation hop's energy per bit, nJ.
+    pub aggregation_nj_per_bit: Option<f64>,
+    /// Each metro/core hop's energy per bit, nJ.
+    pub metro_core_nj_per_bit: Option<f64>,
+    /// A data centre's energy per bit at each host end, nJ.
+    pub data_centre_nj_per_bit: Option<f64>,
+    /// Device radio: promotion power, mW.
+    pub device_promotion_mw: Option<f64>,
+    /// Device radio: promotion time, ms.
+    pub device_promotion_ms: Option<f64>,
+    /// Device radio: tail power, mW.
+    pub device_tail_mw: Option<f64>,
+    /// Device radio: tail time, s.
+    pub device_tail_s: Option<f64>,
+    /// Device radio: transfer base power β, mW.
+    pub device_transfer_base_mw: Option<f64>,
+    /// Device radio: uplink power per Mbit/s α_u, mW.
+    pub device_uplink_mw_per_mbps: Option<f64>,
+    /// Device radio: downlink power per Mbit/s α_d, mW.
+    pub device_downlink_mw_per_mbps: Option<f64>,
+    /// Migration copy: host joules per MiB moved.
+    pub migration_j_per_mib: Option<f64>,
+    /// Migration copy: host joules per migration.
+    pub migration_fixed_j: Option<f64>,
 }

@@ -12,7 +12,8 @@ use super::tree::Tree;
 /// The shape of `comparison.json`, for `--help`.
 pub const JSON_HELP: &str = "\
 Outputs (in --out): one folder per run, <policy>-<technique>[-run<k>]/, as `mcc-emu run`
-writes; comparison.json, comparison.csv, delay_cdf.svg, migrations_over_time.svg, map.svg.
+writes; comparison.json, comparison.csv, delay_cdf.svg, migrations_over_time.svg, map.svg,
+delay_energy.svg.
 
 comparison.json is {\"runs\": N, \"seed\": S, \"policies\": [row, ...]}, one row per
 combination in command-line order (policies outer, techniques inner). With --runs 1 a row
@@ -32,6 +33,11 @@ struct Row {
     combo: Combination,
     seeds: Vec<u64>,
     summaries: Vec<crate::output::Summary>,
+}
+
+/// A figure of a run's energy (0 for a run without one).
+fn energy(s: &crate::output::Summary, f: impl Fn(&crate::energy::EnergySummary) -> f64) -> f64 {
+    s.energy_j.as_ref().map_or(0.0, f)
 }
 
 /// Every combination's results, in command-line order.
@@ -187,6 +193,8 @@ impl Comparison {
             "downtime s",
             "max stall s",
             "moved MiB",
+            "energy MJ",
+            "migr. kJ",
             "wall s",
         ];
         let headers: Vec<String> = head_names
@@ -218,6 +226,8 @@ impl Comparison {
                         cell(&|s| s.downtime_ms_total / 1e3, 3),
                         cell(&|s| s.stall_ms_max / 1e3, 3),
                         cell(&|s| s.bytes_migrated as f64 / 1_048_576.0, 1),
+                        cell(&|s| energy(s, |e| e.total()) / 1e6, 3),
+                        cell(&|s| energy(s, |e| e.migrations) / 1e3, 1),
                         cell(&|s| s.wall_s, 2),
                     ])
                     .collect(),

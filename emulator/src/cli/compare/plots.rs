@@ -5,6 +5,9 @@
 //!   per combination (all runs merged), log delay axis;
 //! - `migrations_over_time.svg`: cumulative migrations against emulated time,
 //!   one line per combination (mean over runs);
+//! - `delay_energy.svg`: each combination's energy (the summary's
+//!   `energy_j`, all four parts) against its mean delay, one point each
+//!   (mean over runs);
 //! - `map.svg`: device traces (thinned), access points, cloudlets and the
 //!   migrations of one combination as arrows source → target, in a local
 //!   metric projection.
@@ -55,6 +58,10 @@ pub fn draw_all(
             migrations_over_time(scenario, &labels, &looks, results),
         )?,
         figure("map.svg", map(scenario, &labels, results))?,
+        figure(
+            "delay_energy.svg",
+            delay_energy(combos, &labels, &looks, results),
+        )?,
     ])
 }
 
@@ -345,6 +352,139 @@ fn migrations_over_time(
             lines,
             SeriesLabelPosition::UpperLeft,
         )?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// Marker shapes, by technique (in order of first appearance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    Circle,
+    Triangle,
+    Square,
+    Cross,
+}
+
+const MARKERS: [Marker; 4] = [
+    Marker::Circle,
+    Marker::Triangle,
+    Marker::Square,
+    Marker::Cross,
+];
+
+/// Each combination's (energy in MJ, mean delay in ms), means over its
+/// runs; `None` for a combination whose runs carry no energy.
+pub fn delay_energy_points(results: &[Vec<RunResult>]) -> Vec<Option<(f64, f64)>> {
+    results
+        .iter()
+        .map(|runs| {
+            let energies: Option<Vec<f64>> = runs
+                .iter()
+                .map(|r| r.summary.energy_j.map(|e| e.total() / 1e6))
+                .collect();
+            let energies = energies.filter(|e| !e.is_empty())?;
+            let n = energies.len() as f64;
+            let delay = runs.iter().map(|r| r.summary.delay_ms.mean).sum::<f64>() / n;
+            Some((energies.iter().sum::<f64>() / n, delay))
+        })
+        .collect()
+}
+
+/// `lo..hi` widened by 5 % each side (by 1 when it is a single value).
+fn padded(lo: f64, hi: f64) -> std::ops::Range<f64> {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return 0.0..1.0;
+    }
+    let pad = if hi > lo {
+        (hi - lo) * 0.05
+    } else {
+        lo.abs().max(1.0) * 0.05
+    };
+    (lo - pad)..(hi + pad)
+}
+
+/// One point per combination: its energy against its mean delay, colour by
+/// policy and marker by technique (the trade-off a migration makes: energy
+/// now for delay saved).
+fn delay_energy(
+    combos: &[Combination],
+    labels: &[String],
+    looks: &[Look],
+    results: &[Vec<RunResult>],
+) -> DrawResult<String> {
+    let points = delay_energy_points(results);
+    let known = || points.iter().flatten();
+    let xs = padded(
+        known().map(|p| p.0).fold(f64::INFINITY, f64::min),
+        known().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max),
+    );
+    let ys = padded(
+        known().map(|p| p.1).fold(f64::INFINITY, f64::min),
+        known().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max),
+    );
+    let mut techniques: Vec<&str> = Vec::new();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("Mean delay against energy", ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(65)
+            .build_cartesian_2d(xs, ys)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("energy of the run (MJ: cloudlets, network, devices, migrations)")
+            .y_desc("mean delay of answered requests (ms)")
+            .draw()
+            .map_err(err)?;
+        for (((combo, label), look), point) in combos.iter().zip(labels).zip(looks).zip(&points) {
+            let Some(point) = *point else { continue };
+            let name = combo.technique.name();
+            let index = techniques
+                .iter()
+                .position(|t| *t == name)
+                .unwrap_or_else(|| {
+                    techniques.push(name);
+                    techniques.len() - 1
+                });
+            let marker = MARKERS[index % MARKERS.len()];
+            let style = look.colour.filled();
+            let cross = look.colour.stroke_width(2);
+            let at = std::iter::once(point);
+            match marker {
+                Marker::Circle => chart.draw_series(at.map(|p| Circle::new(p, 6, style))),
+                Marker::Triangle => chart.draw_series(at.map(|p| TriangleMarker::new(p, 8, style))),
+                Marker::Square => chart.draw_series(
+                    at.map(|p| EmptyElement::at(p) + Rectangle::new([(-5, -5), (5, 5)], style)),
+                ),
+                Marker::Cross => chart.draw_series(at.map(|p| Cross::new(p, 6, cross))),
+            }
+            .map_err(err)?
+            .label(label.as_str())
+            .legend(move |(x, y)| -> DynElement<'static, _, _> {
+                match marker {
+                    Marker::Circle => Circle::new((x + 10, y), 5, style).into_dyn(),
+                    Marker::Triangle => TriangleMarker::new((x + 10, y), 7, style).into_dyn(),
+                    Marker::Square => {
+                        Rectangle::new([(x + 5, y - 5), (x + 15, y + 5)], style).into_dyn()
+                    }
+                    Marker::Cross => {
+                        Cross::new((x + 10, y), 5, look.colour.stroke_width(2)).into_dyn()
+                    }
+                }
+            });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
         root.present().map_err(err)?;
     }
     Ok(svg)
