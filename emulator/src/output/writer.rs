@@ -315,18 +315,9 @@ mod tests {
     /// A request of device 0 sent at `sent_ns` that took `total_ns`.
     fn request_sent_at(sent_ns: u64, total_ns: u64) -> RequestRecord {
         RequestRecord {
-            sent_ns,
-            device: 0,
-            vm: 0,
-            host: 0,
-            access_ns: 0,
-            backbone_ns: 0,
-            queueing_ns: 0,
-            processing_ns: 0,
-            migration_stall_ns: 0,
             total_ns,
             outcome: Outcome::Ok,
-            ..RequestRecord::no_coverage(0, 0)
+            ..RequestRecord::no_coverage(sent_ns, 0)
         }
     }
 
