@@ -177,6 +177,10 @@ impl Resolver<'_> {
         let timeout_ms = self.positive("request_timeout_ms", f.request_timeout_ms)?;
         let step_s = self.positive("mobility_step_s", f.mobility_step_s)?;
         limits::check_time(duration_s, step_s).map_err(|m| self.error(m))?;
+        // Keys that need no network first, so that a mistake in them is
+        // reported before a large layout's setup, not after it.
+        let migration = self.migration(f)?;
+        let (workloads, group_workload) = self.workloads(f)?;
         let mut warnings = Vec::new();
 
         let mut tiers = NetworkTiers::default();
@@ -235,14 +239,12 @@ impl Resolver<'_> {
                 .unwrap_or(mcc_mobile_client::attach::DEFAULT_HYSTERESIS_M),
         )?;
 
-        let (workloads, group_workload) = self.workloads(f)?;
         let devices = self.devices(f, duration_s, &group_workload)?;
         let rates: Vec<f64> = devices
             .iter()
             .map(|d| workloads[d.workload as usize].rate_hz)
             .collect();
         limits::check_run(duration_s, duration_s / step_s, &rates).map_err(|m| self.error(m))?;
-        let migration = self.migration(f)?;
         if let (Some(i), Some(report)) = (cloud_index, tiers.cloud.as_mut()) {
             // An elastic region: by default one core per device and room for
             // every device's VM.
