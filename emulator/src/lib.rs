@@ -48,3 +48,4 @@ pub mod realclock;
 pub mod scenario;
 pub mod serve;
 pub mod topology;
+pub mod ui;
