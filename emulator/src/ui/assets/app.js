@@ -2,7 +2,11 @@
 // Vanilla JavaScript, no library, no build step; every buffer is bounded.
 "use strict";
 
-const token = new URLSearchParams(location.search).get("token");
+const params = new URLSearchParams(location.search);
+const token = params.get("token");
+// ?frames=N: close the stream after N frames (a still picture for a
+// screenshot; headless Chromium's virtual time waits while it is open).
+const stopAfter = Number(params.get("frames")) || 0;
 const query = token ? "?token=" + encodeURIComponent(token) : "";
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 1000, HEIGHT = 700, MARGIN = 20;
@@ -35,7 +39,7 @@ const vmMigrations = new Map();  // vm -> recent migrations
 const hostMigrations = [];       // per cloudlet: recent migrations
 let windowReqs = [];             // [sent_s, delay_ms]
 const chart = [];                // [t, p50, p99]
-let now = 0, seen = 0, dropped = 0, selected = null, inFlight = null;
+let now = 0, seen = 0, dropped = 0, selected = null, inFlight = null, frames = 0, source = null;
 
 function setupProjection() {
   const pts = world.access_points.map((a) => [a[1], a[2]]).concat(world.cloudlets.map((c) => [c[1], c[2]]));
@@ -261,7 +265,13 @@ function showDetails() {
 
 function onMessage(text) {
   const m = JSON.parse(text);
-  if (m.type === "frame") onFrame(m);
+  if (m.type === "frame") {
+    onFrame(m);
+    if (stopAfter && ++frames >= stopAfter) {
+      source.close();
+      $("status").textContent = `paused after ${frames} frames`;
+    }
+  }
   else if (m.type === "event") onEvent(m);
   else if (m.type === "dropped") { dropped = m.count; $("dropped").textContent = dropped; }
   else if (m.type === "end") { $("status").textContent = "replay over"; }
@@ -275,7 +285,7 @@ async function main() {
   world = await answer.json();
   setupProjection();
   drawWorld();
-  const source = new EventSource("events" + query);
+  source = new EventSource("events" + query);
   source.onopen = () => { $("status").textContent = "live"; $("status").className = "live"; };
   source.onerror = () => { $("status").textContent = "disconnected"; $("status").className = "down"; };
   source.onmessage = (e) => onMessage(e.data);
