@@ -460,3 +460,123 @@ fn serve_with_ui_draws_a_device_registered_over_grpc() {
     let output = common::mcc_emu(&["replay", "/nonexistent"]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("replay needs --ui"));
 }
+
+/// The address `mcc-emu` printed in `live view at http://ADDR/` on the
+/// stderr it writes to `path`.
+fn live_view_address(path: &std::path::Path) -> SocketAddr {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(rest) = text.split("live view at http://").nth(1) {
+            return rest.split('/').next().unwrap().parse().unwrap();
+        }
+        assert!(Instant::now() < deadline, "no live view line: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `mcc-emu ARGS` from the repository, stderr to `stderr`.
+fn spawn(args: &[&str], stderr: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
+        .current_dir(common::repo(""))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(stderr).unwrap())
+        .spawn()
+        .expect("mcc-emu starts")
+}
+
+fn wait(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{what} did not end within 300 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn run_on_the_real_clock_with_ui_is_watched_live_and_ends_with_its_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("agree.toml");
+    std::fs::write(&file, common::agreement_scenario("")).unwrap();
+    let out = dir.path().join("out");
+    let stderr = dir.path().join("stderr.txt");
+    let (file, out_s) = (file.to_str().unwrap(), out.to_str().unwrap());
+    let mut child = spawn(
+        &[
+            "run",
+            file,
+            "--clock",
+            "real",
+            "--speed",
+            "20",
+            "--out",
+            out_s,
+            "--ui",
+            "127.0.0.1:0",
+        ],
+        &stderr,
+    );
+    let mut events = Events::open(live_view_address(&stderr), "");
+    events.until("four devices", |m| {
+        m["type"] == "frame" && m["devices"].as_array().is_some_and(|d| d.len() == 4)
+    });
+    events.until("a handover", |m| m["kind"] == "handover");
+    let status = wait(&mut child, "run --clock real --ui");
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&stderr).unwrap()
+    );
+    assert!(out.join("requests.csv").exists());
+}
+
+#[test]
+fn run_on_the_virtual_clock_with_ui_writes_its_outputs_then_replays_them_until_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let stderr = dir.path().join("stderr.txt");
+    let mut child = spawn(
+        &[
+            "run",
+            SCENARIO,
+            "--no-baseline",
+            "--out",
+            out.to_str().unwrap(),
+            "--ui",
+            "127.0.0.1:0",
+            "--speed",
+            "2",
+        ],
+        &stderr,
+    );
+    let address = live_view_address(&stderr);
+    // The outputs are complete before the replay starts.
+    assert!(out.join("summary.json").exists());
+    let mut events = Events::open(address, "");
+    events.until("a replayed frame", |m| {
+        m["type"] == "frame" && m["devices"].as_array().is_some_and(|d| d.len() == 10)
+    });
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = wait(&mut child, "run --ui");
+    assert!(
+        status.success(),
+        "{}",
+        std::fs::read_to_string(&stderr).unwrap()
+    );
+    let refused = common::mcc_emu(&["run", SCENARIO, "--speed", "2"]);
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("--speed applies to --clock real, or to --ui"),
+        "{refused:?}"
+    );
+}

@@ -11,7 +11,7 @@ const query = token ? "?token=" + encodeURIComponent(token) : "";
 const SVG = "http://www.w3.org/2000/svg";
 const WIDTH = 1000, HEIGHT = 700, MARGIN = 20;
 const WINDOW_S = 30;          // the delay chart's sliding window, scenario seconds
-const MAX_WINDOW = 60000;     // requests kept for the chart at most
+const MAX_WINDOW = 100000;    // requests kept for the chart at most
 const CHART_POINTS = 120;     // points on the chart
 const RECENT = 12;            // requests and migrations kept per device or cloudlet
 const DONE_KEPT = 20;         // finished migrations left drawn (faded)
@@ -39,7 +39,7 @@ const vmMigrations = new Map();  // vm -> recent migrations
 const hostMigrations = [];       // per cloudlet: recent migrations
 let windowReqs = [];             // [sent_s, delay_ms]
 const chart = [];                // [t, p50, p99]
-let now = 0, seen = 0, dropped = 0, selected = null, inFlight = null, frames = 0, source = null;
+let now = 0, seen = 0, dropped = 0, skipped = 0, selected = null, inFlight = null, frames = 0, source = null;
 
 function setupProjection() {
   const pts = world.access_points.map((a) => [a[1], a[2]]).concat(world.cloudlets.map((c) => [c[1], c[2]]));
@@ -95,6 +95,7 @@ function drawWorld() {
 
 function onFrame(f) {
   now = f.t; inFlight = f.in_flight;
+  if (f.skipped) { skipped += f.skipped; $("skipped").textContent = skipped; }
   $("time").textContent = f.t.toFixed(1);
   const present = new Set();
   for (const c of cells) c.devices = 0;
