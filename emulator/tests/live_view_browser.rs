@@ -89,7 +89,7 @@ fn chromium_draws_devices_cloudlets_and_a_migration_of_a_replayed_run() {
         std::thread::sleep(Duration::from_millis(20));
     };
     // 24 frames: 6 s of wall time, a minute of scenario time at 10×.
-    let url = format!("{page}?frames=24");
+    let url = format!("{page}?frames=24#cloudlet=cl-city");
 
     let dom = chromium(&dir.path().join("profile-dom"), &["--dump-dom"], &url);
     let dom = String::from_utf8_lossy(&dom.stdout);
@@ -103,6 +103,14 @@ fn chromium_draws_devices_cloudlets_and_a_migration_of_a_replayed_run() {
     );
     assert!(dom.contains(r#"id="devices-shown">10<"#), "{dom:.2000}");
     assert!(dom.contains("paused after 24 frames"), "{dom:.2000}");
+    // The cloudlet the address selects shows its recent requests: rows
+    // of the buses it served.
+    let details = dom.split(r#"id="details""#).nth(1).unwrap_or("");
+    assert!(details.contains("Cloudlet cl-city"), "{details:.1000}");
+    assert!(
+        details.matches("<td>bus-304-limerick#").count() >= 1,
+        "{details:.2000}"
+    );
     let p50 = dom
         .split(r#"id="p50-now">"#)
         .nth(1)

@@ -264,6 +264,14 @@ function showDetails() {
   }
 }
 
+// #device=NAME or #cloudlet=NAME in the address selects one from the start.
+function selectFromHash() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  if (hash.get("device")) select({ device: hash.get("device") });
+  const c = hash.get("cloudlet") ? hostIndex(hash.get("cloudlet")) : -1;
+  if (c >= 0) select({ cloudlet: c });
+}
+
 function onMessage(text) {
   const m = JSON.parse(text);
   if (m.type === "frame") {
@@ -286,6 +294,7 @@ async function main() {
   world = await answer.json();
   setupProjection();
   drawWorld();
+  selectFromHash();
   source = new EventSource("events" + query);
   source.onopen = () => { $("status").textContent = "live"; $("status").className = "live"; };
   source.onerror = () => { $("status").textContent = "disconnected"; $("status").className = "down"; };
