@@ -576,7 +576,7 @@ fn run_on_the_virtual_clock_with_ui_writes_its_outputs_then_replays_them_until_c
     let refused = common::mcc_emu(&["run", SCENARIO, "--speed", "2"]);
     assert!(
         String::from_utf8_lossy(&refused.stderr)
-            .contains("--speed applies to --clock real, or to --ui"),
+            .contains("--speed applies to --clock real only, or to the replay of --ui"),
         "{refused:?}"
     );
 }

@@ -101,7 +101,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let summary = match args.clock {
         Clock::Virtual => {
             if args.speed.is_some() && args.ui.ui.is_none() {
-                anyhow::bail!("--speed applies to --clock real, or to --ui's replay");
+                anyhow::bail!("--speed applies to --clock real only, or to the replay of --ui");
             }
             if let Some(speed) = args.speed {
                 super::replay::check_replay_speed(speed)?;
