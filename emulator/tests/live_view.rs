@@ -171,7 +171,7 @@ fn the_assets_have_their_content_types_and_anything_else_is_404() {
     let rt = runtime();
     let (server, _feed) = start_server(&rt, "127.0.0.1:0", None).unwrap();
     for (path, content_type, needle) in [
-        ("/", "text/html; charset=utf-8", "<svg id=\"map\""),
+        ("/", "text/html; charset=utf-8", r#"<script src="app.js">"#),
         ("/app.js", "text/javascript; charset=utf-8", "EventSource"),
         ("/style.css", "text/css; charset=utf-8", ".device"),
         ("/world.json", "application/json", "\"cl-city\""),
@@ -233,7 +233,14 @@ fn loopback_needs_no_token_other_addresses_need_one_and_then_every_request_carri
             "{path}"
         );
     }
-    assert_eq!(get(a, "/?token=s3cr%2Bt", "").0, 200);
+    let (status, _, page) = get(a, "/?token=s3cr%2Bt", "");
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"src="app.js?token=s3cr%2Bt""#), "{page}");
+    assert!(
+        page.contains(r#"href="style.css?token=s3cr%2Bt""#),
+        "{page}"
+    );
+    assert_eq!(get(a, "/app.js?token=s3cr%2Bt", "").0, 200);
     assert_eq!(
         get(a, "/world.json", "Authorization: Bearer s3cr+t\r\n").0,
         200

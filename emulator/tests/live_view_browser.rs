@@ -2,7 +2,8 @@
 //! `chromium`) loads the page against `mcc-emu replay` of a run, and the
 //! test checks what the DOM shows (devices, cloudlets, a migration drawn)
 //! and that the screenshot is not blank (its distinct colours, counted by
-//! `scripts/png_colours.py`).
+//! `scripts/png_colours.py`), the page opened with a token as
+//! `--token` prints it.
 //!
 //! Without `chromium` on the PATH the test says so and passes, unless
 //! `MCC_REQUIRE_CHROMIUM` is set (`.ci/run` installs Chromium and sets it).
@@ -71,7 +72,9 @@ fn chromium_draws_devices_cloudlets_and_a_migration_of_a_replayed_run() {
             "--speed",
             "10",
         ])
-        .args(["--ui", "127.0.0.1:0"])
+        // With a token (on loopback, where none is needed) the page must
+        // pass it on to every request it makes itself.
+        .args(["--ui", "127.0.0.1:0", "--token", "t0k+en/="])
         .arg(&out)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -88,8 +91,9 @@ fn chromium_draws_devices_cloudlets_and_a_migration_of_a_replayed_run() {
         assert!(Instant::now() < deadline, "no live view: {text}");
         std::thread::sleep(Duration::from_millis(20));
     };
+    assert!(page.ends_with("/?token=t0k%2Ben%2F%3D"), "{page}");
     // 24 frames: 6 s of wall time, a minute of scenario time at 10×.
-    let url = format!("{page}?frames=24#cloudlet=cl-city");
+    let url = format!("{page}&frames=24#cloudlet=cl-city");
 
     let dom = chromium(&dir.path().join("profile-dom"), &["--dump-dom"], &url);
     let dom = String::from_utf8_lossy(&dom.stdout);

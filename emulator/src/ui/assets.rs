@@ -11,6 +11,11 @@ pub struct Asset {
     pub body: &'static str,
 }
 
+/// What the page's own links to its assets end with, filled in by the
+/// server (`?token=TOKEN` when the server has one, else nothing), so that
+/// a page opened with a token can load them.
+pub const QUERY_SLOT: &str = "__QUERY__";
+
 /// Every asset the server knows; anything else is a 404.
 pub const ASSETS: &[Asset] = &[
     Asset {

@@ -100,8 +100,17 @@ fn router(served: Served) -> Router {
     for asset in assets::ASSETS {
         app = app.route(
             asset.path,
-            get(move || async move {
-                ([(header::CONTENT_TYPE, asset.content_type)], asset.body).into_response()
+            get(move |State(served): State<Served>| async move {
+                let body = if asset.body.contains(assets::QUERY_SLOT) {
+                    // Past the token check: the page may carry the token on.
+                    let query = served.token.as_deref().map_or_else(String::new, |t| {
+                        format!("?token={}", percent_encode(&String::from_utf8_lossy(t)))
+                    });
+                    asset.body.replace(assets::QUERY_SLOT, &query)
+                } else {
+                    asset.body.to_owned()
+                };
+                ([(header::CONTENT_TYPE, asset.content_type)], body).into_response()
             }),
         );
     }
