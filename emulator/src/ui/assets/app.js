@@ -139,6 +139,11 @@ function onFrame(f) {
   });
   for (const r of f.requests) onRequest(r);
   $("devices-shown").textContent = devices.size;
+  // Chromium tells its page's heap: shown to check that it stays flat.
+  if (performance.memory) {
+    $("heap-box").hidden = false;
+    $("heap").textContent = (performance.memory.usedJSHeapSize / 1048576).toFixed(1);
+  }
   drawChart();
   if (selected) showDetails();
 }
