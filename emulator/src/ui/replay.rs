@@ -290,8 +290,9 @@ impl Replay {
         })
     }
 
-    /// Publishes the run on `feed`, paced at `speed`, until its end or
-    /// until `stop` is set; then a `{"type":"end"}`.
+    /// Publishes the run on `feed`, paced at `speed` from the moment the
+    /// first page reads it, until its end or until `stop` is set; then a
+    /// `{"type":"end"}`.
     pub fn play(
         mut self,
         world: &World,
@@ -341,6 +342,13 @@ impl Replay {
                 .last()
                 .map_or(0.0, |e| e.emu_time_ns as f64 / 1e9),
         );
+        // The replay starts with the first page, so that nobody misses it.
+        while feed.readers() == 0 {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            std::thread::sleep(FRAME / 5);
+        }
         let started = Instant::now();
         let mut next_event = 0;
         let mut row = csv::StringRecord::new();
