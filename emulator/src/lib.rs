@@ -41,6 +41,9 @@
 //!   techniques on identical traces and seeds, in parallel, each through the
 //!   same code as `mcc-emu run`, and writes a comparison table, JSON, CSV and
 //!   SVG plots (delay CDF, migrations over time, a map).
+//! - [`ui`] is the live view (`--ui ADDR`): a web page compiled into the
+//!   binary, fed by server-sent events from the events `StreamEvents`
+//!   sends (a running edge) or from a run's output folder (a replay).
 
 pub mod cli;
 pub mod energy;
@@ -52,3 +55,4 @@ pub mod realclock;
 pub mod scenario;
 pub mod serve;
 pub mod topology;
+pub mod ui;

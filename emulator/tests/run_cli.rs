@@ -219,6 +219,10 @@ fn real_clock_options_are_checked_before_anything_runs() {
             "--no-requests applies to the virtual clock only",
         ),
         (
+            vec!["--no-requests", "--ui", "127.0.0.1:0"],
+            "--no-requests and --ui do not go together",
+        ),
+        (
             vec!["--spawn", "processes"],
             "--spawn applies to --clock real only",
         ),

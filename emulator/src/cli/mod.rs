@@ -7,6 +7,7 @@ pub mod compare;
 pub mod inspect;
 mod migrate;
 pub mod nodes;
+pub mod replay;
 pub mod run;
 pub mod serve;
 pub mod sweep;
@@ -36,6 +37,8 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// Serve the emulated edge to external devices over gRPC (EmulatorControl).
     Serve(serve::ServeArgs),
+    /// Replay a finished run's output folder in the live view (`--ui ADDR`).
+    Replay(replay::ReplayArgs),
     /// Measure this machine for the real-clock driver (delay injection error).
     Bench(bench::BenchArgs),
 }
@@ -52,6 +55,7 @@ impl Cli {
             Command::Migrate(args) => migrate::run(args),
             Command::Bench(args) => bench::run(args),
             Command::Serve(args) => serve::run(args),
+            Command::Replay(args) => replay::run(args),
         }
     }
 }

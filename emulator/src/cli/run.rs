@@ -41,9 +41,10 @@ pub struct RunArgs {
     /// emulated links on the wall clock, delays measured; docs/real-clock.md).
     #[arg(long, value_enum, default_value_t = Clock::Virtual)]
     pub clock: Clock,
-    /// Real clock only: scenario seconds per wall second (movement, request
+    /// Real clock: scenario seconds per wall second (movement, request
     /// schedule and placement timer run this much faster; network delays
-    /// and CPU costs are not scaled). Default 1.
+    /// and CPU costs are not scaled). Virtual clock with --ui: the pace of
+    /// the replay. Default 1.
     #[arg(long)]
     pub speed: Option<f64>,
     /// Real clock only: where the cloudlet nodes run.
@@ -60,6 +61,11 @@ pub struct RunArgs {
     /// request.
     #[arg(long)]
     pub no_requests: bool,
+    /// The live view (docs/live-view.md): on the real clock it watches the
+    /// run; on the virtual clock the run goes as fast as ever and its
+    /// output folder is then replayed at --speed.
+    #[command(flatten)]
+    pub ui: super::replay::UiArgs,
 }
 
 /// The clock of `mcc-emu run`.
@@ -100,10 +106,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let progress = !args.json && std::io::stderr().is_terminal();
     let summary = match args.clock {
         Clock::Virtual => {
-            if args.speed.is_some() {
-                anyhow::bail!("--speed applies to --clock real only");
+            if args.speed.is_some() && args.ui.ui.is_none() {
+                anyhow::bail!("--speed applies to --clock real only, or to the replay of --ui");
+            }
+            if let Some(speed) = args.speed {
+                super::replay::check_replay_speed(speed)?;
             }
             args.nodes.refuse_without_real_clock()?;
+            if args.no_requests && args.ui.ui.is_some() {
+                anyhow::bail!(
+                    "--no-requests and --ui do not go together on the virtual clock: the \
+                     replay --ui shows reads requests.csv"
+                );
+            }
             let rows = if args.no_requests {
                 RequestRows::Skip
             } else {
@@ -134,13 +149,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?;
             args.nodes.apply_node_list(&mut scenario)?;
             let nodes = args.nodes.launch()?;
-            run_real(scenario.clone(), &out, speed, nodes, progress)?
+            let ui = match args.ui.ui {
+                Some(address) => Some((address, args.ui.token()?)),
+                None => None,
+            };
+            run_real(scenario.clone(), &out, speed, nodes, progress, ui)?
         }
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print_summary(&scenario, &summary, &out);
+    }
+    if let (Clock::Virtual, Some(address)) = (args.clock, args.ui.ui) {
+        super::replay::replay_folder(
+            &scenario,
+            &out,
+            address,
+            args.ui.token()?.as_deref(),
+            args.speed.unwrap_or(1.0),
+            "run",
+        )?;
     }
     Ok(())
 }
@@ -240,6 +269,7 @@ pub fn run_real(
     speed: f64,
     nodes: crate::realclock::NodeLaunch,
     progress: bool,
+    ui: Option<(std::net::SocketAddr, Option<String>)>,
 ) -> anyhow::Result<Summary> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -253,7 +283,23 @@ pub fn run_real(
         out: Some(out.to_path_buf()),
     };
     let name = scenario.name.clone();
-    let summary = runtime.block_on(crate::realclock::run::run_scenario(
+    let view = match &ui {
+        Some((address, token)) => {
+            let info = crate::ui::messages::RunInfo {
+                scenario: scenario.name.clone(),
+                mode: "run --clock real".into(),
+                policy: scenario.policy.clone(),
+                technique: scenario.settings.migration.config.technique.name().into(),
+                speed,
+                duration_s: scenario.settings.duration_ns as f64 / 1e9,
+            };
+            let world = crate::ui::messages::world_json(&scenario.world, &info);
+            Some(runtime.block_on(crate::ui::open(*address, token.as_deref(), world))?)
+        }
+        None => None,
+    };
+    let mut watcher = None;
+    let summary = runtime.block_on(crate::realclock::run::run_scenario_watched(
         scenario,
         options,
         async {
@@ -264,7 +310,22 @@ pub fn run_real(
                 bar.set_position(now_s);
             }
         },
+        |edge| {
+            if let Some((_, feed)) = &view {
+                watcher = Some(tokio::spawn(crate::ui::live::watch_edge(
+                    edge.clone(),
+                    feed.clone(),
+                )));
+            }
+        },
     ));
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
+    if let Some((server, feed)) = view {
+        feed.close();
+        runtime.block_on(async move { server.stop() });
+    }
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -45,6 +45,11 @@ pub struct ServeArgs {
     /// Where the cloudlet nodes run.
     #[command(flatten)]
     pub nodes: NodeArgs,
+    /// Serve the live view (a web page, docs/live-view.md) on this address
+    /// too; port 0 picks a free one (printed on stderr). The token rule of
+    /// --listen applies to it, with the same --token.
+    #[arg(long, value_name = "ADDR")]
+    pub ui: Option<SocketAddr>,
 }
 
 /// Runs `mcc-emu serve` until Ctrl-C (or SIGTERM), then stops the edge and
@@ -55,6 +60,10 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
             Some(mcc_mobile_client::fleet::token_from_file(path).map_err(anyhow::Error::msg)?);
     }
     auth::check_listen_address(args.listen, args.token.as_deref())?;
+    if let Some(ui) = args.ui {
+        auth::check_listen_address(ui, args.token.as_deref())
+            .map_err(|e| anyhow::anyhow!("--ui {ui}: {e}"))?;
+    }
     let mut scenario = super::run::load_scenario(args.scenario.as_deref())?;
     crate::realclock::clock::check_speed("--speed", args.speed, scenario.settings.mobility_step_ns)
         .map_err(anyhow::Error::msg)?;
@@ -80,6 +89,17 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
         let bound = listener.local_addr().context("reading the bound address")?;
         let name = scenario.name.clone();
         let cloudlets = scenario.world.cloudlets.len();
+        let world = args.ui.map(|_| {
+            let info = crate::ui::messages::RunInfo {
+                scenario: scenario.name.clone(),
+                mode: "serve".into(),
+                policy: scenario.policy.clone(),
+                technique: scenario.settings.migration.config.technique.name().into(),
+                speed: args.speed,
+                duration_s: scenario.settings.duration_ns as f64 / 1e9,
+            };
+            crate::ui::messages::world_json(&scenario.world, &info)
+        });
         let service = ControlService::start(
             scenario,
             ServeConfig {
@@ -91,6 +111,17 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
         )
         .await
         .map_err(|s| anyhow::anyhow!("cannot start the edge: {}", s.message()))?;
+        let view = match (args.ui, world) {
+            (Some(address), Some(world)) => {
+                let (server, feed) = crate::ui::open(address, args.token.as_deref(), world).await?;
+                let watcher = tokio::spawn(crate::ui::live::watch_service(
+                    service.clone(),
+                    feed.clone(),
+                ));
+                Some((server, feed, watcher))
+            }
+            _ => None,
+        };
         // Scripts and tests read this line to find the port.
         println!("listening on {bound}");
         std::io::stdout().flush().context("writing to stdout")?;
@@ -122,6 +153,11 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
             Err(_) => service.shutdown().await,
         }
         .map_err(|s| anyhow::anyhow!("stopping the edge: {}", s.message()))?;
+        if let Some((server, feed, watcher)) = view {
+            watcher.abort();
+            feed.close();
+            server.stop();
+        }
         if let Some(s) = summary {
             eprintln!(
                 "mcc-emu serve: stopped; {} requests ({} failed), {} migrations",

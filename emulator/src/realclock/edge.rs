@@ -57,6 +57,43 @@ impl Default for RealOptions {
     }
 }
 
+/// How many finished requests the watchers' tap holds for a slow watcher
+/// ([`RealEdge::subscribe_requests`]): a quarter of a second of the
+/// default scenario at 10× speed (about 14,400 requests a second).
+pub const REQUEST_TAP_CAPACITY: usize = 4096;
+
+/// One device as a watcher sees it ([`RealEdge::view`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceView {
+    /// Its name.
+    pub name: String,
+    /// Where it is at the view's time.
+    pub position: LatLon,
+    /// Its access point (index into the world's), `None` out of coverage.
+    pub ap: Option<u32>,
+    /// The cloudlet hosting its VM (index into the world's).
+    pub host: u32,
+    /// The cloudlet its VM is migrating to, if it is.
+    pub migrating_to: Option<u32>,
+    /// Its VM was lost with its node.
+    pub lost: bool,
+    /// It left (unregistered): kept so that indices stay those of the
+    /// request records, not to be drawn.
+    pub left: bool,
+}
+
+/// The edge at one moment, for watchers ([`RealEdge::view`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeView {
+    /// Scenario time the edge has covered.
+    pub time_ns: u64,
+    /// Every device, in registration order (index = the request records'
+    /// `device`), those that left included.
+    pub devices: Vec<DeviceView>,
+    /// Requests sent to each cloudlet and not answered yet.
+    pub in_flight: Vec<u64>,
+}
+
 /// How a registered device moves.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeviceMovement {
@@ -217,6 +254,9 @@ pub(super) struct Shared {
     pub runtime: tokio::runtime::Handle,
     pub state: Mutex<EdgeState>,
     pub events: broadcast::Sender<EdgeEvent>,
+    /// Every finished request's record, for watchers (the live view); the
+    /// outputs get theirs from the sink, never from here.
+    pub requests: broadcast::Sender<crate::output::RequestRecord>,
     /// The device and tick loops, aborted at shutdown.
     pub loops: Mutex<Vec<JoinHandle<()>>>,
     /// How many of those loops are still running.
@@ -272,6 +312,12 @@ impl Shared {
             .cloudlets
             .get(cloudlet as usize)
             .map_or_else(|| "?".to_owned(), |c| c.name.clone())
+    }
+
+    /// Offers a finished request to watchers; nobody listening is fine,
+    /// and a watcher that falls behind loses the oldest.
+    pub fn tap_request(&self, record: crate::output::RequestRecord) {
+        let _ = self.requests.send(record);
     }
 
     pub fn emit(&self, event: EdgeEvent) {
@@ -626,6 +672,7 @@ impl RealEdge {
             None => (None, None),
         };
         let (events, _) = broadcast::channel(1024);
+        let (requests, _) = broadcast::channel(REQUEST_TAP_CAPACITY);
         let cloudlets = world.cloudlets.len();
         let state = EdgeState {
             devices: Vec::new(),
@@ -659,6 +706,7 @@ impl RealEdge {
             runtime: tokio::runtime::Handle::current(),
             state: Mutex::new(state),
             events,
+            requests,
             loops: Mutex::new(Vec::new()),
             loops_running: Counter::default(),
             pending: Counter::default(),
@@ -838,6 +886,46 @@ impl RealEdge {
     /// Hand-overs, placement decisions and migrations as they happen.
     pub fn subscribe(&self) -> broadcast::Receiver<EdgeEvent> {
         self.shared.events.subscribe()
+    }
+
+    /// Every request as it finishes (the record requests.csv gets), for
+    /// watchers such as the live view; a receiver that falls behind loses
+    /// the oldest ([`REQUEST_TAP_CAPACITY`] are kept), the outputs never.
+    pub fn subscribe_requests(&self) -> broadcast::Receiver<crate::output::RequestRecord> {
+        self.shared.requests.subscribe()
+    }
+
+    /// Whether `self` and `other` are the same edge (not two runs).
+    pub fn same_edge(&self, other: &RealEdge) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// What a watcher draws now: the scenario time, every visible device
+    /// (position, access point, host, migration target) and the requests
+    /// each cloudlet has in flight. Holds the edge's lock for one pass
+    /// over the devices.
+    pub fn view(&self) -> EdgeView {
+        let state = self.shared.lock();
+        let time_ns = state.covered_ns;
+        let devices = state
+            .devices
+            .iter()
+            .zip(&state.vms)
+            .map(|(device, vm)| DeviceView {
+                name: device.name.clone(),
+                position: device.movement.position_at(time_ns),
+                ap: device.attachment.ap,
+                host: vm.host,
+                migrating_to: vm.migrating_to,
+                lost: vm.lost,
+                left: vm.retired,
+            })
+            .collect();
+        EdgeView {
+            time_ns,
+            devices,
+            in_flight: state.host_load.clone(),
+        }
     }
 
     /// The summary so far (the figures of summary.json).

@@ -48,7 +48,10 @@ mod tick_gate;
 pub mod ticks;
 pub mod unregister;
 
-pub use edge::{DeviceMovement, PositionUpdate, RealEdge, RealOptions, Registration};
+pub use edge::{
+    DeviceMovement, DeviceView, EdgeView, PositionUpdate, REQUEST_TAP_CAPACITY, RealEdge,
+    RealOptions, Registration,
+};
 pub use error::{ErrorKind, RealClockError};
 pub use events::EdgeEvent;
 pub use nodes::NodeLaunch;

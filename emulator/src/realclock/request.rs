@@ -498,6 +498,8 @@ impl Shared {
         if let Some(sink) = state.sink.as_mut() {
             sink.request(record);
         }
+        drop(state);
+        self.tap_request(record);
     }
 
     /// Sends `message` to both `host` and `other` (a soft handoff); the

@@ -16,12 +16,25 @@ use crate::scenario::Scenario;
 /// seconds.
 pub async fn run_scenario(
     scenario: Scenario,
+    options: RealOptions,
+    stop: impl Future<Output = ()>,
+    progress: impl FnMut(u64),
+) -> Result<Summary, RealClockError> {
+    run_scenario_watched(scenario, options, stop, progress, |_| {}).await
+}
+
+/// [`run_scenario`], with `started` given the edge once it runs (the live
+/// view subscribes to it there).
+pub async fn run_scenario_watched(
+    scenario: Scenario,
     mut options: RealOptions,
     stop: impl Future<Output = ()>,
     mut progress: impl FnMut(u64),
+    started: impl FnOnce(&RealEdge),
 ) -> Result<Summary, RealClockError> {
     options.scenario_devices = true;
     let edge = RealEdge::start(scenario, options).await?;
+    started(&edge);
     {
         let done = edge.scenario_done();
         tokio::pin!(done, stop);

@@ -1,0 +1,151 @@
+//! The live view in a real browser: headless Chromium (Debian's package
+//! `chromium`) loads the page against `mcc-emu replay` of a run, and the
+//! test checks what the DOM shows (devices, cloudlets, a migration drawn)
+//! and that the screenshot is not blank (its distinct colours, counted by
+//! `scripts/png_colours.py`), the page opened with a token as
+//! `--token` prints it.
+//!
+//! Without `chromium` on the PATH the test says so and passes, unless
+//! `MCC_REQUIRE_CHROMIUM` is set (`.ci/run` installs Chromium and sets it).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills the replay when the test ends, however it ends.
+struct Replaying(Child);
+
+impl Drop for Replaying {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chromium(profile: &Path, args: &[&str], url: &str) -> std::process::Output {
+    Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // Virtual time runs while no fetch is pending: the page closes
+            // its event stream after `?frames=N`, then 3 s pass at once.
+            "--virtual-time-budget=3000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .stdin(Stdio::null())
+        .output()
+        .expect("chromium runs")
+}
+
+#[test]
+fn chromium_draws_devices_cloudlets_and_a_migration_of_a_replayed_run() {
+    if Command::new("chromium").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("MCC_REQUIRE_CHROMIUM").is_none(),
+            "MCC_REQUIRE_CHROMIUM is set and chromium does not run"
+        );
+        eprintln!("skipped: no `chromium` on the PATH (apt-get install chromium)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let scenario =
+        mcc_emu::scenario::load_file(&common::repo("topologies/small-real.toml")).unwrap();
+    mcc_emu::cli::run::run_scenario(&scenario, &out, false, mcc_emu::output::RequestRows::Write)
+        .expect("virtual run");
+    let stderr_path = dir.path().join("replay.txt");
+    let replay = Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
+        .current_dir(common::repo(""))
+        .args([
+            "replay",
+            "--scenario",
+            "topologies/small-real.toml",
+            "--speed",
+            "10",
+        ])
+        // With a token (on loopback, where none is needed) the page must
+        // pass it on to every request it makes itself.
+        .args(["--ui", "127.0.0.1:0", "--token", "t0k+en/="])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .expect("mcc-emu replay starts");
+    let _replaying = Replaying(replay);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let page = loop {
+        let text = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        if let Some(rest) = text.split("live view at ").nth(1) {
+            break rest.lines().next().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no live view: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(page.ends_with("/?token=t0k%2Ben%2F%3D"), "{page}");
+    // 24 frames: 6 s of wall time, a minute of scenario time at 10×.
+    let url = format!("{page}&frames=24#cloudlet=cl-city");
+
+    let dom = chromium(&dir.path().join("profile-dom"), &["--dump-dom"], &url);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    let count = |needle: &str| dom.matches(needle).count();
+    assert_eq!(count("data-device="), 10, "the ten buses: {dom:.2000}");
+    assert_eq!(count("data-cloudlet="), 4, "{dom:.2000}");
+    assert_eq!(count("data-ap="), 6);
+    assert!(
+        count(r#"data-technique="pre-copy""#) >= 1,
+        "a migration drawn: {dom:.4000}"
+    );
+    assert!(dom.contains(r#"id="devices-shown">10<"#), "{dom:.2000}");
+    assert!(dom.contains("paused after 24 frames"), "{dom:.2000}");
+    // The cloudlet the address selects shows its recent requests: rows
+    // of the buses it served.
+    let details = dom.split(r#"id="details""#).nth(1).unwrap_or("");
+    assert!(details.contains("Cloudlet cl-city"), "{details:.1000}");
+    assert!(
+        details.matches("<td>bus-304-limerick#").count() >= 1,
+        "{details:.2000}"
+    );
+    let p50 = dom
+        .split(r#"id="p50-now">"#)
+        .nth(1)
+        .and_then(|s| s.split('<').next());
+    assert!(
+        p50.and_then(|p| p.parse::<f64>().ok())
+            .is_some_and(|p| p > 0.0),
+        "the delay chart has a median: {p50:?}"
+    );
+
+    let shot = dir.path().join("shot.png");
+    let output = chromium(
+        &dir.path().join("profile-shot"),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1200,760",
+        ],
+        &url,
+    );
+    assert!(shot.exists(), "no screenshot: {output:?}");
+    let colours = Command::new("python3")
+        .arg(common::repo("scripts/png_colours.py"))
+        .arg(&shot)
+        .output()
+        .expect("python3 runs");
+    let colours: u32 = String::from_utf8_lossy(&colours.stdout)
+        .trim()
+        .parse()
+        .expect("a count");
+    // A blank page has one or two colours; the map, its labels and the
+    // chart have hundreds once anti-aliased.
+    assert!(colours >= 50, "{colours} distinct colours");
+}
