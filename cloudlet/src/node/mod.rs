@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex};
 
 use mcc_proto::v1::StatusResponse;
 use mcc_proto::v1::cloudlet_server::CloudletServer;
-use tokio::sync::Semaphore;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
@@ -95,7 +94,7 @@ impl CloudletNode {
                     config.cores,
                     config.memory_bytes,
                 )),
-                cpu: Semaphore::new(config.cores as usize),
+                cores_free_at: Mutex::new(vec![std::time::Instant::now(); config.cores as usize]),
                 timer,
                 host_id: config.host_id,
                 changed: tokio::sync::Notify::new(),
@@ -164,10 +163,30 @@ impl CloudletNode {
         self.inner.lock().status()
     }
 
-    /// Core slots in use now.
+    /// Core slots in use now (booked past now).
     pub fn busy_cores(&self) -> u32 {
-        let cores = self.status().cpu_cores;
-        cores.saturating_sub(self.inner.cpu.available_permits() as u32)
+        self.inner.busy_cores(std::time::Instant::now())
+    }
+
+    /// Runs `request` as the `Execute` RPC does, for a caller in this
+    /// process (no gRPC hop, no encoding): the request reached the node at
+    /// `arrived` in the emulated world (at most now; a caller that woke
+    /// late for it passes the instant it was due, and the node books its
+    /// core from there). The node books the CPU time and answers without
+    /// waiting it out: the answer carries the modelled `queue_us` and
+    /// `service_us`, and it exists only from the instant returned with it,
+    /// when it leaves the node in the emulated world (the end of its CPU
+    /// time; now for a request forwarded to the host its VM moved to).
+    /// The caller must not deliver it before then; waiting for its way
+    /// back from there waits for both.
+    pub async fn execute_at(
+        &self,
+        request: mcc_proto::v1::ExecuteRequest,
+        arrived: std::time::Instant,
+    ) -> Result<(mcc_proto::v1::ExecuteResponse, std::time::Instant), tonic::Status> {
+        Service(self.inner.clone())
+            .execute_from(request, arrived, service::Cpu::Booked)
+            .await
     }
 
     /// The tonic service.

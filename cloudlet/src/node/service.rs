@@ -16,7 +16,7 @@ use mcc_proto::v1::{
     StatusResponse, VmTransfer,
 };
 use prost::Message;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -39,8 +39,9 @@ pub const MAX_MIGRATION_WAIT: Duration = Duration::from_secs(60);
 /// Shared by every clone of a [`super::CloudletNode`].
 pub(super) struct Inner {
     pub(super) state: Mutex<NodeState>,
-    /// One permit per core: a request holds one while it executes.
-    pub(super) cpu: Semaphore,
+    /// When each core is free in the emulated world: the end of the CPU
+    /// time of the last request booked on it.
+    pub(super) cores_free_at: Mutex<Vec<Instant>>,
     pub(super) timer: Timer,
     pub(super) host_id: String,
     /// Woken whenever a VM's migration state changes (suspend, switch,
@@ -59,6 +60,32 @@ impl Inner {
         // Every change to the state is made whole under the lock, so a
         // panic elsewhere cannot leave it half-updated.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Books the core free earliest for a request ready at `ready` that
+    /// costs `cost`: it starts at `ready` or when that core is free,
+    /// whichever is later (a FIFO queue with one server per core: requests
+    /// booked while every core is busy start as the earlier ones end).
+    pub(super) fn book_core(&self, ready: Instant, cost: Duration) -> Instant {
+        let mut cores = self
+            .cores_free_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(free) = cores.iter_mut().min() else {
+            return ready;
+        };
+        let start = ready.max(*free);
+        *free = start + cost;
+        start
+    }
+
+    /// Cores booked past `now`.
+    pub(super) fn busy_cores(&self, now: Instant) -> u32 {
+        let cores = self
+            .cores_free_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        cores.iter().filter(|&&free| free > now).count() as u32
     }
 
     /// Changes the state with `change`, then wakes the waiting requests.
@@ -222,18 +249,38 @@ fn check_execute(request: &ExecuteRequest) -> Result<(), NodeError> {
     Ok(())
 }
 
-#[tonic::async_trait]
-impl Cloudlet for Service {
-    /// Runs a request: waits for a free core (`queue_us`), then holds it for
-    /// `cpu_cost_us` (`service_us`, measured). The core is held by a precise
+/// Who waits out a request's CPU time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cpu {
+    /// The node, before it answers (the `Execute` RPC).
+    Wait,
+    /// The caller, until the instant the node returns with the answer
+    /// (a caller in this process that waits for the answer's way back
+    /// anyway: one wait instead of two).
+    Booked,
+}
+
+impl Service {
+    /// Runs a request that arrived at `arrived` (at most now; the moment
+    /// its last byte reached this node in the emulated network): it waits
+    /// for a free core (`queue_us`), then holds it for `cpu_cost_us`
+    /// (`service_us`). The cores are a FIFO schedule booked from `arrived`
+    /// ([`Inner::book_core`]), so a caller that woke late for the arrival
+    /// does not add its lateness to the request's; a core is held by a
     /// wall-clock wait, not by busy work: the node emulates its configured
     /// cores whatever the machine under it has, and the service time does
-    /// not stretch with the machine's own load.
-    async fn execute(
+    /// not stretch with the machine's own load. With [`Cpu::Wait`] the node
+    /// waits until the CPU time is over (`service_us` is then measured,
+    /// never below the cost); with [`Cpu::Booked`] it answers at once and
+    /// the caller waits (`service_us` is the cost). Returns the answer and
+    /// the instant it leaves the node in the emulated world (the end of its
+    /// CPU time; now for a forwarded request).
+    pub(super) async fn execute_from(
         &self,
-        request: Request<ExecuteRequest>,
-    ) -> Result<Response<ExecuteResponse>, Status> {
-        let request = request.into_inner();
+        request: ExecuteRequest,
+        arrived: Instant,
+        cpu: Cpu,
+    ) -> Result<(ExecuteResponse, Instant), Status> {
         check_execute(&request)?;
         let mut waited = Duration::ZERO;
         let mut waited_for = None;
@@ -267,7 +314,8 @@ impl Cloudlet for Service {
                 }
                 Admission::Forward(peer, migration_id) => {
                     self.0.lock().record_source_stall(&migration_id, waited);
-                    return self.forward(request, peer, waited).await;
+                    let answer = self.forward(request, peer, waited).await?.into_inner();
+                    return Ok((answer, Instant::now()));
                 }
             }
         };
@@ -287,25 +335,28 @@ impl Cloudlet for Service {
                 self.0.lock().record_pull(migration_id, 0, 0, stall);
             }
         }
-        let queued = Instant::now();
-        let permit = self
-            .0
-            .cpu
-            .acquire()
-            .await
-            .map_err(|_| Status::unavailable("the node is shutting down"))?;
-        let started = Instant::now();
-        if request.cpu_cost_us > 0 {
-            self.0
-                .timer
-                .sleep_until(started + Duration::from_micros(request.cpu_cost_us))
-                .await;
-        }
-        let finished = Instant::now();
-        drop(permit);
+        // Ready for a core when it arrived, or now if it waited for the
+        // migration here.
+        let queued = if waited.is_zero() {
+            arrived.min(Instant::now())
+        } else {
+            Instant::now()
+        };
+        let cost = Duration::from_micros(request.cpu_cost_us);
+        let started = self.0.book_core(queued, cost);
+        let due = started + cost;
+        let finished = match cpu {
+            Cpu::Wait => {
+                if !cost.is_zero() {
+                    self.0.timer.sleep_until(due).await;
+                }
+                Instant::now()
+            }
+            Cpu::Booked => due,
+        };
         self.0.lock().record_served(&request.vm_id);
         let handoff = handoff.unwrap_or_default();
-        Ok(Response::new(ExecuteResponse {
+        let answer = ExecuteResponse {
             request_id: request.request_id,
             host_id: self.0.host_id.clone(),
             payload: vec![0; request.response_bytes as usize],
@@ -316,7 +367,26 @@ impl Cloudlet for Service {
             page_faults: faults,
             handoff_host_id: handoff.host_id,
             handoff_address: handoff.address,
-        }))
+        };
+        Ok((answer, due))
+    }
+}
+
+#[tonic::async_trait]
+impl Cloudlet for Service {
+    /// Runs a request: waits for a free core (`queue_us`), then holds it for
+    /// `cpu_cost_us` (`service_us`, measured). The core is held by a precise
+    /// wall-clock wait, not by busy work: the node emulates its configured
+    /// cores whatever the machine under it has, and the service time does
+    /// not stretch with the machine's own load.
+    async fn execute(
+        &self,
+        request: Request<ExecuteRequest>,
+    ) -> Result<Response<ExecuteResponse>, Status> {
+        let (answer, _) = self
+            .execute_from(request.into_inner(), Instant::now(), Cpu::Wait)
+            .await?;
+        Ok(Response::new(answer))
     }
 
     async fn receive_vm(

@@ -16,11 +16,13 @@
 //!   flight the workers are always busy and the CPU cost grows with the
 //!   message rate times the margin.
 //! - [`TimerKind::Thread`]: one dedicated OS thread keeps a deadline heap.
-//!   It blocks on a condition variable (high-resolution `futex` timeout)
-//!   until `margin` before the earliest deadline, then spins
-//!   (`std::hint::spin_loop`) until it, and completes the waiter's oneshot
-//!   channel. However many messages are in flight, at most one thread spins,
-//!   and only while a deadline is within `margin`. The default: it is the
+//!   It blocks on a condition variable (high-resolution `futex` timeout,
+//!   the thread's timer slack set to 1 ns) until `margin` before the
+//!   earliest deadline, then spins (`std::hint::spin_loop`) until it, and
+//!   completes the waiter's oneshot channel. However many messages are in
+//!   flight, at most one thread spins, only while a deadline is within
+//!   `margin`, and never more than [`SPIN_BUDGET`] of a core: the margin
+//!   shrinks as deadlines come faster. The default: it is the
 //!   one that meets the sub-0.5 ms p99 target at 10 k messages/s without
 //!   burning a core per worker (`mcc-emu bench delay` measures all three).
 //!
@@ -43,6 +45,18 @@ pub const DEFAULT_THREAD_MARGIN: Duration = Duration::from_micros(300);
 /// Default margin for [`TimerKind::SleepSpin`]: Tokio's timer is late by up
 /// to its 1 ms tick plus scheduling noise, so the margin must cover both.
 pub const DEFAULT_SLEEP_SPIN_MARGIN: Duration = Duration::from_micros(2000);
+
+/// Most of one core the timer thread may spend spinning: its margin
+/// shrinks to `SPIN_BUDGET / rate` when deadlines come at `rate` per
+/// second. At 300 µs a deadline, 3,000 deadlines/s (1,000 requests/s of
+/// `serve`, three waits each) kept the thread spinning nearly all the
+/// time, a whole core taken from the runtime workers it must wake on a
+/// 2-core machine; with the kernel's slack at 1 ns ([`exact_timeouts`])
+/// the condition variable alone wakes within tens of µs.
+pub const SPIN_BUDGET: f64 = 0.2;
+
+/// How often the timer thread measures its deadline rate for [`SPIN_BUDGET`].
+const RATE_WINDOW: Duration = Duration::from_millis(100);
 
 /// Longest stretch the timer thread spins without looking at the heap again
 /// (a new, earlier deadline may have been added meanwhile).
@@ -254,6 +268,8 @@ impl Drop for TimerThread {
 /// The timer thread: fire what is due, block until `margin` before the next
 /// deadline, spin the rest.
 fn run_timer_thread(shared: &Shared, margin: Duration) {
+    exact_timeouts();
+    let mut budget = SpinBudget::new(margin);
     let mut heap = shared.lock();
     loop {
         if heap.stop {
@@ -269,8 +285,10 @@ fn run_timer_thread(shared: &Shared, margin: Duration) {
                 // The waiter may have gone away (then its entry is dropped
                 // early, so abandoned waits do not pile up at the head).
                 let _ = entry.wake.send(());
+                budget.fired += 1;
             }
         }
+        let margin = budget.margin(now);
         let Some(next) = heap.entries.peek().map(|Reverse(head)| head.deadline) else {
             heap = shared
                 .changed
@@ -294,6 +312,60 @@ fn run_timer_thread(shared: &Shared, margin: Duration) {
             std::hint::spin_loop();
         }
         heap = shared.lock();
+    }
+}
+
+/// The timer thread's spin margin under [`SPIN_BUDGET`].
+struct SpinBudget {
+    /// The margin when deadlines are rare.
+    most: Duration,
+    /// The margin now.
+    now: Duration,
+    /// Deadlines fired since `since`.
+    fired: u32,
+    since: Instant,
+}
+
+impl SpinBudget {
+    fn new(most: Duration) -> Self {
+        Self {
+            most,
+            now: most,
+            fired: 0,
+            since: Instant::now(),
+        }
+    }
+
+    /// The margin at `now`: the configured one, or less when the last
+    /// window's deadline rate times it would exceed the budget.
+    fn margin(&mut self, now: Instant) -> Duration {
+        let window = now.saturating_duration_since(self.since);
+        if window >= RATE_WINDOW {
+            let rate = f64::from(self.fired) / window.as_secs_f64();
+            self.now = if rate > 0.0 {
+                self.most.min(Duration::from_secs_f64(SPIN_BUDGET / rate))
+            } else {
+                self.most
+            };
+            self.fired = 0;
+            self.since = now;
+        }
+        self.now
+    }
+}
+
+/// Asks the kernel to end this thread's timed waits at their time: by
+/// default Linux may end a thread's timeout up to its *timer slack*, 50 µs,
+/// late, to batch wake-ups (`prctl(2)`, `PR_SET_TIMERSLACK`); the timer
+/// thread's waits are its precision. 1 ns is the least slack the kernel
+/// takes (0 means "the default"). A failure leaves the default: the thread
+/// still spins its margin.
+fn exact_timeouts() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_TIMERSLACK takes an integer and touches no memory of
+    // the caller.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
     }
 }
 

@@ -33,6 +33,10 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// Error of wall-clock delay injection, per timer strategy, rate and delay.
     Delay(DelayArgs),
+    /// A stepped load against `mcc-emu serve` (started as a child): offered
+    /// and answered rates, failures, the delay added to the configured
+    /// path, serve's and the generator's CPU and memory, per step.
+    Serve(super::bench_serve::ServeBenchArgs),
 }
 
 /// Arguments of `mcc-emu bench delay`.
@@ -90,6 +94,7 @@ pub struct DelayCell {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchCommand::Delay(args) => run_delay(args),
+        BenchCommand::Serve(args) => super::bench_serve::run(args),
     }
 }
 
@@ -269,7 +274,13 @@ fn print_cell(cell: &DelayCell) {
 /// User + system CPU time of this process, from `/proc/self/stat` (Linux;
 /// `USER_HZ` is 100 on every Linux ABI, so the resolution is 10 ms).
 fn process_cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_time("self")
+}
+
+/// User + system CPU time of process `pid` (`self`: this one), from
+/// `/proc/PID/stat` (Linux only; 10 ms resolution).
+pub(super) fn cpu_time(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) start at ")".
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -279,7 +290,8 @@ fn process_cpu_time() -> Option<Duration> {
     Some(Duration::from_millis((utime + stime) * 10))
 }
 
-fn load_average() -> Option<String> {
+/// The load average of the machine (1, 5 and 15 minutes), Linux only.
+pub(super) fn load_average() -> Option<String> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
     Some(
         text.split_whitespace()

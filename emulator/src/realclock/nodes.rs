@@ -91,6 +91,11 @@ pub(super) struct Node {
     /// The node itself, when it runs in this process (migrations are
     /// driven from the source node directly, over the shared links).
     pub local: Option<CloudletNode>,
+    /// When the node was killed ([`Nodes::kill`]), once it was: requests
+    /// run on a node in this process without gRPC
+    /// ([`CloudletNode::execute_at`]) whose answer had not left it by then
+    /// fail, as calls on its dropped connections do.
+    pub killed: watch::Receiver<Option<Instant>>,
 }
 
 /// A node's gRPC server task.
@@ -101,6 +106,8 @@ type ServerTask = JoinHandle<Result<(), tonic::transport::Error>>;
 pub(super) struct Nodes {
     pub nodes: Vec<Node>,
     stop: watch::Sender<bool>,
+    /// Each node's kill signal (see [`Node::killed`]), by cloudlet.
+    killed: Vec<watch::Sender<Option<Instant>>>,
     /// Each node's server task; `None` once killed.
     servers: std::sync::Mutex<Vec<Option<ServerTask>>>,
     /// Each node's process (`--spawn processes`); `None` once killed.
@@ -151,6 +158,7 @@ impl Nodes {
         let mut nodes = Self {
             nodes: Vec::with_capacity(world.cloudlets.len()),
             stop,
+            killed: Vec::new(),
             servers: std::sync::Mutex::new(Vec::new()),
             children: std::sync::Mutex::new(Vec::new()),
             relay: match launch {
@@ -174,11 +182,13 @@ impl Nodes {
                             cloudlet.name, cloudlet.name
                         ))
                     })?;
+                    let killed = nodes.kill_signal();
                     nodes.nodes.push(Node {
                         name: cloudlet.name.clone(),
                         client: client(&address)?,
                         address,
                         local: None,
+                        killed,
                     });
                 }
             }
@@ -223,11 +233,13 @@ impl Nodes {
                     let _ = stopped.wait_for(|s| *s).await;
                 },
             ))));
+            let killed = self.kill_signal();
             self.nodes.push(Node {
                 name: cloudlet.name.clone(),
                 client: client(&address)?,
                 address,
                 local: Some(local),
+                killed,
             });
         }
         *lock(&self.servers) = servers;
@@ -278,11 +290,13 @@ impl Nodes {
             if !address.starts_with("http://") {
                 return Err(failed(format!("printed {address:?}, not an address")));
             }
+            let killed = self.kill_signal();
             self.nodes.push(Node {
                 name: cloudlet.name.clone(),
                 client: client(&address)?,
                 address,
                 local: None,
+                killed,
             });
         }
         Ok(())
@@ -341,6 +355,13 @@ impl Nodes {
         self.nodes.get(index as usize)
     }
 
+    /// A kill signal for the next node pushed.
+    fn kill_signal(&mut self) -> watch::Receiver<Option<Instant>> {
+        let (signal, killed) = watch::channel(None);
+        self.killed.push(signal);
+        killed
+    }
+
     /// The index of the cloudlet named `name`.
     pub fn index_of(&self, name: &str) -> Option<u32> {
         self.nodes
@@ -354,6 +375,9 @@ impl Nodes {
     /// drop, calls in flight fail) or kills its process. False if there is
     /// no such node, it was stopped already, or it is remote.
     pub fn kill(&self, index: u32) -> bool {
+        if let Some(killed) = self.killed.get(index as usize) {
+            killed.send_if_modified(|at| at.is_none() && at.replace(Instant::now()).is_none());
+        }
         if let Some(server) = lock(&self.servers)
             .get_mut(index as usize)
             .and_then(Option::take)

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 pub use crate::arrivals::Arrivals;
 pub use connect::{Client, connect, token_from_file};
+pub use device::code_name;
 pub use rows::{Breakdown, RequestRow};
 
 use crate::trace::Trace;
