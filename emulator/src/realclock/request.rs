@@ -6,8 +6,8 @@
 //!
 //! With a `[radio]` section the wireless hop is the radio model's cell
 //! ([`super::radio`]): the uplink transfer is booked from the send (each
-//! attempt's), the backbone from when it is over; the downlink from when
-//! the answer leaves the backbone, with the device's link then (a device
+//! attempt's), the backbone from when it is over; the downlink when the
+//! answer leaves the backbone, with the device's link then (a device
 //! that lost its link meanwhile never gets the answer: `timed_out`, as on
 //! the virtual clock). A device in range whose link does not decode fails
 //! as `no_coverage`.
@@ -605,15 +605,18 @@ impl Shared {
                     (down.delay_of(hops.saturating_sub(1)..hops), false)
                 } else {
                     let back = down_path.reserve_at(left, bytes).arrive;
+                    // The cell is booked when the answer reaches it, so that
+                    // it sees answers in the model's order: booked at once,
+                    // an answer with a long way back (or a long CPU time
+                    // still to run) would take the cell before one that
+                    // reaches it earlier, and that one would beat the model.
+                    self.timer.sleep_until(back).await;
                     match self.downlink(ap, device, bytes, back) {
                         Some(done) => {
                             self.timer.sleep_until(done).await;
                             (done.saturating_duration_since(back), false)
                         }
-                        None => {
-                            self.timer.sleep_until(back).await;
-                            (Duration::ZERO, true)
-                        }
+                        None => (Duration::ZERO, true),
                     }
                 };
                 if killed_before(node, left) {
