@@ -1,7 +1,7 @@
 //! Turns a [`Topology`] into the dense network tables the engine runs on.
 
 use super::links::{DirectedLink, LinkSpec, directed};
-use super::world::{AccessPoint, Cloudlet, Paths, RouteLatency, Unreachable};
+use super::world::{AccessPoint, Cloudlet, PathTableError, Paths, RouteLatency};
 use crate::energy::LinkClass;
 use crate::topology::paths::Tree;
 use crate::topology::{NodeIx, NodeKind, Topology};
@@ -26,9 +26,10 @@ pub struct Network {
 /// Why a topology cannot be run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum NetworkError {
-    /// Some access point cannot reach some cloudlet.
+    /// Some access point cannot reach some cloudlet, or the table is too
+    /// large.
     #[error(transparent)]
-    Unreachable(#[from] Unreachable),
+    Paths(#[from] PathTableError),
     /// An access point has no coordinates, so no device can ever attach to it.
     #[error("access point {0} has no coordinates, so no device can attach to it")]
     AccessPointWithoutPosition(String),
@@ -329,6 +330,21 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_cloudlet_cut_off_from_the_rest_is_named() {
+        let (mut t, _) = tree();
+        let here = Some(LatLon::new(53.35, -6.26).unwrap());
+        t.add_node(Node::new(
+            "island",
+            here,
+            NodeRole::Cloudlet(CloudletSpec::default()),
+        ))
+        .unwrap();
+        let err = network_from_topology(&t).unwrap_err();
+        // The first pair found: `cl` reaches every cell but not `island`.
+        assert_eq!(err.to_string(), "no path from cl to island");
     }
 
     #[test]

@@ -82,6 +82,20 @@ pub struct RouteLatency {
     pub back_ns: u64,
 }
 
+/// Why the path table cannot be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PathTableError {
+    /// Two ends the table needs are not connected.
+    #[error(transparent)]
+    Unreachable(#[from] Unreachable),
+    /// The table's links do not fit its 32-bit offsets.
+    #[error(
+        "the path table would hold more than 4,294,967,295 links (access points × hosts × \
+         hops, both ways): the layout is too large for one table"
+    )]
+    TooLarge,
+}
+
 /// A path the engine cannot use: the topology does not connect the two ends.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("no path from {from} to {to}")]
@@ -100,16 +114,18 @@ impl Paths {
     /// `ap_nodes` and `cloudlet_nodes` give each access point's and
     /// cloudlet's node in the topology; `route(a, b, links)` fills `links`
     /// (empty when called) with the directed links from `a` to `b` and
-    /// answers their latencies, or `None` when `b` cannot be reached. Paths are symmetric: the way up from an
-    /// access point crosses the links of the way down in reverse, so `route`
-    /// is only asked for paths from cloudlets, one source after the other
-    /// (it needs to hold one source's shortest-path tree at a time, and
-    /// there are far fewer cloudlets than access points in a large layout).
+    /// answers their latencies, or `None` when `b` cannot be reached.
+    ///
+    /// Paths are symmetric: the way up from an access point crosses the
+    /// links of the way down in reverse, so `route` is only asked for paths
+    /// from cloudlets, one source after the other (it needs to hold one
+    /// source's shortest-path tree at a time, and there are far fewer
+    /// cloudlets than access points in a large layout).
     pub fn build<N: Copy>(
         ap_nodes: &[(String, N)],
         cloudlet_nodes: &[(String, N)],
         mut route: impl FnMut(N, N, &mut Vec<DirectedLink>) -> Option<RouteLatency>,
-    ) -> Result<Self, Unreachable> {
+    ) -> Result<Self, PathTableError> {
         let pairs = ap_nodes.len() * cloudlet_nodes.len();
         let mut paths = Paths {
             access_points: ap_nodes.len(),
@@ -121,9 +137,12 @@ impl Paths {
         };
         let mut hops: Vec<DirectedLink> = Vec::new();
         let mut push = |list: &mut dyn Iterator<Item = DirectedLink>| {
-            let start = hops.len() as u32;
+            let start = hops.len();
             hops.extend(list);
-            (start, hops.len() as u32)
+            match (u32::try_from(start), u32::try_from(hops.len())) {
+                (Ok(start), Ok(end)) => Ok((start, end)),
+                _ => Err(PathTableError::TooLarge),
+            }
         };
         let unreachable = |from: &str, to: &str| Unreachable {
             from: from.to_string(),
@@ -137,15 +156,15 @@ impl Paths {
                 let latency =
                     route(*from, *ap, &mut links).ok_or_else(|| unreachable(from_name, ap_name))?;
                 let pair = a * cloudlet_nodes.len() + c;
-                paths.ap_down[pair] = push(&mut links.iter().copied());
-                paths.ap_up[pair] = push(&mut links.iter().rev().map(|&hop| reversed(hop)));
+                paths.ap_down[pair] = push(&mut links.iter().copied())?;
+                paths.ap_up[pair] = push(&mut links.iter().rev().map(|&hop| reversed(hop)))?;
                 paths.ap_latency_ns[pair] = latency.back_ns;
             }
             for (to_name, to) in cloudlet_nodes {
                 links.clear();
                 let latency =
                     route(*from, *to, &mut links).ok_or_else(|| unreachable(from_name, to_name))?;
-                between.push((push(&mut links.iter().copied()), latency.there_ns));
+                between.push((push(&mut links.iter().copied())?, latency.there_ns));
             }
         }
         (paths.between, paths.between_latency_ns) = between.into_iter().unzip();
