@@ -19,10 +19,10 @@ pub enum LinkClass {
 #[derive(Debug, Clone, Default)]
 pub struct PathEnergy {
     cloudlets: usize,
-    /// By `ap * cloudlets + cloudlet`: device to host, radio hop included.
-    up_nj: Vec<f64>,
-    /// By `ap * cloudlets + cloudlet`: host to device, radio hop included.
-    down_nj: Vec<f64>,
+    /// By `ap * cloudlets + cloudlet`: between device and host, either way
+    /// (the way up crosses the way down's links in reverse:
+    /// [`Paths`](crate::engine::Paths)), radio hop included.
+    ap_nj: Vec<f64>,
     /// By `from * cloudlets + to`: host to host, both data centres included.
     between_nj: Vec<f64>,
 }
@@ -39,12 +39,10 @@ impl PathEnergy {
         let paths = &world.paths;
         let (aps, cloudlets) = (paths.access_points(), paths.cloudlets());
         let edge = per_bit.radio_access + per_bit.data_centre;
-        let mut up_nj = Vec::with_capacity(aps * cloudlets);
-        let mut down_nj = Vec::with_capacity(aps * cloudlets);
+        let mut ap_nj = Vec::with_capacity(aps * cloudlets);
         for ap in 0..aps as u32 {
             for host in 0..cloudlets as u32 {
-                up_nj.push(edge + sum(paths.up(ap, host)));
-                down_nj.push(edge + sum(paths.down(ap, host)));
+                ap_nj.push(edge + sum(paths.up(ap, host)));
             }
         }
         let mut between_nj = Vec::with_capacity(cloudlets * cloudlets);
@@ -55,23 +53,21 @@ impl PathEnergy {
         }
         Self {
             cloudlets,
-            up_nj,
-            down_nj,
+            ap_nj,
             between_nj,
         }
-    }
-
-    fn at(table: &[f64], index: usize) -> f64 {
-        table.get(index).copied().unwrap_or(0.0)
     }
 
     /// Joules of `up_bytes` from access point `ap` to `host` and
     /// `down_bytes` back.
     pub fn request_j(&self, ap: u32, host: u32, up_bytes: u64, down_bytes: u64) -> f64 {
         let i = ap as usize * self.cloudlets + host as usize;
-        (Self::at(&self.up_nj, i) * up_bytes as f64
-            + Self::at(&self.down_nj, i) * down_bytes as f64)
-            * 8e-9
+        let nj = Self::at(&self.ap_nj, i);
+        (nj * up_bytes as f64 + nj * down_bytes as f64) * 8e-9
+    }
+
+    fn at(table: &[f64], index: usize) -> f64 {
+        table.get(index).copied().unwrap_or(0.0)
     }
 
     /// Joules of `bytes` from cloudlet `from` to cloudlet `to`.
