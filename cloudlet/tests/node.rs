@@ -642,15 +642,28 @@ mod real_migration {
         }
     }
 
-    /// A device sending a request every `period` to `source` until `stop`
-    /// is set; during a soft handoff (an answer names a handoff host) it
-    /// sends each request to both hosts and keeps both answers.
-    fn device(
-        source: CloudletClient<Channel>,
-        period: Duration,
+    /// A device sending requests in the background until [`Device::finish`].
+    struct Device {
         stop: Arc<std::sync::atomic::AtomicBool>,
-    ) -> tokio::task::JoinHandle<Vec<Result<ExecuteResponse, tonic::Status>>> {
-        tokio::spawn(async move {
+        task: tokio::task::JoinHandle<Vec<Result<ExecuteResponse, tonic::Status>>>,
+    }
+
+    impl Device {
+        /// Stops the device and returns every answer it got, in order.
+        async fn finish(self) -> Vec<Result<ExecuteResponse, tonic::Status>> {
+            self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.task.await.expect("device")
+        }
+    }
+
+    /// A device sending a request every `period` to `source` until it is
+    /// finished; during a soft handoff (an answer names a handoff host) it
+    /// sends each request to both hosts and keeps both answers.
+    fn device(source: CloudletClient<Channel>, period: Duration) -> Device {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let stop = flag;
             let mut source = source;
             let mut answers = Vec::new();
             let mut handoff: Option<CloudletClient<Channel>> = None;
@@ -681,7 +694,8 @@ mod real_migration {
                 tokio::time::sleep(period).await;
             }
             answers
-        })
+        });
+        Device { stop, task }
     }
 
     fn assert_counts_agree(report: &RealMigrationReport) {
@@ -720,8 +734,7 @@ mod real_migration {
         let a = start("a", 2, 64 * MIB).await;
         let b = start("b", 2, 64 * MIB).await;
         a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let device = device(a.client.clone(), Duration::from_millis(2), stop.clone());
+        let device = device(a.client.clone(), Duration::from_millis(2));
         tokio::time::sleep(Duration::from_millis(10)).await;
         let mut to_b = b.client.clone();
         let report = a
@@ -733,8 +746,7 @@ mod real_migration {
             )
             .await
             .expect("post-copy");
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        let answers = device.await.expect("device");
+        let answers = device.finish().await;
         assert_counts_agree(&report);
         // Every page crossed, most of them pushed after the state.
         assert!(report.target_summary.pages_pushed > 0);
@@ -800,8 +812,7 @@ mod real_migration {
         // behind the push.
         b.node
             .shape_path_to(&a.address, link.clone(), Direction::BToA);
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let device = device(b.client.clone(), Duration::from_millis(2), stop.clone());
+        let device = device(b.client.clone(), Duration::from_millis(2));
         let mut migration = plan_between(Technique::PostCopy, &a, &b);
         migration.config.chunk_bytes = 256 * 1024;
         let mut to_b = b.client.clone();
@@ -810,9 +821,8 @@ mod real_migration {
             .migrate_to(&mut to_b, migration, Some(link))
             .await
             .expect("post-copy");
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
         // The device talks to b directly: NOT_FOUND until the VM is there.
-        let answers = device.await.expect("device");
+        let answers = device.finish().await;
         assert!(answers.iter().flatten().any(|a| a.page_faults > 0));
         assert_counts_agree(&report);
         let pulled = report.target_commit.pages_fetched;
@@ -833,8 +843,7 @@ mod real_migration {
         let a = start("a", 2, 64 * MIB).await;
         let b = start("b", 2, 64 * MIB).await;
         a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let device = device(a.client.clone(), Duration::from_millis(2), stop.clone());
+        let device = device(a.client.clone(), Duration::from_millis(2));
         let mut to_b = b.client.clone();
         let report = a
             .node
@@ -845,8 +854,7 @@ mod real_migration {
             )
             .await
             .expect("soft");
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        let answers = device.await.expect("device");
+        let answers = device.finish().await;
         assert_counts_agree(&report);
         assert!(report.model.rounds >= 1);
         // The stale working set was pushed after the state.
@@ -889,8 +897,7 @@ mod real_migration {
         let a = start("a", 2, 64 * MIB).await;
         let b = start("b", 2, 64 * MIB).await;
         a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let device = device(a.client.clone(), Duration::from_millis(2), stop.clone());
+        let device = device(a.client.clone(), Duration::from_millis(2));
         tokio::time::sleep(Duration::from_millis(10)).await;
         let mut migration = plan_between(technique, &a, &b);
         migration.config.exec_text_pages = 100;
@@ -901,10 +908,9 @@ mod real_migration {
             .migrate_to(&mut to_b, migration, Some(shaped_link(100e6)))
             .await
             .expect("migration");
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
         let answers = device
+            .finish()
             .await
-            .expect("device")
             .into_iter()
             .map(|a| a.expect("every request is answered"))
             .collect();
@@ -1137,8 +1143,7 @@ mod real_migration {
             spec,
             Timer::precise().expect("timer"),
         ));
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let device = device(a.client.clone(), Duration::from_millis(5), stop.clone());
+        let device = device(a.client.clone(), Duration::from_millis(5));
         tokio::time::sleep(Duration::from_millis(10)).await;
         let mut to_b = b.client.clone();
         let report = a
@@ -1150,8 +1155,7 @@ mod real_migration {
             )
             .await
             .expect("migration");
-        stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        let answers = device.await.expect("device");
+        let answers = device.finish().await;
         // A request that reached the suspended VM waited, then was answered
         // by the target (forwarded by the source).
         let waited: Vec<&ExecuteResponse> = answers
