@@ -1,7 +1,7 @@
 //! Turns a [`Topology`] into the dense network tables the engine runs on.
 
 use super::links::{DirectedLink, LinkSpec, directed};
-use super::world::{AccessPoint, Cloudlet, PathTableError, Paths, RouteLatency};
+use super::world::{AccessPoint, ApAttachment, Cloudlet, PathTableError, Paths};
 use crate::energy::LinkClass;
 use crate::topology::paths::Tree;
 use crate::topology::{NodeIx, NodeKind, Topology};
@@ -71,15 +71,15 @@ pub fn network_from_topology_with(
 ) -> Result<Network, NetworkError> {
     let mut links = Vec::new();
     let mut link_classes = Vec::new();
-    // Dense link index, first end and latency, by topology link index
+    // Dense link index and first end, by topology link index
     // (which may have holes where links were removed).
-    let mut dense: Vec<Option<(u32, NodeIx, f64)>> = Vec::new();
+    let mut dense: Vec<Option<(u32, NodeIx)>> = Vec::new();
     for (ix, a, b, link) in topology.links() {
         let slot = ix.0 as usize;
         if dense.len() <= slot {
             dense.resize(slot + 1, None);
         }
-        dense[slot] = Some((links.len() as u32, a, link.latency_ms));
+        dense[slot] = Some((links.len() as u32, a));
         links.push(LinkSpec {
             capacity_bps: link.capacity_bps,
             latency_ns: ms_to_ns(link.latency_ms),
@@ -129,20 +129,50 @@ pub fn network_from_topology_with(
             )
         })
         .collect();
+    // A cell site with one link shares the paths of the node at its other
+    // end (every path to it crosses that node, then that link), unless the
+    // user plane breaks out at the cell site itself.
+    let ap_nodes: Vec<(String, ApAttachment<NodeIx>)> = access_points
+        .iter()
+        .map(|(name, ix, _)| {
+            let own = ApAttachment {
+                node: *ix,
+                hop: None,
+            };
+            let attachment = match topology.sole_link(*ix) {
+                Some(_) if breakout == Breakout::Central(*ix) => own,
+                Some((other, link)) => match dense.get(link.0 as usize).copied().flatten() {
+                    Some((index, first_end)) => ApAttachment {
+                        node: other,
+                        hop: Some(directed(index, other == first_end)),
+                    },
+                    None => own,
+                },
+                None => own,
+            };
+            (name.clone(), attachment)
+        })
+        .collect();
+    let dead_ends: Vec<bool> = {
+        let mut flags = vec![false; topology.node_count()];
+        for (ix, (_, attachment)) in access_points.iter().map(|(_, ix, _)| ix).zip(&ap_nodes) {
+            flags[ix.index()] = attachment.hop.is_some();
+        }
+        // A row's node is searched for, whatever else it is.
+        for (_, attachment) in &ap_nodes {
+            flags[attachment.node.index()] = false;
+        }
+        flags
+    };
     // One tree per source, computed when the source is first asked for and
     // dropped when the next source is: `Paths::build` asks source by source,
     // so every tree is computed once and only one is held (keeping them all
-    // costs sources × nodes of memory: gigabytes at 10,000 nodes).
+    // costs sources × nodes of memory: gigabytes at 10,000 nodes). The
+    // searches skip the cell sites that hang off a row's node: no path
+    // crosses them, and in a large layout they are most of the nodes.
     let core_tree = match breakout {
-        Breakout::Central(core) => topology.shortest_tree(core),
+        Breakout::Central(core) => topology.shortest_tree_avoiding(core, &dead_ends),
         Breakout::Edge => None,
-    };
-    let is_ap: Vec<bool> = {
-        let mut flags = vec![false; topology.node_count()];
-        for (_, ix, _) in &access_points {
-            flags[ix.index()] = true;
-        }
-        flags
     };
     let mut current: Option<(NodeIx, Tree)> = None;
     // Appends the links from `from` to `to` to `hops`.
@@ -151,50 +181,40 @@ pub fn network_from_topology_with(
             (Some(tree), Breakout::Central(core)) if from == core => tree,
             _ => {
                 if current.as_ref().is_none_or(|(source, _)| *source != from) {
-                    current = Some((from, topology.shortest_tree(from)?));
+                    current = Some((from, topology.shortest_tree_avoiding(from, &dead_ends)?));
                 }
                 &current.as_ref()?.1
             }
         };
         let there_ms = tree.latency_ms(to)?;
         let start = hops.len();
-        // Summed from `to`'s end, as a search from `to` would add them up.
-        let mut back_ms = 0.0;
         for (at, link) in tree.walk_back(to) {
-            let (index, first_end, link_ms) = (*dense.get(link.0 as usize)?)?;
+            let (index, first_end) = (*dense.get(link.0 as usize)?)?;
             hops.push(directed(index, at == first_end));
-            back_ms += link_ms;
         }
         hops[start..].reverse();
-        Some(RouteLatency {
-            there_ns: ms_to_ns(there_ms),
-            back_ns: ms_to_ns(back_ms),
-        })
+        Some(ms_to_ns(there_ms))
     };
-    let route = move |from: NodeIx, to: NodeIx, hops: &mut Vec<DirectedLink>| {
+    let route = move |from: NodeIx, to: NodeIx, user_plane: bool, hops: &mut Vec<DirectedLink>| {
         match breakout {
-            // Only asked from cloudlets: to the core, then on to `to` when it
-            // is an access point (user-plane traffic crosses the core).
-            Breakout::Central(core) if is_ap[to.index()] => {
+            // Only asked from cloudlets: to the core, then on to `to` when
+            // the path leads to an access point (user-plane traffic crosses
+            // the core).
+            Breakout::Central(core) if user_plane => {
                 let first = shortest(from, core, hops)?;
                 let second = shortest(core, to, hops)?;
-                Some(RouteLatency {
-                    there_ns: first.there_ns + second.there_ns,
-                    back_ns: second.back_ns + first.back_ns,
-                })
+                Some(first + second)
             }
             _ => shortest(from, to, hops),
         }
     };
-    let ap_nodes: Vec<(String, NodeIx)> = access_points
-        .iter()
-        .map(|(name, ix, _)| (name.clone(), *ix))
-        .collect();
     let cloudlet_nodes: Vec<(String, NodeIx)> = cloudlets
         .iter()
         .map(|(name, ix, _)| (name.clone(), *ix))
         .collect();
-    let paths = Paths::build(&ap_nodes, &cloudlet_nodes, route)?;
+    let link_latency_ns =
+        |hop: DirectedLink| links.get((hop / 2) as usize).map_or(0, |l| l.latency_ns);
+    let paths = Paths::build(&ap_nodes, &cloudlet_nodes, link_latency_ns, route)?;
     Ok(Network {
         access_points: access_points.into_iter().map(|(_, _, ap)| ap).collect(),
         cloudlets: cloudlets.into_iter().map(|(_, _, c)| c).collect(),
@@ -296,31 +316,36 @@ mod tests {
                 })
                 .collect()
         };
+        let link_ns = |hop: &u32| network.links[(hop / 2) as usize].latency_ns;
         for (a, &ap) in aps.iter().enumerate() {
             for (c, &cl) in cls.iter().enumerate() {
                 let (a, c) = (a as u32, c as u32);
-                // The same latency, to the nanosecond, as a search from the
-                // access point finds; the same links as a search from the
-                // cloudlet.
-                let up_ms = t.latency_ms(ap, cl).unwrap();
-                assert_eq!(network.paths.ap_latency_ns(a, c), ms_to_ns(up_ms));
-                assert_eq!(network.paths.down(a, c), as_hops(t.path(cl, ap).unwrap()));
-                assert_eq!(network.paths.up(a, c), as_hops(t.path(ap, cl).unwrap()));
-                let back: Vec<u32> = network
-                    .paths
-                    .down(a, c)
-                    .iter()
-                    .rev()
-                    .map(|h| h ^ 1)
-                    .collect();
-                assert_eq!(network.paths.up(a, c), back);
+                // The same links as a search from the cloudlet finds, the
+                // way up the same links reversed, and the latency their sum.
+                let down: Vec<u32> = network.paths.down(a, c).collect();
+                let up: Vec<u32> = network.paths.up(a, c).collect();
+                assert_eq!(down, as_hops(t.path(cl, ap).unwrap()));
+                assert_eq!(up, as_hops(t.path(ap, cl).unwrap()));
+                let back: Vec<u32> = down.iter().rev().map(|h| h ^ 1).collect();
+                assert_eq!(up, back);
+                assert_eq!(
+                    network.paths.ap_latency_ns(a, c),
+                    up.iter().map(link_ns).sum::<u64>()
+                );
             }
         }
+        // Both cell sites hang off their aggregation site by one link: the
+        // table keeps one row for each aggregation site, not one per cell.
+        assert_eq!(network.paths.rows(), 2);
+        assert!(network.paths.ap_hop(0).is_some());
         // cell-a to cl-b goes the short way round the ring (r0 → r2 → r1:
         // 2.0 ms against 2.3 ms).
         assert_eq!(network.paths.up(0, 1).len(), 6);
-        let expected = 0.3 + 0.7 + 1.1 + 0.9 + 0.7 + 0.015;
-        assert_eq!(network.paths.ap_latency_ns(0, 1), ms_to_ns(expected));
+        let expected = [0.3, 0.7, 1.1, 0.9, 0.7, 0.015].map(ms_to_ns);
+        assert_eq!(
+            network.paths.ap_latency_ns(0, 1),
+            expected.iter().sum::<u64>()
+        );
         for (f, &from) in cls.iter().enumerate() {
             for (to_ix, &to) in cls.iter().enumerate() {
                 let latency = ms_to_ns(t.latency_ms(from, to).unwrap());
@@ -330,6 +355,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_cell_site_with_two_links_keeps_a_row_of_its_own() {
+        let mut t = ring();
+        let (a, b) = (t.index_of("cell-b").unwrap(), t.index_of("r2").unwrap());
+        let link = Link {
+            latency_ms: 0.2,
+            capacity_bps: 1e10,
+        };
+        t.add_link(a, b, link).unwrap();
+        let network = network_from_topology(&t).unwrap();
+        assert_eq!(network.paths.rows(), 2, "agg-a's row and cell-b's own");
+        assert_eq!(network.paths.ap_hop(1), None);
+        // cell-b now reaches cl-a through r2 and r0, skipping agg-b.
+        let (cell_b, cl_a) = (t.index_of("cell-b").unwrap(), t.index_of("cl-a").unwrap());
+        let up: Vec<u32> = network.paths.up(1, 0).map(|h| h / 2).collect();
+        assert_eq!(up.len(), t.path(cell_b, cl_a).unwrap().links.len());
+        assert_eq!(
+            network.paths.ap_latency_ns(1, 0),
+            ms_to_ns(0.2) + ms_to_ns(1.1) + ms_to_ns(0.7) + ms_to_ns(0.015)
+        );
     }
 
     #[test]
@@ -359,8 +406,8 @@ mod tests {
         assert_eq!(central.paths.up(0, 0).len(), 4);
         assert_eq!(central.paths.down(0, 0).len(), 4);
         // The way up and the way down cross the same links in reverse.
-        let mut up: Vec<u32> = central.paths.up(0, 0).iter().map(|h| h / 2).collect();
-        let down: Vec<u32> = central.paths.down(0, 0).iter().map(|h| h / 2).collect();
+        let mut up: Vec<u32> = central.paths.up(0, 0).map(|h| h / 2).collect();
+        let down: Vec<u32> = central.paths.down(0, 0).map(|h| h / 2).collect();
         up.reverse();
         assert_eq!(up, down);
         // Host to host paths do not detour.

@@ -153,9 +153,14 @@ impl LinkTable {
 
     /// Sends a message of `bytes` along `path` at `sent_ns` and returns when
     /// its last bit arrives at the end of the path.
-    pub fn send_message(&mut self, path: &[DirectedLink], bytes: u64, sent_ns: u64) -> u64 {
+    pub fn send_message(
+        &mut self,
+        path: impl IntoIterator<Item = DirectedLink>,
+        bytes: u64,
+        sent_ns: u64,
+    ) -> u64 {
         let mut t = sent_ns;
-        for &hop in path {
+        for hop in path {
             let spec = self.spec(hop);
             let Some(direction) = self.directions.get_mut(hop as usize) else {
                 continue;
@@ -230,7 +235,7 @@ mod tests {
     fn a_lone_message_pays_serialisation_and_latency_on_each_hop() {
         let mut links = two_hops();
         let path = [directed(0, true), directed(1, true)];
-        let arrival = links.send_message(&path, 1_000, 0);
+        let arrival = links.send_message(path, 1_000, 0);
         // 1 ms serialisation + 1 ms latency, then 1 µs + 2 ms.
         assert_eq!(arrival, 1_000_000 + 1_000_000 + 1_000 + 2_000_000);
     }
@@ -240,14 +245,14 @@ mod tests {
         let mut links = two_hops();
         let forward = [directed(0, true)];
         let backward = [directed(0, false)];
-        let first = links.send_message(&forward, 1_000, 0);
-        let second = links.send_message(&forward, 1_000, 0);
+        let first = links.send_message(forward, 1_000, 0);
+        let second = links.send_message(forward, 1_000, 0);
         assert_eq!(
             second - first,
             1_000_000,
             "waits for the first to serialise"
         );
-        assert_eq!(links.send_message(&backward, 1_000, 0), first);
+        assert_eq!(links.send_message(backward, 1_000, 0), first);
     }
 
     #[test]
@@ -255,16 +260,16 @@ mod tests {
         let mut links = two_hops();
         let path = [directed(0, true)];
         links.start_bulk(&path);
-        assert_eq!(links.send_message(&path, 1_000, 0), 2_000_000 + 1_000_000);
+        assert_eq!(links.send_message(path, 1_000, 0), 2_000_000 + 1_000_000);
         assert_eq!(links.bulk_rate_bps(&path, 0), 8e6);
         // Half a second of full-rate request traffic in the first window...
-        links.send_message(&path, 500_000, 10);
+        links.send_message(path, 500_000, 10);
         // ...counts as 4 Mbit/s of load in the next one.
         let rate = links.bulk_rate_bps(&path, 1_500_000_000);
         assert!((rate - (8e6 - 4.0e6 - 8_000.0)).abs() < 1.0, "{rate}");
         links.end_bulk(&path);
         assert_eq!(
-            links.send_message(&path, 1_000, 10_000_000_000),
+            links.send_message(path, 1_000, 10_000_000_000),
             10_002_000_000
         );
     }

@@ -30,4 +30,6 @@ pub mod world;
 
 pub use migrations::MigrationSettings;
 pub use run::{DEFAULT_PLACEMENT_HORIZON_NS, Engine, EngineError, RunSettings};
-pub use world::{AccessPoint, Arrivals, Cloudlet, Device, Paths, RouteLatency, Workload, World};
+pub use world::{
+    AccessPoint, ApAttachment, Arrivals, Cloudlet, Device, Paths, Route, Workload, World,
+};

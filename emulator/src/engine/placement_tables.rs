@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::migrations::{MigrationSettings, NO_LINK_RATE_BPS};
 use super::world::World;
-use crate::placement::{MigrationCost, PlacementView};
+use crate::placement::{ApLatencies, MigrationCost, PlacementView};
 
 /// Latencies are rounded to this step before the migration model is run, so
 /// that pairs with nearly the same path share one run (100 µs: far below what
@@ -39,7 +39,8 @@ pub struct PlacementTables {
     /// Expected migration cost, by `from * cloudlets + to`.
     pub migration_cost: Vec<MigrationCost>,
     /// Cloudlets in order of propagation latency (ties by index), for each
-    /// access point.
+    /// row of the path table (the same order for every access point of a
+    /// row: [`ApLatencies`]).
     pub cloudlets_by_latency: Vec<Vec<u32>>,
     /// Requests per second of each VM (its device's profile).
     pub vm_request_rate_hz: Vec<f64>,
@@ -80,10 +81,11 @@ impl PlacementTables {
                 migration_cost.push(cost);
             }
         }
-        let cloudlets_by_latency = (0..world.access_points.len() as u32)
-            .map(|ap| {
+        let row_ns = world.paths.row_latency_table_ns();
+        let cloudlets_by_latency = (0..world.paths.rows())
+            .map(|row| {
                 let mut order: Vec<u32> = (0..n as u32).collect();
-                order.sort_by_key(|&c| (world.paths.ap_latency_ns(ap, c), c));
+                order.sort_by_key(|&c| (row_ns.get(row * n + c as usize), c));
                 order
             })
             .collect();
@@ -127,8 +129,9 @@ impl PlacementTables {
         vm_bytes: u64,
     ) -> Option<u32> {
         let anchor = ap.unwrap_or_else(|| closest_ap(world, position));
+        let row = *world.paths.ap_rows().get(anchor as usize)?;
         self.cloudlets_by_latency
-            .get(anchor as usize)?
+            .get(row as usize)?
             .iter()
             .copied()
             .find(|&c| {
@@ -171,8 +174,12 @@ impl PlacementTables {
             cloudlet_vms: &scratch.cloudlet_vms,
             cloudlet_cpu_cores: &self.cpu_cores,
             cloudlet_position: &self.positions,
-            cloudlets_by_latency: &self.cloudlets_by_latency,
-            ap_latency_ns: world.paths.ap_latency_table_ns(),
+            ap_latencies: ApLatencies {
+                ap_rows: world.paths.ap_rows(),
+                ap_hop_ns: world.paths.ap_hop_latency_ns(),
+                row_ns: world.paths.row_latency_table_ns(),
+                by_latency: &self.cloudlets_by_latency,
+            },
             cloudlet_latency_ns: world.paths.between_latency_table_ns(),
             cloudlet_bandwidth_bps: &self.bandwidth_bps,
             migration_cost: &self.migration_cost,

@@ -672,10 +672,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 let direction = if up { Direction::Up } else { Direction::Down };
                 access.transfer(model, device, ap, direction, bytes, at_ns)
             }
-            _ => Some(
-                self.links
-                    .send_message(&self.wireless(ap, up), bytes, at_ns),
-            ),
+            _ => Some(self.links.send_message(self.wireless(ap, up), bytes, at_ns)),
         }
     }
 

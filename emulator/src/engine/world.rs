@@ -52,35 +52,92 @@ pub struct Device {
 }
 
 /// Backbone paths between access points and cloudlets, and between cloudlets,
-/// as lists of directed links (both directions stored, so nothing is built
-/// per request).
+/// as lists of directed links, so nothing is searched per request.
+///
+/// Paths to access points are kept per *row*: a cell site with one link (the
+/// usual case: its backhaul to an aggregation site) shares the row of the
+/// node at the other end of that link, since every path to it crosses that
+/// node and then that link. So the table grows with the aggregation sites
+/// times the hosts, not with the cell sites times the hosts. Each row keeps
+/// the way down from every host; the way up crosses the same links in
+/// reverse ([`Route`] walks them either way).
+///
+/// Latencies are the sums of the links' own latencies in nanoseconds
+/// ([`LinkSpec::latency_ns`]): what a request's propagation adds up to on
+/// the links, exactly.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Paths {
     access_points: usize,
     cloudlets: usize,
+    rows: usize,
     hops: Vec<DirectedLink>,
-    /// (start, end) into `hops`, by `ap * cloudlets + cloudlet`, then the way back.
-    ap_up: Vec<(u32, u32)>,
-    ap_down: Vec<(u32, u32)>,
+    /// Each access point's row.
+    ap_row: Vec<u32>,
+    /// The link from each access point's row node to it ([`NO_HOP`] when the
+    /// access point is its row's node).
+    ap_hop: Vec<DirectedLink>,
+    /// Latency of `ap_hop` ([0] without one).
+    ap_hop_ns: Vec<u64>,
+    /// (start, end) into `hops`: the way down from each cloudlet to each
+    /// row's node, by `row * cloudlets + cloudlet`.
+    row_down: Vec<(u32, u32)>,
+    /// Latency of each row's way down, by the same index.
+    row_latency_ns: Vec<u64>,
     /// (start, end) into `hops`, by `from * cloudlets + to`.
     between: Vec<(u32, u32)>,
-    /// Propagation latency of each access point to cloudlet path.
-    ap_latency_ns: Vec<u64>,
     /// Propagation latency between cloudlets.
     between_latency_ns: Vec<u64>,
 }
 
-/// The latencies of a route [`Paths::build`] asks for (its links go in the
-/// buffer it passes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RouteLatency {
-    /// Propagation latency from the source to the destination.
-    pub there_ns: u64,
-    /// Propagation latency of the same links crossed the other way, summed
-    /// from the destination's end (what a shortest-path search from the
-    /// destination adds up, to the last bit).
-    pub back_ns: u64,
+/// [`Paths`]' mark for an access point that is its row's node.
+const NO_HOP: DirectedLink = DirectedLink::MAX;
+
+/// Where an access point stands in the network, for [`Paths::build`]: on
+/// its own node, or one link beyond a node it shares with others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApAttachment<N> {
+    /// The node whose paths the access point's extend (the access point's
+    /// own node when `hop` is `None`).
+    pub node: N,
+    /// The link from `node` to the access point, when it hangs one link
+    /// beyond it.
+    pub hop: Option<DirectedLink>,
 }
+
+/// The links of one path between an access point and a host, in the order
+/// they are crossed: a row's way down, then the access point's own hop; or
+/// the way up, the same links reversed.
+#[derive(Debug, Clone)]
+pub struct Route<'a> {
+    first: Option<DirectedLink>,
+    body: std::slice::Iter<'a, DirectedLink>,
+    up: bool,
+    last: Option<DirectedLink>,
+}
+
+impl Iterator for Route<'_> {
+    type Item = DirectedLink;
+
+    fn next(&mut self) -> Option<DirectedLink> {
+        if let Some(hop) = self.first.take() {
+            return Some(hop);
+        }
+        let hop = if self.up {
+            self.body.next_back().map(|&hop| reversed(hop))
+        } else {
+            self.body.next().copied()
+        };
+        hop.or_else(|| self.last.take())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n =
+            self.body.len() + usize::from(self.first.is_some()) + usize::from(self.last.is_some());
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Route<'_> {}
 
 /// Why the path table cannot be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -108,37 +165,58 @@ pub struct Unreachable {
 
 impl Paths {
     /// Builds the table from a function that returns the route from a
-    /// cloudlet's topology node to another node (an access point's or a
-    /// cloudlet's).
+    /// cloudlet's topology node to another node (a row's or a cloudlet's).
     ///
-    /// `ap_nodes` and `cloudlet_nodes` give each access point's and
-    /// cloudlet's node in the topology; `route(a, b, links)` fills `links`
-    /// (empty when called) with the directed links from `a` to `b` and
-    /// answers their latencies, or `None` when `b` cannot be reached.
+    /// `aps` gives each access point's name and where it attaches
+    /// ([`ApAttachment`]), `cloudlet_nodes` each cloudlet's name and node;
+    /// `link_latency_ns` is a directed link's latency; `route(a, b,
+    /// user_plane, links)` fills `links` (empty when called) with the directed
+    /// links from `a` to `b` (`user_plane`: on the way to access points, not
+    /// to another cloudlet) and answers their latency as the search summed it
+    /// (the latency of the paths between cloudlets), or `None` when `b` cannot
+    /// be reached. The latency of a way down to a row is the sum of
+    /// `link_latency_ns` over its links.
     ///
     /// Paths are symmetric: the way up from an access point crosses the
     /// links of the way down in reverse, so `route` is only asked for paths
     /// from cloudlets, one source after the other (it needs to hold one
     /// source's shortest-path tree at a time, and there are far fewer
     /// cloudlets than access points in a large layout).
-    pub fn build<N: Copy>(
-        ap_nodes: &[(String, N)],
+    pub fn build<N: Copy + Eq + std::hash::Hash>(
+        aps: &[(String, ApAttachment<N>)],
         cloudlet_nodes: &[(String, N)],
-        mut route: impl FnMut(N, N, &mut Vec<DirectedLink>) -> Option<RouteLatency>,
+        link_latency_ns: impl Fn(DirectedLink) -> u64,
+        mut route: impl FnMut(N, N, bool, &mut Vec<DirectedLink>) -> Option<u64>,
     ) -> Result<Self, PathTableError> {
-        let pairs = ap_nodes.len() * cloudlet_nodes.len();
+        // One row per distinct node access points attach to, in the order
+        // the access points name them; a row is named by its first access
+        // point (the one an error names).
+        let mut row_of_node = std::collections::HashMap::new();
+        let mut rows: Vec<(&str, N)> = Vec::new();
         let mut paths = Paths {
-            access_points: ap_nodes.len(),
+            access_points: aps.len(),
             cloudlets: cloudlet_nodes.len(),
-            ap_up: vec![(0, 0); pairs],
-            ap_down: vec![(0, 0); pairs],
-            ap_latency_ns: vec![0; pairs],
             ..Paths::default()
         };
+        for (name, attachment) in aps {
+            let row = *row_of_node.entry(attachment.node).or_insert_with(|| {
+                rows.push((name.as_str(), attachment.node));
+                rows.len() as u32 - 1
+            });
+            paths.ap_row.push(row);
+            paths.ap_hop.push(attachment.hop.unwrap_or(NO_HOP));
+            paths
+                .ap_hop_ns
+                .push(attachment.hop.map_or(0, &link_latency_ns));
+        }
+        paths.rows = rows.len();
+        let pairs = rows.len() * cloudlet_nodes.len();
+        paths.row_down = vec![(0, 0); pairs];
+        paths.row_latency_ns = vec![0; pairs];
         let mut hops: Vec<DirectedLink> = Vec::new();
-        let mut push = |list: &mut dyn Iterator<Item = DirectedLink>| {
+        let mut push = |list: &[DirectedLink]| {
             let start = hops.len();
-            hops.extend(list);
+            hops.extend_from_slice(list);
             match (u32::try_from(start), u32::try_from(hops.len())) {
                 (Ok(start), Ok(end)) => Ok((start, end)),
                 _ => Err(PathTableError::TooLarge),
@@ -151,20 +229,19 @@ impl Paths {
         let mut between = Vec::with_capacity(cloudlet_nodes.len() * cloudlet_nodes.len());
         let mut links = Vec::new();
         for (c, (from_name, from)) in cloudlet_nodes.iter().enumerate() {
-            for (a, (ap_name, ap)) in ap_nodes.iter().enumerate() {
+            for (r, (ap_name, node)) in rows.iter().enumerate() {
                 links.clear();
-                let latency =
-                    route(*from, *ap, &mut links).ok_or_else(|| unreachable(from_name, ap_name))?;
-                let pair = a * cloudlet_nodes.len() + c;
-                paths.ap_down[pair] = push(&mut links.iter().copied())?;
-                paths.ap_up[pair] = push(&mut links.iter().rev().map(|&hop| reversed(hop)))?;
-                paths.ap_latency_ns[pair] = latency.back_ns;
+                route(*from, *node, true, &mut links)
+                    .ok_or_else(|| unreachable(from_name, ap_name))?;
+                let pair = r * cloudlet_nodes.len() + c;
+                paths.row_down[pair] = push(&links)?;
+                paths.row_latency_ns[pair] = links.iter().map(|&hop| link_latency_ns(hop)).sum();
             }
             for (to_name, to) in cloudlet_nodes {
                 links.clear();
-                let latency =
-                    route(*from, *to, &mut links).ok_or_else(|| unreachable(from_name, to_name))?;
-                between.push((push(&mut links.iter().copied())?, latency.there_ns));
+                let latency = route(*from, *to, false, &mut links)
+                    .ok_or_else(|| unreachable(from_name, to_name))?;
+                between.push((push(&links)?, latency));
             }
         }
         (paths.between, paths.between_latency_ns) = between.into_iter().unzip();
@@ -178,20 +255,47 @@ impl Paths {
             .unwrap_or(&[])
     }
 
-    /// Links from access point `ap` to cloudlet `cloudlet`.
-    pub fn up(&self, ap: u32, cloudlet: u32) -> &[DirectedLink] {
+    /// The way down from `cloudlet` to access point `ap`'s row node, and
+    /// `ap`'s own hop beyond it.
+    fn row_route(&self, ap: u32, cloudlet: u32, up: bool) -> Route<'_> {
+        let body = match self.ap_row.get(ap as usize) {
+            Some(&row) => self.row_down(row, cloudlet).iter(),
+            None => [].iter(),
+        };
+        let hop = self.ap_hop(ap);
+        Route {
+            first: if up { hop.map(reversed) } else { None },
+            body,
+            up,
+            last: if up { None } else { hop },
+        }
+    }
+
+    /// The link from access point `ap`'s row node to it (`None` when the
+    /// access point is its row's node).
+    pub fn ap_hop(&self, ap: u32) -> Option<DirectedLink> {
+        self.ap_hop
+            .get(ap as usize)
+            .copied()
+            .filter(|&hop| hop != NO_HOP)
+    }
+
+    /// Links from cloudlet `cloudlet` to row `row`'s node.
+    pub fn row_down(&self, row: u32, cloudlet: u32) -> &[DirectedLink] {
         self.slice(
-            self.ap_up
-                .get(ap as usize * self.cloudlets + cloudlet as usize),
+            self.row_down
+                .get(row as usize * self.cloudlets + cloudlet as usize),
         )
     }
 
+    /// Links from access point `ap` to cloudlet `cloudlet`.
+    pub fn up(&self, ap: u32, cloudlet: u32) -> Route<'_> {
+        self.row_route(ap, cloudlet, true)
+    }
+
     /// Links from cloudlet `cloudlet` back to access point `ap`.
-    pub fn down(&self, ap: u32, cloudlet: u32) -> &[DirectedLink] {
-        self.slice(
-            self.ap_down
-                .get(ap as usize * self.cloudlets + cloudlet as usize),
-        )
+    pub fn down(&self, ap: u32, cloudlet: u32) -> Route<'_> {
+        self.row_route(ap, cloudlet, false)
     }
 
     /// Links from cloudlet `from` to cloudlet `to`.
@@ -202,12 +306,19 @@ impl Paths {
         )
     }
 
-    /// One-way propagation latency from access point `ap` to cloudlet `cloudlet`.
+    /// One-way propagation latency from access point `ap` to cloudlet
+    /// `cloudlet` (`u64::MAX` for indices out of range).
     pub fn ap_latency_ns(&self, ap: u32, cloudlet: u32) -> u64 {
-        self.ap_latency_ns
-            .get(ap as usize * self.cloudlets + cloudlet as usize)
-            .copied()
-            .unwrap_or(u64::MAX)
+        match (
+            self.ap_row.get(ap as usize),
+            self.ap_hop_ns.get(ap as usize),
+        ) {
+            (Some(&row), Some(&hop_ns)) => self
+                .row_latency_ns
+                .get(row as usize * self.cloudlets + cloudlet as usize)
+                .map_or(u64::MAX, |&row_ns| row_ns + hop_ns),
+            _ => u64::MAX,
+        }
     }
 
     /// One-way propagation latency between two cloudlets.
@@ -218,10 +329,26 @@ impl Paths {
             .unwrap_or(u64::MAX)
     }
 
-    /// One-way propagation latency of every access point to cloudlet path,
-    /// by `ap * cloudlets + cloudlet`.
-    pub fn ap_latency_table_ns(&self) -> &[u64] {
-        &self.ap_latency_ns
+    /// Each access point's row (see [`Paths`]).
+    pub fn ap_rows(&self) -> &[u32] {
+        &self.ap_row
+    }
+
+    /// The latency each access point adds to its row's: its own hop's, in
+    /// nanoseconds (0 for an access point that is its row's node).
+    pub fn ap_hop_latency_ns(&self) -> &[u64] {
+        &self.ap_hop_ns
+    }
+
+    /// Number of rows (the distinct nodes access points attach to).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// One-way propagation latency from each row's node to each cloudlet,
+    /// by `row * cloudlets + cloudlet`.
+    pub fn row_latency_table_ns(&self) -> &[u64] {
+        &self.row_latency_ns
     }
 
     /// One-way propagation latency between cloudlets, by `from * cloudlets + to`.

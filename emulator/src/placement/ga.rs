@@ -370,11 +370,9 @@ impl Candidates {
                 .into_iter()
                 .flatten()
             {
-                if let Some(order) = view.cloudlets_by_latency.get(ap as usize) {
-                    for &c in order.iter().take(neighbourhood) {
-                        if !list[from..].contains(&c) {
-                            list.push(c);
-                        }
+                for &c in view.cloudlets_by_latency(ap).iter().take(neighbourhood) {
+                    if !list[from..].contains(&c) {
+                        list.push(c);
                     }
                 }
             }

@@ -12,7 +12,7 @@ use mcc_mobile_client::LatLon;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{MigrationCost, PlacementView};
+use super::{ApLatencies, MigrationCost, PlacementView};
 
 /// Side of the square the random instances stand in, in metres.
 pub const SIDE_M: f64 = 10_000.0;
@@ -56,10 +56,16 @@ pub struct Instance {
     pub cloudlet_cpu_cores: Vec<u32>,
     /// See [`PlacementView::cloudlet_position`].
     pub cloudlet_position: Vec<Option<LatLon>>,
-    /// See [`PlacementView::cloudlets_by_latency`].
+    /// Cloudlets in order of latency from each access point (one row per
+    /// access point: see [`ApLatencies`]).
     pub cloudlets_by_latency: Vec<Vec<u32>>,
-    /// See [`PlacementView::ap_latency_ns`].
+    /// Latency from each access point to each cloudlet, by `ap * cloudlets
+    /// + cloudlet`.
     pub ap_latency_ns: Vec<u64>,
+    /// Each access point's row: itself.
+    pub ap_rows: Vec<u32>,
+    /// Each access point's own hop: none.
+    pub ap_hop_ns: Vec<u64>,
     /// See [`PlacementView::cloudlet_latency_ns`].
     pub cloudlet_latency_ns: Vec<u64>,
     /// See [`PlacementView::cloudlet_bandwidth_bps`].
@@ -183,6 +189,8 @@ impl Instance {
             cloudlet_position: sites.iter().map(|&(x, y)| Some(at(x, y))).collect(),
             cloudlets_by_latency,
             ap_latency_ns,
+            ap_rows: (0..cloudlets as u32).collect(),
+            ap_hop_ns: vec![0; cloudlets],
             cloudlet_latency_ns,
             cloudlet_bandwidth_bps,
             migration_cost,
@@ -228,8 +236,12 @@ impl Instance {
             cloudlet_vms: &self.cloudlet_vms,
             cloudlet_cpu_cores: &self.cloudlet_cpu_cores,
             cloudlet_position: &self.cloudlet_position,
-            cloudlets_by_latency: &self.cloudlets_by_latency,
-            ap_latency_ns: &self.ap_latency_ns,
+            ap_latencies: ApLatencies {
+                ap_rows: &self.ap_rows,
+                ap_hop_ns: &self.ap_hop_ns,
+                row_ns: &self.ap_latency_ns,
+                by_latency: &self.cloudlets_by_latency,
+            },
             cloudlet_latency_ns: &self.cloudlet_latency_ns,
             cloudlet_bandwidth_bps: &self.cloudlet_bandwidth_bps,
             migration_cost: &self.migration_cost,
@@ -251,7 +263,7 @@ mod tests {
         let view = a.view();
         assert_eq!((view.vms(), view.cloudlets()), (40, 6));
         for ap in 0..6u32 {
-            assert_eq!(view.cloudlets_by_latency[ap as usize][0], ap);
+            assert_eq!(view.cloudlets_by_latency(ap)[0], ap);
         }
         for c in 0..6u32 {
             assert!(

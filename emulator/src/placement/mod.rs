@@ -78,10 +78,29 @@ pub struct MigrationCost {
     pub downtime_ns: u64,
 }
 
+/// One-way propagation latencies from access points to cloudlets, kept per
+/// row as the engine's path table keeps them ([`Paths`](crate::engine::Paths)):
+/// an access point's latency to a cloudlet is its row's plus its own hop's.
+/// Read them with [`PlacementView::ap_latency`] and
+/// [`PlacementView::cloudlets_by_latency`].
+#[derive(Debug, Clone, Copy)]
+pub struct ApLatencies<'a> {
+    /// Each access point's row.
+    pub ap_rows: &'a [u32],
+    /// Latency each access point adds to its row's (its own hop), in ns.
+    pub ap_hop_ns: &'a [u64],
+    /// Latency from each row to each cloudlet, by `row * cloudlets + cloudlet`.
+    pub row_ns: &'a [u64],
+    /// Cloudlets in order of latency (ties by index), for each row: the
+    /// same order for every access point of the row, since their hop adds
+    /// the same to every cloudlet.
+    pub by_latency: &'a [Vec<u32>],
+}
+
 /// What a policy can see of the world when it decides.
 ///
-/// Tables indexed by two things are flat: `ap * cloudlets + cloudlet` and
-/// `from * cloudlets + to`; use the accessor methods.
+/// Tables indexed by two things are flat: `from * cloudlets + to`; use the
+/// accessor methods.
 #[derive(Debug, Clone, Copy)]
 pub struct PlacementView<'a> {
     /// Emulated time, nanoseconds since the start.
@@ -119,10 +138,9 @@ pub struct PlacementView<'a> {
     pub cloudlet_cpu_cores: &'a [u32],
     /// Where each cloudlet stands, if known.
     pub cloudlet_position: &'a [Option<LatLon>],
-    /// Cloudlets in order of propagation latency, for each access point.
-    pub cloudlets_by_latency: &'a [Vec<u32>],
-    /// One-way propagation latency, access point to cloudlet, by `ap * cloudlets + cloudlet`.
-    pub ap_latency_ns: &'a [u64],
+    /// One-way propagation latency from access points to cloudlets, and
+    /// cloudlets in that order.
+    pub ap_latencies: ApLatencies<'a>,
     /// One-way propagation latency between cloudlets, by `from * cloudlets + to`.
     pub cloudlet_latency_ns: &'a [u64],
     /// Bottleneck capacity between cloudlets in bit/s, by `from * cloudlets + to`.
@@ -135,7 +153,7 @@ pub struct PlacementView<'a> {
     pub request_cpu_ns: &'a [u64],
 }
 
-impl PlacementView<'_> {
+impl<'a> PlacementView<'a> {
     /// Number of cloudlets.
     pub fn cloudlets(&self) -> usize {
         self.cloudlet_memory_bytes.len()
@@ -149,10 +167,24 @@ impl PlacementView<'_> {
     /// One-way propagation latency from access point `ap` to `cloudlet`
     /// (`u64::MAX` for indices out of range).
     pub fn ap_latency(&self, ap: u32, cloudlet: u32) -> u64 {
-        self.ap_latency_ns
-            .get(ap as usize * self.cloudlets() + cloudlet as usize)
-            .copied()
-            .unwrap_or(u64::MAX)
+        let a = &self.ap_latencies;
+        match (a.ap_rows.get(ap as usize), a.ap_hop_ns.get(ap as usize)) {
+            (Some(&row), Some(&hop_ns)) => a
+                .row_ns
+                .get(row as usize * self.cloudlets() + cloudlet as usize)
+                .map_or(u64::MAX, |&row_ns| row_ns + hop_ns),
+            _ => u64::MAX,
+        }
+    }
+
+    /// Cloudlets in order of propagation latency from access point `ap`
+    /// (ties by index; empty for an index out of range).
+    pub fn cloudlets_by_latency(&self, ap: u32) -> &'a [u32] {
+        let a = &self.ap_latencies;
+        a.ap_rows
+            .get(ap as usize)
+            .and_then(|&row| a.by_latency.get(row as usize))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Expected cost of moving a VM from `from` to `to` (zero for `from == to`
@@ -184,8 +216,7 @@ impl PlacementView<'_> {
     /// The lowest-latency cloudlet from access point `ap` that is `current` or
     /// has room for the VM.
     pub fn nearest_with_room(&self, ap: u32, current: u32) -> Option<u32> {
-        self.cloudlets_by_latency
-            .get(ap as usize)?
+        self.cloudlets_by_latency(ap)
             .iter()
             .copied()
             .find(|&c| c == current || self.has_room(c))

@@ -112,10 +112,10 @@ impl Network {
         Some((link, direction))
     }
 
-    fn path(&self, hops: &[DirectedLink]) -> EmulatedPath {
+    fn path(&self, hops: impl IntoIterator<Item = DirectedLink>) -> EmulatedPath {
         let hops = hops
-            .iter()
-            .filter_map(|&hop| {
+            .into_iter()
+            .filter_map(|hop| {
                 let (link, direction) = self.directed(hop)?;
                 Some((link.clone(), direction))
             })
@@ -170,7 +170,7 @@ impl Network {
     /// part is both one-way delays, at most its whole latency (the excess
     /// is in `node_path_excess_ms`).
     pub fn between(&self, world: &World, from: u32, to: u32) -> EmulatedPath {
-        let path = self.path(world.paths.between(from, to));
+        let path = self.path(world.paths.between(from, to).iter().copied());
         let real = (self.real_of(from) + self.real_of(to)).min(path.latency());
         path.with_real_part(real)
     }
@@ -231,7 +231,9 @@ impl Network {
         let mut excess = std::collections::BTreeMap::new();
         for (a, from) in world.cloudlets.iter().enumerate() {
             for (b, to) in world.cloudlets.iter().enumerate() {
-                let emulated = self.path(world.paths.between(a as u32, b as u32)).latency();
+                let emulated = self
+                    .path(world.paths.between(a as u32, b as u32).iter().copied())
+                    .latency();
                 let crossing = real[a] + real[b];
                 if a != b && crossing > emulated {
                     excess.insert(

@@ -94,7 +94,7 @@ impl Topology {
         let id = node.id.clone();
         let ix = NodeIx(self.graph.add_node(node).index() as u32);
         self.ids.insert(id, ix);
-        self.cache.reset(self.graph.node_count());
+        self.cache.reset();
         Ok(ix)
     }
 
@@ -111,7 +111,7 @@ impl Topology {
             return Err(TopologyError::InvalidLink(problem));
         }
         let e = self.graph.add_edge(nx(a), nx(b), link);
-        self.cache.reset(self.graph.node_count());
+        self.cache.reset();
         Ok(LinkIx(e.index() as u32))
     }
 
@@ -125,7 +125,7 @@ impl Topology {
             .edge_weight_mut(ex(link))
             .ok_or(TopologyError::UnknownLink(link))?;
         *slot = value;
-        self.cache.reset(self.graph.node_count());
+        self.cache.reset();
         Ok(())
     }
 
@@ -167,7 +167,7 @@ impl Topology {
             .graph
             .remove_edge(ex(link))
             .ok_or(TopologyError::UnknownLink(link))?;
-        self.cache.reset(self.graph.node_count());
+        self.cache.reset();
         Ok(removed)
     }
 
@@ -259,6 +259,14 @@ impl Topology {
         self.graph
             .find_edge(nx(a), nx(b))
             .map(|e| LinkIx(e.index() as u32))
+    }
+
+    /// The other end of a node's only link, and the link, when the node has
+    /// exactly one (a leaf: every path to it crosses that link).
+    pub fn sole_link(&self, a: NodeIx) -> Option<(NodeIx, LinkIx)> {
+        let mut links = self.neighbours(a).map(|(other, link, _)| (other, link));
+        let first = links.next()?;
+        links.next().is_none().then_some(first)
     }
 
     /// Neighbours of a node with the connecting links, in link order.

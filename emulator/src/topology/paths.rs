@@ -76,16 +76,23 @@ impl Tree {
     }
 }
 
-/// Lazily filled per-source trees; reset on every edit.
+/// Lazily filled per-source trees; reset on every edit. The table itself is
+/// made on the first query after an edit, so that building a graph of `n`
+/// nodes one edit at a time costs no `n` slots per edit.
 #[derive(Debug, Clone, Default)]
 pub(super) struct PathCache {
-    trees: Vec<OnceLock<Tree>>,
+    trees: OnceLock<Vec<OnceLock<Tree>>>,
 }
 
 impl PathCache {
-    pub(super) fn reset(&mut self, node_count: usize) {
-        self.trees.clear();
-        self.trees.resize_with(node_count, OnceLock::new);
+    pub(super) fn reset(&mut self) {
+        self.trees = OnceLock::new();
+    }
+
+    fn slot(&self, source: usize, node_count: usize) -> Option<&OnceLock<Tree>> {
+        self.trees
+            .get_or_init(|| (0..node_count).map(|_| OnceLock::new()).collect())
+            .get(source)
     }
 }
 
@@ -116,7 +123,9 @@ impl PartialOrd for Candidate {
     }
 }
 
-fn dijkstra(topology: &Topology, source: NodeIx) -> Tree {
+/// Dijkstra from `source`; nodes flagged in `dead_ends` (by index; a
+/// shorter slice flags none past its end) are neither reached nor crossed.
+fn dijkstra(topology: &Topology, source: NodeIx, dead_ends: &[bool]) -> Tree {
     let n = topology.node_count();
     let mut tree = Tree {
         latency_ms: vec![f64::INFINITY; n],
@@ -124,6 +133,8 @@ fn dijkstra(topology: &Topology, source: NodeIx) -> Tree {
         via: vec![None; n],
     };
     let mut done = vec![false; n];
+    done[..dead_ends.len().min(n)].copy_from_slice(&dead_ends[..dead_ends.len().min(n)]);
+    done[source.index()] = false;
     let mut heap = BinaryHeap::new();
     tree.latency_ms[source.index()] = 0.0;
     tree.bottleneck_bps[source.index()] = f64::INFINITY;
@@ -170,12 +181,22 @@ impl Topology {
     /// The shortest-path tree from `source`, computed now and not cached;
     /// `None` when `source` is not a node.
     pub fn shortest_tree(&self, source: NodeIx) -> Option<Tree> {
-        (source.index() < self.node_count()).then(|| dijkstra(self, source))
+        self.shortest_tree_avoiding(source, &[])
+    }
+
+    /// [`Topology::shortest_tree`] that neither reaches nor crosses the
+    /// nodes flagged in `dead_ends` (by index). Flag only nodes no shortest
+    /// path to a wanted node crosses, such as a leaf (a node with one link)
+    /// that is not wanted itself: then the tree's paths to every other node
+    /// are the same, and a search through a large layout whose nodes are
+    /// mostly leaves visits only the rest.
+    pub fn shortest_tree_avoiding(&self, source: NodeIx, dead_ends: &[bool]) -> Option<Tree> {
+        (source.index() < self.node_count()).then(|| dijkstra(self, source, dead_ends))
     }
 
     fn tree(&self, source: NodeIx) -> Option<&Tree> {
-        let slot = self.cache.trees.get(source.index())?;
-        Some(slot.get_or_init(|| dijkstra(self, source)))
+        let slot = self.cache.slot(source.index(), self.node_count())?;
+        Some(slot.get_or_init(|| dijkstra(self, source, &[])))
     }
 
     /// Latency of the shortest path from `a` to `b`; `None` when either is not
@@ -236,17 +257,15 @@ impl Topology {
     /// Drops every cached tree (edits do this by themselves; this is for
     /// measuring the cold cost).
     pub fn clear_path_cache(&mut self) {
-        self.cache.reset(self.node_count());
+        self.cache.reset();
     }
 
     /// How many sources have a cached tree (a diagnostic for tests and
     /// benchmarks).
     pub fn cached_trees(&self) -> usize {
-        self.cache
-            .trees
-            .iter()
-            .filter(|t| t.get().is_some())
-            .count()
+        self.cache.trees.get().map_or(0, |trees| {
+            trees.iter().filter(|t| t.get().is_some()).count()
+        })
     }
 }
 

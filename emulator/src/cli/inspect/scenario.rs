@@ -30,8 +30,9 @@ struct ScenarioSummary {
     technique: &'static str,
     vm_memory_mib: u64,
     output: String,
-    /// Access point to host paths (access points × hosts) and host to host
-    /// paths (hosts²) the engine's path table holds.
+    /// Access point to host paths (access points × hosts), the rows × hosts
+    /// the engine's path table stores them as, and host to host paths
+    /// (hosts²).
     paths: PathCounts,
     /// Backbone nodes moved, generated operator tiers, breakout, cloud.
     network: crate::scenario::network::NetworkTiers,
@@ -41,6 +42,7 @@ struct ScenarioSummary {
 #[derive(Debug, Serialize)]
 struct PathCounts {
     access_point_to_host: usize,
+    stored_row_to_host: usize,
     host_to_host: usize,
 }
 
@@ -62,6 +64,7 @@ pub fn run(args: ScenarioArgs) -> anyhow::Result<()> {
         paths: PathCounts {
             access_point_to_host: scenario.world.paths.access_points()
                 * scenario.world.paths.cloudlets(),
+            stored_row_to_host: scenario.world.paths.rows() * scenario.world.paths.cloudlets(),
             host_to_host: scenario.world.paths.cloudlets() * scenario.world.paths.cloudlets(),
         },
         network: scenario.network.clone(),
@@ -81,8 +84,11 @@ pub fn run(args: ScenarioArgs) -> anyhow::Result<()> {
         summary.duration_s, summary.seed, summary.policy, summary.technique, summary.vm_memory_mib
     );
     println!(
-        "  paths: {} access point to host, {} host to host",
-        summary.paths.access_point_to_host, summary.paths.host_to_host
+        "  paths: {} access point to host (stored as {} from access points' rows), {} host \
+         to host",
+        summary.paths.access_point_to_host,
+        summary.paths.stored_row_to_host,
+        summary.paths.host_to_host
     );
     print_tiers(&summary.network);
     println!("  outputs to {}", summary.output);
