@@ -291,6 +291,45 @@ fn real_clock_options_are_checked_before_anything_runs() {
 }
 
 #[test]
+fn sleeping_cloudlets_run_on_the_virtual_clock_and_the_real_clock_refuses_them() {
+    // small-real.toml with cloudlets that sleep when empty, its files
+    // named by absolute path so the copy runs from anywhere.
+    let dir = tempfile::tempdir().unwrap();
+    let topologies = repo("topologies");
+    let text = std::fs::read_to_string(topologies.join("small-real.toml"))
+        .unwrap()
+        .replace(
+            "\"small-real-topology.toml\"",
+            &format!("{:?}", topologies.join("small-real-topology.toml")),
+        )
+        .replace("\"traces/", &format!("\"{}/traces/", topologies.display()));
+    let scenario = dir.path().join("sleep.toml");
+    std::fs::write(
+        &scenario,
+        format!("{text}\n[energy]\nsleep_empty_cloudlets = true\n"),
+    )
+    .unwrap();
+    let scenario = scenario.to_str().unwrap();
+    let out = dir.path().join("out");
+    let out = out.to_str().unwrap();
+
+    let output = mcc_emu(&["run", scenario, "--out", out, "--clock", "real"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the real clock accepted it");
+    assert!(
+        stderr.contains("energy.sleep_empty_cloudlets") && stderr.contains("--clock virtual"),
+        "{stderr}"
+    );
+    assert!(std::fs::read_dir(out).is_err(), "outputs left behind");
+
+    // The virtual clock runs it and reports the sleep.
+    let summary = json_of(&["run", scenario, "--out", out, "--json"]);
+    let sleep = &summary["cloudlet_sleep"];
+    assert!(sleep["asleep_s"].as_f64().unwrap() > 0.0, "{summary}");
+    assert!(sleep["wake_ups"].is_u64(), "{summary}");
+}
+
+#[test]
 fn hybrid_runs_from_a_scenario_and_falls_back_to_post_copy() {
     // The example scenario with `technique = "hybrid"` and a downtime
     // target no round can meet: after its two rounds every migration

@@ -216,9 +216,11 @@ fn never_summary(scenario: &Scenario) -> anyhow::Result<Summary> {
         policy,
         scenario.energy_meter(),
     )
-    .with_context(|| format!("scenario {} under `never`", scenario.name))?;
+    .with_context(|| format!("scenario {} under `never`", scenario.name))?
+    .with_cloudlet_sleep(scenario.energy.sleep);
     let (mut summary, meter) = engine.run(|_| {});
     summary.energy_j = Some(meter.summary(scenario.settings.duration_ns));
+    summary.cloudlet_sleep = meter.sleep_summary(scenario.settings.duration_ns);
     Ok(summary)
 }
 
@@ -241,7 +243,8 @@ fn run_scenario_then(
         Some(scenario.energy_meter()),
     )?;
     let engine = Engine::new(world, scenario.settings.clone(), policy, writer)
-        .with_context(|| format!("scenario {}", scenario.name))?;
+        .with_context(|| format!("scenario {}", scenario.name))?
+        .with_cloudlet_sleep(scenario.energy.sleep);
     let bar = progress.then(|| progress_bar(scenario.settings.duration_ns));
     let started = Instant::now();
     let (mut summary, writer) = engine.run(|now_ns| {

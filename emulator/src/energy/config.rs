@@ -1,6 +1,9 @@
 //! The energy model's parameters, their defaults (each sourced in
 //! `docs/energy.md`) and their checks.
 
+use super::server::PowerCurve;
+pub use super::sleep::SleepConfig;
+
 /// Watts of the reference server at 0 %, 10 %, ..., 100 % CPU utilisation:
 /// the SPECpower_ssj2008 result of an IBM System x3250 M3 (one Xeon X3470,
 /// 4 cores, 8 hardware threads; result power_ssj2008-20091104-00213, the
@@ -25,6 +28,15 @@ pub const DEFAULT_RADIO_ACCESS_NJ_PER_BIT: f64 = 0.12 * 3.6e6 / 8e9 * 1e9 * 6.0 
 /// of arXiv:2504.14022's appendix against Van Heddeghem et al.'s 2012
 /// reference values.
 pub const DEFAULT_HOP_NJ_PER_BIT: f64 = 2.0 + 2.0 * 0.09;
+
+/// Power of one reference server asleep (ACPI S3, suspend to RAM): 9 W,
+/// what Goiri et al. (GreenHadoop, EuroSys 2012) give for a 4-core Xeon
+/// server with 8 GB in S3, a server of the reference one's class.
+pub const DEFAULT_SLEEP_POWER_W: f64 = 9.0;
+/// How long a sleeping server takes to wake: 10 s, the wake-up time of the
+/// shallow sleep state of Isci et al.'s low-latency server power states
+/// for virtualised servers (ISCA 2013).
+pub const DEFAULT_WAKE_DELAY_S: f64 = 10.0;
 
 /// The highest a power figure may be, in watts (a whole rack row).
 const MAX_WATTS: f64 = 1e6;
@@ -92,6 +104,8 @@ pub struct EnergyConfig {
     pub device: DeviceRadio,
     /// Migration copy CPU.
     pub migration: MigrationCpu,
+    /// Sleeping empty cloudlets (`None`: they never sleep, the default).
+    pub sleep: Option<SleepConfig>,
 }
 
 impl Default for EnergyConfig {
@@ -119,6 +133,7 @@ impl Default for EnergyConfig {
                 j_per_mib: 0.512,
                 fixed_j: 20.165,
             },
+            sleep: None,
         }
     }
 }
@@ -182,8 +197,84 @@ impl EnergyConfig {
         }
         in_range("migration_j_per_mib", self.migration.j_per_mib, 0.0, 1e6)?;
         in_range("migration_fixed_j", self.migration.fixed_j, 0.0, 1e9)?;
+        if let Some(sleep) = &self.sleep {
+            self.validate_sleep(sleep)?;
+        }
         Ok(())
     }
+
+    /// Checks the sleep model, its sleep power against the power curve.
+    fn validate_sleep(&self, sleep: &SleepConfig) -> Result<(), String> {
+        check_sleep_w(&PowerCurve::new(self.server_power_w.clone()), sleep.sleep_w)?;
+        in_range("wake_power_w", sleep.wake_w, 0.0, MAX_WATTS)?;
+        in_range("wake_delay_s", sleep.wake_ns as f64 / 1e9, 0.0, MAX_WAKE_S)?;
+        in_range(
+            "sleep_after_s",
+            sleep.after_ns as f64 / 1e9,
+            0.0,
+            MAX_SLEEP_AFTER_S,
+        )?;
+        Ok(())
+    }
+
+    /// The sleep model with `[energy]`'s values where given and the
+    /// defaults elsewhere: 9 W asleep, 10 s to wake at the curve's peak
+    /// power, asleep after the break-even time ([`break_even_s`]). Each
+    /// value is checked (an error names the key and its range).
+    pub fn sleep_config(
+        &self,
+        after_s: Option<f64>,
+        sleep_w: Option<f64>,
+        wake_s: Option<f64>,
+        wake_w: Option<f64>,
+    ) -> Result<SleepConfig, String> {
+        let curve = PowerCurve::new(self.server_power_w.clone());
+        let sleep_w = sleep_w.unwrap_or(DEFAULT_SLEEP_POWER_W);
+        check_sleep_w(&curve, sleep_w)?;
+        let wake_w = wake_w.unwrap_or(curve.peak());
+        let wake_s = wake_s.unwrap_or(DEFAULT_WAKE_DELAY_S);
+        in_range("wake_delay_s", wake_s, 0.0, MAX_WAKE_S)?;
+        let after_s =
+            after_s.unwrap_or_else(|| break_even_s(curve.idle(), sleep_w, wake_w, wake_s));
+        in_range("sleep_after_s", after_s, 0.0, MAX_SLEEP_AFTER_S)?;
+        let sleep = SleepConfig {
+            after_ns: (after_s * 1e9).round() as u64,
+            sleep_w,
+            wake_ns: (wake_s * 1e9).round() as u64,
+            wake_w,
+        };
+        self.validate_sleep(&sleep)?;
+        Ok(sleep)
+    }
+}
+
+/// Sleeping must draw less than idling, or it would never save anything.
+fn check_sleep_w(curve: &PowerCurve, sleep_w: f64) -> Result<(), String> {
+    let idle = curve.idle();
+    if sleep_w.is_finite() && sleep_w >= 0.0 && sleep_w < idle {
+        Ok(())
+    } else {
+        Err(format!(
+            "key `sleep_power_w`: must be in [0, {idle}) (below the server's idle power, server_power_w[0]), got {sleep_w}"
+        ))
+    }
+}
+
+/// The longest a wake-up may take, s (an hour).
+const MAX_WAKE_S: f64 = 3_600.0;
+/// The longest a cloudlet may wait empty before it sleeps, s (a day).
+const MAX_SLEEP_AFTER_S: f64 = 86_400.0;
+
+/// How long a server must sleep for the energy it saves against idling,
+/// `(idle − sleep)` a second, to pay for one wake-up's energy above
+/// idling, `(wake − idle) · wake_s`: waiting that long before sleeping
+/// costs at most twice what a sleeper who knew the future would spend
+/// (the break-even rule). 0 when a wake-up costs no more than idling;
+/// with the defaults, (113 − 41.6) · 10 / (41.6 − 9) = 21.9 s. Callers
+/// check `sleep_w < idle_w` (otherwise the result is not finite, and the
+/// check of `sleep_after_s` refuses it).
+pub fn break_even_s(idle_w: f64, sleep_w: f64, wake_w: f64, wake_s: f64) -> f64 {
+    ((wake_w - idle_w).max(0.0) * wake_s) / (idle_w - sleep_w)
 }
 
 #[cfg(test)]

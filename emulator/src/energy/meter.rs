@@ -7,6 +7,7 @@ use super::config::EnergyConfig;
 use super::device::{RadioState, RadioUse};
 use super::network::{LinkClass, PathEnergy};
 use super::server::{CpuWindows, PowerCurve};
+use super::sleep::{SleepLog, SleepSummary};
 use crate::engine::World;
 use crate::output::{MigrationRecord, Outcome, RequestRecord};
 
@@ -15,7 +16,8 @@ use crate::output::{MigrationRecord, Outcome, RequestRecord};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnergySummary {
     /// Every cloudlet's servers over the run: idle power and the CPU time
-    /// of the requests they answered.
+    /// of the requests they answered (asleep, sleep power and wake-ups
+    /// instead, when cloudlets may sleep).
     pub cloudlets: f64,
     /// The bytes of requests and answers, radio hop to data centre.
     pub network: f64,
@@ -89,6 +91,9 @@ pub struct EnergyMeter {
     radios: Vec<RadioState>,
     /// Each VM's soft-handoff cost not yet in a migration row.
     duals: Vec<DualCost>,
+    /// When cloudlets may sleep: the spans each spent asleep and waking
+    /// (handed over at the end of the run).
+    sleep: Option<SleepLog>,
     network_j: f64,
     devices_j: f64,
     migrations_j: f64,
@@ -105,6 +110,7 @@ impl EnergyMeter {
             cpu: vec![CpuWindows::default(); world.cloudlets.len()],
             radios: Vec::new(),
             duals: Vec::new(),
+            sleep: None,
             network_j: 0.0,
             devices_j: 0.0,
             migrations_j: 0.0,
@@ -198,6 +204,17 @@ impl EnergyMeter {
         Some(energy)
     }
 
+    /// Takes the spans the run's cloudlets spent asleep and waking.
+    pub fn cloudlet_sleep(&mut self, log: SleepLog) {
+        self.sleep = Some(log);
+    }
+
+    /// Wake-ups and time asleep over `duration_ns`, when cloudlets may
+    /// sleep.
+    pub fn sleep_summary(&self, duration_ns: u64) -> Option<SleepSummary> {
+        self.sleep.as_ref().map(|log| log.summary(duration_ns))
+    }
+
     /// The run's energy over `duration_ns`.
     pub fn summary(&self, duration_ns: u64) -> EnergySummary {
         let c = &self.config;
@@ -205,13 +222,20 @@ impl EnergyMeter {
             .cpu
             .iter()
             .zip(&self.cores)
-            .map(|(windows, &cores)| {
+            .enumerate()
+            .map(|(i, (windows, &cores))| {
+                let off = self
+                    .sleep
+                    .as_ref()
+                    .and_then(|log| log.spans.get(i))
+                    .map_or(&[][..], Vec::as_slice);
                 windows.energy_j(
                     &self.curve,
                     cores,
                     c.server_threads,
                     c.utilisation_window_ns,
                     duration_ns,
+                    off,
                 )
             })
             .sum();

@@ -14,7 +14,10 @@
 //! - per request, the device radio's energy ([`device`]: an LTE state
 //!   machine with promotion and tail, the tail once per burst);
 //! - per migration, its bytes on the network, the CPU both hosts spent
-//!   copying, and the duplicated requests of a soft handoff, apart.
+//!   copying, and the duplicated requests of a soft handoff, apart;
+//! - optionally, empty cloudlets asleep ([`sleep`]: a state machine the
+//!   engine asks when a VM heads for a cloudlet; the spans asleep and
+//!   waking reach the meter at the end of the run).
 //!
 //! The output writer holds the meter, so `requests.csv`, `migrations.csv`
 //! and `summary.json` carry its figures whichever clock wrote them.
@@ -24,7 +27,9 @@ pub mod device;
 pub mod meter;
 pub mod network;
 pub mod server;
+pub mod sleep;
 
 pub use config::EnergyConfig;
 pub use meter::{EnergyMeter, EnergySummary, MigrationEnergy};
 pub use network::LinkClass;
+pub use sleep::{SleepConfig, SleepLog, SleepSummary, Sleepers};

@@ -2,6 +2,8 @@
 //! utilisation (the form of a SPECpower_ssj2008 result), integrated over the
 //! run from the CPU time each cloudlet spent, window by window.
 
+use super::sleep::OffCurve;
+
 /// Power against utilisation, from points evenly spaced from 0 % to 100 %.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PowerCurve {
@@ -68,7 +70,10 @@ impl CpuWindows {
     /// window at the curve's power for its utilisation (busy time over
     /// `cores` × the window), scaled by `cores / threads` reference servers.
     /// Work after the end (requests answered while the run drains) counts
-    /// in the last window, at most full.
+    /// in the last window, at most full. During the spans of `off` (asleep
+    /// or waking, in time order and disjoint) the cloudlet draws their
+    /// power instead of the curve's, and utilisation is taken over the rest
+    /// of the window.
     pub fn energy_j(
         &self,
         curve: &PowerCurve,
@@ -76,11 +81,14 @@ impl CpuWindows {
         threads: u32,
         window_ns: u64,
         duration_ns: u64,
+        off: &[OffCurve],
     ) -> f64 {
         let window_ns = window_ns.max(1);
         let servers = f64::from(cores) / f64::from(threads.max(1));
         let windows = duration_ns.div_ceil(window_ns) as usize;
         let mut joules = 0.0;
+        // The first span that may still overlap the current window.
+        let mut next_off = 0;
         for w in 0..windows {
             let start = w as u64 * window_ns;
             let length_ns = (duration_ns - start).min(window_ns);
@@ -88,9 +96,34 @@ impl CpuWindows {
             if w + 1 == windows {
                 busy += self.busy_ns.iter().skip(windows).sum::<u64>();
             }
-            let capacity = f64::from(cores.max(1)) * length_ns as f64;
-            let u = (busy as f64 / capacity).min(1.0);
-            joules += curve.watts(u) * servers * length_ns as f64 / 1e9;
+            let end = start + length_ns;
+            let (mut off_ns, mut off_j) = (0u64, 0.0);
+            while let Some(span) = off.get(next_off) {
+                let overlap = span
+                    .end_ns
+                    .min(end)
+                    .saturating_sub(span.start_ns.max(start));
+                off_ns += overlap;
+                off_j += span.watts * overlap as f64;
+                if span.end_ns > end {
+                    break;
+                }
+                next_off += 1;
+            }
+            if off_ns == 0 {
+                let capacity = f64::from(cores.max(1)) * length_ns as f64;
+                let u = (busy as f64 / capacity).min(1.0);
+                joules += curve.watts(u) * servers * length_ns as f64 / 1e9;
+            } else {
+                let on_ns = length_ns.saturating_sub(off_ns);
+                let capacity = f64::from(cores.max(1)) * on_ns as f64;
+                let u = if on_ns == 0 {
+                    0.0
+                } else {
+                    (busy as f64 / capacity).min(1.0)
+                };
+                joules += (curve.watts(u) * on_ns as f64 + off_j) * servers / 1e9;
+            }
         }
         joules
     }
@@ -119,10 +152,10 @@ mod tests {
         // 1 h, 8 cores = one reference server; 16 cores = two.
         let hour = 3_600_000_000_000;
         let window = 240_000_000_000;
-        assert!((idle.energy_j(&c, 8, 8, window, hour) - 41.6 * 3600.0).abs() < 1e-6);
-        assert!((idle.energy_j(&c, 16, 8, window, hour) - 2.0 * 41.6 * 3600.0).abs() < 1e-6);
+        assert!((idle.energy_j(&c, 8, 8, window, hour, &[]) - 41.6 * 3600.0).abs() < 1e-6);
+        assert!((idle.energy_j(&c, 16, 8, window, hour, &[]) - 2.0 * 41.6 * 3600.0).abs() < 1e-6);
         // A run that is not a whole number of windows.
-        assert!((idle.energy_j(&c, 8, 8, window, 1_000_000_000) - 41.6).abs() < 1e-9);
+        assert!((idle.energy_j(&c, 8, 8, window, 1_000_000_000, &[]) - 41.6).abs() < 1e-9);
     }
 
     #[test]
@@ -132,7 +165,36 @@ mod tests {
         assert_eq!(w.busy_ns, vec![100, 200]);
         let c = PowerCurve::new(vec![100.0, 200.0]);
         // 2 windows of 1 µs on one core: u = 0.1 then 0.2.
-        let j = w.energy_j(&c, 1, 1, 1_000, 2_000);
+        let j = w.energy_j(&c, 1, 1, 1_000, 2_000, &[]);
         assert!((j - (110.0 + 120.0) * 1e-6).abs() < 1e-12);
+    }
+
+    #[test]
+    fn asleep_it_draws_the_sleep_power_and_its_work_loads_the_rest() {
+        let c = PowerCurve::new(vec![100.0, 200.0]);
+        let mut w = CpuWindows::default();
+        // 100 ns of work in the first 1,000 ns window, asleep 500..1,500
+        // at 10 W, then waking 1,500..1,600 at 300 W.
+        w.add(0, 100, 1_000);
+        let off = [
+            OffCurve {
+                start_ns: 500,
+                end_ns: 1_500,
+                watts: 10.0,
+                waking: false,
+            },
+            OffCurve {
+                start_ns: 1_500,
+                end_ns: 1_600,
+                watts: 300.0,
+                waking: true,
+            },
+        ];
+        let j = w.energy_j(&c, 1, 1, 1_000, 2_000, &off);
+        // Window 1: 500 ns on at u = 100/500 (120 W), 500 ns asleep.
+        // Window 2: 500 ns asleep, 100 ns waking, 400 ns idle.
+        let expected =
+            (120.0 * 500.0 + 10.0 * 500.0) + (10.0 * 500.0 + 300.0 * 100.0 + 100.0 * 400.0);
+        assert!((j - expected * 1e-9).abs() < 1e-15, "{j}");
     }
 }

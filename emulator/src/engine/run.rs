@@ -18,6 +18,7 @@ use super::queue::EventQueue;
 use super::ticks::{Tick, Ticks};
 use super::workload::{RequestClock, RequestSize, SizeStream, request_clock, size_stream};
 use super::world::World;
+use crate::energy::{SleepConfig, Sleepers};
 use crate::output::{Outcome, RecordSink, RequestRecord, RunTotals, Summary};
 use crate::placement::{InstanceSize, Move, PlacementPolicy, Trigger};
 use crate::radio::{Direction, RadioAccess};
@@ -69,6 +70,9 @@ enum Event {
     MigrationLinkFree { slot: u32 },
     /// A migration transfer reached the target.
     MigrationDelivered { slot: u32, transfer: u64 },
+    /// The sleeping cloudlet `to` is awake: VM `vm`'s migration to it
+    /// starts.
+    CloudletAwake { vm: u32, to: u32 },
 }
 
 /// The steps of a request that come through the queue, each of which
@@ -138,6 +142,16 @@ struct Device<'w> {
 struct Vm {
     host: u32,
     migration: Option<u32>,
+    /// Waiting for a sleeping target to wake before its migration starts:
+    /// the migration's reason.
+    waking: Option<&'static str>,
+}
+
+impl Vm {
+    /// Migrating, or about to once its target is awake.
+    fn moving(&self) -> bool {
+        self.migration.is_some() || self.waking.is_some()
+    }
 }
 
 /// One experiment on the virtual clock.
@@ -179,6 +193,8 @@ pub struct Engine<'w, S: RecordSink> {
     totals: RunTotals,
     /// The radio hop (`None`: each access point's fixed wireless link).
     radio: Option<RadioAccess>,
+    /// Which empty cloudlets sleep (`None`: none do, the default).
+    sleep: Option<Sleepers>,
     /// While an event runs: when the loop has something else to do (the
     /// next tick, the next progress report). A request's next step due
     /// before this and before every queued event would be the next thing
@@ -316,9 +332,25 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 .map(|model| RadioAccess::new(model, world.devices.len())),
             settings,
             inline_before_ns: 0,
+            sleep: None,
         };
         engine.place_initially()?;
         Ok(engine)
+    }
+
+    /// Lets empty cloudlets sleep (`docs/energy.md`): a migration onto a
+    /// sleeping cloudlet starts once it has woken, and the sink gets the
+    /// spans each cloudlet spent asleep and waking when the run is over.
+    /// `None` leaves every cloudlet awake.
+    pub fn with_cloudlet_sleep(mut self, config: Option<SleepConfig>) -> Self {
+        self.sleep = config.map(|config| {
+            let mut vms = vec![0u32; self.world.cloudlets.len()];
+            for vm in &self.vms {
+                vms[vm.host as usize] += 1;
+            }
+            Sleepers::new(config, &vms)
+        });
+        self
     }
 
     fn vm_bytes(&self) -> u64 {
@@ -362,6 +394,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             self.vms.push(Vm {
                 host,
                 migration: None,
+                waking: None,
             });
             self.aps.push(attachment.ap);
             if let (Some(access), Some(model)) = (&mut self.radio, &self.world.radio) {
@@ -400,6 +433,10 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             self.event_loop(ticks, &mut feed, progress);
         });
         let summary = self.summary();
+        if let Some(sleep) = self.sleep.take() {
+            self.sink
+                .cloudlet_sleep(sleep.finish(self.settings.duration_ns));
+        }
         (summary, self.sink)
     }
 
@@ -450,6 +487,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 Event::MigrationDelivered { slot, transfer } => {
                     self.with_migration(now, slot, Wake::Delivered(transfer))
                 }
+                Event::CloudletAwake { vm, to } => self.on_cloudlet_awake(now, vm, to),
             }
             self.inline_before_ns = 0;
         }
@@ -508,7 +546,7 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         if !scratch.vms_fresh() {
             scratch.fill_vms(
                 self.world.cloudlets.len(),
-                self.vms.iter().map(|vm| (vm.host, vm.migration.is_some())),
+                self.vms.iter().map(|vm| (vm.host, vm.moving())),
             );
         }
         scratch.fill_backlog(self.cpus.iter().map(|c| c.backlog_ns(now)));
@@ -562,9 +600,40 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             .cloudlets
             .get(to as usize)
             .is_some_and(|c| self.memory_used_bytes[to as usize] + vm_bytes <= c.memory_bytes);
-        if state.migration.is_some() || state.host == to || !room {
+        if state.moving() || state.host == to || !room {
             return;
         }
+        // A sleeping target wakes first: the memory is the VM's from now
+        // on, the copy starts when the target is awake.
+        let ready = self.sleep.as_mut().map_or(now, |s| s.arrive(to, now));
+        if ready > now {
+            self.memory_used_bytes[to as usize] += vm_bytes;
+            self.vms[vm as usize].waking = Some(reason);
+            self.placement_scratch.vms_changed();
+            self.queue.push(ready, Event::CloudletAwake { vm, to });
+            return;
+        }
+        self.begin_migration(now, vm, to, reason);
+    }
+
+    /// Cloudlet `to` has woken for VM `vm`: its migration starts.
+    fn on_cloudlet_awake(&mut self, now: u64, vm: u32, to: u32) {
+        let Some(reason) = self.vms.get_mut(vm as usize).and_then(|v| v.waking.take()) else {
+            return;
+        };
+        // `begin_migration` books the memory again.
+        let used = &mut self.memory_used_bytes[to as usize];
+        *used = used.saturating_sub(self.settings.migration.vm_memory_bytes());
+        self.begin_migration(now, vm, to, reason);
+    }
+
+    /// Starts moving `vm` to `to` at `now` (its target is awake and has
+    /// room).
+    fn begin_migration(&mut self, now: u64, vm: u32, to: u32, reason: &'static str) {
+        let vm_bytes = self.vm_bytes();
+        let Some(state) = self.vms.get(vm as usize).copied() else {
+            return;
+        };
         let path: Vec<DirectedLink> = self.world.paths.between(state.host, to).to_vec();
         let latency_ns = self.world.paths.between_latency_ns(state.host, to);
         let Ok(migration) = ActiveMigration::start(
@@ -582,6 +651,10 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             &mut self.links,
         ) else {
             // Only a path without capacity gets here; the VM stays put.
+            if let Some(sleep) = &mut self.sleep {
+                sleep.leave(to, now);
+            }
+            self.placement_scratch.vms_changed();
             return;
         };
         self.totals.migrations += 1;
@@ -625,7 +698,11 @@ impl<'w, S: RecordSink> Engine<'w, S> {
             self.vms[switched.vm as usize] = Vm {
                 host: switched.to,
                 migration: None,
+                waking: None,
             };
+            if let Some(sleep) = &mut self.sleep {
+                sleep.leave(switched.from, now);
+            }
             self.placement_scratch.vms_changed();
             let bytes = self.vm_bytes();
             let used = &mut self.memory_used_bytes[switched.from as usize];

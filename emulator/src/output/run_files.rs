@@ -66,6 +66,9 @@ impl RunFiles {
         if let Some(energy) = writer.energy_summary(duration_ns) {
             summary.energy_j = Some(energy);
         }
+        if let Some(sleep) = writer.sleep_summary(duration_ns) {
+            summary.cloudlet_sleep = Some(sleep);
+        }
         writer.finish()?;
         let mut json = serde_json::to_vec_pretty(summary)?;
         json.push(b'\n');

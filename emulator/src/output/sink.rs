@@ -2,6 +2,7 @@
 
 use super::records::{HandoverRecord, MigrationRecord, RequestRecord};
 use super::writer::RecordWriter;
+use crate::energy::SleepLog;
 
 /// Receives records as the engine produces them, in a deterministic order.
 pub trait RecordSink {
@@ -11,6 +12,9 @@ pub trait RecordSink {
     fn handover(&mut self, record: HandoverRecord);
     /// One migration has ended.
     fn migration(&mut self, record: MigrationRecord);
+    /// The run is over and its cloudlets could sleep: the spans each spent
+    /// asleep and waking (never called when cloudlets do not sleep).
+    fn cloudlet_sleep(&mut self, _log: SleepLog) {}
 }
 
 impl RecordSink for RecordWriter {
@@ -23,6 +27,9 @@ impl RecordSink for RecordWriter {
     fn migration(&mut self, record: MigrationRecord) {
         RecordWriter::migration(self, record);
     }
+    fn cloudlet_sleep(&mut self, log: SleepLog) {
+        RecordWriter::cloudlet_sleep(self, log);
+    }
 }
 
 /// Keeps every record in memory: for tests and small runs.
@@ -34,6 +41,8 @@ pub struct MemorySink {
     pub handovers: Vec<HandoverRecord>,
     /// Migrations, in the order they ended.
     pub migrations: Vec<MigrationRecord>,
+    /// The cloudlets' sleep, when they could sleep.
+    pub sleep: Option<SleepLog>,
 }
 
 impl RecordSink for MemorySink {
@@ -45,6 +54,9 @@ impl RecordSink for MemorySink {
     }
     fn migration(&mut self, record: MigrationRecord) {
         self.migrations.push(record);
+    }
+    fn cloudlet_sleep(&mut self, log: SleepLog) {
+        self.sleep = Some(log);
     }
 }
 
@@ -68,5 +80,8 @@ impl RecordSink for crate::energy::EnergyMeter {
     fn handover(&mut self, _record: HandoverRecord) {}
     fn migration(&mut self, record: MigrationRecord) {
         crate::energy::EnergyMeter::migration(self, &record);
+    }
+    fn cloudlet_sleep(&mut self, log: SleepLog) {
+        crate::energy::EnergyMeter::cloudlet_sleep(self, log);
     }
 }

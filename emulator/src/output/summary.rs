@@ -192,6 +192,10 @@ pub struct Summary {
     /// whose records were not written, such as the `never` baseline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub energy_j: Option<crate::energy::EnergySummary>,
+    /// Sleeping empty cloudlets: wake-ups and time asleep (present only
+    /// when the scenario lets cloudlets sleep, docs/energy.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloudlet_sleep: Option<crate::energy::SleepSummary>,
 }
 
 /// This run against a `never` run of the same scenario and seed: the same
@@ -341,6 +345,7 @@ impl RunTotals {
             real_clock: None,
             against_never: None,
             energy_j: None,
+            cloudlet_sleep: None,
         }
     }
 }

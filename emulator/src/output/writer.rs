@@ -147,6 +147,23 @@ impl RecordWriter {
         self.energy.as_ref().map(|m| m.summary(duration_ns))
     }
 
+    /// Wake-ups and time asleep of the run's cloudlets, over a run of
+    /// `duration_ns` (`None` without a meter or when cloudlets do not
+    /// sleep).
+    pub fn sleep_summary(&self, duration_ns: u64) -> Option<crate::energy::SleepSummary> {
+        self.energy
+            .as_ref()
+            .and_then(|m| m.sleep_summary(duration_ns))
+    }
+
+    /// Hands the meter the spans the run's cloudlets spent asleep and
+    /// waking.
+    pub fn cloudlet_sleep(&mut self, log: crate::energy::SleepLog) {
+        if let Some(meter) = &mut self.energy {
+            meter.cloudlet_sleep(log);
+        }
+    }
+
     /// Records one request.
     pub fn request(&mut self, mut record: RequestRecord) {
         // The meter sees every request, kept as a row or not.

@@ -623,6 +623,14 @@ impl RealEdge {
             .migration
             .validate()
             .map_err(|e| RealClockError::invalid(format!("migration: {e}")))?;
+        if scenario.energy.sleep.is_some() {
+            // The sleep model is the virtual clock's: it delays a
+            // migration onto a sleeping cloudlet by the wake-up, which
+            // the real clock's placement does not do yet.
+            return Err(RealClockError::invalid(
+                "key `energy.sleep_empty_cloudlets`: sleeping cloudlets run on the virtual clock only (the real clock cannot hold a migration for a cloudlet's wake-up yet); run with --clock virtual or set it to false",
+            ));
+        }
         let policy = placement::build(&scenario.policy, &scenario.policy_configs)
             .map_err(RealClockError::invalid)?;
         if options.scenario_devices {

@@ -696,4 +696,18 @@ pub struct EnergySection {
     pub migration_j_per_mib: Option<f64>,
     /// Migration copy: host joules per migration.
     pub migration_fixed_j: Option<f64>,
+    /// Whether cloudlets with no VM fall asleep (default false; the four
+    /// keys below apply only when true).
+    pub sleep_empty_cloudlets: Option<bool>,
+    /// How long a cloudlet stays empty before it sleeps, s (default: the
+    /// break-even time of the other three).
+    pub sleep_after_s: Option<f64>,
+    /// Power of one reference server asleep, W.
+    pub sleep_power_w: Option<f64>,
+    /// How long a wake-up takes, s; a migration onto a sleeping cloudlet
+    /// starts after it.
+    pub wake_delay_s: Option<f64>,
+    /// Power of one reference server while it wakes, W (default: the
+    /// curve's peak).
+    pub wake_power_w: Option<f64>,
 }
