@@ -62,9 +62,10 @@ pub struct Device {
 /// the way down from every host; the way up crosses the same links in
 /// reverse ([`Route`] walks them either way).
 ///
-/// Latencies are the sums of the links' own latencies in nanoseconds
-/// ([`LinkSpec::latency_ns`]): what a request's propagation adds up to on
-/// the links, exactly.
+/// The latency of a path between an access point and a host is the sum of
+/// its links' own latencies in nanoseconds ([`LinkSpec::latency_ns`]): what
+/// a request's propagation adds up to on the links, exactly. Between hosts
+/// it is the shortest-path search's sum, rounded to the nanosecond.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Paths {
     access_points: usize,
@@ -76,7 +77,7 @@ pub struct Paths {
     /// The link from each access point's row node to it ([`NO_HOP`] when the
     /// access point is its row's node).
     ap_hop: Vec<DirectedLink>,
-    /// Latency of `ap_hop` ([0] without one).
+    /// Latency of `ap_hop` (0 without one).
     ap_hop_ns: Vec<u64>,
     /// (start, end) into `hops`: the way down from each cloudlet to each
     /// row's node, by `row * cloudlets + cloudlet`.
@@ -147,8 +148,8 @@ pub enum PathTableError {
     Unreachable(#[from] Unreachable),
     /// The table's links do not fit its 32-bit offsets.
     #[error(
-        "the path table would hold more than 4,294,967,295 links (access points × hosts × \
-         hops, both ways): the layout is too large for one table"
+        "the path table would hold more than 4,294,967,295 links ((access points' rows + \
+         hosts) × hosts × hops): the layout is too large for one table"
     )]
     TooLarge,
 }
