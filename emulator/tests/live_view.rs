@@ -134,6 +134,52 @@ impl Events {
     }
 }
 
+/// Reads until a migration completes; returns its phases as they came,
+/// each with its round (a migration that aborted is skipped).
+fn one_migration(events: &mut Events) -> Vec<(String, u64)> {
+    loop {
+        let start = events.until("a migration started", |m| {
+            m["kind"] == "migration" && m["phase"] == "start"
+        });
+        let id = start["id"].clone();
+        let mut phases = vec![("start".to_owned(), 0)];
+        loop {
+            let m = events.until("that migration's next phase", |m| {
+                m["kind"] == "migration" && m["id"] == id
+            });
+            let phase = m["phase"].as_str().unwrap().to_owned();
+            phases.push((phase.clone(), m["round"].as_u64().unwrap()));
+            if phase == "done" {
+                return phases;
+            }
+            if phase == "aborted" {
+                break;
+            }
+        }
+    }
+}
+
+/// A pre-copy migration's phases, as its source node reached them: the
+/// start, rounds 1, 2, ... in order, the stop, the switch, done.
+fn assert_pre_copy_phases(phases: &[(String, u64)]) {
+    let names: Vec<&str> = phases.iter().map(|(p, _)| p.as_str()).collect();
+    let rounds: Vec<u64> = phases
+        .iter()
+        .filter(|(p, _)| p == "precopy")
+        .map(|(_, r)| *r)
+        .collect();
+    assert!(!rounds.is_empty(), "no pre-copy round: {phases:?}");
+    assert_eq!(
+        rounds,
+        (1..=rounds.len() as u64).collect::<Vec<_>>(),
+        "{phases:?}"
+    );
+    let mut expected = vec!["start"];
+    expected.extend(std::iter::repeat_n("precopy", rounds.len()));
+    expected.extend(["stop", "switch", "done"]);
+    assert_eq!(names, expected, "{phases:?}");
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -324,12 +370,9 @@ fn a_running_edge_is_drawn_devices_cloudlets_and_migrations_from_the_stream_even
         "a host: {device}"
     );
     assert_eq!(frame["in_flight"].as_array().unwrap().len(), 4);
-    events.until("a migration started", |m| {
-        m["kind"] == "migration" && m["phase"] == "start"
-    });
-    events.until("a migration done", |m| {
-        m["kind"] == "migration" && m["phase"] == "done" && m["technique"] == "pre-copy"
-    });
+    // Its phases come live from the source node, in order.
+    let phases = one_migration(&mut events);
+    assert_pre_copy_phases(&phases);
     let with_requests = events.until("requests", |m| {
         m["type"] == "frame" && m["requests"].as_array().is_some_and(|r| !r.is_empty())
     });
@@ -530,6 +573,8 @@ fn run_on_the_real_clock_with_ui_is_watched_live_and_ends_with_its_outputs() {
             "real",
             "--speed",
             "20",
+            "--spawn",
+            "processes",
             "--out",
             out_s,
             "--ui",
@@ -542,6 +587,9 @@ fn run_on_the_real_clock_with_ui_is_watched_live_and_ends_with_its_outputs() {
         m["type"] == "frame" && m["devices"].as_array().is_some_and(|d| d.len() == 4)
     });
     events.until("a handover", |m| m["kind"] == "handover");
+    // The nodes are processes: the phases came over `MigrateVmWatched`.
+    let phases = one_migration(&mut events);
+    assert_pre_copy_phases(&phases);
     let status = wait(&mut child, "run --clock real --ui");
     assert!(
         status.success(),

@@ -77,7 +77,9 @@ impl Stream for WireEvents {
 }
 
 /// The wire events of one edge event: a started migration is a placement
-/// decision and a `start` phase; a finished one a `done` or `aborted` phase.
+/// decision and a `start` phase; its steps on the source node `precopy`
+/// (with the round), `stop`, `switch` and `postcopy`; a finished one a
+/// `done` or `aborted` phase.
 pub fn to_wire(event: &EdgeEvent, context: &EventContext) -> Vec<v1::Event> {
     let at = |time_ns: u64, kind: Kind| v1::Event {
         emu_time_ns: i64::try_from(time_ns).unwrap_or(i64::MAX),
@@ -128,6 +130,19 @@ pub fn to_wire(event: &EdgeEvent, context: &EventContext) -> Vec<v1::Event> {
             ),
             at(*time_ns, Kind::MigrationPhase(phase(vm, from, to, "start"))),
         ],
+        EdgeEvent::MigrationPhase {
+            time_ns,
+            vm,
+            from,
+            to,
+            step,
+        } => vec![at(
+            *time_ns,
+            Kind::MigrationPhase(v1::MigrationPhaseEvent {
+                round: step.round(),
+                ..phase(vm, from, to, step.name())
+            }),
+        )],
         EdgeEvent::MigrationDone {
             time_ns,
             vm,

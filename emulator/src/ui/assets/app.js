@@ -210,7 +210,7 @@ function onEvent(e) {
     m.entry = entry;
   }
   const phase = e.phase === "postcopy" && e.technique === "soft" ? "handoff + push"
-    : e.phase === "precopy" ? `pre-copy (${e.round} rounds)` : e.phase;
+    : e.phase === "precopy" ? `pre-copy round ${e.round}` : e.phase;
   m.entry.phase = phase;
   m.line.setAttribute("data-phase", e.phase);
   m.label.textContent = `${e.vm}: ${phase}`;
