@@ -27,6 +27,7 @@ fn info(mode: &str) -> messages::RunInfo {
         technique: "pre-copy".into(),
         speed: 1.0,
         duration_s: 240.0,
+        series: Vec::new(),
     }
 }
 
@@ -466,6 +467,113 @@ fn a_finished_run_replays_with_its_handovers_migrations_phases_and_requests() {
         .err()
         .unwrap();
     assert!(format!("{error:#}").contains("summary.json"), "{error:#}");
+}
+
+/// Every message a replay publishes, played at 1000x.
+fn play_all(replay: Replay, world: &mcc_emu::engine::world::World) -> Vec<serde_json::Value> {
+    let feed = Feed::new(100_000);
+    let rt = runtime();
+    let mut messages = Box::pin(feed.subscribe());
+    replay
+        .play(world, &feed, 1000.0, &AtomicBool::new(false))
+        .expect("plays");
+    feed.close();
+    rt.block_on(async {
+        use tokio_stream::StreamExt;
+        let mut all = Vec::new();
+        while let Some(m) = messages.next().await {
+            all.push(serde_json::from_str(&m).unwrap());
+        }
+        all
+    })
+}
+
+/// Rows of a requests.csv whose outcome the delay chart counts.
+fn answered_rows(path: &std::path::Path) -> usize {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let outcome = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "outcome")
+        .unwrap();
+    reader
+        .records()
+        .filter(|r| matches!(&r.as_ref().unwrap()[outcome], "ok" | "timed_out"))
+        .count()
+}
+
+#[test]
+fn a_comparison_replays_its_combinations_together_one_chart_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
+        .current_dir(common::repo(""))
+        .args(["compare", SCENARIO, "--policies", "nearest,never"])
+        .args(["--techniques", "pre-copy", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("compare runs");
+    assert!(status.success());
+    let scenario = small_real();
+    let replay = Replay::load_comparison(&out, &scenario.world, "replay", 1000.0, None)
+        .expect("loads the comparison");
+    assert_eq!(replay.info.series, ["nearest-pre-copy", "never-pre-copy"]);
+    let world = messages::world_json(&scenario.world, &replay.info);
+    assert!(
+        world.contains(r#""series":["nearest-pre-copy","never-pre-copy"]"#),
+        "{world}"
+    );
+    let all = play_all(replay, &scenario.world);
+    let frames: Vec<_> = all.iter().filter(|m| m["type"] == "frame").collect();
+    assert!(
+        frames
+            .iter()
+            .all(|f| f["others"].as_array().unwrap().len() == 1)
+    );
+    // The map is nearest's (it migrates), the chart has never's requests too.
+    let starts = all
+        .iter()
+        .filter(|m| m["kind"] == "migration" && m["phase"] == "start")
+        .count();
+    assert!(starts > 0);
+    let shown: usize = frames
+        .iter()
+        .map(|f| f["requests"].as_array().unwrap().len())
+        .sum();
+    let others: usize = frames
+        .iter()
+        .map(|f| f["others"][0].as_array().unwrap().len())
+        .sum();
+    let skipped: u64 = frames.iter().map(|f| f["skipped"].as_u64().unwrap()).sum();
+    assert_eq!(
+        shown as u64 + others as u64 + skipped,
+        4800 + answered_rows(&out.join("never-pre-copy/requests.csv")) as u64,
+        "every row of nearest's requests.csv and every answered row of never's, sent or counted"
+    );
+    assert!(others > 0);
+    assert_eq!(all.last().unwrap()["type"], "end");
+
+    // --show puts another combination on the map: never migrates nothing.
+    let replay = Replay::load_comparison(
+        &out,
+        &scenario.world,
+        "replay",
+        1000.0,
+        Some("never-pre-copy"),
+    )
+    .expect("loads");
+    assert_eq!(replay.info.series, ["never-pre-copy", "nearest-pre-copy"]);
+    let all = play_all(replay, &scenario.world);
+    assert!(!all.iter().any(|m| m["kind"] == "migration"));
+    let error = Replay::load_comparison(&out, &scenario.world, "replay", 1.0, Some("ga-soft"))
+        .err()
+        .expect("refused");
+    let text = format!("{error:#}");
+    assert!(
+        text.contains("--show ga-soft") && text.contains("nearest-pre-copy, never-pre-copy"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -292,6 +292,7 @@ pub fn run_real(
                 technique: scenario.settings.migration.config.technique.name().into(),
                 speed,
                 duration_s: scenario.settings.duration_ns as f64 / 1e9,
+                series: Vec::new(),
             };
             let world = crate::ui::messages::world_json(&scenario.world, &info);
             Some(runtime.block_on(crate::ui::open(*address, token.as_deref(), world))?)

@@ -97,6 +97,7 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
                 technique: scenario.settings.migration.config.technique.name().into(),
                 speed: args.speed,
                 duration_s: scenario.settings.duration_ns as f64 / 1e9,
+                series: Vec::new(),
             };
             crate::ui::messages::world_json(&scenario.world, &info)
         });

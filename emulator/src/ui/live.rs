@@ -114,6 +114,7 @@ impl Watching {
             Some(&view.in_flight),
             &requests,
             skipped,
+            &[],
         ));
     }
 }
