@@ -625,6 +625,63 @@ fn serve_with_ui_draws_a_device_registered_over_grpc() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("replay needs --ui"));
 }
 
+#[test]
+fn serve_tells_the_page_of_a_loaded_scenario_and_serves_its_map() {
+    use common::serve::Served;
+    use mcc_proto::v1::{LoadScenarioRequest, StartRequest, StopRequest};
+    let served = Served::start(&[SCENARIO, "--scenarios", "topologies", "--ui", "127.0.0.1:0"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let address: SocketAddr = loop {
+        let stderr = served.stderr();
+        if let Some(rest) = stderr.split("live view at http://").nth(1) {
+            break rest.split('/').next().unwrap().parse().unwrap();
+        }
+        assert!(Instant::now() < deadline, "no live view line: {stderr}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let map = |text: &str| -> (usize, String) {
+        let world: serde_json::Value = serde_json::from_str(text).unwrap();
+        (
+            world["cloudlets"].as_array().unwrap().len(),
+            world["info"]["scenario"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (_, _, before) = get(address, "/world.json", "");
+    assert_eq!(map(&before), (4, "small-real".to_owned()));
+    let mut events = Events::open(address, "");
+    events.until("the first edge", |m| m["type"] == "frame");
+    let rt = runtime();
+    rt.block_on(async {
+        let mut client = mcc_mobile_client::fleet::connect(&served.url(), None)
+            .await
+            .unwrap();
+        client.stop(StopRequest {}).await.unwrap();
+        let text =
+            std::fs::read_to_string(common::repo("topologies/example-scenario.toml")).unwrap();
+        client
+            .load_scenario(LoadScenarioRequest {
+                scenario_toml: text,
+                name: "example-scenario.toml".into(),
+            })
+            .await
+            .unwrap();
+        client.start(StartRequest::default()).await.unwrap();
+    });
+    // The page is told once the new map is served, before `started`.
+    events.until("the world message", |m| m["type"] == "world");
+    let (_, _, after) = get(address, "/world.json", "");
+    assert_eq!(map(&after), (2, "limerick-example".to_owned()));
+    let next = events.until("started or a frame", |m| {
+        m["type"] == "started" || m["type"] == "frame"
+    });
+    assert_eq!(next["type"], "started", "{next}");
+    let app = get(address, "/app.js", "").2;
+    assert!(
+        app.contains(r#"m.type === "world""#) && app.contains("location.reload()"),
+        "the page reloads on a world message"
+    );
+}
+
 /// The address `mcc-emu` printed in `live view at http://ADDR/` on the
 /// stderr it writes to `path`.
 fn live_view_address(path: &std::path::Path) -> SocketAddr {

@@ -32,6 +32,22 @@ pub struct RunInfo {
     pub series: Vec<String>,
 }
 
+impl RunInfo {
+    /// The run a live edge of `scenario` is (`serve`, `run --clock real`),
+    /// at `speed`.
+    pub fn live(scenario: &crate::scenario::Scenario, mode: &str, speed: f64) -> Self {
+        Self {
+            scenario: scenario.name.clone(),
+            mode: mode.to_owned(),
+            policy: scenario.policy.clone(),
+            technique: scenario.settings.migration.config.technique.name().into(),
+            speed,
+            duration_s: scenario.settings.duration_ns as f64 / 1e9,
+            series: Vec::new(),
+        }
+    }
+}
+
 /// The map: access points (name, lat, lon, coverage radius in m) and
 /// cloudlets (name, lat, lon, cores); a cloudlet without a position is
 /// put at the mean of the access points, spread on a small ring.

@@ -344,6 +344,8 @@ function onMessage(text) {
   else if (m.type === "end") { $("status").textContent = "replay over"; }
   else if (m.type === "stopped") { $("status").textContent = "edge stopped"; }
   else if (m.type === "started") { $("status").textContent = "live"; }
+  // serve started another scenario (LoadScenario) or run: another map.
+  else if (m.type === "world") { source.close(); location.reload(); }
 }
 
 async function main() {
