@@ -3,7 +3,9 @@
 //! test checks what the DOM shows (devices, cloudlets, a migration drawn)
 //! and that the screenshot is not blank (its distinct colours, counted by
 //! `scripts/png_colours.py`), the page opened with a token as
-//! `--token` prints it.
+//! `--token` prints it; a comparison's replay (a delay line per
+//! combination); and `serve`'s page reloading itself with the map of a
+//! scenario loaded over gRPC.
 //!
 //! Without `chromium` on the PATH the test says so and passes, unless
 //! `MCC_REQUIRE_CHROMIUM` is set (`.ci/run` installs Chromium and sets it).
@@ -229,4 +231,88 @@ fn chromium_draws_devices_cloudlets_and_a_migration_of_a_replayed_run() {
     // A blank page has one or two colours; the map, its labels and the
     // chart have hundreds once anti-aliased.
     assert!(colours >= 50, "{colours} distinct colours");
+}
+
+/// The number after `"readers":` in the live view's `/stats.json`.
+fn readers(address: &str) -> u64 {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+        return 0;
+    };
+    let _ = write!(
+        stream,
+        "GET /stats.json HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    );
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    text.split("\"readers\":")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn chromium_reloads_serves_page_with_the_map_of_a_scenario_loaded_over_grpc() {
+    use common::serve::Served;
+    use mcc_proto::v1::{LoadScenarioRequest, StartRequest, StopRequest};
+    if !has_chromium() {
+        return;
+    }
+    let served = Served::start(&[
+        "topologies/small-real.toml",
+        "--scenarios",
+        "topologies",
+        "--ui",
+        "127.0.0.1:0",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let page = loop {
+        let stderr = served.stderr();
+        if let Some(rest) = stderr.split("live view at ").nth(1) {
+            break rest.lines().next().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no live view line: {stderr}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let ui = page
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    // 12 frames after the reload (3 s): the page stops there and is dumped.
+    let url = format!("{page}?frames=12");
+    let profile = dir.path().join("profile");
+    let browser = std::thread::spawn(move || chromium(&profile, &["--dump-dom"], &url));
+    // Once the page reads the feed, serve gets another scenario.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while readers(&ui) == 0 {
+        assert!(Instant::now() < deadline, "the page never opened its feed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut client = mcc_mobile_client::fleet::connect(&served.url(), None)
+            .await
+            .unwrap();
+        client.stop(StopRequest {}).await.unwrap();
+        let text =
+            std::fs::read_to_string(common::repo("topologies/example-scenario.toml")).unwrap();
+        client
+            .load_scenario(LoadScenarioRequest {
+                scenario_toml: text,
+                name: "example-scenario.toml".into(),
+            })
+            .await
+            .unwrap();
+        client.start(StartRequest::default()).await.unwrap();
+    });
+    let dom = browser.join().expect("chromium ran");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains(r#"id="scenario">limerick-example<"#),
+        "the new scenario's name: {dom:.2000}"
+    );
+    assert_eq!(dom.matches("data-cloudlet=").count(), 2, "{dom:.2000}");
+    assert!(dom.contains("paused after 12 frames"), "{dom:.2000}");
 }
