@@ -566,6 +566,21 @@ fn a_comparison_replays_its_combinations_together_one_chart_line_each() {
     assert_eq!(replay.info.series, ["never-pre-copy", "nearest-pre-copy"]);
     let all = play_all(replay, &scenario.world);
     assert!(!all.iter().any(|m| m["kind"] == "migration"));
+    // --show names a combination of a comparison's folder, not of a run's.
+    let output = common::mcc_emu(&[
+        "replay",
+        out.join("never-pre-copy").to_str().unwrap(),
+        "--show",
+        "never-pre-copy",
+        "--ui",
+        "127.0.0.1:0",
+    ]);
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("--show never-pre-copy") && err.contains("not a comparison's"),
+        "{err}"
+    );
     let error = Replay::load_comparison(&out, &scenario.world, "replay", 1.0, Some("ga-soft"))
         .err()
         .expect("refused");
