@@ -72,7 +72,6 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let Some(address) = args.ui.ui else {
         anyhow::bail!("replay needs --ui ADDR (where to serve the live view, e.g. 127.0.0.1:8080)");
     };
-    let scenario = super::run::load_scenario(args.scenario.as_deref())?;
     let comparison =
         args.dir.join(ui::replay::COMPARISON).is_file() && !args.dir.join("requests.csv").exists();
     if !comparison && let Some(show) = &args.show {
@@ -83,6 +82,7 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
         );
     }
     check_replay_speed(args.speed)?;
+    let scenario = super::run::load_scenario(args.scenario.as_deref())?;
     let replay = if comparison {
         Replay::load_comparison(
             &args.dir,
