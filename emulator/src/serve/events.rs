@@ -267,6 +267,34 @@ mod tests {
     }
 
     #[test]
+    fn a_step_on_the_source_node_is_a_phase_with_its_round() {
+        use mcc_cloudlet::node::migrate::Step;
+        let wire = |step| {
+            let events = to_wire(
+                &EdgeEvent::MigrationPhase {
+                    time_ns: 7,
+                    vm: "vm-a".into(),
+                    from: "c1".into(),
+                    to: "c2".into(),
+                    step,
+                },
+                &context(),
+            );
+            assert_eq!(events.len(), 1);
+            assert_eq!(events[0].emu_time_ns, 7);
+            let Some(Kind::MigrationPhase(phase)) = &events[0].kind else {
+                panic!("{events:?}")
+            };
+            assert_eq!(phase.migration_id, "vm-a:c1->c2", "the start's id");
+            (phase.phase.clone(), phase.round)
+        };
+        assert_eq!(wire(Step::PreCopy { round: 3 }), ("precopy".into(), 3));
+        assert_eq!(wire(Step::Stop), ("stop".into(), 0));
+        assert_eq!(wire(Step::Switch), ("switch".into(), 0));
+        assert_eq!(wire(Step::PostCopy), ("postcopy".into(), 0));
+    }
+
+    #[test]
     fn a_started_migration_is_a_placement_and_a_start_phase() {
         let events = to_wire(
             &EdgeEvent::MigrationStarted {
