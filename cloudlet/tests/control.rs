@@ -219,3 +219,71 @@ fn a_controller_hosts_and_moves_a_vm_between_two_cloudlet_processes() {
         );
     });
 }
+
+#[test]
+fn a_watched_migration_streams_its_steps_in_order_then_the_answer() {
+    let a = spawn("a");
+    let b = spawn("b");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        use mcc_proto::v1::migrate_vm_progress::Kind;
+        let mut to_a = client(&a.address).await;
+        to_a.host_vm(HostVmRequest {
+            vm_id: "vm-1".into(),
+            profile: Some(profile()),
+        })
+        .await
+        .expect("hosted");
+        let mut bad = migrate(&a, &b);
+        bad.technique = "teleport".into();
+        let refused = to_a
+            .migrate_vm_watched(bad)
+            .await
+            .expect_err("unknown technique");
+        assert!(refused.message().contains("technique"), "{refused:?}");
+
+        let mut soft = migrate(&a, &b);
+        soft.technique = "soft".into();
+        let mut stream = to_a
+            .migrate_vm_watched(soft)
+            .await
+            .expect("watched")
+            .into_inner();
+        let mut steps = Vec::new();
+        let answer = loop {
+            match stream.message().await.expect("no error").map(|p| p.kind) {
+                Some(Some(Kind::Step(step))) => steps.push(step),
+                Some(Some(Kind::Done(answer))) => break answer,
+                other => panic!("the stream ended without its answer: {other:?}"),
+            }
+        };
+        assert!(
+            stream.message().await.expect("closed").is_none(),
+            "the answer is last"
+        );
+        assert!(answer.wire_bytes >= VM_BYTES, "{answer:?}");
+        let names: Vec<&str> = steps.iter().map(|s| s.phase.as_str()).collect();
+        let rounds = names.iter().filter(|n| **n == "precopy").count();
+        assert!(rounds >= 1, "{steps:?}");
+        // Soft-migration: rounds 1, 2, ..., the switch with no stop, the push.
+        let mut expected = vec!["precopy"; rounds];
+        expected.extend(["switch", "postcopy"]);
+        assert_eq!(names, expected, "{steps:?}");
+        for (i, step) in steps.iter().take(rounds).enumerate() {
+            assert_eq!(step.round, i as u32 + 1, "{steps:?}");
+        }
+        assert!(
+            steps.windows(2).all(|w| w[0].after_us <= w[1].after_us),
+            "{steps:?}"
+        );
+        // The full copy of 4 MiB over 100 Mbit/s comes before the switch.
+        assert!(steps[rounds].after_us >= 300_000, "{steps:?}");
+        assert!(
+            answer.elapsed_us >= steps[rounds + 1].after_us,
+            "{answer:?}"
+        );
+    });
+}

@@ -27,6 +27,7 @@ fn info(mode: &str) -> messages::RunInfo {
         technique: "pre-copy".into(),
         speed: 1.0,
         duration_s: 240.0,
+        series: Vec::new(),
     }
 }
 
@@ -132,6 +133,52 @@ impl Events {
             }
         }
     }
+}
+
+/// Reads until a migration completes; returns its phases as they came,
+/// each with its round (a migration that aborted is skipped).
+fn one_migration(events: &mut Events) -> Vec<(String, u64)> {
+    loop {
+        let start = events.until("a migration started", |m| {
+            m["kind"] == "migration" && m["phase"] == "start"
+        });
+        let id = start["id"].clone();
+        let mut phases = vec![("start".to_owned(), 0)];
+        loop {
+            let m = events.until("that migration's next phase", |m| {
+                m["kind"] == "migration" && m["id"] == id
+            });
+            let phase = m["phase"].as_str().unwrap().to_owned();
+            phases.push((phase.clone(), m["round"].as_u64().unwrap()));
+            if phase == "done" {
+                return phases;
+            }
+            if phase == "aborted" {
+                break;
+            }
+        }
+    }
+}
+
+/// A pre-copy migration's phases, as its source node reached them: the
+/// start, rounds 1, 2, ... in order, the stop, the switch, done.
+fn assert_pre_copy_phases(phases: &[(String, u64)]) {
+    let names: Vec<&str> = phases.iter().map(|(p, _)| p.as_str()).collect();
+    let rounds: Vec<u64> = phases
+        .iter()
+        .filter(|(p, _)| p == "precopy")
+        .map(|(_, r)| *r)
+        .collect();
+    assert!(!rounds.is_empty(), "no pre-copy round: {phases:?}");
+    assert_eq!(
+        rounds,
+        (1..=rounds.len() as u64).collect::<Vec<_>>(),
+        "{phases:?}"
+    );
+    let mut expected = vec!["start"];
+    expected.extend(std::iter::repeat_n("precopy", rounds.len()));
+    expected.extend(["stop", "switch", "done"]);
+    assert_eq!(names, expected, "{phases:?}");
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -324,12 +371,9 @@ fn a_running_edge_is_drawn_devices_cloudlets_and_migrations_from_the_stream_even
         "a host: {device}"
     );
     assert_eq!(frame["in_flight"].as_array().unwrap().len(), 4);
-    events.until("a migration started", |m| {
-        m["kind"] == "migration" && m["phase"] == "start"
-    });
-    events.until("a migration done", |m| {
-        m["kind"] == "migration" && m["phase"] == "done" && m["technique"] == "pre-copy"
-    });
+    // Its phases come live from the source node, in order.
+    let phases = one_migration(&mut events);
+    assert_pre_copy_phases(&phases);
     let with_requests = events.until("requests", |m| {
         m["type"] == "frame" && m["requests"].as_array().is_some_and(|r| !r.is_empty())
     });
@@ -425,6 +469,128 @@ fn a_finished_run_replays_with_its_handovers_migrations_phases_and_requests() {
     assert!(format!("{error:#}").contains("summary.json"), "{error:#}");
 }
 
+/// Every message a replay publishes, played at 1000x.
+fn play_all(replay: Replay, world: &mcc_emu::engine::world::World) -> Vec<serde_json::Value> {
+    let feed = Feed::new(100_000);
+    let rt = runtime();
+    let mut messages = Box::pin(feed.subscribe());
+    replay
+        .play(world, &feed, 1000.0, &AtomicBool::new(false))
+        .expect("plays");
+    feed.close();
+    rt.block_on(async {
+        use tokio_stream::StreamExt;
+        let mut all = Vec::new();
+        while let Some(m) = messages.next().await {
+            all.push(serde_json::from_str(&m).unwrap());
+        }
+        all
+    })
+}
+
+/// Rows of a requests.csv whose outcome the delay chart counts.
+fn answered_rows(path: &std::path::Path) -> usize {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let outcome = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "outcome")
+        .unwrap();
+    reader
+        .records()
+        .filter(|r| matches!(&r.as_ref().unwrap()[outcome], "ok" | "timed_out"))
+        .count()
+}
+
+#[test]
+fn a_comparison_replays_its_combinations_together_one_chart_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
+        .current_dir(common::repo(""))
+        .args(["compare", SCENARIO, "--policies", "nearest,never"])
+        .args(["--techniques", "pre-copy", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("compare runs");
+    assert!(status.success());
+    let scenario = small_real();
+    let replay = Replay::load_comparison(&out, &scenario.world, "replay", 1000.0, None)
+        .expect("loads the comparison");
+    assert_eq!(replay.info.series, ["nearest-pre-copy", "never-pre-copy"]);
+    let world = messages::world_json(&scenario.world, &replay.info);
+    assert!(
+        world.contains(r#""series":["nearest-pre-copy","never-pre-copy"]"#),
+        "{world}"
+    );
+    let all = play_all(replay, &scenario.world);
+    let frames: Vec<_> = all.iter().filter(|m| m["type"] == "frame").collect();
+    assert!(
+        frames
+            .iter()
+            .all(|f| f["others"].as_array().unwrap().len() == 1)
+    );
+    // The map is nearest's (it migrates), the chart has never's requests too.
+    let starts = all
+        .iter()
+        .filter(|m| m["kind"] == "migration" && m["phase"] == "start")
+        .count();
+    assert!(starts > 0);
+    let shown: usize = frames
+        .iter()
+        .map(|f| f["requests"].as_array().unwrap().len())
+        .sum();
+    let others: usize = frames
+        .iter()
+        .map(|f| f["others"][0].as_array().unwrap().len())
+        .sum();
+    let skipped: u64 = frames.iter().map(|f| f["skipped"].as_u64().unwrap()).sum();
+    assert_eq!(
+        shown as u64 + others as u64 + skipped,
+        4800 + answered_rows(&out.join("never-pre-copy/requests.csv")) as u64,
+        "every row of nearest's requests.csv and every answered row of never's, sent or counted"
+    );
+    assert!(others > 0);
+    assert_eq!(all.last().unwrap()["type"], "end");
+
+    // --show puts another combination on the map: never migrates nothing.
+    let replay = Replay::load_comparison(
+        &out,
+        &scenario.world,
+        "replay",
+        1000.0,
+        Some("never-pre-copy"),
+    )
+    .expect("loads");
+    assert_eq!(replay.info.series, ["never-pre-copy", "nearest-pre-copy"]);
+    let all = play_all(replay, &scenario.world);
+    assert!(!all.iter().any(|m| m["kind"] == "migration"));
+    // --show names a combination of a comparison's folder, not of a run's.
+    let output = common::mcc_emu(&[
+        "replay",
+        out.join("never-pre-copy").to_str().unwrap(),
+        "--show",
+        "never-pre-copy",
+        "--ui",
+        "127.0.0.1:0",
+    ]);
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("--show never-pre-copy") && err.contains("not a comparison's"),
+        "{err}"
+    );
+    let error = Replay::load_comparison(&out, &scenario.world, "replay", 1.0, Some("ga-soft"))
+        .err()
+        .expect("refused");
+    let text = format!("{error:#}");
+    assert!(
+        text.contains("--show ga-soft") && text.contains("nearest-pre-copy, never-pre-copy"),
+        "{text}"
+    );
+}
+
 #[test]
 fn serve_with_ui_draws_a_device_registered_over_grpc() {
     use common::serve::Served;
@@ -472,6 +638,58 @@ fn serve_with_ui_draws_a_device_registered_over_grpc() {
     );
     let output = common::mcc_emu(&["replay", "/nonexistent"]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("replay needs --ui"));
+}
+
+#[test]
+fn serve_tells_the_page_of_a_loaded_scenario_and_serves_its_map() {
+    use common::serve::Served;
+    use mcc_proto::v1::{LoadScenarioRequest, StartRequest, StopRequest};
+    let served = Served::start(&[SCENARIO, "--scenarios", "topologies", "--ui", "127.0.0.1:0"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let address: SocketAddr = loop {
+        let stderr = served.stderr();
+        if let Some(rest) = stderr.split("live view at http://").nth(1) {
+            break rest.split('/').next().unwrap().parse().unwrap();
+        }
+        assert!(Instant::now() < deadline, "no live view line: {stderr}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let map = |text: &str| -> (usize, String) {
+        let world: serde_json::Value = serde_json::from_str(text).unwrap();
+        (
+            world["cloudlets"].as_array().unwrap().len(),
+            world["info"]["scenario"].as_str().unwrap().to_owned(),
+        )
+    };
+    let (_, _, before) = get(address, "/world.json", "");
+    assert_eq!(map(&before), (4, "small-real".to_owned()));
+    let mut events = Events::open(address, "");
+    events.until("the first edge", |m| m["type"] == "frame");
+    let rt = runtime();
+    rt.block_on(async {
+        let mut client = mcc_mobile_client::fleet::connect(&served.url(), None)
+            .await
+            .unwrap();
+        client.stop(StopRequest {}).await.unwrap();
+        let text =
+            std::fs::read_to_string(common::repo("topologies/example-scenario.toml")).unwrap();
+        client
+            .load_scenario(LoadScenarioRequest {
+                scenario_toml: text,
+                name: "example-scenario.toml".into(),
+            })
+            .await
+            .unwrap();
+        client.start(StartRequest::default()).await.unwrap();
+    });
+    // The page is told once the new map is served, before `started`.
+    events.until("the world message", |m| m["type"] == "world");
+    let (_, _, after) = get(address, "/world.json", "");
+    assert_eq!(map(&after), (2, "limerick-example".to_owned()));
+    let next = events.until("started or a frame", |m| {
+        m["type"] == "started" || m["type"] == "frame"
+    });
+    assert_eq!(next["type"], "started", "{next}");
 }
 
 /// The address `mcc-emu` printed in `live view at http://ADDR/` on the
@@ -530,6 +748,8 @@ fn run_on_the_real_clock_with_ui_is_watched_live_and_ends_with_its_outputs() {
             "real",
             "--speed",
             "20",
+            "--spawn",
+            "processes",
             "--out",
             out_s,
             "--ui",
@@ -542,6 +762,9 @@ fn run_on_the_real_clock_with_ui_is_watched_live_and_ends_with_its_outputs() {
         m["type"] == "frame" && m["devices"].as_array().is_some_and(|d| d.len() == 4)
     });
     events.until("a handover", |m| m["kind"] == "handover");
+    // The nodes are processes: the phases came over `MigrateVmWatched`.
+    let phases = one_migration(&mut events);
+    assert_pre_copy_phases(&phases);
     let status = wait(&mut child, "run --clock real --ui");
     assert!(
         status.success(),

@@ -3,7 +3,9 @@
 //! test checks what the DOM shows (devices, cloudlets, a migration drawn)
 //! and that the screenshot is not blank (its distinct colours, counted by
 //! `scripts/png_colours.py`), the page opened with a token as
-//! `--token` prints it.
+//! `--token` prints it; a comparison's replay (a delay line per
+//! combination); and `serve`'s page reloading itself with the map of a
+//! scenario loaded over gRPC.
 //!
 //! Without `chromium` on the PATH the test says so and passes, unless
 //! `MCC_REQUIRE_CHROMIUM` is set (`.ci/run` installs Chromium and sets it).
@@ -47,14 +49,110 @@ fn chromium(profile: &Path, args: &[&str], url: &str) -> std::process::Output {
         .expect("chromium runs")
 }
 
-#[test]
-fn chromium_draws_devices_cloudlets_and_a_migration_of_a_replayed_run() {
+/// Whether Chromium runs here; without it the test is skipped, unless
+/// `MCC_REQUIRE_CHROMIUM` is set.
+fn has_chromium() -> bool {
     if Command::new("chromium").arg("--version").output().is_err() {
         assert!(
             std::env::var_os("MCC_REQUIRE_CHROMIUM").is_none(),
             "MCC_REQUIRE_CHROMIUM is set and chromium does not run"
         );
         eprintln!("skipped: no `chromium` on the PATH (apt-get install chromium)");
+        return false;
+    }
+    true
+}
+
+/// Starts `mcc-emu ARGS --ui 127.0.0.1:0` and returns it with the page's
+/// address it printed.
+fn start_ui(args: &[&std::ffi::OsStr], stderr_path: &Path) -> (Replaying, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
+        .current_dir(common::repo(""))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(stderr_path).unwrap())
+        .spawn()
+        .expect("mcc-emu starts");
+    let running = Replaying(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(stderr_path).unwrap_or_default();
+        if let Some(rest) = text.split("live view at ").nth(1) {
+            return (running, rest.lines().next().unwrap().to_owned());
+        }
+        assert!(Instant::now() < deadline, "no live view: {text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The text of the first element after `marker` in `dom`, as a number.
+fn number_after(dom: &str, marker: &str) -> Option<f64> {
+    dom.split(marker)
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .and_then(|s| s.parse().ok())
+}
+
+#[test]
+fn chromium_draws_one_delay_line_per_combination_of_a_replayed_comparison() {
+    if !has_chromium() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cmp");
+    let status = Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
+        .current_dir(common::repo(""))
+        .args(["compare", "topologies/small-real.toml"])
+        .args(["--policies", "nearest,never", "--techniques", "pre-copy"])
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .expect("compare runs");
+    assert!(status.success());
+    let args: Vec<&std::ffi::OsStr> = [
+        "replay",
+        "--scenario",
+        "topologies/small-real.toml",
+        "--speed",
+        "10",
+        "--ui",
+        "127.0.0.1:0",
+    ]
+    .iter()
+    .map(std::ffi::OsStr::new)
+    .chain([out.as_os_str()])
+    .collect();
+    let (_replaying, page) = start_ui(&args, &dir.path().join("replay.txt"));
+    let dom = chromium(
+        &dir.path().join("profile"),
+        &["--dump-dom"],
+        &format!("{page}?frames=24"),
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    for label in ["nearest-pre-copy", "never-pre-copy"] {
+        // Its p50 and p99 lines and its legend row.
+        assert_eq!(
+            dom.matches(&format!(r#"data-series="{label}""#)).count(),
+            3,
+            "{label}: {dom:.3000}"
+        );
+        let row = dom
+            .split(&format!(r#"class="series" data-series="{label}""#))
+            .nth(1)
+            .unwrap_or("");
+        assert!(
+            number_after(row, r#"class="now-p50">"#).is_some_and(|p| p > 0.0),
+            "{label} has a median: {row:.400}"
+        );
+    }
+    assert!(dom.contains("nearest-pre-copy (map)"), "{dom:.3000}");
+}
+
+#[test]
+fn chromium_draws_devices_cloudlets_and_a_migration_of_a_replayed_run() {
+    if !has_chromium() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -63,35 +161,24 @@ fn chromium_draws_devices_cloudlets_and_a_migration_of_a_replayed_run() {
         mcc_emu::scenario::load_file(&common::repo("topologies/small-real.toml")).unwrap();
     mcc_emu::cli::run::run_scenario(&scenario, &out, false, mcc_emu::output::RequestRows::Write)
         .expect("virtual run");
-    let stderr_path = dir.path().join("replay.txt");
-    let replay = Command::new(env!("CARGO_BIN_EXE_mcc-emu"))
-        .current_dir(common::repo(""))
-        .args([
-            "replay",
-            "--scenario",
-            "topologies/small-real.toml",
-            "--speed",
-            "10",
-        ])
-        // With a token (on loopback, where none is needed) the page must
-        // pass it on to every request it makes itself.
-        .args(["--ui", "127.0.0.1:0", "--token", "t0k+en/="])
-        .arg(&out)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .expect("mcc-emu replay starts");
-    let _replaying = Replaying(replay);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let page = loop {
-        let text = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-        if let Some(rest) = text.split("live view at ").nth(1) {
-            break rest.lines().next().unwrap().to_owned();
-        }
-        assert!(Instant::now() < deadline, "no live view: {text}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    // With a token (on loopback, where none is needed) the page must
+    // pass it on to every request it makes itself.
+    let args: Vec<&std::ffi::OsStr> = [
+        "replay",
+        "--scenario",
+        "topologies/small-real.toml",
+        "--speed",
+        "10",
+        "--ui",
+        "127.0.0.1:0",
+        "--token",
+        "t0k+en/=",
+    ]
+    .iter()
+    .map(std::ffi::OsStr::new)
+    .chain([out.as_os_str()])
+    .collect();
+    let (_replaying, page) = start_ui(&args, &dir.path().join("replay.txt"));
     assert!(page.ends_with("/?token=t0k%2Ben%2F%3D"), "{page}");
     // 24 frames: 6 s of wall time, a minute of scenario time at 10×.
     let url = format!("{page}&frames=24#cloudlet=cl-city");
@@ -116,13 +203,9 @@ fn chromium_draws_devices_cloudlets_and_a_migration_of_a_replayed_run() {
         details.matches("<td>bus-304-limerick#").count() >= 1,
         "{details:.2000}"
     );
-    let p50 = dom
-        .split(r#"id="p50-now">"#)
-        .nth(1)
-        .and_then(|s| s.split('<').next());
+    let p50 = number_after(&dom, r#"id="p50-now">"#);
     assert!(
-        p50.and_then(|p| p.parse::<f64>().ok())
-            .is_some_and(|p| p > 0.0),
+        p50.is_some_and(|p| p > 0.0),
         "the delay chart has a median: {p50:?}"
     );
 
@@ -148,4 +231,88 @@ fn chromium_draws_devices_cloudlets_and_a_migration_of_a_replayed_run() {
     // A blank page has one or two colours; the map, its labels and the
     // chart have hundreds once anti-aliased.
     assert!(colours >= 50, "{colours} distinct colours");
+}
+
+/// The number after `"readers":` in the live view's `/stats.json`.
+fn readers(address: &str) -> u64 {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(address) else {
+        return 0;
+    };
+    let _ = write!(
+        stream,
+        "GET /stats.json HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    );
+    let mut text = String::new();
+    let _ = stream.read_to_string(&mut text);
+    text.split("\"readers\":")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn chromium_reloads_serves_page_with_the_map_of_a_scenario_loaded_over_grpc() {
+    use common::serve::Served;
+    use mcc_proto::v1::{LoadScenarioRequest, StartRequest, StopRequest};
+    if !has_chromium() {
+        return;
+    }
+    let served = Served::start(&[
+        "topologies/small-real.toml",
+        "--scenarios",
+        "topologies",
+        "--ui",
+        "127.0.0.1:0",
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let page = loop {
+        let stderr = served.stderr();
+        if let Some(rest) = stderr.split("live view at ").nth(1) {
+            break rest.lines().next().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no live view line: {stderr}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let ui = page
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    // 12 frames after the reload (3 s): the page stops there and is dumped.
+    let url = format!("{page}?frames=12");
+    let profile = dir.path().join("profile");
+    let browser = std::thread::spawn(move || chromium(&profile, &["--dump-dom"], &url));
+    // Once the page reads the feed, serve gets another scenario.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while readers(&ui) == 0 {
+        assert!(Instant::now() < deadline, "the page never opened its feed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let mut client = mcc_mobile_client::fleet::connect(&served.url(), None)
+            .await
+            .unwrap();
+        client.stop(StopRequest {}).await.unwrap();
+        let text =
+            std::fs::read_to_string(common::repo("topologies/example-scenario.toml")).unwrap();
+        client
+            .load_scenario(LoadScenarioRequest {
+                scenario_toml: text,
+                name: "example-scenario.toml".into(),
+            })
+            .await
+            .unwrap();
+        client.start(StartRequest::default()).await.unwrap();
+    });
+    let dom = browser.join().expect("chromium ran");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains(r#"id="scenario">limerick-example<"#),
+        "the new scenario's name: {dom:.2000}"
+    );
+    assert_eq!(dom.matches("data-cloudlet=").count(), 2, "{dom:.2000}");
+    assert!(dom.contains("paused after 12 frames"), "{dom:.2000}");
 }

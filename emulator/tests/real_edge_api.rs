@@ -158,6 +158,7 @@ fn a_target_killed_mid_migration_leaves_the_vm_at_its_source() {
                 EdgeEvent::MigrationFailed { from, error, .. } => break (from, error),
                 EdgeEvent::MigrationDone { .. } => panic!("the migration outran the kill"),
                 EdgeEvent::Handover { .. }
+                | EdgeEvent::MigrationPhase { .. }
                 | EdgeEvent::NodeLost { .. }
                 | EdgeEvent::VmRestarted { .. } => {}
             }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcc_proto::v1::{HostVmRequest, MigrateVmRequest, MigrateVmResponse, PathHop};
+use mcc_proto::v1::{HostVmRequest, MigrateVmRequest, MigrateVmResponse, MigrationStep, PathHop};
 
 use super::CloudletNode;
 use super::error::NodeError;
@@ -33,6 +33,16 @@ pub fn migrate_response(report: &RealMigrationReport) -> MigrateVmResponse {
         downtime_us: report.source_commit.downtime_us,
         elapsed_us: u64::try_from(report.elapsed.as_micros()).unwrap_or(u64::MAX),
         report_fields: measured_report(report).flat_fields(3, "").to_vec(),
+    }
+}
+
+/// A migration's `step`, `after` its start, on the wire
+/// (`MigrateVmWatched`); [`super::migrate::Step::from_wire`] reads it back.
+pub fn wire_step(step: super::migrate::Step, after: Duration) -> MigrationStep {
+    MigrationStep {
+        phase: step.name().to_owned(),
+        round: step.round(),
+        after_us: u64::try_from(after.as_micros()).unwrap_or(u64::MAX),
     }
 }
 

@@ -302,11 +302,110 @@ impl Drop for SourceGuard {
     }
 }
 
-/// How far a migration got, for the failure report.
-#[derive(Debug, Default)]
-struct Progress {
+/// A phase a real migration reached, as its source drives it: what a
+/// watcher of [`CloudletNode::migrate_watched`] is told, in this order
+/// (those the technique has): pre-copy rounds, stop, switch, post-copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A live copy round began; 1 is the full copy.
+    PreCopy {
+        /// The round, from 1.
+        round: u32,
+    },
+    /// The VM was suspended at the source.
+    Stop,
+    /// The target acknowledged the execution state: the VM runs there.
+    Switch,
+    /// The background push began (soft-migration: the handoff, both hosts
+    /// serving).
+    PostCopy,
+}
+
+impl Step {
+    /// The phase's name on the wire (`MigrationStep.phase`, and the phase
+    /// of `mcc-emu`'s `MigrationPhaseEvent`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PreCopy { .. } => "precopy",
+            Self::Stop => "stop",
+            Self::Switch => "switch",
+            Self::PostCopy => "postcopy",
+        }
+    }
+
+    /// The pre-copy round (from 1); 0 for the other phases.
+    pub fn round(self) -> u32 {
+        match self {
+            Self::PreCopy { round } => round,
+            _ => 0,
+        }
+    }
+
+    /// The step named `name` (with `round` for pre-copy), as the wire
+    /// carries it; `None` for a name this version does not know.
+    pub fn from_wire(name: &str, round: u32) -> Option<Self> {
+        Some(match name {
+            "precopy" => Self::PreCopy { round },
+            "stop" => Self::Stop,
+            "switch" => Self::Switch,
+            "postcopy" => Self::PostCopy,
+            _ => return None,
+        })
+    }
+}
+
+/// Who is told of a migration's steps: called on the driver's task as each
+/// one happens, with the time since the start; it must return at once.
+pub type StepWatcher<'a> = &'a (dyn Fn(Step, Duration) + Send + Sync);
+
+/// How far a migration got, for the failure report and the watcher.
+struct Progress<'a> {
     switched_after: Option<Duration>,
     pages_not_pushed: u64,
+    watch: StepWatcher<'a>,
+    /// The last pre-copy round reported (0-based, as the model counts).
+    round: Option<u32>,
+    /// Whether the push began, and whether it was reported (only after
+    /// the switch: a push may leave before the target acknowledged).
+    push_began: bool,
+    push_reported: bool,
+}
+
+impl Progress<'_> {
+    /// Reports the step a transfer about to leave begins, if it begins one.
+    fn on_transfer(&mut self, transfer: &Transfer, epoch: Instant) {
+        use crate::migration::Phase;
+        match (transfer.phase, transfer.kind) {
+            (Phase::PreCopy, TransferKind::Pages) if self.round < Some(transfer.round) => {
+                self.round = Some(transfer.round);
+                (self.watch)(
+                    Step::PreCopy {
+                        round: transfer.round + 1,
+                    },
+                    epoch.elapsed(),
+                );
+            }
+            (_, TransferKind::Push | TransferKind::FaultPull) => {
+                self.push_began = true;
+                self.report_push(epoch);
+            }
+            _ => {}
+        }
+    }
+
+    /// The switch was acknowledged (and `switched_after` set).
+    fn on_switch(&mut self, epoch: Instant) {
+        (self.watch)(Step::Switch, epoch.elapsed());
+        self.report_push(epoch);
+    }
+
+    /// Reports the push once it began and the switch is behind.
+    fn report_push(&mut self, epoch: Instant) {
+        if self.push_began && self.switched_after.is_some() && !self.push_reported {
+            self.push_reported = true;
+            (self.watch)(Step::PostCopy, epoch.elapsed());
+        }
+    }
 }
 
 impl CloudletNode {
@@ -330,6 +429,18 @@ impl CloudletNode {
         target: &mut CloudletClient<Channel>,
         plan: RealMigration,
         link: Option<EmulatedPath>,
+    ) -> Result<RealMigrationReport, MigrateError> {
+        self.migrate_watched(target, plan, link, &|_, _| {}).await
+    }
+
+    /// [`migrate_over`](Self::migrate_over), telling `watch` each [`Step`]
+    /// as the driver reaches it.
+    pub async fn migrate_watched(
+        &self,
+        target: &mut CloudletClient<Channel>,
+        plan: RealMigration,
+        link: Option<EmulatedPath>,
+        watch: StepWatcher<'_>,
     ) -> Result<RealMigrationReport, MigrateError> {
         let memory = {
             let state = self.inner.lock();
@@ -386,7 +497,14 @@ impl CloudletNode {
             armed: true,
         };
         let pages = memory.pages();
-        let mut progress = Progress::default();
+        let mut progress = Progress {
+            switched_after: None,
+            pages_not_pushed: 0,
+            watch,
+            round: None,
+            push_began: false,
+            push_reported: false,
+        };
         let result = self
             .run_transfer(target, &plan, memory, proto_profile, link, &mut progress)
             .await;
@@ -425,7 +543,7 @@ impl CloudletNode {
         memory: VmMemory,
         proto_profile: mcc_proto::v1::VmProfile,
         link: Option<EmulatedPath>,
-        progress: &mut Progress,
+        progress: &mut Progress<'_>,
     ) -> Result<RealMigrationReport, MigrateError> {
         let timer: Timer = self.inner.timer.clone();
         let (sender, receiver) = mpsc::channel::<VmTransfer>(STREAM_BUFFER);
@@ -487,6 +605,7 @@ impl CloudletNode {
                 // A suspend decided by this poll applies before its bytes leave.
                 self.on_events(&mut model, target, &timer, plan, epoch, progress)
                     .await?;
+                progress.on_transfer(&transfer, epoch);
                 let messages = materialiser.messages(
                     &transfer,
                     plan.config.cpu_state_bytes,
@@ -584,7 +703,7 @@ impl CloudletNode {
         timer: &Timer,
         plan: &RealMigration,
         epoch: Instant,
-        progress: &mut Progress,
+        progress: &mut Progress<'_>,
     ) -> Result<(), MigrateError> {
         let dual = plan.config.technique == Technique::Soft;
         while let Some(event) = model.poll_event() {
@@ -592,12 +711,14 @@ impl CloudletNode {
                 MigrationEvent::Suspended { .. } => {
                     self.inner
                         .change(|state| state.suspend(&plan.migration_id, Instant::now()))?;
+                    (progress.watch)(Step::Stop, epoch.elapsed());
                 }
                 MigrationEvent::Resumed { .. } => {
                     wait_for_ack(target, timer, &plan.vm_id).await?;
                     progress.switched_after = Some(epoch.elapsed());
                     self.inner
                         .change(|state| state.switched(&plan.migration_id, Instant::now(), dual))?;
+                    progress.on_switch(epoch);
                 }
                 MigrationEvent::Done { .. } => {}
             }

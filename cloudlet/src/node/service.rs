@@ -11,9 +11,9 @@ use mcc_proto::v1::vm_transfer::Kind;
 use mcc_proto::v1::{
     AbortHandoverRequest, AbortHandoverResponse, CommitHandoverRequest, CommitHandoverResponse,
     ExecuteRequest, ExecuteResponse, FetchPageRequest, FetchPageResponse, HostVmRequest,
-    HostVmResponse, MigrateVmRequest, MigrateVmResponse, Outcome, PrepareHandoverRequest,
-    PrepareHandoverResponse, ReceiveVmSummary, ReleaseVmRequest, ReleaseVmResponse, StatusRequest,
-    StatusResponse, VmTransfer,
+    HostVmResponse, MigrateVmProgress, MigrateVmRequest, MigrateVmResponse, Outcome,
+    PrepareHandoverRequest, PrepareHandoverResponse, ReceiveVmSummary, ReleaseVmRequest,
+    ReleaseVmResponse, StatusRequest, StatusResponse, VmTransfer,
 };
 use prost::Message;
 use tokio::sync::Notify;
@@ -598,7 +598,53 @@ impl Cloudlet for Service {
             .map_err(|e| Status::aborted(e.to_string()))?;
         Ok(Response::new(super::control::migrate_response(&report)))
     }
+
+    type MigrateVmWatchedStream =
+        Pin<Box<dyn tokio_stream::Stream<Item = Result<MigrateVmProgress, Status>> + Send>>;
+
+    /// `MigrateVm`, with each step on the stream as the driver reaches it
+    /// (at most [`WATCH_BUFFER`] unread: a caller that reads slower loses
+    /// steps, never the answer, and never slows the migration); the
+    /// migration is aborted if the caller closes the stream.
+    async fn migrate_vm_watched(
+        &self,
+        request: Request<MigrateVmRequest>,
+    ) -> Result<Response<Self::MigrateVmWatchedStream>, Status> {
+        use mcc_proto::v1::migrate_vm_progress::Kind as Progress;
+        let request = request.into_inner();
+        let (plan, path) = super::control::migration_plan(&request, &self.0.timer)?;
+        let mut target = self.0.peer(&request.target_address)?;
+        let node = self.node();
+        let (sender, receiver) = tokio::sync::mpsc::channel(WATCH_BUFFER);
+        tokio::spawn(async move {
+            let steps = sender.clone();
+            let watch = move |step, after| {
+                let step = super::control::wire_step(step, after);
+                let _ = steps.try_send(Ok(MigrateVmProgress {
+                    kind: Some(Progress::Step(step)),
+                }));
+            };
+            let answer = tokio::select! {
+                result = node.migrate_watched(&mut target, plan, path, &watch) => result
+                    .map(|report| MigrateVmProgress {
+                        kind: Some(Progress::Done(super::control::migrate_response(&report))),
+                    })
+                    .map_err(|e| Status::aborted(e.to_string())),
+                // The caller went away: dropping the driver aborts both sides.
+                () = sender.closed() => return,
+            };
+            let _ = sender.send(answer).await;
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(receiver),
+        )))
+    }
 }
+
+/// Steps a `MigrateVmWatched` caller may leave unread: more than a
+/// migration has (its rounds, capped by `max_rounds`, and three more) for
+/// any sensible round cap.
+pub const WATCH_BUFFER: usize = 64;
 
 impl Service {
     /// The node this service serves, as its public handle.

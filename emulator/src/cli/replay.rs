@@ -47,8 +47,14 @@ impl UiArgs {
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
     /// The output folder of a finished run (requests.csv, handovers.csv,
-    /// migrations.csv, summary.json).
+    /// migrations.csv, summary.json), or of `mcc-emu compare`
+    /// (comparison.json and a folder per combination: all of them are
+    /// replayed together, one delay chart line each).
     pub dir: PathBuf,
+    /// For a comparison's folder: the combination drawn on the map, as
+    /// `<policy>-<technique>` (the first of comparison.json without it).
+    #[arg(long, value_name = "POLICY-TECHNIQUE")]
+    pub show: Option<String>,
     /// The scenario the run used (for its map and traces); the embedded
     /// default scenario when omitted.
     #[arg(long)]
@@ -66,14 +72,34 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let Some(address) = args.ui.ui else {
         anyhow::bail!("replay needs --ui ADDR (where to serve the live view, e.g. 127.0.0.1:8080)");
     };
+    let comparison =
+        args.dir.join(ui::replay::COMPARISON).is_file() && !args.dir.join("requests.csv").exists();
+    if !comparison && let Some(show) = &args.show {
+        anyhow::bail!(
+            "--show {show}: {} is one run's folder, not a comparison's (no {})",
+            args.dir.display(),
+            ui::replay::COMPARISON
+        );
+    }
+    check_replay_speed(args.speed)?;
     let scenario = super::run::load_scenario(args.scenario.as_deref())?;
-    replay_folder(
+    let replay = if comparison {
+        Replay::load_comparison(
+            &args.dir,
+            &scenario.world,
+            "replay",
+            args.speed,
+            args.show.as_deref(),
+        )?
+    } else {
+        Replay::load(&args.dir, &scenario.world, "replay", args.speed)?
+    };
+    serve_replay(
         &scenario,
-        &args.dir,
+        replay,
         address,
         args.ui.token()?.as_deref(),
         args.speed,
-        "replay",
     )
 }
 
@@ -98,7 +124,19 @@ pub fn replay_folder(
     mode: &str,
 ) -> anyhow::Result<()> {
     check_replay_speed(speed)?;
-    let mut replay = Replay::load(dir, &scenario.world, mode, speed)?;
+    let replay = Replay::load(dir, &scenario.world, mode, speed)?;
+    serve_replay(scenario, replay, address, token, speed)
+}
+
+/// Serves the live view on `address` and plays `replay` (of `scenario`)
+/// on it at `speed`; then keeps the page up until Ctrl-C.
+fn serve_replay(
+    scenario: &Scenario,
+    mut replay: Replay,
+    address: SocketAddr,
+    token: Option<&str>,
+    speed: f64,
+) -> anyhow::Result<()> {
     replay.info.scenario = scenario.name.clone();
     let world_json = messages::world_json(&scenario.world, &replay.info);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -288,14 +288,7 @@ pub fn run_real(
     let name = scenario.name.clone();
     let view = match &ui {
         Some((address, token)) => {
-            let info = crate::ui::messages::RunInfo {
-                scenario: scenario.name.clone(),
-                mode: "run --clock real".into(),
-                policy: scenario.policy.clone(),
-                technique: scenario.settings.migration.config.technique.name().into(),
-                speed,
-                duration_s: scenario.settings.duration_ns as f64 / 1e9,
-            };
+            let info = crate::ui::messages::RunInfo::live(&scenario, "run --clock real", speed);
             let world = crate::ui::messages::world_json(&scenario.world, &info);
             Some(runtime.block_on(crate::ui::open(*address, token.as_deref(), world))?)
         }

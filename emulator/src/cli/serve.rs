@@ -90,14 +90,7 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
         let name = scenario.name.clone();
         let cloudlets = scenario.world.cloudlets.len();
         let world = args.ui.map(|_| {
-            let info = crate::ui::messages::RunInfo {
-                scenario: scenario.name.clone(),
-                mode: "serve".into(),
-                policy: scenario.policy.clone(),
-                technique: scenario.settings.migration.config.technique.name().into(),
-                speed: args.speed,
-                duration_s: scenario.settings.duration_ns as f64 / 1e9,
-            };
+            let info = crate::ui::messages::RunInfo::live(&scenario, "serve", args.speed);
             crate::ui::messages::world_json(&scenario.world, &info)
         });
         let service = ControlService::start(

@@ -778,6 +778,11 @@ impl RealEdge {
         &self.shared.scenario
     }
 
+    /// Scenario seconds per wall second.
+    pub fn speed(&self) -> f64 {
+        self.shared.clock.speed()
+    }
+
     /// Adds a device with its own VM, hosted where the scenario's initial
     /// placement would put it (the lowest-latency cloudlet with room from
     /// its access point). The device is visible (to requests, positions,

@@ -27,6 +27,20 @@ pub enum EdgeEvent {
         /// Why (`handover`, `periodic`).
         reason: &'static str,
     },
+    /// A migration reached a phase on its source node (a pre-copy round
+    /// begun, the suspend, the switch, the push), as the node reports it.
+    MigrationPhase {
+        /// Scenario time the edge learnt it.
+        time_ns: u64,
+        /// The VM.
+        vm: String,
+        /// Source cloudlet.
+        from: String,
+        /// Target cloudlet.
+        to: String,
+        /// The phase.
+        step: mcc_cloudlet::node::migrate::Step,
+    },
     /// A migration committed: the VM runs at the target.
     MigrationDone {
         /// Scenario time.

@@ -11,15 +11,19 @@
 //! Each move is a real migration from the source node to the target node
 //! over the emulated backbone path between the two cloudlets, whose links
 //! the migration stream shares with requests: `CloudletNode::migrate_over`
-//! on that path for an in-process source, else `MigrateVm` with the
-//! relay's routes as the two nodes' addresses ([`super::relay`]).
+//! on that path for an in-process source, else `MigrateVmWatched` with the
+//! relay's routes as the two nodes' addresses ([`super::relay`]). Either
+//! way the source reports each step (pre-copy round, stop, switch, push) as
+//! it reaches it, and the edge emits it as an [`EdgeEvent::MigrationPhase`].
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use mcc_cloudlet::migration::PathEstimate;
 use mcc_cloudlet::node::control;
-use mcc_cloudlet::node::migrate::RealMigration;
+use mcc_cloudlet::node::migrate::{RealMigration, Step};
+use mcc_proto::v1::MigrateVmProgress;
+use mcc_proto::v1::migrate_vm_progress::Kind as Progress;
 
 use super::edge::{EdgeState, PendingGuard, Shared};
 use super::events::EdgeEvent;
@@ -77,7 +81,8 @@ impl Shared {
     }
 
     /// Asks the source node (in another process or on another host) to run
-    /// the migration itself (`MigrateVm`). The nodes reach each other
+    /// the migration itself (`MigrateVmWatched`), telling `watch` each step
+    /// it reports. The nodes reach each other
     /// through the relay, which paces the stream over the shared links; the
     /// source paces nothing itself and only estimates the path (`path`'s
     /// latency and bottleneck) until it has measured the rate.
@@ -87,18 +92,41 @@ impl Shared {
         from: u32,
         to: u32,
         source: &super::nodes::Node,
+        watch: &(dyn Fn(Step) + Send + Sync),
     ) -> Result<Moved, String> {
         let (target_address, source_address) = self.relay_routes(from, to).await?;
         plan.target_address = target_address;
         plan.source_address = source_address;
         let request = control::migrate_request(&plan, None);
-        let answer = source
+        let failed = |e: tonic::Status| format!("cloudlet {}: {}", source.name, e.message());
+        let mut progress = source
             .client
             .clone()
-            .migrate_vm(request)
+            .migrate_vm_watched(request)
             .await
-            .map_err(|e| format!("cloudlet {}: {}", source.name, e.message()))?
+            .map_err(failed)?
             .into_inner();
+        let answer = loop {
+            match progress.message().await.map_err(failed)? {
+                Some(MigrateVmProgress {
+                    kind: Some(Progress::Step(step)),
+                }) => {
+                    if let Some(step) = Step::from_wire(&step.phase, step.round) {
+                        watch(step);
+                    }
+                }
+                Some(MigrateVmProgress {
+                    kind: Some(Progress::Done(answer)),
+                }) => break answer,
+                Some(MigrateVmProgress { kind: None }) => {}
+                None => {
+                    return Err(format!(
+                        "cloudlet {}: the migration's stream ended without its answer",
+                        source.name
+                    ));
+                }
+            }
+        };
         Ok(Moved {
             metrics: answer.report_fields.join(",").into_bytes(),
             downtime_ns: answer.downtime_us.saturating_mul(1_000),
@@ -267,11 +295,24 @@ impl Shared {
             source_address: source.address.clone(),
         };
         let started = Instant::now();
+        let names = (self.cloudlet_name(from), self.cloudlet_name(to));
+        // Each step as the source reaches it, on the edge's event stream.
+        let watch = |step: Step| {
+            self.emit(EdgeEvent::MigrationPhase {
+                time_ns: self.clock.now_ns(),
+                vm: vm_id.clone(),
+                from: names.0.clone(),
+                to: names.1.clone(),
+                step,
+            });
+        };
         let result = match &source.local {
             Some(local) => {
                 let path = (!path.is_empty()).then_some(path);
                 local
-                    .migrate_over(&mut target.client.clone(), plan, path)
+                    .migrate_watched(&mut target.client.clone(), plan, path, &|step, _| {
+                        watch(step)
+                    })
                     .await
                     .map(|report| Moved {
                         metrics: metric_columns(&control::measured_report(&report)),
@@ -281,7 +322,7 @@ impl Shared {
                     })
                     .map_err(|e| e.to_string())
             }
-            None => self.migrate_remote(plan, from, to, source).await,
+            None => self.migrate_remote(plan, from, to, source, &watch).await,
         };
         let now_ns = self.clock.now_ns();
         let vm_bytes = settings.migration.vm_memory_bytes();

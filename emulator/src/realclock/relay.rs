@@ -49,7 +49,7 @@ use mcc_proto::v1::cloudlet_server::{Cloudlet, CloudletServer};
 use mcc_proto::v1::{
     AbortHandoverRequest, AbortHandoverResponse, CommitHandoverRequest, CommitHandoverResponse,
     ExecuteRequest, ExecuteResponse, FetchPageRequest, FetchPageResponse, HostVmRequest,
-    HostVmResponse, MigrateVmRequest, MigrateVmResponse, PrepareHandoverRequest,
+    HostVmResponse, MigrateVmProgress, MigrateVmRequest, MigrateVmResponse, PrepareHandoverRequest,
     PrepareHandoverResponse, ReceiveVmSummary, ReleaseVmRequest, ReleaseVmResponse, StatusRequest,
     StatusResponse, VmTransfer,
 };
@@ -401,6 +401,17 @@ impl Cloudlet for Route {
         &self,
         _request: Request<MigrateVmRequest>,
     ) -> Result<Response<MigrateVmResponse>, Status> {
+        Err(Status::failed_precondition(NOT_RELAYED))
+    }
+
+    type MigrateVmWatchedStream = std::pin::Pin<
+        Box<dyn tokio_stream::Stream<Item = Result<MigrateVmProgress, Status>> + Send>,
+    >;
+
+    async fn migrate_vm_watched(
+        &self,
+        _request: Request<MigrateVmRequest>,
+    ) -> Result<Response<Self::MigrateVmWatchedStream>, Status> {
         Err(Status::failed_precondition(NOT_RELAYED))
     }
 

@@ -77,7 +77,9 @@ impl Stream for WireEvents {
 }
 
 /// The wire events of one edge event: a started migration is a placement
-/// decision and a `start` phase; a finished one a `done` or `aborted` phase.
+/// decision and a `start` phase; its steps on the source node `precopy`
+/// (with the round), `stop`, `switch` and `postcopy`; a finished one a
+/// `done` or `aborted` phase.
 pub fn to_wire(event: &EdgeEvent, context: &EventContext) -> Vec<v1::Event> {
     let at = |time_ns: u64, kind: Kind| v1::Event {
         emu_time_ns: i64::try_from(time_ns).unwrap_or(i64::MAX),
@@ -128,6 +130,19 @@ pub fn to_wire(event: &EdgeEvent, context: &EventContext) -> Vec<v1::Event> {
             ),
             at(*time_ns, Kind::MigrationPhase(phase(vm, from, to, "start"))),
         ],
+        EdgeEvent::MigrationPhase {
+            time_ns,
+            vm,
+            from,
+            to,
+            step,
+        } => vec![at(
+            *time_ns,
+            Kind::MigrationPhase(v1::MigrationPhaseEvent {
+                round: step.round(),
+                ..phase(vm, from, to, step.name())
+            }),
+        )],
         EdgeEvent::MigrationDone {
             time_ns,
             vm,
@@ -249,6 +264,34 @@ mod tests {
         stop.send(()).unwrap();
         assert!(events.next().await.is_none());
         drop(sender);
+    }
+
+    #[test]
+    fn a_step_on_the_source_node_is_a_phase_with_its_round() {
+        use mcc_cloudlet::node::migrate::Step;
+        let wire = |step| {
+            let events = to_wire(
+                &EdgeEvent::MigrationPhase {
+                    time_ns: 7,
+                    vm: "vm-a".into(),
+                    from: "c1".into(),
+                    to: "c2".into(),
+                    step,
+                },
+                &context(),
+            );
+            assert_eq!(events.len(), 1);
+            assert_eq!(events[0].emu_time_ns, 7);
+            let Some(Kind::MigrationPhase(phase)) = &events[0].kind else {
+                panic!("{events:?}")
+            };
+            assert_eq!(phase.migration_id, "vm-a:c1->c2", "the start's id");
+            (phase.phase.clone(), phase.round)
+        };
+        assert_eq!(wire(Step::PreCopy { round: 3 }), ("precopy".into(), 3));
+        assert_eq!(wire(Step::Stop), ("stop".into(), 0));
+        assert_eq!(wire(Step::Switch), ("switch".into(), 0));
+        assert_eq!(wire(Step::PostCopy), ("postcopy".into(), 0));
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct Feed {
     sender: Mutex<Option<broadcast::Sender<Arc<str>>>>,
     dropped: AtomicU64,
     published: AtomicU64,
+    /// The map pages read from `/world.json`.
+    world: Mutex<Arc<str>>,
 }
 
 impl Feed {
@@ -37,7 +39,31 @@ impl Feed {
             sender: Mutex::new(Some(broadcast::channel(capacity.max(1)).0)),
             dropped: AtomicU64::new(0),
             published: AtomicU64::new(0),
+            world: Mutex::new(Arc::from("{}")),
         })
+    }
+
+    /// The map's JSON that `/world.json` serves now.
+    pub fn world(&self) -> Arc<str> {
+        self.world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the map (`serve` started a scenario a caller loaded, or
+    /// another policy or technique); returns whether it changed (the
+    /// producer then tells the pages, `{"type":"world"}`).
+    pub fn set_world(&self, json: String) -> bool {
+        let mut world = self
+            .world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if *world.as_ref() == *json {
+            return false;
+        }
+        *world = Arc::from(json);
+        true
     }
 
     /// Offers `message` (one JSON object) to every open page; returns at

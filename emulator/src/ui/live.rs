@@ -114,6 +114,7 @@ impl Watching {
             Some(&view.in_flight),
             &requests,
             skipped,
+            &[],
         ));
     }
 }
@@ -130,7 +131,11 @@ pub async fn watch_edge(edge: RealEdge, feed: Arc<Feed>) {
 }
 
 /// Publishes the feed of whatever edge `service` runs (`serve`: `Stop`
-/// and `Start` replace it) until the task is aborted.
+/// and `Start` replace it) until the task is aborted. When a new edge's
+/// map or run differs from the pages' (a scenario loaded with
+/// `LoadScenario`, another policy, technique or speed at `Start`), the
+/// map is replaced and the pages are told (`{"type":"world"}`: they
+/// reload it) before `started`.
 pub async fn watch_service(service: ControlService, feed: Arc<Feed>) {
     let mut watching: Option<Watching> = None;
     let mut ticker = tokio::time::interval(FRAME);
@@ -141,6 +146,10 @@ pub async fn watch_service(service: ControlService, feed: Arc<Feed>) {
         match (&mut watching, running) {
             (Some(w), Some(edge)) if w.edge.same_edge(&edge) => {}
             (_, Some(edge)) => {
+                let info = messages::RunInfo::live(edge.scenario(), "serve", edge.speed());
+                if feed.set_world(messages::world_json(&edge.scenario().world, &info)) {
+                    feed.publish(r#"{"type":"world"}"#.to_owned());
+                }
                 feed.publish(r#"{"type":"started"}"#.to_owned());
                 watching = Some(Watching::new(edge));
             }

@@ -26,6 +26,26 @@ pub struct RunInfo {
     pub speed: f64,
     /// The scenario's duration in seconds.
     pub duration_s: f64,
+    /// A comparison's combinations (`<policy>-<technique>`), the one on
+    /// the map first: one delay chart line each, the others' requests in
+    /// each frame's `others`. Empty for one run.
+    pub series: Vec<String>,
+}
+
+impl RunInfo {
+    /// The run a live edge of `scenario` is (`serve`, `run --clock real`),
+    /// at `speed`.
+    pub fn live(scenario: &crate::scenario::Scenario, mode: &str, speed: f64) -> Self {
+        Self {
+            scenario: scenario.name.clone(),
+            mode: mode.to_owned(),
+            policy: scenario.policy.clone(),
+            technique: scenario.settings.migration.config.technique.name().into(),
+            speed,
+            duration_s: scenario.settings.duration_ns as f64 / 1e9,
+            series: Vec::new(),
+        }
+    }
 }
 
 /// The map: access points (name, lat, lon, coverage radius in m) and
@@ -177,6 +197,7 @@ pub fn frame_json(
     in_flight: Option<&[u64]>,
     requests: &[FrameRequest],
     skipped: u64,
+    others: &[Vec<[f64; 2]>],
 ) -> String {
     let devices: Vec<Value> = devices
         .iter()
@@ -210,6 +231,9 @@ pub fn frame_json(
         "in_flight": in_flight,
         "requests": requests,
         "skipped": skipped,
+        "others": others.iter().map(|rows| rows.iter()
+            .map(|[sent, delay]| json!([(sent * 1e3).round() / 1e3, (delay * 1e3).round() / 1e3]))
+            .collect::<Vec<_>>()).collect::<Vec<_>>(),
     })
     .to_string()
 }
@@ -265,11 +289,13 @@ mod tests {
                 outcome: "ok".into(),
             }],
             7,
+            &[vec![[0.25, 3.5]]],
         );
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["devices"][0], json!(["d", 52.5, -8.6, 3, 1, null]));
         assert_eq!(v["requests"][0], json!(["d", 0.5, 22.6, 1, "ok"]));
         assert_eq!(v["in_flight"], json!([0, 2]));
         assert_eq!(v["skipped"], 7);
+        assert_eq!(v["others"], json!([[[0.25, 3.5]]]));
     }
 }

@@ -27,15 +27,86 @@ use crate::realclock::EdgeEvent;
 use crate::serve::events::{EventContext, to_wire};
 use crate::serve::input;
 
-/// A finished run, ready to replay.
+/// A finished run, ready to replay (with, for a comparison, the other
+/// combinations' requests beside it for the delay chart).
 pub struct Replay {
     /// Wire events in time order.
     events: Vec<v1::Event>,
-    requests: csv::Reader<File>,
-    requests_path: PathBuf,
-    columns: RequestColumns,
+    requests: RequestRows,
+    /// The other combinations of a comparison, in `info.series` order
+    /// after the first: only their requests are replayed.
+    others: Vec<RequestRows>,
     /// What the page is told about the run.
     pub info: RunInfo,
+}
+
+/// A run's requests.csv, read row by row as the replay's time reaches it
+/// (never whole: the default scenario's is 1 GB).
+struct RequestRows {
+    reader: csv::Reader<File>,
+    path: PathBuf,
+    columns: RequestColumns,
+    row: csv::StringRecord,
+    /// A row read but not sent yet.
+    pending: Option<csv::StringRecord>,
+    line: u64,
+    done: bool,
+}
+
+impl RequestRows {
+    fn open(dir: &Path) -> anyhow::Result<Self> {
+        let (mut reader, path) = open(dir, "requests.csv")?;
+        let headers = reader.headers()?.clone();
+        let col = |c: &str| column(&headers, c, &path);
+        let columns = RequestColumns {
+            time: col("time_s")?,
+            device: col("device")?,
+            host: col("host")?,
+            total: col("total_ms")?,
+            outcome: col("outcome")?,
+        };
+        Ok(Self {
+            reader,
+            path,
+            columns,
+            row: csv::StringRecord::new(),
+            pending: None,
+            line: 1,
+            done: false,
+        })
+    }
+
+    /// Hands `each` every row sent at or before `now_s` not handed yet,
+    /// with its send time and line.
+    fn until(
+        &mut self,
+        now_s: f64,
+        mut each: impl FnMut(&csv::StringRecord, f64, u64) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        loop {
+            let record = match self.pending.take() {
+                Some(r) => r,
+                None => {
+                    self.line += 1;
+                    let more = self
+                        .reader
+                        .read_record(&mut self.row)
+                        .with_context(|| format!("{} line {}", self.path.display(), self.line))?;
+                    if !more {
+                        self.done = true;
+                        return Ok(());
+                    }
+                    self.row.clone()
+                }
+            };
+            let sent_s = seconds(&record[self.columns.time], &self.path, self.line)?;
+            if sent_s > now_s {
+                self.pending = Some(record);
+                return Ok(());
+            }
+            each(&record, sent_s, self.line)?;
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +117,9 @@ struct RequestColumns {
     total: usize,
     outcome: usize,
 }
+
+/// The file that marks a folder `mcc-emu compare` (or `sweep`) wrote.
+pub const COMPARISON: &str = "comparison.json";
 
 /// Position of `name` in `headers`, or an error naming the file.
 fn column(headers: &csv::StringRecord, name: &str, file: &Path) -> anyhow::Result<usize> {
@@ -101,6 +175,7 @@ impl Replay {
             technique: technique_name,
             speed,
             duration_s: summary["sim_duration_s"].as_f64().unwrap_or(0.0),
+            series: Vec::new(),
         };
         let context = EventContext {
             policy: info.policy.clone(),
@@ -270,24 +345,75 @@ impl Replay {
         // Stable: a start stays before its phases at the same time.
         timed.sort_by_key(|(t, _)| *t);
 
-        let (requests, requests_path) = open(dir, "requests.csv")?;
-        let mut requests = requests;
-        let headers = requests.headers()?.clone();
-        let col = |c: &str| column(&headers, c, &requests_path);
-        let columns = RequestColumns {
-            time: col("time_s")?,
-            device: col("device")?,
-            host: col("host")?,
-            total: col("total_ms")?,
-            outcome: col("outcome")?,
-        };
         Ok(Self {
             events: timed.into_iter().map(|(_, e)| e).collect(),
-            requests,
-            requests_path,
-            columns,
+            requests: RequestRows::open(dir)?,
+            others: Vec::new(),
             info,
         })
+    }
+
+    /// Reads the folder `dir` that `mcc-emu compare` wrote: the
+    /// combination `show` (a `<policy>-<technique>` label of
+    /// comparison.json; the first without it) is drawn on the map, and
+    /// every combination's requests feed the delay chart, one line each.
+    /// With `--runs` > 1, each combination's first run.
+    pub fn load_comparison(
+        dir: &Path,
+        world: &World,
+        mode: &str,
+        speed: f64,
+        show: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let path = dir.join(COMPARISON);
+        let comparison: serde_json::Value = serde_json::from_reader(
+            File::open(&path).with_context(|| format!("{}: cannot open it", path.display()))?,
+        )
+        .with_context(|| format!("{}: not JSON", path.display()))?;
+        let runs = comparison["runs"].as_u64().unwrap_or(1);
+        let rows = comparison["policies"]
+            .as_array()
+            .filter(|rows| !rows.is_empty())
+            .with_context(|| format!("{}: no `policies` rows", path.display()))?;
+        let mut labels = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let (Some(policy), Some(technique)) =
+                (row["policy"].as_str(), row["technique"].as_str())
+            else {
+                bail!(
+                    "{}: policies[{i}] has no `policy` and `technique`",
+                    path.display()
+                );
+            };
+            let label = format!("{policy}-{technique}");
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
+        }
+        let folder = |label: &str| {
+            if runs > 1 {
+                dir.join(format!("{label}-run1"))
+            } else {
+                dir.join(label)
+            }
+        };
+        let shown = match show {
+            None => labels[0].clone(),
+            Some(label) if labels.iter().any(|l| l == label) => label.to_owned(),
+            Some(label) => bail!(
+                "--show {label}: {} compares {}",
+                path.display(),
+                labels.join(", ")
+            ),
+        };
+        let mut replay = Self::load(&folder(&shown), world, mode, speed)?;
+        let mut series = vec![shown.clone()];
+        for label in labels.iter().filter(|l| **l != shown) {
+            replay.others.push(RequestRows::open(&folder(label))?);
+            series.push(label.clone());
+        }
+        replay.info.series = series;
+        Ok(replay)
     }
 
     /// Publishes the run on `feed`, paced at `speed` from the moment the
@@ -351,10 +477,7 @@ impl Replay {
         }
         let started = Instant::now();
         let mut next_event = 0;
-        let mut row = csv::StringRecord::new();
-        let mut pending: Option<csv::StringRecord> = None;
-        let mut line = 1u64;
-        let c = self.columns;
+        let c = self.requests.columns;
         loop {
             if stop.load(Ordering::Relaxed) {
                 return Ok(());
@@ -396,29 +519,13 @@ impl Replay {
             }
             let mut requests = Vec::new();
             let mut skipped = 0u64;
-            loop {
-                let record = match pending.take() {
-                    Some(r) => r,
-                    None => {
-                        line += 1;
-                        if !self.requests.read_record(&mut row).with_context(|| {
-                            format!("{} line {line}", self.requests_path.display())
-                        })? {
-                            break;
-                        }
-                        row.clone()
-                    }
-                };
-                let sent_s = seconds(&record[c.time], &self.requests_path, line)?;
-                if sent_s > now_s {
-                    pending = Some(record);
-                    break;
-                }
+            let requests_path = self.requests.path.clone();
+            self.requests.until(now_s, |record, sent_s, line| {
                 let Some(&d) = device_index.get(&record[c.device]) else {
                     bail!(
                         "{} line {line}: device `{}` is not in this scenario; replay the folder \
                          with the scenario the run used",
-                        self.requests_path.display(),
+                        requests_path.display(),
                         &record[c.device]
                     );
                 };
@@ -437,6 +544,25 @@ impl Replay {
                 } else {
                     skipped += 1;
                 }
+                Ok(())
+            })?;
+            // The other combinations: what their delay chart lines need.
+            let mut others = Vec::with_capacity(self.others.len());
+            for rows in &mut self.others {
+                let c = rows.columns;
+                let mut answered = Vec::new();
+                rows.until(now_s, |record, sent_s, _| {
+                    if !matches!(&record[c.outcome], "ok" | "timed_out") {
+                        return Ok(());
+                    }
+                    if answered.len() < MAX_FRAME_REQUESTS {
+                        answered.push([sent_s, record[c.total].parse().unwrap_or(0.0)]);
+                    } else {
+                        skipped += 1;
+                    }
+                    Ok(())
+                })?;
+                others.push(answered);
             }
             feed.count_dropped(skipped);
             let devices: Vec<FrameDevice> = world
@@ -456,9 +582,10 @@ impl Replay {
                 })
                 .collect();
             feed.publish(messages::frame_json(
-                now_s, &devices, None, &requests, skipped,
+                now_s, &devices, None, &requests, skipped, &others,
             ));
-            if now_s >= duration_s && pending.is_none() && next_event >= self.events.len() {
+            let read = self.requests.done && self.others.iter().all(|r| r.done);
+            if now_s >= duration_s && read && next_event >= self.events.len() {
                 feed.publish(r#"{"type":"end"}"#.to_owned());
                 return Ok(());
             }

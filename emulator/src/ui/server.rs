@@ -35,7 +35,6 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 #[derive(Clone)]
 struct Served {
     feed: Arc<Feed>,
-    world: Arc<str>,
     token: Option<Arc<[u8]>>,
 }
 
@@ -64,9 +63,10 @@ impl UiServer {
         let bound = listener
             .local_addr()
             .map_err(|e| anyhow::anyhow!("--ui: reading the bound address: {e}"))?;
+        // Before anything is served: no page can have had another map.
+        feed.set_world(world);
         let served = Served {
             feed,
-            world: Arc::from(world),
             token: token.map(|t| Arc::from(t.as_bytes())),
         };
         let app = router(served);
@@ -125,7 +125,7 @@ fn router(served: Served) -> Router {
 async fn world(State(served): State<Served>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        served.world.to_string(),
+        served.feed.world().to_string(),
     )
         .into_response()
 }

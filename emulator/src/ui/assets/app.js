@@ -37,8 +37,12 @@ const finished = [];             // ids of finished migrations still drawn
 const hostRecent = [];           // per cloudlet: recent requests
 const vmMigrations = new Map();  // vm -> recent migrations
 const hostMigrations = [];       // per cloudlet: recent migrations
-let windowReqs = [];             // [sent_s, delay_ms]
-const chart = [];                // [t, p50, p99]
+// The delay chart's lines: one run, or a comparison's combinations (the
+// one on the map first), each {label, reqs: [[sent_s, delay_ms]], chart:
+// [[t, p50, p99]], p50, p99 (polylines), colour}.
+const series = [];
+const SERIES_COLOURS = ["#2b7bb9", "#c0392b", "#27ae60", "#8e44ad", "#e67e22", "#16a085",
+  "#7f8c8d", "#d35400", "#2c3e50", "#b7950b"];
 let now = 0, seen = 0, dropped = 0, skipped = 0, selected = null, inFlight = null, frames = 0, source = null;
 
 function setupProjection() {
@@ -93,6 +97,41 @@ function drawWorld() {
   }
 }
 
+// One chart line for a single run (p50 blue, p99 red as the legend says);
+// for a comparison one colour per combination, p50 solid, p99 dashed, and
+// a legend row each with its figures now.
+function setupSeries() {
+  const labels = world.info.series && world.info.series.length ? world.info.series
+    : [world.info.policy + "-" + world.info.technique];
+  const compare = labels.length > 1;
+  $("series-legend").innerHTML = "";
+  labels.forEach((label, i) => {
+    const colour = SERIES_COLOURS[i % SERIES_COLOURS.length];
+    const line = (k) => {
+      const l = i === 0 ? $(k) : el("polyline", { class: k, points: "" }, $("chart"));
+      l.setAttribute("data-series", label);
+      if (compare) { l.style.stroke = colour; if (k === "p99") l.style.strokeDasharray = "4 3"; }
+      return l;
+    };
+    const s = { label, reqs: [], chart: [], p50: line("p50"), p99: line("p99"), colour };
+    if (compare) {
+      const row = document.createElement("div");
+      row.className = "series";
+      row.setAttribute("data-series", label);
+      row.innerHTML = `<i class="swatch" style="background:${colour}"></i>${esc(label)}` +
+        (i === 0 ? " (map)" : "") + `: p50 <b class="now-p50">–</b> p99 <b class="now-p99">–</b> ms`;
+      $("series-legend").appendChild(row);
+      s.legend = row;
+    }
+    series.push(s);
+  });
+}
+
+function addToWindow(s, sent, delay) {
+  s.reqs.push([sent, delay]);
+  if (s.reqs.length > MAX_WINDOW) s.reqs.splice(0, s.reqs.length - MAX_WINDOW);
+}
+
 function onFrame(f) {
   now = f.t; inFlight = f.in_flight;
   if (f.skipped) { skipped += f.skipped; $("skipped").textContent = skipped; }
@@ -138,6 +177,10 @@ function onFrame(f) {
     c.title.textContent = `${world.cloudlets[i][0]}: ${c.vms} VMs` + (inFlight ? `, ${busy} requests in flight` : "");
   });
   for (const r of f.requests) onRequest(r);
+  (f.others || []).forEach((rows, i) => {
+    const s = series[i + 1];
+    if (s) for (const [sent, delay] of rows) addToWindow(s, sent, delay);
+  });
   $("devices-shown").textContent = devices.size;
   // Chromium tells its page's heap: shown to check that it stays flat.
   if (performance.memory) {
@@ -153,10 +196,7 @@ function onRequest([device, sent, delay, host, outcome]) {
   const row = { device, sent, delay, host, outcome };
   if (d) push(d.recent, row, RECENT);
   if (host !== null && hostRecent[host]) push(hostRecent[host], row, RECENT);
-  if (outcome === "ok" || outcome === "timed_out") {
-    windowReqs.push([sent, delay]);
-    if (windowReqs.length > MAX_WINDOW) windowReqs.splice(0, windowReqs.length - MAX_WINDOW);
-  }
+  if (outcome === "ok" || outcome === "timed_out") addToWindow(series[0], sent, delay);
 }
 
 function quantile(sorted, q) {
@@ -165,22 +205,35 @@ function quantile(sorted, q) {
 
 function drawChart() {
   const from = now - WINDOW_S;
-  let cut = 0;
-  while (cut < windowReqs.length && windowReqs[cut][0] < from) cut++;
-  if (cut) windowReqs = windowReqs.slice(cut);
-  const delays = windowReqs.map((r) => r[1]).sort((a, b) => a - b);
-  if (!delays.length) return;
-  const p50 = quantile(delays, 0.5), p99 = quantile(delays, 0.99);
-  push(chart, [now, p50, p99], CHART_POINTS);
-  $("p50-now").textContent = p50.toFixed(1);
-  $("p99-now").textContent = p99.toFixed(1);
-  const max = Math.max(...chart.map((c) => c[2])) * 1.1 || 1;
+  for (const s of series) {
+    let cut = 0;
+    while (cut < s.reqs.length && s.reqs[cut][0] < from) cut++;
+    if (cut) s.reqs = s.reqs.slice(cut);
+    const delays = s.reqs.map((r) => r[1]).sort((a, b) => a - b);
+    const p50 = delays.length ? quantile(delays, 0.5) : null;
+    const p99 = delays.length ? quantile(delays, 0.99) : null;
+    push(s.chart, [now, p50, p99], CHART_POINTS);
+    if (s.legend && p50 !== null) {
+      s.legend.querySelector(".now-p50").textContent = p50.toFixed(1);
+      s.legend.querySelector(".now-p99").textContent = p99.toFixed(1);
+    }
+  }
+  const first = series[0].chart[series[0].chart.length - 1];
+  if (first[1] !== null) {
+    $("p50-now").textContent = first[1].toFixed(1);
+    $("p99-now").textContent = first[2].toFixed(1);
+  }
+  const max = Math.max(0, ...series.flatMap((s) => s.chart.map((c) => c[2] || 0))) * 1.1 || 1;
   $("chart-max").textContent = max.toFixed(0);
-  const n = chart.length;
-  const pts = (k) => chart.map((c, i) =>
-    `${(n > 1 ? i * 310 / (n - 1) : 0) + 5},${(155 - c[k] / max * 150).toFixed(1)}`).join(" ");
-  $("p50").setAttribute("points", pts(1));
-  $("p99").setAttribute("points", pts(2));
+  // Every line has a point per frame: x is the frame's place, the same for all.
+  for (const s of series) {
+    const n = s.chart.length;
+    const pts = (k) => s.chart.map((c, i) => c[k] === null ? null :
+      `${(n > 1 ? i * 310 / (n - 1) : 0) + 5},${(155 - c[k] / max * 150).toFixed(1)}`)
+      .filter((p) => p !== null).join(" ");
+    s.p50.setAttribute("points", pts(1));
+    s.p99.setAttribute("points", pts(2));
+  }
 }
 
 function hostIndex(name) { return world.cloudlets.findIndex((c) => c[0] === name); }
@@ -210,7 +263,7 @@ function onEvent(e) {
     m.entry = entry;
   }
   const phase = e.phase === "postcopy" && e.technique === "soft" ? "handoff + push"
-    : e.phase === "precopy" ? `pre-copy (${e.round} rounds)` : e.phase;
+    : e.phase === "precopy" ? `pre-copy round ${e.round}` : e.phase;
   m.entry.phase = phase;
   m.line.setAttribute("data-phase", e.phase);
   m.label.textContent = `${e.vm}: ${phase}`;
@@ -291,6 +344,8 @@ function onMessage(text) {
   else if (m.type === "end") { $("status").textContent = "replay over"; }
   else if (m.type === "stopped") { $("status").textContent = "edge stopped"; }
   else if (m.type === "started") { $("status").textContent = "live"; }
+  // serve started another scenario (LoadScenario) or run: another map.
+  else if (m.type === "world") { source.close(); location.reload(); }
 }
 
 async function main() {
@@ -299,6 +354,7 @@ async function main() {
   world = await answer.json();
   setupProjection();
   drawWorld();
+  setupSeries();
   selectFromHash();
   source = new EventSource("events" + query);
   source.onopen = () => { $("status").textContent = "live"; $("status").className = "live"; };
