@@ -598,8 +598,8 @@ fn serve_with_ui_draws_a_device_registered_over_grpc() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let address: SocketAddr = loop {
         let stderr = served.stderr();
-        if let Some(rest) = stderr.split("live view at http://").nth(1) {
-            break rest.split('/').next().unwrap().parse().unwrap();
+        if let Some(address) = common::live_view_address(&stderr) {
+            break address;
         }
         assert!(Instant::now() < deadline, "no live view line: {stderr}");
         std::thread::sleep(Duration::from_millis(20));
@@ -648,8 +648,8 @@ fn serve_tells_the_page_of_a_loaded_scenario_and_serves_its_map() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let address: SocketAddr = loop {
         let stderr = served.stderr();
-        if let Some(rest) = stderr.split("live view at http://").nth(1) {
-            break rest.split('/').next().unwrap().parse().unwrap();
+        if let Some(address) = common::live_view_address(&stderr) {
+            break address;
         }
         assert!(Instant::now() < deadline, "no live view line: {stderr}");
         std::thread::sleep(Duration::from_millis(20));
@@ -698,8 +698,8 @@ fn live_view_address(path: &std::path::Path) -> SocketAddr {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        if let Some(rest) = text.split("live view at http://").nth(1) {
-            return rest.split('/').next().unwrap().parse().unwrap();
+        if let Some(address) = common::live_view_address(&text) {
+            return address;
         }
         assert!(Instant::now() < deadline, "no live view line: {text}");
         std::thread::sleep(Duration::from_millis(20));

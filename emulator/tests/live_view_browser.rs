@@ -78,8 +78,8 @@ fn start_ui(args: &[&std::ffi::OsStr], stderr_path: &Path) -> (Replaying, String
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let text = std::fs::read_to_string(stderr_path).unwrap_or_default();
-        if let Some(rest) = text.split("live view at ").nth(1) {
-            return (running, rest.lines().next().unwrap().to_owned());
+        if let Some(url) = common::live_view_url(&text) {
+            return (running, url);
         }
         assert!(Instant::now() < deadline, "no live view: {text}");
         std::thread::sleep(Duration::from_millis(20));
@@ -269,8 +269,8 @@ fn chromium_reloads_serves_page_with_the_map_of_a_scenario_loaded_over_grpc() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let page = loop {
         let stderr = served.stderr();
-        if let Some(rest) = stderr.split("live view at ").nth(1) {
-            break rest.lines().next().unwrap().to_owned();
+        if let Some(url) = common::live_view_url(&stderr) {
+            break url;
         }
         assert!(Instant::now() < deadline, "no live view line: {stderr}");
         std::thread::sleep(Duration::from_millis(20));

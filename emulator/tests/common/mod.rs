@@ -15,6 +15,25 @@ use mcc_emu::engine::{DEFAULT_PLACEMENT_HORIZON_NS, MigrationSettings, RunSettin
 /// A millisecond in the engine's nanoseconds.
 pub const MS: u64 = 1_000_000;
 
+/// The page's address `mcc-emu` printed on `live view at http://ADDR/` in
+/// `stderr`, once that line is whole (a file or pipe read while the line is
+/// being written holds part of it): `http://ADDR/`.
+pub fn live_view_url(stderr: &str) -> Option<String> {
+    let rest = stderr.split("live view at ").nth(1)?;
+    let (line, _) = rest.split_once('\n')?;
+    Some(line.trim().to_owned())
+}
+
+/// [`live_view_url`]'s host and port.
+pub fn live_view_address(stderr: &str) -> Option<std::net::SocketAddr> {
+    live_view_url(stderr)?
+        .trim_start_matches("http://")
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// A path inside the repository (the workspace folder).
 pub fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
