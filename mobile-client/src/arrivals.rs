@@ -64,6 +64,13 @@ impl RequestClock {
         }
     }
 
+    /// Starts loading this clock's random stream, which the next draw reads
+    /// ([`crate::prefetch`]: for a caller that knows which clock comes next).
+    #[inline]
+    pub fn prefetch(&self) {
+        crate::prefetch::prefetch(&*self.rng, usize::MAX);
+    }
+
     /// When the first request goes out.
     pub fn first_ns(&mut self) -> u64 {
         if self.period_ns.is_infinite() {

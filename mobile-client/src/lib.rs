@@ -34,6 +34,7 @@ pub mod attach;
 pub mod fleet;
 pub mod leg;
 pub mod position;
+pub mod prefetch;
 pub mod random_waypoint;
 pub mod readers;
 pub mod slack;

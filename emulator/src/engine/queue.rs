@@ -161,6 +161,14 @@ impl<E> EventQueue<E> {
         Some((entry.at_ns, entry.event))
     }
 
+    /// The event that comes `k` places after the next one, if the queue
+    /// already holds it in order (`None` when it does not yet: a hint for
+    /// prefetching what it will read, not a way to look ahead reliably).
+    pub fn ahead(&self, k: usize) -> Option<&E> {
+        let index = self.current.len().checked_sub(k + 2)?;
+        self.current.get(index).map(|entry| &entry.event)
+    }
+
     /// When the earliest event is due (`None`: no event waits). An event
     /// pushed now due strictly before that would be the next to come out
     /// (one due at the same time comes out after it).
@@ -221,6 +229,25 @@ mod tests {
     use proptest::prelude::*;
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn ahead_shows_the_events_after_the_next_in_order_within_the_sorted_slot() {
+        let mut q = EventQueue::new();
+        // A later slot's events wait unsorted on the wheel.
+        let base = 10 << SLOT_NS_LOG2;
+        for (at, e) in [(base + 30, 'c'), (base + 10, 'a'), (base + 20, 'b')] {
+            q.push(at, e);
+        }
+        assert_eq!(q.ahead(0), None);
+        // Asking for the next event sorts the slot.
+        assert_eq!(q.next_at_ns(), Some(base + 10));
+        assert_eq!(
+            (q.ahead(0), q.ahead(1), q.ahead(2)),
+            (Some(&'b'), Some(&'c'), None)
+        );
+        assert_eq!(q.pop(), Some((base + 10, 'a')));
+        assert_eq!(q.ahead(0), Some(&'c'));
+    }
 
     #[test]
     fn events_come_out_in_time_then_insertion_order() {
