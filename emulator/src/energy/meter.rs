@@ -126,6 +126,14 @@ impl EnergyMeter {
         per_thread_w * cpu_ns as f64 / 1e9
     }
 
+    /// Starts loading device `device`'s radio state, which its next
+    /// request's record reads ([`mcc_mobile_client::prefetch`]).
+    pub fn prefetch_device(&self, device: u32) {
+        if let Some(radio) = self.radios.get(device as usize) {
+            mcc_mobile_client::prefetch::prefetch(radio, 1);
+        }
+    }
+
     /// Accounts for one finished request; its device's radio energy, in
     /// joules (0 for a request that never left the device).
     pub fn request(&mut self, r: &RequestRecord) -> f64 {

@@ -623,7 +623,8 @@ impl<'w, S: RecordSink> Engine<'w, S> {
         self.begin_migration(now, vm, to, reason);
     }
 
-    /// Starts loading the per-device state `event` will read, so that with
+    /// Starts loading the per-device state `event` will read (and the
+    /// sink's, for an answer), so that with
     /// many devices the loop does not wait for each cache miss in turn.
     /// Changes nothing but timing.
     fn prefetch_for(&self, event: Event) {
@@ -635,12 +636,17 @@ impl<'w, S: RecordSink> Engine<'w, S> {
                 }
                 device
             }
-            Event::Uplinked(slot) | Event::Answer(slot) => {
-                match self.in_flight.get(slot as usize) {
-                    Some(serve) => serve.device,
-                    None => return,
+            Event::Uplinked(slot) => match self.in_flight.get(slot as usize) {
+                Some(serve) => serve.device,
+                None => return,
+            },
+            Event::Answer(slot) => match self.in_flight.get(slot as usize) {
+                Some(serve) => {
+                    self.sink.prefetch_device(serve.device);
+                    serve.device
                 }
-            }
+                None => return,
+            },
             _ => return,
         };
         let d = device as usize;

@@ -15,6 +15,9 @@ pub trait RecordSink {
     /// The run is over and its cloudlets could sleep: the spans each spent
     /// asleep and waking (never called when cloudlets do not sleep).
     fn cloudlet_sleep(&mut self, _log: SleepLog) {}
+    /// A hint: a record of device `device` comes soon (a sink that keeps
+    /// per-device state may start loading it; changes nothing else).
+    fn prefetch_device(&self, _device: u32) {}
 }
 
 impl RecordSink for RecordWriter {
@@ -29,6 +32,9 @@ impl RecordSink for RecordWriter {
     }
     fn cloudlet_sleep(&mut self, log: SleepLog) {
         RecordWriter::cloudlet_sleep(self, log);
+    }
+    fn prefetch_device(&self, device: u32) {
+        RecordWriter::prefetch_device(self, device);
     }
 }
 

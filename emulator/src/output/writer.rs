@@ -136,6 +136,14 @@ impl RecordWriter {
         })
     }
 
+    /// A hint: a record of device `device` comes soon; the energy meter may
+    /// start loading that device's radio state.
+    pub fn prefetch_device(&self, device: u32) {
+        if let Some(meter) = &self.energy {
+            meter.prefetch_device(device);
+        }
+    }
+
     /// From now on, fills in each record's energy with `meter`.
     pub fn set_energy(&mut self, meter: EnergyMeter) {
         self.energy = Some(meter);
