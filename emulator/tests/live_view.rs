@@ -643,7 +643,6 @@ fn serve_with_ui_draws_a_device_registered_over_grpc() {
 #[test]
 fn serve_tells_the_page_of_a_loaded_scenario_and_serves_its_map() {
     use common::serve::Served;
-    use mcc_proto::v1::{LoadScenarioRequest, StartRequest, StopRequest};
     let served = Served::start(&[SCENARIO, "--scenarios", "topologies", "--ui", "127.0.0.1:0"]);
     let deadline = Instant::now() + Duration::from_secs(60);
     let address: SocketAddr = loop {
@@ -665,23 +664,7 @@ fn serve_tells_the_page_of_a_loaded_scenario_and_serves_its_map() {
     assert_eq!(map(&before), (4, "small-real".to_owned()));
     let mut events = Events::open(address, "");
     events.until("the first edge", |m| m["type"] == "frame");
-    let rt = runtime();
-    rt.block_on(async {
-        let mut client = mcc_mobile_client::fleet::connect(&served.url(), None)
-            .await
-            .unwrap();
-        client.stop(StopRequest {}).await.unwrap();
-        let text =
-            std::fs::read_to_string(common::repo("topologies/example-scenario.toml")).unwrap();
-        client
-            .load_scenario(LoadScenarioRequest {
-                scenario_toml: text,
-                name: "example-scenario.toml".into(),
-            })
-            .await
-            .unwrap();
-        client.start(StartRequest::default()).await.unwrap();
-    });
+    served.swap_scenario("topologies/example-scenario.toml");
     // The page is told once the new map is served, before `started`.
     events.until("the world message", |m| m["type"] == "world");
     let (_, _, after) = get(address, "/world.json", "");

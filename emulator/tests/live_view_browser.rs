@@ -255,7 +255,6 @@ fn readers(address: &str) -> u64 {
 #[test]
 fn chromium_reloads_serves_page_with_the_map_of_a_scenario_loaded_over_grpc() {
     use common::serve::Served;
-    use mcc_proto::v1::{LoadScenarioRequest, StartRequest, StopRequest};
     if !has_chromium() {
         return;
     }
@@ -290,23 +289,7 @@ fn chromium_reloads_serves_page_with_the_map_of_a_scenario_loaded_over_grpc() {
         assert!(Instant::now() < deadline, "the page never opened its feed");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let mut client = mcc_mobile_client::fleet::connect(&served.url(), None)
-            .await
-            .unwrap();
-        client.stop(StopRequest {}).await.unwrap();
-        let text =
-            std::fs::read_to_string(common::repo("topologies/example-scenario.toml")).unwrap();
-        client
-            .load_scenario(LoadScenarioRequest {
-                scenario_toml: text,
-                name: "example-scenario.toml".into(),
-            })
-            .await
-            .unwrap();
-        client.start(StartRequest::default()).await.unwrap();
-    });
+    served.swap_scenario("topologies/example-scenario.toml");
     let dom = browser.join().expect("chromium ran");
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(

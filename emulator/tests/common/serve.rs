@@ -74,6 +74,29 @@ impl Served {
             .is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 
+    /// Stops the served run, loads the repository's scenario `file` over
+    /// gRPC (`LoadScenario`) and starts it.
+    pub fn swap_scenario(&self, file: &str) {
+        use mcc_proto::v1::{LoadScenarioRequest, StartRequest, StopRequest};
+        let text = std::fs::read_to_string(repo(file)).unwrap();
+        let name = file.rsplit('/').next().unwrap_or(file).to_owned();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let mut client = mcc_mobile_client::fleet::connect(&self.url(), None)
+                .await
+                .unwrap();
+            client.stop(StopRequest {}).await.unwrap();
+            client
+                .load_scenario(LoadScenarioRequest {
+                    scenario_toml: text,
+                    name,
+                })
+                .await
+                .unwrap();
+            client.start(StartRequest::default()).await.unwrap();
+        });
+    }
+
     /// What it wrote on stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
