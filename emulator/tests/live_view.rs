@@ -595,15 +595,7 @@ fn a_comparison_replays_its_combinations_together_one_chart_line_each() {
 fn serve_with_ui_draws_a_device_registered_over_grpc() {
     use common::serve::Served;
     let served = Served::start(&[SCENARIO, "--ui", "127.0.0.1:0"]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let address: SocketAddr = loop {
-        let stderr = served.stderr();
-        if let Some(address) = common::live_view_address(&stderr) {
-            break address;
-        }
-        assert!(Instant::now() < deadline, "no live view line: {stderr}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let address: SocketAddr = common::address_of(&served.live_view_url()).expect("an address");
     let mut events = Events::open(address, "");
     let rt = runtime();
     rt.block_on(async {
@@ -644,15 +636,7 @@ fn serve_with_ui_draws_a_device_registered_over_grpc() {
 fn serve_tells_the_page_of_a_loaded_scenario_and_serves_its_map() {
     use common::serve::Served;
     let served = Served::start(&[SCENARIO, "--scenarios", "topologies", "--ui", "127.0.0.1:0"]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let address: SocketAddr = loop {
-        let stderr = served.stderr();
-        if let Some(address) = common::live_view_address(&stderr) {
-            break address;
-        }
-        assert!(Instant::now() < deadline, "no live view line: {stderr}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let address: SocketAddr = common::address_of(&served.live_view_url()).expect("an address");
     let map = |text: &str| -> (usize, String) {
         let world: serde_json::Value = serde_json::from_str(text).unwrap();
         (

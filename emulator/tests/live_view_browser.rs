@@ -265,15 +265,7 @@ fn chromium_reloads_serves_page_with_the_map_of_a_scenario_loaded_over_grpc() {
         "--ui",
         "127.0.0.1:0",
     ]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let page = loop {
-        let stderr = served.stderr();
-        if let Some(url) = common::live_view_url(&stderr) {
-            break url;
-        }
-        assert!(Instant::now() < deadline, "no live view line: {stderr}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let page = served.live_view_url();
     let ui = page
         .trim_start_matches("http://")
         .trim_end_matches('/')

@@ -26,8 +26,12 @@ pub fn live_view_url(stderr: &str) -> Option<String> {
 
 /// [`live_view_url`]'s host and port.
 pub fn live_view_address(stderr: &str) -> Option<std::net::SocketAddr> {
-    live_view_url(stderr)?
-        .trim_start_matches("http://")
+    address_of(&live_view_url(stderr)?)
+}
+
+/// The host and port of an `http://ADDR/...` address.
+pub fn address_of(url: &str) -> Option<std::net::SocketAddr> {
+    url.trim_start_matches("http://")
         .split('/')
         .next()?
         .parse()

@@ -74,6 +74,20 @@ impl Served {
             .is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 
+    /// The live view's page address (`http://ADDR/`) once serve has printed
+    /// it (at most a minute).
+    pub fn live_view_url(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let stderr = self.stderr();
+            if let Some(url) = super::live_view_url(&stderr) {
+                return url;
+            }
+            assert!(Instant::now() < deadline, "no live view line: {stderr}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Stops the served run, loads the repository's scenario `file` over
     /// gRPC (`LoadScenario`) and starts it.
     pub fn swap_scenario(&self, file: &str) {
