@@ -44,6 +44,7 @@ pub mod radio;
 pub mod relay;
 pub mod request;
 pub mod run;
+pub mod tap;
 mod tick_gate;
 pub mod ticks;
 pub mod unregister;

@@ -114,11 +114,11 @@ impl Shared {
         // The queue counts requests, not their sizes: each costs the
         // fleet's mean CPU time.
         let cpu_ns = world.mean_cpu_ns();
-        let backlog: Vec<u64> = state
-            .host_load
-            .iter()
+        let backlog: Vec<u64> = self
+            .host_loads()
+            .into_iter()
             .zip(&world.cloudlets)
-            .map(|(&n, c)| n.saturating_mul(cpu_ns) / u64::from(c.cpu_cores.max(1)))
+            .map(|(n, c)| n.saturating_mul(cpu_ns) / u64::from(c.cpu_cores.max(1)))
             .collect();
         let EdgeState {
             scratch,
@@ -315,9 +315,7 @@ impl Shared {
                     failure: None,
                     energy: None,
                 };
-                if let Some(sink) = state.sink.as_mut() {
-                    sink.migration(record);
-                }
+                self.record(|sink| sink.migration(record));
                 self.emit(EdgeEvent::MigrationDone {
                     time_ns: now_ns,
                     vm: vm_id,
@@ -352,9 +350,7 @@ impl Shared {
                     bytes: 0,
                     energy: None,
                 };
-                if let Some(sink) = state.sink.as_mut() {
-                    sink.migration(record);
-                }
+                self.record(|sink| sink.migration(record));
                 drop(state);
                 // Either side may have died: each is checked.
                 self.suspect(from, &error);

@@ -22,6 +22,7 @@
 //! to the total.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mcc_cloudlet::node::error::MOVED_TO_HOST_KEY;
@@ -484,21 +485,23 @@ impl Shared {
         }
     }
 
-    /// Counts and records one finished request.
+    /// Counts and records one finished request: the counts under the
+    /// edge's lock, the record (and its energy, worked out by the sink)
+    /// under the sink's alone, so requests finishing do not hold up the
+    /// edge while the meter runs.
     fn finish(&self, record: RequestRecord, by_peer: bool, redirected: bool) {
         let sla_ns = self.scenario.settings.sla_ns;
-        let mut state = self.lock();
-        let totals = &mut state.totals;
-        totals.answered_by_handoff_peer += u64::from(by_peer);
-        totals.redirected += u64::from(redirected);
-        totals.run.requests += 1;
-        totals
-            .run
-            .count_outcome(record.outcome, record.total_ns, sla_ns);
-        if let Some(sink) = state.sink.as_mut() {
-            sink.request(record);
+        {
+            let mut state = self.lock();
+            let totals = &mut state.totals;
+            totals.answered_by_handoff_peer += u64::from(by_peer);
+            totals.redirected += u64::from(redirected);
+            totals.run.requests += 1;
+            totals
+                .run
+                .count_outcome(record.outcome, record.total_ns, sla_ns);
         }
-        drop(state);
+        self.record(|sink| sink.request(record));
         self.tap_request(record);
     }
 
@@ -717,8 +720,8 @@ struct LoadGuard<'a> {
 
 impl<'a> LoadGuard<'a> {
     fn new(shared: &'a Shared, host: u32) -> Self {
-        if let Some(n) = shared.lock().host_load.get_mut(host as usize) {
-            *n += 1;
+        if let Some(n) = shared.host_load.get(host as usize) {
+            n.fetch_add(1, Ordering::Relaxed);
         }
         Self { shared, host }
     }
@@ -726,8 +729,8 @@ impl<'a> LoadGuard<'a> {
 
 impl Drop for LoadGuard<'_> {
     fn drop(&mut self) {
-        if let Some(n) = self.shared.lock().host_load.get_mut(self.host as usize) {
-            *n = n.saturating_sub(1);
+        if let Some(n) = self.shared.host_load.get(self.host as usize) {
+            n.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
