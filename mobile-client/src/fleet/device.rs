@@ -131,13 +131,15 @@ impl DevicePlan {
     /// Runs the device from `start` for the configured duration: position
     /// reports and requests on two tasks, then waits for the answers still
     /// outstanding (each bounded by the request timeout). Each request's
-    /// row goes to `rows` as it ends.
+    /// row goes to `rows` as it ends; `in_flight` counts the fleet's
+    /// requests in flight (bounded by [`super::MAX_IN_FLIGHT`]).
     pub(super) async fn run(
         self,
         client: Client,
         config: &FleetConfig,
         start: Instant,
         rows: RowSender,
+        in_flight: InFlightCount,
     ) -> DeviceOutcome {
         let plan = std::sync::Arc::new(self);
         let positions = tokio::spawn(report_positions(
@@ -146,7 +148,7 @@ impl DevicePlan {
             config.clone(),
             start,
         ));
-        send_requests(plan, client, config, start, rows).await;
+        send_requests(plan, client, config, start, rows, in_flight).await;
         let (position_errors, handovers) = positions
             .await
             .unwrap_or_else(|e| (vec![format!("position task failed: {e}")], 0));
@@ -202,6 +204,7 @@ async fn send_requests(
     config: &FleetConfig,
     start: Instant,
     rows: RowSender,
+    fleet_in_flight: InFlightCount,
 ) {
     let mut in_flight = tokio::task::JoinSet::new();
     let device = u32::try_from(plan.index).unwrap_or(u32::MAX);
@@ -217,6 +220,12 @@ async fn send_requests(
         // whole future's memory until it is joined, which grew the client
         // by gigabytes over a run at 10,000 requests/s.
         while in_flight.try_join_next().is_some() {}
+        let Some(slot) = InFlightSlot::take(&fleet_in_flight) else {
+            // The fleet has its bound in flight: the request is not sent.
+            let _ = rows.send(not_sent(&plan, request_id, at)).await;
+            at = at.saturating_add(Duration::from_nanos(clock.gap_ns()));
+            continue;
+        };
         let rows = rows.clone();
         let one = send_one(
             plan.clone(),
@@ -227,12 +236,54 @@ async fn send_requests(
             start,
         );
         in_flight.spawn(async move {
+            let row = one.await;
+            drop(slot);
             // The writer gone (it failed) is reported at the end.
-            let _ = rows.send(one.await).await;
+            let _ = rows.send(row).await;
         });
         at = at.saturating_add(Duration::from_nanos(clock.gap_ns()));
     }
     while in_flight.join_next().await.is_some() {}
+}
+
+/// The fleet's requests in flight, shared by its devices.
+pub(super) type InFlightCount = std::sync::Arc<std::sync::atomic::AtomicUsize>;
+
+/// One request in flight of the fleet's [`super::MAX_IN_FLIGHT`].
+struct InFlightSlot(InFlightCount);
+
+impl InFlightSlot {
+    /// A slot, or `None` when the fleet has its bound in flight.
+    fn take(count: &InFlightCount) -> Option<Self> {
+        use std::sync::atomic::Ordering;
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < super::MAX_IN_FLIGHT).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(count.clone()))
+    }
+}
+
+impl Drop for InFlightSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// The row of request `request_id` due at `at` (since the start) that was
+/// not sent: the fleet had its bound in flight.
+fn not_sent(plan: &DevicePlan, request_id: u64, at: Duration) -> RequestRow {
+    RequestRow {
+        device: plan.id.clone(),
+        device_index: plan.index,
+        request_id,
+        time_s: at.as_secs_f64(),
+        delay_ms: 0.0,
+        host: String::new(),
+        outcome: "not_sent".into(),
+        breakdown: None,
+    }
 }
 
 /// Sends one request and measures its delay on this process's clock.

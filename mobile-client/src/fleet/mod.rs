@@ -86,6 +86,15 @@ pub struct FleetConfig {
 /// measured already), so what waits is bounded.
 pub const ROW_BUFFER: usize = 4096;
 
+/// Most requests the whole fleet has in flight: 4,096, four times what
+/// `mcc-emu serve` admits at once (1,024; beyond that a request waits in
+/// this client's HTTP/2 queue or is refused). A request due beyond it is
+/// not sent and is a row with outcome `not_sent`: when the emulator (or
+/// this machine) falls behind, what the client holds stays bounded (a
+/// request in flight holds about 20 KB) instead of growing by every
+/// request it cannot send (a gigabyte in a minute at 10,000/s, measured).
+pub const MAX_IN_FLIGHT: usize = 4_096;
+
 /// Where a fleet sends its rows, one per request as it ends (in the order
 /// the answers come).
 pub type RowSender = tokio::sync::mpsc::Sender<RequestRow>;
@@ -281,11 +290,13 @@ pub async fn run_fleet(config: FleetConfig, rows: RowSender) -> Result<FleetRepo
     }
     let ids: Vec<String> = registered.iter().map(|d| d.id().to_owned()).collect();
     let mut tasks = tokio::task::JoinSet::new();
+    let in_flight = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for device in registered {
         let client = client.clone();
         let config = config.clone();
         let rows = rows.clone();
-        tasks.spawn(async move { device.run(client, &config, start, rows).await });
+        let in_flight = in_flight.clone();
+        tasks.spawn(async move { device.run(client, &config, start, rows, in_flight).await });
     }
     let mut report = FleetReport::default();
     while let Some(done) = tasks.join_next().await {
