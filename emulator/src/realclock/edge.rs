@@ -261,6 +261,8 @@ pub(super) struct Shared {
     /// view's CPU backlog): counters of their own, so that a request counts
     /// itself in and out without the edge's lock.
     pub host_load: Vec<std::sync::atomic::AtomicU64>,
+    /// The Prometheus metrics' handles (`metrics.rs`).
+    pub metrics: super::metrics::EdgeMetrics,
     pub events: broadcast::Sender<EdgeEvent>,
     /// Every finished request's record, for watchers (the live view); the
     /// outputs get theirs from the sink, never from here.
@@ -730,6 +732,7 @@ impl RealEdge {
             state: Mutex::new(state),
             sink: Mutex::new(sink),
             host_load: (0..cloudlets).map(|_| Default::default()).collect(),
+            metrics: super::metrics::EdgeMetrics::register(),
             events,
             requests,
             loops: Mutex::new(Vec::new()),
@@ -918,6 +921,22 @@ impl RealEdge {
     /// the oldest ([`REQUEST_TAP_CAPACITY`] are kept), the outputs never.
     pub fn subscribe_requests(&self) -> super::tap::TapReceiver {
         self.shared.requests.subscribe()
+    }
+
+    /// Copies the figures the edge keeps, rather than records as they
+    /// happen, into the process's metrics registry (a scrape calls it just
+    /// before the render): each cloudlet's requests in flight and the
+    /// in-process nodes' own figures (`realclock::metrics`).
+    pub fn publish_metrics(&self) {
+        let shared = &self.shared;
+        for (i, n) in shared.host_loads().into_iter().enumerate() {
+            let cloudlet = shared.cloudlet_name(i as u32);
+            metrics::gauge!(super::metrics::CLOUDLET_IN_FLIGHT, "cloudlet" => cloudlet)
+                .set(n as f64);
+            if let Some(local) = shared.nodes.get(i as u32).and_then(|n| n.local.as_ref()) {
+                mcc_cloudlet::node::metrics::publish(local);
+            }
+        }
     }
 
     /// Whether `self` and `other` are the same edge (not two runs).

@@ -36,6 +36,7 @@ pub mod edge;
 pub mod error;
 pub mod events;
 mod locks;
+pub mod metrics;
 pub mod network;
 pub mod node_loss;
 pub mod nodes;

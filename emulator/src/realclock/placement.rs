@@ -218,6 +218,7 @@ impl Shared {
             v.migrating_to = Some(to);
         }
         let from = current.host;
+        self.metrics.migration(super::metrics::Phase::Start);
         self.emit(EdgeEvent::MigrationStarted {
             time_ns: now_ns,
             vm: current.id.clone(),
@@ -316,6 +317,7 @@ impl Shared {
                     energy: None,
                 };
                 self.record(|sink| sink.migration(record));
+                self.metrics.migration(super::metrics::Phase::Done);
                 self.emit(EdgeEvent::MigrationDone {
                     time_ns: now_ns,
                     vm: vm_id,
@@ -355,6 +357,7 @@ impl Shared {
                 // Either side may have died: each is checked.
                 self.suspect(from, &error);
                 self.suspect(to, &error);
+                self.metrics.migration(super::metrics::Phase::Aborted);
                 self.emit(EdgeEvent::MigrationFailed {
                     time_ns: now_ns,
                     vm: vm_id,

@@ -96,6 +96,10 @@ struct Exchange {
     access: Duration,
     /// The device lost its radio link before the answer reached its cell.
     lost: bool,
+    /// When the answer is back at the device in the emulated world (the
+    /// last wait's deadline): what the wall clock adds after it is the
+    /// emulator's own delay.
+    due: Instant,
 }
 
 /// How an attempt's request crosses the wireless hop.
@@ -138,7 +142,11 @@ impl RealEdge {
     /// RESOURCE_EXHAUSTED (with a retry hint) over a limit. Nothing is
     /// allocated for a refused request.
     pub fn admit_request(&self, device_id: &str) -> Result<Admitted, RealClockError> {
-        let global = self.shared.in_flight.admit_global()?;
+        let refused = |e: RealClockError| {
+            self.shared.metrics.refused();
+            e
+        };
+        let global = self.shared.in_flight.admit_global().map_err(refused)?;
         let (device, counter) = {
             let state = self.shared.lock();
             let device = *state
@@ -152,7 +160,11 @@ impl RealEdge {
                 .ok_or_else(|| RealClockError::internal(format!("no device {device}")))?;
             (device, counter)
         };
-        let device_slot = self.shared.in_flight.admit_device(device_id, &counter)?;
+        let device_slot = self
+            .shared
+            .in_flight
+            .admit_device(device_id, &counter)
+            .map_err(refused)?;
         Ok(Admitted {
             shared: self.shared.clone(),
             device,
@@ -254,6 +266,7 @@ impl Shared {
             return Err(RealClockError::precondition("the edge is shutting down"));
         }
         let _pending = PendingGuard::new(self);
+        let _in_flight = self.metrics.in_flight();
         let PreparedRequest {
             device,
             sent_ns,
@@ -279,7 +292,7 @@ impl Shared {
         let uplink = ap.and_then(|ap| self.uplink(ap, link.as_ref(), bytes, sent));
         let (Some(ap), Some(mut uplink)) = (ap, uplink) else {
             let record = RequestRecord::no_coverage(sent_ns, device);
-            self.finish(record, false, false);
+            self.finish(record, false, false, None);
             return Ok(EdgeAnswer {
                 request_id,
                 host_id: String::new(),
@@ -373,6 +386,8 @@ impl Shared {
             Duration::ZERO
         };
         let total = started.elapsed() + never;
+        // What the wall clock added after the answer was due back.
+        let added = Instant::now().saturating_duration_since(exchange.due);
         let response = &exchange.response;
         let access = exchange.access + never;
         let queueing = Duration::from_micros(response.queue_us);
@@ -435,7 +450,13 @@ impl Shared {
                 .map(|other| if answered_by == other { host } else { other }),
             device_energy_uj: 0,
         };
-        self.finish(record, dual && answered_by != vm.host, redirects > 0);
+        let answer = (outcome == Outcome::Ok && !exchange.lost).then_some((total, added));
+        self.finish(
+            record,
+            dual && answered_by != vm.host,
+            redirects > 0,
+            answer,
+        );
         Ok(EdgeAnswer {
             request_id,
             host_id: self.cloudlet_name(answered_by),
@@ -456,6 +477,7 @@ impl Shared {
             RequestRecord::unanswered(sent_ns, device, host),
             false,
             false,
+            None,
         );
     }
 
@@ -488,8 +510,16 @@ impl Shared {
     /// Counts and records one finished request: the counts under the
     /// edge's lock, the record (and its energy, worked out by the sink)
     /// under the sink's alone, so requests finishing do not hold up the
-    /// edge while the meter runs.
-    fn finish(&self, record: RequestRecord, by_peer: bool, redirected: bool) {
+    /// edge while the meter runs; the metrics (`answer`: its delay and what
+    /// the emulator added, for an answer) lock-free.
+    fn finish(
+        &self,
+        record: RequestRecord,
+        by_peer: bool,
+        redirected: bool,
+        answer: Option<(Duration, Duration)>,
+    ) {
+        self.metrics.ended(record.outcome, answer);
         let sla_ns = self.scenario.settings.sla_ns;
         {
             let mut state = self.lock();
@@ -602,10 +632,14 @@ impl Shared {
         match answer {
             Ok((response, left)) => {
                 let bytes = response.payload.len() as u64;
-                let (down_access, lost) = if self.radio.is_none() {
+                let (down_access, lost, due) = if self.radio.is_none() {
                     let down = down_path.transmit_at(left, bytes).await;
                     let hops = down.hops.len();
-                    (down.delay_of(hops.saturating_sub(1)..hops), false)
+                    (
+                        down.delay_of(hops.saturating_sub(1)..hops),
+                        false,
+                        down.arrive,
+                    )
                 } else {
                     let back = down_path.reserve_at(left, bytes).arrive;
                     // The cell is booked when the answer reaches it, so that
@@ -617,9 +651,9 @@ impl Shared {
                     match self.downlink(ap, device, bytes, back) {
                         Some(done) => {
                             self.timer.sleep_until(done).await;
-                            (done.saturating_duration_since(back), false)
+                            (done.saturating_duration_since(back), false, done)
                         }
-                        None => (Duration::ZERO, true),
+                        None => (Duration::ZERO, true, back),
                     }
                 };
                 if killed_before(node, left) {
@@ -630,6 +664,7 @@ impl Shared {
                     response,
                     access: up_access + down_access,
                     lost,
+                    due,
                 })
             }
             Err(status) => Err(failure(node, status)),
