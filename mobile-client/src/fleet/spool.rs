@@ -29,6 +29,9 @@ use super::rows::{RequestRow, push_csv_line};
 pub const CHUNK_BYTES: usize = 4 << 20;
 /// Runs merged at once: each holds a [`READ_BUFFER`] (1 MiB in all).
 pub const FAN_IN: usize = 64;
+/// How long the sorting thread sleeps when no row waits: 10 ms, 100 rows
+/// at 10,000 requests/s, well inside the channel's [`super::ROW_BUFFER`].
+const ROW_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 /// Read buffer of one run during a merge.
 const READ_BUFFER: usize = 16 << 10;
 /// Bytes of a record's head in the spool (device, request, length).
@@ -283,10 +286,16 @@ pub fn spawn_sorter(out: &Path) -> io::Result<(super::RowSender, SorterThread)> 
     let thread = std::thread::Builder::new()
         .name("mobile-client-rows".into())
         .spawn(move || {
-            while let Some(row) = receiver.blocking_recv() {
-                sorted.push(&row)?;
+            use tokio::sync::mpsc::error::TryRecvError;
+            // Polled, not woken per row: at 10,000 rows/s a wake-up each
+            // cost more system time than the rows' formatting.
+            loop {
+                match receiver.try_recv() {
+                    Ok(row) => sorted.push(&row)?,
+                    Err(TryRecvError::Empty) => std::thread::sleep(ROW_POLL),
+                    Err(TryRecvError::Disconnected) => return Ok(sorted),
+                }
             }
-            Ok(sorted)
         })?;
     Ok((sender, thread))
 }
