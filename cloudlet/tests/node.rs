@@ -531,9 +531,12 @@ async fn prepare_refuses_what_cannot_work() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_served_as_prometheus_text() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut a = start("a", 1, 64 * MIB).await;
+    // A host id of its own: other tests of this process run nodes too.
+    let mut a = start("metrics-a", 1, 64 * MIB).await;
     a.node.host_vm("vm-1", VM_BYTES, 0.0).expect("host");
-    a.client.execute(request("vm-1", 0)).await.expect("execute");
+    for n in 0..3 {
+        a.client.execute(request("vm-1", n)).await.expect("execute");
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -557,11 +560,23 @@ async fn metrics_are_served_as_prometheus_text() {
         .expect("answer within 5 s")
         .expect("read");
     assert!(text.starts_with("HTTP/1.1 200 OK"));
+    // Rendered by metrics-exporter-prometheus from what the node counted.
     assert!(
-        text.contains("mcc_cloudlet_requests_served_total{host_id=\"a\"} 1"),
+        text.contains("# TYPE mcc_cloudlet_requests_served_total counter"),
         "{text}"
     );
-    assert!(text.contains("mcc_cloudlet_vms{host_id=\"a\"} 1"), "{text}");
+    assert!(
+        text.contains("mcc_cloudlet_requests_served_total{host_id=\"metrics-a\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mcc_cloudlet_vms{host_id=\"metrics-a\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mcc_cloudlet_cpu_cores{host_id=\"metrics-a\"} 1"),
+        "{text}"
+    );
     let _ = stop.send(());
     metrics.await.expect("metrics task");
     a.stop().await;

@@ -48,6 +48,7 @@
 pub mod cli;
 pub mod energy;
 pub mod engine;
+pub mod metrics_http;
 pub mod output;
 pub mod placement;
 pub mod radio;

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use common::repo;
 use common::serve::Served;
-use mcc_mobile_client::fleet::{self, Arrivals, FleetConfig, Movement, RequestShape, rows};
+use mcc_mobile_client::fleet::{
+    self, Arrivals, FleetConfig, FleetReport, Movement, RequestRow, RequestShape, rows,
+};
 use mcc_mobile_client::{ReadOptions, read_trace_file};
 
 const SCENARIO: &str = "topologies/small-real.toml";
@@ -36,6 +38,25 @@ fn config(url: String, movement: Movement) -> FleetConfig {
     }
 }
 
+/// Runs the fleet of `config`; its report and every row it sent, sorted.
+fn run_fleet(config: FleetConfig) -> (FleetReport, Vec<RequestRow>) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(fleet::ROW_BUFFER);
+        let collect = tokio::spawn(async move {
+            let mut rows = Vec::new();
+            while let Some(row) = receiver.recv().await {
+                rows.push(row);
+            }
+            rows
+        });
+        let report = fleet::run_fleet(config, sender).await.unwrap();
+        let mut rows = collect.await.unwrap();
+        rows::sort_rows(&mut rows);
+        (report, rows)
+    })
+}
+
 #[test]
 fn a_fleet_following_a_real_trace_gets_one_measured_row_per_request() {
     let mut served = Served::start(&[SCENARIO, "--token", "fleet-token"]);
@@ -44,22 +65,16 @@ fn a_fleet_following_a_real_trace_gets_one_measured_row_per_request() {
         &ReadOptions::default(),
     )
     .unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let report = runtime
-        .block_on(fleet::run_fleet(config(
-            served.url(),
-            Movement::Traces(traces),
-        )))
-        .unwrap();
+    let (report, rows) = run_fleet(config(served.url(), Movement::Traces(traces)));
     // Periodic at 5/s for 3 s: 15 per device, give or take the phase.
     for device in ["dev-0", "dev-1", "dev-2"] {
-        let mine: Vec<_> = report.rows.iter().filter(|r| r.device == device).collect();
+        let mine: Vec<_> = rows.iter().filter(|r| r.device == device).collect();
         assert!((14..=15).contains(&mine.len()), "{device}: {}", mine.len());
         let ids: Vec<u64> = mine.iter().map(|r| r.request_id).collect();
         assert_eq!(
             ids,
             (0..mine.len() as u64).collect::<Vec<_>>(),
-            "sorted by request"
+            "one row per request"
         );
     }
     assert_eq!(
@@ -67,7 +82,7 @@ fn a_fleet_following_a_real_trace_gets_one_measured_row_per_request() {
         "{:?}",
         report.position_error_examples
     );
-    for row in &report.rows {
+    for row in &rows {
         assert_eq!(row.outcome, "ok", "{row:?}");
         assert!(row.host.starts_with("cl-"), "{row:?}");
         let emulator = row.breakdown.unwrap();
@@ -75,26 +90,23 @@ fn a_fleet_following_a_real_trace_gets_one_measured_row_per_request() {
         // The device's own measurement holds the emulator's.
         assert!(row.delay_ms * 1e3 >= emulator.total_us as f64, "{row:?}");
     }
-    let text = rows::to_csv(&report.rows);
+    let text = rows::to_csv(&rows);
     assert!(text.starts_with("device,time_s,delay_ms,host,outcome,"));
-    assert_eq!(text.lines().count(), report.rows.len() + 1);
+    assert_eq!(text.lines().count(), rows.len() + 1);
     assert!(served.is_running());
 }
 
 #[test]
 fn random_waypoint_devices_stay_inside_the_area_the_emulator_reports() {
     let mut served = Served::start(&[SCENARIO, "--token", "fleet-token"]);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     let movement = Movement::RandomWaypoint {
         speed_mps: [5.0, 15.0],
         pause_s: [0.0, 2.0],
     };
-    let report = runtime
-        .block_on(fleet::run_fleet(config(served.url(), movement)))
-        .unwrap();
-    assert!(report.rows.len() >= 42, "{}", report.rows.len());
+    let (report, rows) = run_fleet(config(served.url(), movement));
+    assert!(rows.len() >= 42, "{}", rows.len());
     // Inside the area's box some points are out of every cell.
-    for row in &report.rows {
+    for row in &rows {
         assert!(
             row.outcome == "ok" || row.outcome == "no_coverage",
             "{row:?}"

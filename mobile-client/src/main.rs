@@ -131,15 +131,21 @@ fn run(args: Args) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the Tokio runtime: {e}"))?;
-    let report = runtime
-        .block_on(fleet::run_fleet(config))
-        .map_err(|e| e.to_string())?;
-    fleet::rows::write_atomically(&args.out, &fleet::rows::to_csv(&report.rows))
-        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
-    let ok = report.rows.iter().filter(|r| r.outcome == "ok").count();
+    let cannot_write = |e: std::io::Error| format!("cannot write {}: {e}", args.out.display());
+    // Rows stream to a sorting thread as requests end (flat memory).
+    let (rows, sorter) = fleet::spool::spawn_sorter(&args.out).map_err(cannot_write)?;
+    let report = runtime.block_on(fleet::run_fleet(config, rows));
+    // Joined whatever the run did: a failed run's spool is removed here.
+    let sorted = sorter
+        .join()
+        .map_err(|_| "the row writer thread panicked".to_owned())?;
+    let report = report.map_err(|e| e.to_string())?;
+    let sorted = sorted.map_err(cannot_write)?;
+    let (requests, ok) = (sorted.rows(), sorted.ok());
+    fleet::rows::write_atomically_with(&args.out, |file| sorted.finish(file))
+        .map_err(cannot_write)?;
     eprintln!(
-        "mobile-client: {} requests ({ok} ok), {} hand-overs, {} failed position reports; rows in {}",
-        report.rows.len(),
+        "mobile-client: {requests} requests ({ok} ok), {} hand-overs, {} failed position reports; rows in {}",
         report.handovers,
         report.position_errors,
         args.out.display()

@@ -168,6 +168,12 @@ impl CloudletNode {
         self.inner.busy_cores(std::time::Instant::now())
     }
 
+    /// CPU time booked on the node's cores and not run yet, summed over
+    /// the cores (the queue in front of them, in work).
+    pub fn cpu_backlog(&self) -> std::time::Duration {
+        self.inner.cpu_backlog(std::time::Instant::now())
+    }
+
     /// Runs `request` as the `Execute` RPC does, for a caller in this
     /// process (no gRPC hop, no encoding): the request reached the node at
     /// `arrived` in the emulated world (at most now; a caller that woke

@@ -88,6 +88,18 @@ impl Inner {
         cores.iter().filter(|&&free| free > now).count() as u32
     }
 
+    /// CPU time booked on the cores past `now`, summed over the cores.
+    pub(super) fn cpu_backlog(&self, now: Instant) -> Duration {
+        let cores = self
+            .cores_free_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        cores
+            .iter()
+            .map(|free| free.saturating_duration_since(now))
+            .sum()
+    }
+
     /// Changes the state with `change`, then wakes the waiting requests.
     pub(super) fn change<T>(&self, change: impl FnOnce(&mut NodeState) -> T) -> T {
         let result = change(&mut self.lock());

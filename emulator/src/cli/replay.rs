@@ -21,17 +21,26 @@ pub struct UiArgs {
     /// loopback needs --token (or --token-file).
     #[arg(long, value_name = "ADDR")]
     pub ui: Option<SocketAddr>,
-    /// The live view then needs `?token=TOKEN` (or `authorization: Bearer
-    /// TOKEN`).
-    #[arg(long, requires = "ui")]
+    /// The live view (and `run`'s --metrics-listen) then needs
+    /// `?token=TOKEN` (or `authorization: Bearer TOKEN`).
+    #[arg(long)]
     pub token: Option<String>,
     /// Like --token, read from this file (its text without the last line
     /// break).
-    #[arg(long, conflicts_with = "token", requires = "ui")]
+    #[arg(long, conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
 }
 
 impl UiArgs {
+    /// Refuses --token (or --token-file) with nothing to guard: neither
+    /// --ui nor `other` (`run`'s --metrics-listen) given.
+    pub fn refuse_unused_token(&self, other: bool) -> anyhow::Result<()> {
+        if (self.token.is_some() || self.token_file.is_some()) && self.ui.is_none() && !other {
+            anyhow::bail!("--token and --token-file apply to --ui (or run's --metrics-listen)");
+        }
+        Ok(())
+    }
+
     /// The token, read from --token-file when given.
     pub fn token(&self) -> anyhow::Result<Option<String>> {
         match &self.token_file {

@@ -66,6 +66,12 @@ pub struct RunArgs {
     /// output folder is then replayed at --speed.
     #[command(flatten)]
     pub ui: super::replay::UiArgs,
+    /// Real clock only: serve Prometheus metrics at `/metrics` on this
+    /// address (docs/serve.md, "Metrics"); port 0 picks a free one
+    /// (printed on stderr). An address other than loopback needs --token
+    /// (or --token-file), which every scrape must then carry.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// The clock of `mcc-emu run`.
@@ -87,6 +93,7 @@ pub fn load_scenario(path: Option<&std::path::Path>) -> anyhow::Result<Scenario>
 
 /// Runs `mcc-emu run`.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    args.ui.refuse_unused_token(args.metrics_listen.is_some())?;
     let mut scenario = load_scenario(args.scenario.as_deref())?;
     if let Some(seed) = args.seed {
         scenario.settings.seed = seed;
@@ -113,6 +120,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
                 super::replay::check_replay_speed(speed)?;
             }
             args.nodes.refuse_without_real_clock()?;
+            if args.metrics_listen.is_some() {
+                anyhow::bail!(
+                    "--metrics-listen applies to --clock real only (the virtual clock runs \
+                     faster than anyone could scrape it)"
+                );
+            }
             if args.no_requests && args.ui.ui.is_some() {
                 anyhow::bail!(
                     "--no-requests and --ui do not go together on the virtual clock: the \
@@ -149,11 +162,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?;
             args.nodes.apply_node_list(&mut scenario)?;
             let nodes = args.nodes.launch()?;
-            let ui = match args.ui.ui {
-                Some(address) => Some((address, args.ui.token()?)),
-                None => None,
-            };
-            run_real(scenario.clone(), &out, speed, nodes, progress, ui)?
+            let token = args.ui.token()?;
+            let ui = args.ui.ui.map(|address| (address, token.clone()));
+            let metrics = args.metrics_listen.map(|address| (address, token));
+            run_real(scenario.clone(), &out, speed, nodes, progress, ui, metrics)?
         }
     };
     if args.json {
@@ -273,7 +285,12 @@ pub fn run_real(
     nodes: crate::realclock::NodeLaunch,
     progress: bool,
     ui: Option<(std::net::SocketAddr, Option<String>)>,
+    metrics: Option<(std::net::SocketAddr, Option<String>)>,
 ) -> anyhow::Result<Summary> {
+    if let Some((address, token)) = &metrics {
+        crate::serve::auth::check_listen_address(*address, token.as_deref())
+            .map_err(|e| anyhow::anyhow!("--metrics-listen {address}: {e}"))?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -294,6 +311,36 @@ pub fn run_real(
         }
         None => None,
     };
+    // The recorder before the edge (its handles are taken when it starts);
+    // the edge is handed to the endpoint once it runs.
+    let running: std::sync::Arc<std::sync::Mutex<Option<crate::realclock::RealEdge>>> =
+        Default::default();
+    let metrics_server = match &metrics {
+        Some((address, token)) => {
+            let recorder = crate::metrics_http::install("--metrics-listen")?;
+            let running = running.clone();
+            let refresh: crate::metrics_http::Refresh = std::sync::Arc::new(move || {
+                let edge = running
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
+                Box::pin(async move {
+                    if let Some(edge) = edge {
+                        edge.publish_metrics();
+                    }
+                })
+            });
+            let server = runtime.block_on(crate::metrics_http::MetricsServer::start(
+                *address,
+                token.as_deref(),
+                recorder,
+                refresh,
+            ))?;
+            eprintln!("mcc-emu: metrics on http://{}/metrics", server.address);
+            Some(server)
+        }
+        None => None,
+    };
     let mut watcher = None;
     let summary = runtime.block_on(crate::realclock::run::run_scenario_watched(
         scenario,
@@ -307,6 +354,9 @@ pub fn run_real(
             }
         },
         |edge| {
+            *running
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(edge.clone());
             if let Some((_, feed)) = &view {
                 watcher = Some(tokio::spawn(crate::ui::live::watch_edge(
                     edge.clone(),
@@ -317,6 +367,9 @@ pub fn run_real(
     ));
     if let Some(watcher) = watcher {
         watcher.abort();
+    }
+    if let Some(server) = metrics_server {
+        runtime.block_on(async move { server.stop() });
     }
     if let Some((server, feed)) = view {
         feed.close();

@@ -50,6 +50,11 @@ pub struct ServeArgs {
     /// --listen applies to it, with the same --token.
     #[arg(long, value_name = "ADDR")]
     pub ui: Option<SocketAddr>,
+    /// Serve Prometheus metrics at `/metrics` on this address (docs/serve.md,
+    /// "Metrics"); port 0 picks a free one (printed on stderr). The token
+    /// rule of --listen applies to it, with the same --token.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Runs `mcc-emu serve` until Ctrl-C (or SIGTERM), then stops the edge and
@@ -64,6 +69,15 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
         auth::check_listen_address(ui, args.token.as_deref())
             .map_err(|e| anyhow::anyhow!("--ui {ui}: {e}"))?;
     }
+    if let Some(address) = args.metrics_listen {
+        auth::check_listen_address(address, args.token.as_deref())
+            .map_err(|e| anyhow::anyhow!("--metrics-listen {address}: {e}"))?;
+    }
+    // Before any edge or node starts: their handles are taken then.
+    let recorder = args
+        .metrics_listen
+        .map(|_| crate::metrics_http::install("--metrics-listen"))
+        .transpose()?;
     let mut scenario = super::run::load_scenario(args.scenario.as_deref())?;
     crate::realclock::clock::check_speed("--speed", args.speed, scenario.settings.mobility_step_ns)
         .map_err(anyhow::Error::msg)?;
@@ -115,6 +129,32 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
             }
             _ => None,
         };
+        let metrics = match (args.metrics_listen, recorder) {
+            (Some(address), Some(recorder)) => {
+                let service = service.clone();
+                let refresh: crate::metrics_http::Refresh = std::sync::Arc::new(move || {
+                    let service = service.clone();
+                    Box::pin(async move {
+                        if let Some(edge) = service.running_edge().await {
+                            edge.publish_metrics();
+                        }
+                    })
+                });
+                let server = crate::metrics_http::MetricsServer::start(
+                    address,
+                    args.token.as_deref(),
+                    recorder,
+                    refresh,
+                )
+                .await?;
+                eprintln!(
+                    "mcc-emu serve: metrics on http://{}/metrics",
+                    server.address
+                );
+                Some(server)
+            }
+            _ => None,
+        };
         // Scripts and tests read this line to find the port.
         println!("listening on {bound}");
         std::io::stdout().flush().context("writing to stdout")?;
@@ -149,6 +189,9 @@ pub fn run(mut args: ServeArgs) -> anyhow::Result<()> {
         if let Some((server, feed, watcher)) = view {
             watcher.abort();
             feed.close();
+            server.stop();
+        }
+        if let Some(server) = metrics {
             server.stop();
         }
         if let Some(s) = summary {

@@ -225,11 +225,8 @@ pub(super) struct EdgeState {
     pub registering: BTreeSet<String>,
     pub vms: Vec<VmState>,
     pub memory_used_bytes: Vec<u64>,
-    /// Requests sent to each cloudlet and not answered yet.
-    pub host_load: Vec<u64>,
     pub policy: Box<dyn PlacementPolicy + Send>,
     pub scratch: PlacementScratch,
-    pub sink: Option<RecordWriter>,
     pub outputs: Option<RunFiles>,
     pub totals: Totals,
     /// Scenario time the edge has covered (the last tick).
@@ -253,10 +250,23 @@ pub(super) struct Shared {
     pub ap_index: ApIndex,
     pub runtime: tokio::runtime::Handle,
     pub state: Mutex<EdgeState>,
+    /// Where the records go (the output files' writer, which works out
+    /// their energy too); `None` without outputs. A lock of its own, so
+    /// that requests write their records without holding the edge's: taken
+    /// alone, or inside the edge's lock (handovers, migrations, new
+    /// devices, whose order with the edge's state matters), never the
+    /// other way round.
+    pub sink: Mutex<Option<RecordWriter>>,
+    /// Requests sent to each cloudlet and not answered yet (the placement
+    /// view's CPU backlog): counters of their own, so that a request counts
+    /// itself in and out without the edge's lock.
+    pub host_load: Vec<std::sync::atomic::AtomicU64>,
+    /// The Prometheus metrics' handles (`metrics.rs`).
+    pub metrics: super::metrics::EdgeMetrics,
     pub events: broadcast::Sender<EdgeEvent>,
     /// Every finished request's record, for watchers (the live view); the
     /// outputs get theirs from the sink, never from here.
-    pub requests: broadcast::Sender<crate::output::RequestRecord>,
+    pub requests: super::tap::RequestTap,
     /// The device and tick loops, aborted at shutdown.
     pub loops: Mutex<Vec<JoinHandle<()>>>,
     /// How many of those loops are still running.
@@ -294,6 +304,23 @@ impl Shared {
         lock(&self.state)
     }
 
+    /// Requests sent to each cloudlet and not answered yet, now.
+    pub fn host_loads(&self) -> Vec<u64> {
+        self.host_load
+            .iter()
+            .map(|n| n.load(std::sync::atomic::Ordering::Relaxed))
+            .collect()
+    }
+
+    /// Hands the sink, if the edge writes outputs, to `write`. Takes the
+    /// sink's lock: call it with the edge's lock held or not, never the
+    /// other way round.
+    pub fn record(&self, write: impl FnOnce(&mut RecordWriter)) {
+        if let Some(sink) = lock(&self.sink).as_mut() {
+            write(sink);
+        }
+    }
+
     /// The radio model and its cells, with a `[radio]` section.
     pub fn radio(&self) -> Option<(&RadioModel, &WallRadio)> {
         self.scenario.world.radio.as_ref().zip(self.radio.as_ref())
@@ -317,7 +344,7 @@ impl Shared {
     /// Offers a finished request to watchers; nobody listening is fine,
     /// and a watcher that falls behind loses the oldest.
     pub fn tap_request(&self, record: crate::output::RequestRecord) {
-        let _ = self.requests.send(record);
+        self.requests.offer(record);
     }
 
     pub fn emit(&self, event: EdgeEvent) {
@@ -407,8 +434,8 @@ impl Shared {
         }
         let index = state.devices.len() as u32;
         state.by_name.insert(name.clone(), index);
-        if !named_in_outputs && let Some(sink) = state.sink.as_mut() {
-            sink.add_device(name.clone(), vm_id.clone());
+        if !named_in_outputs {
+            self.record(|sink| sink.add_device(name.clone(), vm_id.clone()));
         }
         state.devices.push(DeviceState {
             name,
@@ -520,14 +547,14 @@ impl Shared {
         };
         let to = d.attachment.ap;
         let name = d.name.clone();
-        if let Some(sink) = state.sink.as_mut() {
+        self.record(|sink| {
             sink.handover(HandoverRecord {
                 time_ns: now_ns,
                 device,
                 from,
                 to,
             });
-        }
+        });
         self.emit(EdgeEvent::Handover {
             time_ns: now_ns,
             device: name,
@@ -680,7 +707,7 @@ impl RealEdge {
             None => (None, None),
         };
         let (events, _) = broadcast::channel(1024);
-        let (requests, _) = broadcast::channel(REQUEST_TAP_CAPACITY);
+        let requests = super::tap::RequestTap::new(REQUEST_TAP_CAPACITY);
         let cloudlets = world.cloudlets.len();
         let state = EdgeState {
             devices: Vec::new(),
@@ -688,10 +715,8 @@ impl RealEdge {
             registering: BTreeSet::new(),
             vms: Vec::new(),
             memory_used_bytes: vec![0; cloudlets],
-            host_load: vec![0; cloudlets],
             policy,
             scratch: PlacementScratch::default(),
-            sink,
             outputs,
             totals: Totals::default(),
             covered_ns: 0,
@@ -713,6 +738,9 @@ impl RealEdge {
             ap_index,
             runtime: tokio::runtime::Handle::current(),
             state: Mutex::new(state),
+            sink: Mutex::new(sink),
+            host_load: (0..cloudlets).map(|_| Default::default()).collect(),
+            metrics: super::metrics::EdgeMetrics::register(),
             events,
             requests,
             loops: Mutex::new(Vec::new()),
@@ -904,8 +932,24 @@ impl RealEdge {
     /// Every request as it finishes (the record requests.csv gets), for
     /// watchers such as the live view; a receiver that falls behind loses
     /// the oldest ([`REQUEST_TAP_CAPACITY`] are kept), the outputs never.
-    pub fn subscribe_requests(&self) -> broadcast::Receiver<crate::output::RequestRecord> {
+    pub fn subscribe_requests(&self) -> super::tap::TapReceiver {
         self.shared.requests.subscribe()
+    }
+
+    /// Copies the figures the edge keeps, rather than records as they
+    /// happen, into the process's metrics registry (a scrape calls it just
+    /// before the render): each cloudlet's requests in flight and the
+    /// in-process nodes' own figures (`realclock::metrics`).
+    pub fn publish_metrics(&self) {
+        let shared = &self.shared;
+        for (i, n) in shared.host_loads().into_iter().enumerate() {
+            let cloudlet = shared.cloudlet_name(i as u32);
+            metrics::gauge!(super::metrics::CLOUDLET_IN_FLIGHT, "cloudlet" => cloudlet)
+                .set(n as f64);
+            if let Some(local) = shared.nodes.get(i as u32).and_then(|n| n.local.as_ref()) {
+                mcc_cloudlet::node::metrics::publish(local);
+            }
+        }
     }
 
     /// Whether `self` and `other` are the same edge (not two runs).
@@ -937,7 +981,7 @@ impl RealEdge {
         EdgeView {
             time_ns,
             devices,
-            in_flight: state.host_load.clone(),
+            in_flight: self.shared.host_loads(),
         }
     }
 
@@ -984,7 +1028,7 @@ impl RealEdge {
                 now_ns
             };
             let summary = shared.summary(&state, interrupted || !drained, wall_s);
-            (summary, state.sink.take(), state.outputs.take())
+            (summary, lock(&shared.sink).take(), state.outputs.take())
         };
         if let (Some(sink), Some(outputs)) = (sink, outputs) {
             outputs

@@ -142,11 +142,11 @@ impl Shared {
         // The queue counts requests, not their sizes: each costs the
         // fleet's mean CPU time.
         let cpu_ns = world.mean_cpu_ns();
-        let backlog: Vec<u64> = state
-            .host_load
-            .iter()
+        let backlog: Vec<u64> = self
+            .host_loads()
+            .into_iter()
             .zip(&world.cloudlets)
-            .map(|(&n, c)| n.saturating_mul(cpu_ns) / u64::from(c.cpu_cores.max(1)))
+            .map(|(n, c)| n.saturating_mul(cpu_ns) / u64::from(c.cpu_cores.max(1)))
             .collect();
         let EdgeState {
             scratch,
@@ -246,6 +246,7 @@ impl Shared {
             v.migrating_to = Some(to);
         }
         let from = current.host;
+        self.metrics.migration(super::metrics::Phase::Start);
         self.emit(EdgeEvent::MigrationStarted {
             time_ns: now_ns,
             vm: current.id.clone(),
@@ -356,9 +357,8 @@ impl Shared {
                     failure: None,
                     energy: None,
                 };
-                if let Some(sink) = state.sink.as_mut() {
-                    sink.migration(record);
-                }
+                self.record(|sink| sink.migration(record));
+                self.metrics.migration(super::metrics::Phase::Done);
                 self.emit(EdgeEvent::MigrationDone {
                     time_ns: now_ns,
                     vm: vm_id,
@@ -393,13 +393,12 @@ impl Shared {
                     bytes: 0,
                     energy: None,
                 };
-                if let Some(sink) = state.sink.as_mut() {
-                    sink.migration(record);
-                }
+                self.record(|sink| sink.migration(record));
                 drop(state);
                 // Either side may have died: each is checked.
                 self.suspect(from, &error);
                 self.suspect(to, &error);
+                self.metrics.migration(super::metrics::Phase::Aborted);
                 self.emit(EdgeEvent::MigrationFailed {
                     time_ns: now_ns,
                     vm: vm_id,

@@ -22,6 +22,7 @@
 //! to the total.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use mcc_cloudlet::node::error::MOVED_TO_HOST_KEY;
@@ -95,6 +96,19 @@ struct Exchange {
     access: Duration,
     /// The device lost its radio link before the answer reached its cell.
     lost: bool,
+    /// When the answer is back at the device in the emulated world (the
+    /// last wait's deadline): what the wall clock adds after it is the
+    /// emulator's own delay.
+    due: Instant,
+}
+
+/// When and how a request left its device: what its answer's radio hop
+/// needs to read the device's link as the model has it then.
+#[derive(Debug, Clone, Copy)]
+struct Sent {
+    at: Instant,
+    ns: u64,
+    link: Option<LinkQuality>,
 }
 
 /// How an attempt's request crosses the wireless hop.
@@ -137,7 +151,11 @@ impl RealEdge {
     /// RESOURCE_EXHAUSTED (with a retry hint) over a limit. Nothing is
     /// allocated for a refused request.
     pub fn admit_request(&self, device_id: &str) -> Result<Admitted, RealClockError> {
-        let global = self.shared.in_flight.admit_global()?;
+        let refused = |e: RealClockError| {
+            self.shared.metrics.refused();
+            e
+        };
+        let global = self.shared.in_flight.admit_global().map_err(refused)?;
         let (device, counter) = {
             let state = self.shared.lock();
             let device = *state
@@ -151,7 +169,11 @@ impl RealEdge {
                 .ok_or_else(|| RealClockError::internal(format!("no device {device}")))?;
             (device, counter)
         };
-        let device_slot = self.shared.in_flight.admit_device(device_id, &counter)?;
+        let device_slot = self
+            .shared
+            .in_flight
+            .admit_device(device_id, &counter)
+            .map_err(refused)?;
         Ok(Admitted {
             shared: self.shared.clone(),
             device,
@@ -188,6 +210,20 @@ pub(super) struct PreparedRequest {
     request_id: u64,
     device_name: String,
     vm: VmState,
+    /// A scenario device's uplink, announced on its cell in the engine's
+    /// order (with a `[radio]` section; `radio.rs`): the request counts
+    /// from its due instant and books its uplink in turn.
+    turn: Option<super::radio::Announced>,
+}
+
+impl PreparedRequest {
+    /// Announces the uplink of a scenario device's request due at `due`
+    /// on its cell (with a `[radio]` section and coverage; else nothing).
+    pub(super) fn announce_uplink(&mut self, shared: &Shared, due: Instant) {
+        if let (Some(radio), Some(ap)) = (&shared.radio, self.ap) {
+            self.turn = Some(radio.announce(ap, Direction::Up, due, u64::from(self.device)));
+        }
+    }
 }
 
 impl Shared {
@@ -240,6 +276,7 @@ impl Shared {
             request_id,
             device_name: d.name.clone(),
             vm,
+            turn: None,
         })
     }
 
@@ -253,6 +290,7 @@ impl Shared {
             return Err(RealClockError::precondition("the edge is shutting down"));
         }
         let _pending = PendingGuard::new(self);
+        let _in_flight = self.metrics.in_flight();
         let PreparedRequest {
             device,
             sent_ns,
@@ -261,10 +299,14 @@ impl Shared {
             request_id,
             device_name,
             vm,
+            turn,
         } = prepared;
         let sent_at = Duration::from_nanos(sent_ns);
         let bytes = request.payload.len() as u64;
-        let started = Instant::now();
+        // A request with an announced uplink was due at its instant.
+        let started = turn
+            .as_ref()
+            .map_or_else(Instant::now, super::radio::Announced::at);
         // A VM being restarted after its node died: the request waits.
         let (vm, restart_wait) = match vm.restarting.clone() {
             None => (vm, Duration::ZERO),
@@ -275,10 +317,17 @@ impl Shared {
         };
         let sent = started + restart_wait;
         // In range of the site but too weak a signal to decode: no coverage.
-        let uplink = ap.and_then(|ap| self.uplink(ap, link.as_ref(), bytes, sent));
+        let uplink = match (ap, turn) {
+            // Waited for a restart: the turn is long past, booked now.
+            (Some(_), Some(turn)) if restart_wait.is_zero() => {
+                self.uplink_in_turn(turn, link.as_ref(), bytes).await
+            }
+            (Some(ap), _) => self.uplink(ap, link.as_ref(), bytes, sent),
+            (None, _) => None,
+        };
         let (Some(ap), Some(mut uplink)) = (ap, uplink) else {
             let record = RequestRecord::no_coverage(sent_ns, device);
-            self.finish(record, false, false);
+            self.finish(record, false, false, None);
             return Ok(EdgeAnswer {
                 request_id,
                 host_id: String::new(),
@@ -301,6 +350,11 @@ impl Shared {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
         };
+        let sent_info = Sent {
+            at: sent,
+            ns: sent_ns,
+            link,
+        };
         let mut host = vm.host;
         let mut handoff = vm.handoff.filter(|&h| h != host);
         let mut redirects = 0;
@@ -319,9 +373,12 @@ impl Shared {
                 uplink = again;
             }
             let result = match handoff {
-                None => self.exchange(ap, device, host, &message, uplink).await,
+                None => {
+                    self.exchange(ap, device, host, &message, uplink, &sent_info)
+                        .await
+                }
                 Some(other) => {
-                    self.dual_exchange(ap, device, [host, other], &message, uplink)
+                    self.dual_exchange(ap, device, [host, other], &message, uplink, &sent_info)
                         .await
                 }
             };
@@ -372,6 +429,8 @@ impl Shared {
             Duration::ZERO
         };
         let total = started.elapsed() + never;
+        // What the wall clock added after the answer was due back.
+        let added = Instant::now().saturating_duration_since(exchange.due);
         let response = &exchange.response;
         let access = exchange.access + never;
         let queueing = Duration::from_micros(response.queue_us);
@@ -434,7 +493,13 @@ impl Shared {
                 .map(|other| if answered_by == other { host } else { other }),
             device_energy_uj: 0,
         };
-        self.finish(record, dual && answered_by != vm.host, redirects > 0);
+        let answer = (outcome == Outcome::Ok && !exchange.lost).then_some((total, added));
+        self.finish(
+            record,
+            dual && answered_by != vm.host,
+            redirects > 0,
+            answer,
+        );
         Ok(EdgeAnswer {
             request_id,
             host_id: self.cloudlet_name(answered_by),
@@ -455,6 +520,7 @@ impl Shared {
             RequestRecord::unanswered(sent_ns, device, host),
             false,
             false,
+            None,
         );
     }
 
@@ -484,21 +550,31 @@ impl Shared {
         }
     }
 
-    /// Counts and records one finished request.
-    fn finish(&self, record: RequestRecord, by_peer: bool, redirected: bool) {
+    /// Counts and records one finished request: the counts under the
+    /// edge's lock, the record (and its energy, worked out by the sink)
+    /// under the sink's alone, so requests finishing do not hold up the
+    /// edge while the meter runs; the metrics (`answer`: its delay and what
+    /// the emulator added, for an answer) lock-free.
+    fn finish(
+        &self,
+        record: RequestRecord,
+        by_peer: bool,
+        redirected: bool,
+        answer: Option<(Duration, Duration)>,
+    ) {
+        self.metrics.ended(record.outcome, answer);
         let sla_ns = self.scenario.settings.sla_ns;
-        let mut state = self.lock();
-        let totals = &mut state.totals;
-        totals.answered_by_handoff_peer += u64::from(by_peer);
-        totals.redirected += u64::from(redirected);
-        totals.run.requests += 1;
-        totals
-            .run
-            .count_outcome(record.outcome, record.total_ns, sla_ns);
-        if let Some(sink) = state.sink.as_mut() {
-            sink.request(record);
+        {
+            let mut state = self.lock();
+            let totals = &mut state.totals;
+            totals.answered_by_handoff_peer += u64::from(by_peer);
+            totals.redirected += u64::from(redirected);
+            totals.run.requests += 1;
+            totals
+                .run
+                .count_outcome(record.outcome, record.total_ns, sla_ns);
         }
-        drop(state);
+        self.record(|sink| sink.request(record));
         self.tap_request(record);
     }
 
@@ -511,9 +587,10 @@ impl Shared {
         [host, other]: [u32; 2],
         message: &ExecuteRequest,
         uplink: Uplink,
+        sent: &Sent,
     ) -> Result<Exchange, Failure> {
-        let first = self.exchange(ap, device, host, message, uplink);
-        let second = self.exchange(ap, device, other, message, uplink);
+        let first = self.exchange(ap, device, host, message, uplink, sent);
+        let second = self.exchange(ap, device, other, message, uplink, sent);
         tokio::pin!(first, second);
         tokio::select! {
             result = &mut first => match result {
@@ -548,17 +625,59 @@ impl Shared {
         })
     }
 
-    /// When a `bytes`-long answer to device `device`, leaving the backbone
-    /// at `at`, is over the radio hop of cell `ap`, with the device's link
-    /// now; `None`: it has none (the answer is lost).
-    fn downlink(&self, ap: u32, device: u32, bytes: u64, at: Instant) -> Option<Instant> {
+    /// The wireless hop of a `bytes`-long request whose uplink was
+    /// announced (`turn`), booked after those announced before it.
+    async fn uplink_in_turn(
+        &self,
+        turn: super::radio::Announced,
+        link: Option<&LinkQuality>,
+        bytes: u64,
+    ) -> Option<Uplink> {
         let (model, radio) = self.radio()?;
-        let link = self
-            .lock()
-            .devices
-            .get(device as usize)
-            .and_then(|d| d.link.current())?;
-        radio.transfer(model, ap, Direction::Down, &link, bytes, at)
+        let at = turn.at();
+        let done = turn.transfer(radio, model, || link.cloned(), bytes).await?;
+        Some(Uplink::Radio {
+            done,
+            access: done.saturating_duration_since(at),
+        })
+    }
+
+    /// When a `bytes`-long answer to device `device`, `announced` on its
+    /// cell for `back`, the instant it leaves the backbone, is over the
+    /// radio hop (booked in the model's order, see `radio.rs`); `None`: the
+    /// device has no link (the answer is lost).
+    ///
+    /// The link is the one the model has at that instant: network delays
+    /// are not scaled by the speed, so the answer reaches the cell
+    /// `back - sent.at` of scenario time after the send, and the device's
+    /// link changes only at mobility steps. With no step in between it is
+    /// the link the request left with (at `--speed 20` a 13 ms answer took
+    /// 260 ms of scenario time on the wall clock: reading the link then
+    /// read the next step's, and a request beat the model by a transfer);
+    /// across a step, the link the edge has now.
+    async fn downlink(
+        &self,
+        announced: Option<super::radio::Announced>,
+        device: u32,
+        bytes: u64,
+        sent: &Sent,
+        back: Instant,
+    ) -> Option<Instant> {
+        let (model, radio) = self.radio()?;
+        let step_ns = self.scenario.settings.mobility_step_ns.max(1);
+        let back_ns = sent
+            .ns
+            .saturating_add(nanos(back.saturating_duration_since(sent.at)));
+        let link = || {
+            if back_ns / step_ns == sent.ns / step_ns {
+                return sent.link;
+            }
+            self.lock()
+                .devices
+                .get(device as usize)
+                .and_then(|d| d.link.current())
+        };
+        announced?.transfer(radio, model, link, bytes).await
     }
 
     /// One attempt: to `host` over the wireless hop (`uplink`) and the
@@ -570,6 +689,7 @@ impl Shared {
         host: u32,
         message: &ExecuteRequest,
         uplink: Uplink,
+        sent: &Sent,
     ) -> Result<Exchange, Failure> {
         let no_route = || {
             Failure::Error(RealClockError::internal(format!(
@@ -594,15 +714,19 @@ impl Shared {
             }
         };
         let _load = LoadGuard::new(self, host);
-        let answer = execute(node, message.clone(), arrived, self.radio.is_none()).await;
+        let answer = execute(node, message.clone(), arrived).await;
         drop(_load);
         match answer {
             Ok((response, left)) => {
                 let bytes = response.payload.len() as u64;
-                let (down_access, lost) = if self.radio.is_none() {
+                let (down_access, lost, due) = if self.radio.is_none() {
                     let down = down_path.transmit_at(left, bytes).await;
                     let hops = down.hops.len();
-                    (down.delay_of(hops.saturating_sub(1)..hops), false)
+                    (
+                        down.delay_of(hops.saturating_sub(1)..hops),
+                        false,
+                        down.arrive,
+                    )
                 } else {
                     let back = down_path.reserve_at(left, bytes).arrive;
                     // The cell is booked when the answer reaches it, so that
@@ -610,13 +734,20 @@ impl Shared {
                     // an answer with a long way back (or a long CPU time
                     // still to run) would take the cell before one that
                     // reaches it earlier, and that one would beat the model.
+                    // Announced now, it books after every answer due at the
+                    // cell before it, however late their timers wake
+                    // (`radio.rs`).
+                    let announced = self
+                        .radio
+                        .as_ref()
+                        .map(|r| r.announce(ap, Direction::Down, back, u64::from(device)));
                     self.timer.sleep_until(back).await;
-                    match self.downlink(ap, device, bytes, back) {
+                    match self.downlink(announced, device, bytes, sent, back).await {
                         Some(done) => {
                             self.timer.sleep_until(done).await;
-                            (done.saturating_duration_since(back), false)
+                            (done.saturating_duration_since(back), false, done)
                         }
-                        None => (Duration::ZERO, true),
+                        None => (Duration::ZERO, true, back),
                     }
                 };
                 if killed_before(node, left) {
@@ -627,6 +758,7 @@ impl Shared {
                     response,
                     access: up_access + down_access,
                     lost,
+                    due,
                 })
             }
             Err(status) => Err(failure(node, status)),
@@ -672,20 +804,18 @@ fn failure(node: &super::nodes::Node, status: tonic::Status) -> Failure {
 /// leaves the host in the emulated world (for a node elsewhere, when its
 /// answer came back).
 ///
-/// In a world with a radio model (`direct` false) the node in this process
-/// is still called over loopback gRPC: there the radio cells are booked
-/// in the order requests reach them on the wall clock, which can differ
-/// from the model's order by the timer's lateness, and without the gRPC
-/// hop's fixed cost a request could beat the model by one cell transfer
-/// (0.6-0.9 ms measured by `real_clock_agrees`'s radio case; issue #16).
+/// With a radio model too: the cells book answers in the model's order
+/// whatever the timers' lateness (`radio.rs`), which the loopback gRPC
+/// hop's fixed cost used to stand in for (without either, a request beat
+/// the model by one cell transfer, 0.6-0.9 ms, in `real_clock_agrees`'s
+/// radio case).
 async fn execute(
     node: &super::nodes::Node,
     message: ExecuteRequest,
     arrived: Instant,
-    direct: bool,
 ) -> Result<(ExecuteResponse, Instant), tonic::Status> {
     let local = match &node.local {
-        Some(local) if direct => local,
+        Some(local) => local,
         _ => {
             let answer = node.client.clone().execute(message).await?;
             return Ok((answer.into_inner(), Instant::now()));
@@ -717,8 +847,8 @@ struct LoadGuard<'a> {
 
 impl<'a> LoadGuard<'a> {
     fn new(shared: &'a Shared, host: u32) -> Self {
-        if let Some(n) = shared.lock().host_load.get_mut(host as usize) {
-            *n += 1;
+        if let Some(n) = shared.host_load.get(host as usize) {
+            n.fetch_add(1, Ordering::Relaxed);
         }
         Self { shared, host }
     }
@@ -726,8 +856,8 @@ impl<'a> LoadGuard<'a> {
 
 impl Drop for LoadGuard<'_> {
     fn drop(&mut self) {
-        if let Some(n) = self.shared.lock().host_load.get_mut(self.host as usize) {
-            *n = n.saturating_sub(1);
+        if let Some(n) = self.shared.host_load.get(self.host as usize) {
+            n.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }

@@ -130,9 +130,17 @@ async fn device_loop(shared: Arc<Shared>, device: u32, end_ns: u64) {
     loop {
         shared.timer.sleep_until(shared.clock.wall_at(at)).await;
         shared.tick_gate.ticks_through(at).await;
+        if shared.radio.is_some() {
+            // Every earlier request announced first: the cells book the
+            // uplinks in the engine's order (`radio.rs`).
+            shared.tick_gate.devices_before(at).await;
+        }
         // The attachment is read here, in the gate's order; the exchange
         // runs in its own task.
-        let prepared = shared.prepare_request(device, at);
+        let mut prepared = shared.prepare_request(device, at);
+        if let Ok(prepared) = &mut prepared {
+            prepared.announce_uplink(&shared, shared.clock.wall_at(at));
+        }
         let next = at.saturating_add(clock.gap_ns());
         let more = next <= end_ns;
         shared

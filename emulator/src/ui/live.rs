@@ -6,16 +6,20 @@
 //! finished requests from the edge's bounded broadcasts (a watcher that
 //! falls behind loses the oldest; the loss is counted in the feed), the
 //! positions from [`RealEdge::view`] (one pass over the devices under the
-//! edge's lock, four times a second).
+//! edge's lock, four times a second). The finished requests are taken only
+//! while a page is open: with none, the edge's request tap has no
+//! receiver and costs its requests nothing ([`crate::realclock::tap`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast::{self, error::TryRecvError};
 
+use crate::realclock::tap::TapReceiver;
+
 use super::feed::Feed;
 use super::messages::{self, FrameDevice, FrameRequest, MAX_FRAME_REQUESTS};
-use crate::output::{Outcome, RequestRecord};
+use crate::output::Outcome;
 use crate::realclock::{EdgeEvent, RealEdge};
 use crate::serve::events::{EventContext, to_wire};
 use crate::serve::{ControlService, input};
@@ -28,7 +32,8 @@ pub const FRAME: Duration = Duration::from_millis(250);
 pub struct Watching {
     edge: RealEdge,
     events: broadcast::Receiver<EdgeEvent>,
-    requests: broadcast::Receiver<RequestRecord>,
+    /// The finished requests, while a page is open.
+    requests: Option<TapReceiver>,
     context: EventContext,
 }
 
@@ -41,7 +46,7 @@ impl Watching {
         };
         Self {
             events: edge.subscribe(),
-            requests: edge.subscribe_requests(),
+            requests: None,
             context,
             edge,
         }
@@ -67,10 +72,17 @@ impl Watching {
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
+        // The requests' tap is held only while a page reads: what finishes
+        // with no page open is drawn by nobody.
+        if feed.readers() == 0 {
+            self.requests = None;
+        } else if self.requests.is_none() {
+            self.requests = Some(self.edge.subscribe_requests());
+        }
         let mut records = Vec::new();
         let mut skipped = 0u64;
-        loop {
-            match self.requests.try_recv() {
+        while let Some(requests) = &mut self.requests {
+            match requests.try_recv() {
                 Ok(record) if records.len() < MAX_FRAME_REQUESTS => records.push(record),
                 Ok(_) => skipped += 1,
                 Err(TryRecvError::Lagged(n)) => skipped += n,

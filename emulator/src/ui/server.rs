@@ -118,7 +118,10 @@ fn router(served: Served) -> Router {
         .route("/events", get(events))
         .route("/stats.json", get(stats))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(served.clone(), check_token))
+        .layer(middleware::from_fn_with_state(
+            served.token.clone(),
+            check_token,
+        ))
         .with_state(served)
 }
 
@@ -160,9 +163,14 @@ async fn not_found() -> Response {
         .into_response()
 }
 
-/// Lets a request through only with the server's token, if it has one.
-async fn check_token(State(served): State<Served>, request: Request, next: Next) -> Response {
-    let Some(expected) = &served.token else {
+/// Lets a request through only with the server's token, if it has one
+/// (the live view's and the metrics endpoint's rule).
+pub(crate) async fn check_token(
+    State(token): State<Option<Arc<[u8]>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(expected) = &token else {
         return next.run(request).await;
     };
     let from_header = request
@@ -179,7 +187,7 @@ async fn check_token(State(served): State<Served>, request: Request, next: Next)
             if given.is_some() {
                 "wrong token\n"
             } else {
-                "this live view needs a token: open it with ?token=TOKEN (or send \
+                "this server needs a token: open it with ?token=TOKEN (or send \
                  `authorization: Bearer TOKEN`)\n"
             },
         )

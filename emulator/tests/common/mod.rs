@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses its own part
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -288,4 +289,36 @@ pub fn cloudlet_binary() -> PathBuf {
     let status = build.status().expect("cargo runs");
     assert!(status.success(), "cargo build -p mcc-cloudlet failed");
     exe.with_file_name(format!("cloudlet{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// `GET path` over HTTP/1.1 to `addr` with the `extra` header lines: the
+/// status, the headers (names in lower case) and the body.
+pub fn http_get(
+    addr: std::net::SocketAddr,
+    path: &str,
+    extra: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connects");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).expect("reads the answer");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a header block");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
 }

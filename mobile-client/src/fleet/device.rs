@@ -10,7 +10,7 @@ use mcc_proto::v1::{
 use tokio::time::Instant;
 
 use super::rows::{Breakdown, RequestRow};
-use super::{Client, FleetConfig, FleetError, Movement};
+use super::{Client, FleetConfig, FleetError, Movement, RowSender};
 use crate::arrivals::RequestClock;
 use crate::position::LatLon;
 use crate::random_waypoint::{RandomWaypoint, WaypointArea};
@@ -130,12 +130,16 @@ impl DevicePlan {
 
     /// Runs the device from `start` for the configured duration: position
     /// reports and requests on two tasks, then waits for the answers still
-    /// outstanding (each bounded by the request timeout).
+    /// outstanding (each bounded by the request timeout). Each request's
+    /// row goes to `rows` as it ends; `in_flight` counts the fleet's
+    /// requests in flight (bounded by [`super::MAX_IN_FLIGHT`]).
     pub(super) async fn run(
         self,
         client: Client,
         config: &FleetConfig,
         start: Instant,
+        rows: RowSender,
+        in_flight: InFlightCount,
     ) -> DeviceOutcome {
         let plan = std::sync::Arc::new(self);
         let positions = tokio::spawn(report_positions(
@@ -144,21 +148,19 @@ impl DevicePlan {
             config.clone(),
             start,
         ));
-        let rows = send_requests(plan, client, config, start).await;
+        send_requests(plan, client, config, start, rows, in_flight).await;
         let (position_errors, handovers) = positions
             .await
             .unwrap_or_else(|e| (vec![format!("position task failed: {e}")], 0));
         DeviceOutcome {
-            rows,
             position_errors,
             handovers,
         }
     }
 }
 
-/// What one device produced.
+/// What one device produced besides its rows.
 pub(super) struct DeviceOutcome {
-    pub(super) rows: Vec<RequestRow>,
     pub(super) position_errors: Vec<String>,
     pub(super) handovers: u64,
 }
@@ -195,46 +197,93 @@ async fn report_positions(
 }
 
 /// Sends requests at the configured arrivals until the duration is over,
-/// each on its own task; returns one row per request.
+/// each on its own task, which sends its row to `rows` when it ends.
 async fn send_requests(
     plan: std::sync::Arc<DevicePlan>,
     client: Client,
     config: &FleetConfig,
     start: Instant,
-) -> Vec<RequestRow> {
+    rows: RowSender,
+    fleet_in_flight: InFlightCount,
+) {
     let mut in_flight = tokio::task::JoinSet::new();
     let device = u32::try_from(plan.index).unwrap_or(u32::MAX);
     let mut clock = RequestClock::new(config.arrivals, config.rate_hz, config.seed, device);
     let duration = Duration::try_from_secs_f64(config.duration_s).unwrap_or(Duration::MAX);
     let mut at = Duration::from_nanos(clock.first_ns());
-    let mut rows = Vec::new();
     for request_id in 0u64.. {
         if at >= duration {
             break;
         }
         tokio::time::sleep_until(start + at).await;
-        // Take the rows of the requests answered meanwhile: a finished
-        // task keeps its whole future's memory until it is joined, which
-        // grew the client by gigabytes over a run at 10,000 requests/s.
-        while let Some(row) = in_flight.try_join_next() {
-            rows.extend(row.ok());
-        }
-        in_flight.spawn(send_one(
+        // Reap the requests answered meanwhile: a finished task keeps its
+        // whole future's memory until it is joined, which grew the client
+        // by gigabytes over a run at 10,000 requests/s.
+        while in_flight.try_join_next().is_some() {}
+        let Some(slot) = InFlightSlot::take(&fleet_in_flight) else {
+            // The fleet has its bound in flight: the request is not sent.
+            let _ = rows.send(not_sent(&plan, request_id, at)).await;
+            at = at.saturating_add(Duration::from_nanos(clock.gap_ns()));
+            continue;
+        };
+        let rows = rows.clone();
+        let one = send_one(
             plan.clone(),
             client.clone(),
             config.request,
             config.request_timeout,
             request_id,
             start,
-        ));
+        );
+        in_flight.spawn(async move {
+            let row = one.await;
+            drop(slot);
+            // The writer gone (it failed) is reported at the end.
+            let _ = rows.send(row).await;
+        });
         at = at.saturating_add(Duration::from_nanos(clock.gap_ns()));
     }
-    while let Some(row) = in_flight.join_next().await {
-        if let Ok(row) = row {
-            rows.push(row);
-        }
+    while in_flight.join_next().await.is_some() {}
+}
+
+/// The fleet's requests in flight, shared by its devices.
+pub(super) type InFlightCount = std::sync::Arc<std::sync::atomic::AtomicUsize>;
+
+/// One request in flight of the fleet's [`super::MAX_IN_FLIGHT`].
+struct InFlightSlot(InFlightCount);
+
+impl InFlightSlot {
+    /// A slot, or `None` when the fleet has its bound in flight.
+    fn take(count: &InFlightCount) -> Option<Self> {
+        use std::sync::atomic::Ordering;
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < super::MAX_IN_FLIGHT).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(count.clone()))
     }
-    rows
+}
+
+impl Drop for InFlightSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// The row of request `request_id` due at `at` (since the start) that was
+/// not sent: the fleet had its bound in flight.
+fn not_sent(plan: &DevicePlan, request_id: u64, at: Duration) -> RequestRow {
+    RequestRow {
+        device: plan.id.clone(),
+        device_index: plan.index,
+        request_id,
+        time_s: at.as_secs_f64(),
+        delay_ms: 0.0,
+        host: String::new(),
+        outcome: "not_sent".into(),
+        breakdown: None,
+    }
 }
 
 /// Sends one request and measures its delay on this process's clock.

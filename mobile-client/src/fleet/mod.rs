@@ -7,11 +7,13 @@
 //! emulator reports) and sends requests at the configured rate
 //! ([`arrivals`]), each on its own task so a slow answer never delays the
 //! next send. Every request becomes one [`rows::RequestRow`] with the delay
-//! the device measured; [`rows`] writes them sorted and atomically.
+//! the device measured, sent to the caller's channel as it ends;
+//! [`spool`] sorts them in flat memory and [`rows`] writes them atomically.
 
 mod connect;
 mod device;
 pub mod rows;
+pub mod spool;
 
 use std::time::Duration;
 
@@ -79,11 +81,27 @@ pub struct FleetConfig {
     pub request_timeout: Duration,
 }
 
-/// What a fleet run produced.
+/// Rows a fleet's requests may have ended and the caller not taken yet:
+/// beyond it the requests' tasks wait for the caller (their delay is
+/// measured already), so what waits is bounded.
+pub const ROW_BUFFER: usize = 4096;
+
+/// Most requests the whole fleet has in flight: 4,096, four times what
+/// `mcc-emu serve` admits at once (1,024; beyond that a request waits in
+/// this client's HTTP/2 queue or is refused). A request due beyond it is
+/// not sent and is a row with outcome `not_sent`: when the emulator (or
+/// this machine) falls behind, what the client holds stays bounded (a
+/// request in flight holds about 20 KB) instead of growing by every
+/// request it cannot send (a gigabyte in a minute at 10,000/s, measured).
+pub const MAX_IN_FLIGHT: usize = 4_096;
+
+/// Where a fleet sends its rows, one per request as it ends (in the order
+/// the answers come).
+pub type RowSender = tokio::sync::mpsc::Sender<RequestRow>;
+
+/// What a fleet run produced besides its rows.
 #[derive(Debug, Clone, Default)]
 pub struct FleetReport {
-    /// One row per request, sorted by device then request number.
-    pub rows: Vec<RequestRow>,
     /// Position reports the emulator refused or that failed, with why
     /// (the first few, and the count in `position_errors`).
     pub position_error_examples: Vec<String>,
@@ -136,8 +154,8 @@ impl FleetError {
 
 /// The ranges of the fleet's numbers (flags of `mobile-client`): each is
 /// checked before anything is allocated or sent, and a refusal names the
-/// flag and the range. The fleet keeps every request's row in memory until
-/// it writes them, so the rows a run would make are bounded too.
+/// flag and the range. The rows a run would make are bounded too, for the
+/// disk they take.
 pub mod limits {
     /// Most devices: 10,000 (each is a task, a trace and a connection's share).
     pub const MAX_DEVICES: u32 = 10_000;
@@ -151,7 +169,8 @@ pub mod limits {
     /// Shortest interval between position reports: 1 ms (the same granularity).
     pub const MIN_POSITION_INTERVAL_S: f64 = 1e-3;
     /// Most request rows a run may make (devices × rate × duration): ten
-    /// million, about 2 GB held in memory until they are written.
+    /// million, about 1.2 GB of CSV, and as much again spooled on disk
+    /// while they are sorted ([`super::spool`]; memory stays flat).
     pub const MAX_ROWS: f64 = 1e7;
     /// Largest payload or answer, in bytes: 1 MiB, the cloudlet node's limit.
     pub const MAX_BYTES: u64 = 1 << 20;
@@ -210,7 +229,7 @@ impl FleetConfig {
         if rows > limits::MAX_ROWS {
             return bad(format!(
                 "--devices × --rate × --duration-s would make about {rows:.3e} request rows; at \
-                 most {:.0e} are accepted (they are held in memory until written)",
+                 most {:.0e} are accepted (about 120 bytes each on disk, twice while sorted)",
                 limits::MAX_ROWS
             ));
         }
@@ -243,8 +262,10 @@ impl FleetConfig {
     }
 }
 
-/// Runs the fleet against the emulator and returns its rows, sorted.
-pub async fn run_fleet(config: FleetConfig) -> Result<FleetReport, FleetError> {
+/// Runs the fleet against the emulator; every request's row goes to `rows`
+/// as it ends ([`spool::spawn_sorter`] sorts them into a file). Returns
+/// once every request has ended and its row was taken.
+pub async fn run_fleet(config: FleetConfig, rows: RowSender) -> Result<FleetReport, FleetError> {
     config.validate()?;
     let client = connect(&config.emulator, config.token.as_deref()).await?;
     let area = device::emulator_area(&client, &config).await?;
@@ -269,15 +290,17 @@ pub async fn run_fleet(config: FleetConfig) -> Result<FleetReport, FleetError> {
     }
     let ids: Vec<String> = registered.iter().map(|d| d.id().to_owned()).collect();
     let mut tasks = tokio::task::JoinSet::new();
+    let in_flight = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for device in registered {
         let client = client.clone();
         let config = config.clone();
-        tasks.spawn(async move { device.run(client, &config, start).await });
+        let rows = rows.clone();
+        let in_flight = in_flight.clone();
+        tasks.spawn(async move { device.run(client, &config, start, rows, in_flight).await });
     }
     let mut report = FleetReport::default();
     while let Some(done) = tasks.join_next().await {
         let outcome = done.map_err(|e| FleetError::Task(e.to_string()))?;
-        report.rows.extend(outcome.rows);
         report.position_errors += outcome.position_errors.len() as u64;
         report.handovers += outcome.handovers;
         for e in outcome.position_errors {
@@ -287,7 +310,6 @@ pub async fn run_fleet(config: FleetConfig) -> Result<FleetReport, FleetError> {
         }
     }
     report.unregister_errors = unregister_all(&client, &ids).await;
-    rows::sort_rows(&mut report.rows);
     Ok(report)
 }
 

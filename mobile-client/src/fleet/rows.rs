@@ -1,7 +1,8 @@
 //! One row per request, and the CSV file they go to (sorted, written whole
-//! or not at all).
+//! or not at all; [`super::spool`] sorts them in flat memory).
 
-use std::io::Write;
+use std::fmt::Write as _;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 /// What happened to one request, as the device saw it.
@@ -54,46 +55,65 @@ pub fn sort_rows(rows: &mut [RequestRow]) {
 
 /// The CSV text of `rows` (in their order), header first.
 pub fn to_csv(rows: &[RequestRow]) -> String {
-    let mut out = String::with_capacity(64 * (rows.len() + 1));
-    out.push_str(HEADER);
-    out.push('\n');
+    let mut out = Vec::with_capacity(64 * (rows.len() + 1));
+    out.extend_from_slice(HEADER.as_bytes());
+    out.push(b'\n');
     for r in rows {
-        let b = r.breakdown;
-        let part =
-            |f: fn(&Breakdown) -> u64| b.as_ref().map(|b| f(b).to_string()).unwrap_or_default();
-        let line = [
-            csv_field(&r.device),
-            format!("{:.6}", r.time_s),
-            format!("{:.3}", r.delay_ms),
-            csv_field(&r.host),
-            csv_field(&r.outcome),
-            r.request_id.to_string(),
-            part(|b| b.access_us),
-            part(|b| b.backbone_us),
-            part(|b| b.queueing_us),
-            part(|b| b.processing_us),
-            part(|b| b.migration_stall_us),
-            part(|b| b.total_us),
-        ]
-        .join(",");
-        out.push_str(&line);
-        out.push('\n');
+        push_csv_line(r, &mut out);
     }
-    out
+    String::from_utf8(out).unwrap_or_default()
 }
 
-/// A field quoted when it holds a comma, a quote or a line break.
-fn csv_field(text: &str) -> String {
+/// Appends `r`'s CSV line (with its line break) to `out`.
+pub fn push_csv_line(r: &RequestRow, out: &mut Vec<u8>) {
+    let mut line = String::with_capacity(128);
+    push_field(&mut line, &r.device);
+    let _ = write!(line, ",{:.6},{:.3},", r.time_s, r.delay_ms);
+    push_field(&mut line, &r.host);
+    line.push(',');
+    push_field(&mut line, &r.outcome);
+    let _ = write!(line, ",{}", r.request_id);
+    match &r.breakdown {
+        Some(b) => {
+            let _ = write!(
+                line,
+                ",{},{},{},{},{},{}",
+                b.access_us,
+                b.backbone_us,
+                b.queueing_us,
+                b.processing_us,
+                b.migration_stall_us,
+                b.total_us
+            );
+        }
+        None => line.push_str(",,,,,,"),
+    }
+    line.push('\n');
+    out.extend_from_slice(line.as_bytes());
+}
+
+/// Appends a field, quoted when it holds a comma, a quote or a line break.
+fn push_field(line: &mut String, text: &str) {
     if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
+        line.push('"');
+        line.push_str(&text.replace('"', "\"\""));
+        line.push('"');
     } else {
-        text.to_owned()
+        line.push_str(text);
     }
 }
 
 /// Writes `text` to `path` through a temporary file in the same folder and
 /// a rename: readers see the old file or the whole new one, never a part.
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    write_atomically_with(path, |file| file.write_all(text.as_bytes()))
+}
+
+/// As [`write_atomically`], with the text written by `write` (buffered).
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -107,8 +127,9 @@ pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         std::process::id()
     ));
     let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(text.as_bytes())?;
+        let mut file = BufWriter::with_capacity(1 << 20, std::fs::File::create(&temp)?);
+        write(&mut file)?;
+        let file = file.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         std::fs::rename(&temp, path)
     })();
