@@ -22,7 +22,6 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::serve::auth;
@@ -60,14 +59,7 @@ impl MetricsServer {
         handle: PrometheusHandle,
         refresh: Refresh,
     ) -> anyhow::Result<Self> {
-        auth::check_listen_address(address, token)
-            .map_err(|e| anyhow::anyhow!("--metrics-listen {address}: {e}"))?;
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|e| anyhow::anyhow!("--metrics-listen: cannot listen on {address}: {e}"))?;
-        let bound = listener
-            .local_addr()
-            .map_err(|e| anyhow::anyhow!("--metrics-listen: reading the bound address: {e}"))?;
+        let (listener, bound) = auth::bind_checked("--metrics-listen", address, token).await?;
         let token: Option<Arc<[u8]>> = token.map(|t| Arc::from(t.as_bytes()));
         let upkeep = tokio::spawn(mcc_cloudlet::node::metrics::upkeep(handle.clone()));
         let app = Router::new()

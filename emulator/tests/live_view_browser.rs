@@ -86,6 +86,28 @@ fn start_ui(args: &[&std::ffi::OsStr], stderr_path: &Path) -> (Replaying, String
     }
 }
 
+/// `mcc-emu replay FOLDER` of a `topologies/small-real.toml` run (or
+/// comparison) at 10× with the page on loopback and `extra` flags, and the
+/// page's address.
+fn replay_small_real(folder: &Path, extra: &[&str], stderr_path: &Path) -> (Replaying, String) {
+    let flags = [
+        "replay",
+        "--scenario",
+        "topologies/small-real.toml",
+        "--speed",
+        "10",
+        "--ui",
+        "127.0.0.1:0",
+    ];
+    let args: Vec<&std::ffi::OsStr> = flags
+        .iter()
+        .chain(extra)
+        .map(std::ffi::OsStr::new)
+        .chain([folder.as_os_str()])
+        .collect();
+    start_ui(&args, stderr_path)
+}
+
 /// The text of the first element after `marker` in `dom`, as a number.
 fn number_after(dom: &str, marker: &str) -> Option<f64> {
     dom.split(marker)
@@ -111,20 +133,7 @@ fn chromium_draws_one_delay_line_per_combination_of_a_replayed_comparison() {
         .status()
         .expect("compare runs");
     assert!(status.success());
-    let args: Vec<&std::ffi::OsStr> = [
-        "replay",
-        "--scenario",
-        "topologies/small-real.toml",
-        "--speed",
-        "10",
-        "--ui",
-        "127.0.0.1:0",
-    ]
-    .iter()
-    .map(std::ffi::OsStr::new)
-    .chain([out.as_os_str()])
-    .collect();
-    let (_replaying, page) = start_ui(&args, &dir.path().join("replay.txt"));
+    let (_replaying, page) = replay_small_real(&out, &[], &dir.path().join("replay.txt"));
     let dom = chromium(
         &dir.path().join("profile"),
         &["--dump-dom"],
@@ -163,22 +172,11 @@ fn chromium_draws_devices_cloudlets_and_a_migration_of_a_replayed_run() {
         .expect("virtual run");
     // With a token (on loopback, where none is needed) the page must
     // pass it on to every request it makes itself.
-    let args: Vec<&std::ffi::OsStr> = [
-        "replay",
-        "--scenario",
-        "topologies/small-real.toml",
-        "--speed",
-        "10",
-        "--ui",
-        "127.0.0.1:0",
-        "--token",
-        "t0k+en/=",
-    ]
-    .iter()
-    .map(std::ffi::OsStr::new)
-    .chain([out.as_os_str()])
-    .collect();
-    let (_replaying, page) = start_ui(&args, &dir.path().join("replay.txt"));
+    let (_replaying, page) = replay_small_real(
+        &out,
+        &["--token", "t0k+en/="],
+        &dir.path().join("replay.txt"),
+    );
     assert!(page.ends_with("/?token=t0k%2Ben%2F%3D"), "{page}");
     // 24 frames: 6 s of wall time, a minute of scenario time at 10×.
     let url = format!("{page}&frames=24#cloudlet=cl-city");

@@ -37,6 +37,24 @@ pub fn check_listen_address(address: SocketAddr, token: Option<&str>) -> Result<
     Ok(())
 }
 
+/// Checks the token rule for an HTTP endpoint's `address` (named by its
+/// option, `flag`, in errors), then binds it: the listener and the address
+/// it bound (the port a `:0` request picked).
+pub async fn bind_checked(
+    flag: &str,
+    address: SocketAddr,
+    token: Option<&str>,
+) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
+    check_listen_address(address, token).map_err(|e| anyhow::anyhow!("{flag} {address}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("{flag}: cannot listen on {address}: {e}"))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| anyhow::anyhow!("{flag}: reading the bound address: {e}"))?;
+    Ok((listener, bound))
+}
+
 /// A token must be non-empty visible ASCII with no spaces (it travels as
 /// gRPC metadata after `Bearer `).
 fn check_token_text(token: &str) -> Result<(), ListenError> {

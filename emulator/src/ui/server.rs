@@ -19,7 +19,6 @@ use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_stream::StreamExt;
 
@@ -55,14 +54,7 @@ impl UiServer {
         world: String,
         feed: Arc<Feed>,
     ) -> anyhow::Result<Self> {
-        auth::check_listen_address(address, token)
-            .map_err(|e| anyhow::anyhow!("--ui {address}: {e}"))?;
-        let listener = TcpListener::bind(address)
-            .await
-            .map_err(|e| anyhow::anyhow!("--ui: cannot listen on {address}: {e}"))?;
-        let bound = listener
-            .local_addr()
-            .map_err(|e| anyhow::anyhow!("--ui: reading the bound address: {e}"))?;
+        let (listener, bound) = auth::bind_checked("--ui", address, token).await?;
         // Before anything is served: no page can have had another map.
         feed.set_world(world);
         let served = Served {
