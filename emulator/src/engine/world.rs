@@ -68,7 +68,6 @@ pub struct Device {
 /// it is the shortest-path search's sum, rounded to the nanosecond.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Paths {
-    access_points: usize,
     cloudlets: usize,
     rows: usize,
     hops: Vec<DirectedLink>,
@@ -195,7 +194,6 @@ impl Paths {
         let mut row_of_node = std::collections::HashMap::new();
         let mut rows: Vec<(&str, N)> = Vec::new();
         let mut paths = Paths {
-            access_points: aps.len(),
             cloudlets: cloudlet_nodes.len(),
             ..Paths::default()
         };
@@ -370,7 +368,7 @@ impl Paths {
 
     /// Number of access points the table covers.
     pub fn access_points(&self) -> usize {
-        self.access_points
+        self.ap_row.len()
     }
 
     /// Number of cloudlets the table covers.
