@@ -285,3 +285,53 @@ fn the_austin_experiment_hangs_every_aggregation_site_off_one_pop() {
         s.world.devices.len()
     );
 }
+
+/// `[topology] per_hop_latency_ms` replaces the loaders' 0.1 ms on every
+/// link of a GraphML file: the two PoPs at the same place are that far
+/// apart, and one with a position-derived length keeps its fibre part.
+#[test]
+fn the_per_hop_latency_of_a_graphml_backbone_is_the_scenarios() {
+    let latency = |extra: &str| {
+        let text = r#"
+duration_s = 60
+[topology]
+file = "TOPO/Heanet.graphml"
+EXTRA
+[[devices]]
+random_waypoint = { center = { lat = 53.3498, lon = -6.2603 }, radius_m = 3000 }
+"#
+        .replace("EXTRA", extra)
+        .replace("TOPO", &repo("topologies").display().to_string());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("per-hop.toml");
+        std::fs::write(&path, text).unwrap();
+        let (loaded, _) = scenario::load_topology_file(&path).unwrap();
+        let t = &loaded.topology;
+        let [tdc, kilcarbery] = ["TDC (Trinity College Dublin)", "Kilcarbery"].map(|label| {
+            t.nodes()
+                .find(|(_, n)| n.label == label)
+                .unwrap_or_else(|| panic!("no node {label}"))
+                .0
+        });
+        let link = t
+            .link_between(tdc, kilcarbery)
+            .expect("TDC-Kilcarbery link");
+        t.link(link).unwrap().2.latency_ms
+    };
+    // The Zoo file puts both PoPs on one point: the latency is the per-hop part alone.
+    assert!((latency("") - 0.1).abs() < 1e-12, "{}", latency(""));
+    let set = latency("per_hop_latency_ms = 0.015");
+    assert!((set - 0.015).abs() < 1e-12, "{set}");
+    let e = load(
+        &DUBLIN
+            .replace("[topology]\n", "[topology]\nper_hop_latency_ms = -1\n")
+            .replace("EXTRA", "")
+            .replace("DEVICES", "1"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("key `topology.per_hop_latency_ms`: must be a number >= 0, got -1"),
+        "{e}"
+    );
+}

@@ -402,6 +402,9 @@ impl Resolver<'_> {
         if let Some(gbps) = f.topology.link_capacity_gbps {
             defaults.capacity_bps = self.positive("topology.link_capacity_gbps", gbps)? * 1e9;
         }
+        if let Some(ms) = f.topology.per_hop_latency_ms {
+            defaults.per_hop_latency_ms = self.non_negative("topology.per_hop_latency_ms", ms)?;
+        }
         let load_error = |e: topology::LoadError| ScenarioError {
             file: self.file.clone(),
             message: format!("topology: {e}"),

@@ -105,6 +105,9 @@ pub struct TopologySection {
     /// Capacity of every link whose file gives none (Topology Zoo files
     /// often do not), in Gbit/s; 1 when absent.
     pub link_capacity_gbps: Option<f64>,
+    /// Latency added to every link whose latency is derived from its ends'
+    /// positions (GraphML links, site links), in ms; 0.1 when absent.
+    pub per_hop_latency_ms: Option<f64>,
 }
 
 /// `[[topology.sites]]`: one site CSV.

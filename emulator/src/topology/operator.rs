@@ -67,9 +67,15 @@ pub const DEFAULT_FIBRE_US_PER_KM: f64 = 5.0;
 /// at hand.
 pub const DEFAULT_ACCESS_CAPACITY_BPS: f64 = 10e9;
 /// Capacity of an aggregation site's uplink to the metro core, and of the
-/// link to the cloudlet standing beside it: 100 Gbit/s, the next Ethernet
-/// rate above about nine 10 Gbit/s cell-site links (no oversubscription).
-/// No source of its own (see `docs/topology.md`).
+/// link to the cloudlet standing beside it: 100 Gbit/s. China Telecom's
+/// 5G plan (OFC 2018 plenary, reported by Light Reading, "China Telecom
+/// Eyes 2M+ Basestations for 5G") feeds each base station's fronthaul
+/// (up to 25 Gbit/s) into mid-haul and backhaul links "with up to 100
+/// Gbit/s of capacity"; ITU-T G.8310 (12/2020), the metro transport
+/// network for 5G RAN traffic, runs on 50, 100, 200 and 400GBASE-R
+/// Ethernet. 100 Gbit/s is the least of those above about nine 10 Gbit/s
+/// cell-site links, so the uplink is not oversubscribed (see
+/// `docs/topology.md`).
 pub const DEFAULT_AGGREGATION_CAPACITY_BPS: f64 = 100e9;
 
 /// A latitude/longitude box.
