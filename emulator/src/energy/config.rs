@@ -30,10 +30,11 @@ pub const DEFAULT_RADIO_ACCESS_NJ_PER_BIT: f64 = 0.12 * 3.6e6 / 8e9 * 1e9 * 6.0 
 pub const DEFAULT_HOP_NJ_PER_BIT: f64 = 2.0 + 2.0 * 0.09;
 /// The data centre's switching hop per bit: a top-of-rack switch whose
 /// typical power is under 7 W per 100GbE port (Arista's 7050X3 series
-/// datasheet, the 7050CX3-32S). Fully loaded, each port receives and sends
-/// 100 Gbit/s and every bit crosses two ports, so the switch forwards
-/// ports × 100 Gbit/s for ports × 7 W: 7 W / 100 Gbit/s = 0.07 nJ/bit (an
-/// upper bound, "under 7 W"; in-rack copper cables draw no optics power).
+/// datasheet, the 7050CX3-32S), over its full capacity as the hop figures
+/// are: each port receives and sends up to 100 Gbit/s and every bit
+/// crosses two ports, so the switch forwards at most ports × 100 Gbit/s for
+/// ports × 7 W: 7 W / 100 Gbit/s = 0.07 nJ/bit (an upper bound, "under
+/// 7 W"; in-rack copper cables draw no optics power).
 pub const DEFAULT_DATA_CENTRE_NJ_PER_BIT: f64 = 7.0 / 100.0;
 
 /// Power of one reference server asleep (ACPI S3, suspend to RAM): 9 W,
