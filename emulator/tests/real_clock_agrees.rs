@@ -37,16 +37,26 @@ fn outcome(dir: &Path, key: &(String, String)) -> Option<String> {
         .map(|r| r["outcome"].clone())
 }
 
+/// What [`run_and_compare`] leaves for a test's own checks.
+struct Compared {
+    /// The real clock's `access_ms` of every answered request.
+    access_ms: Vec<f64>,
+    /// The virtual clock's `cloudlet_sleep` (the real clock's agrees).
+    sleep: Option<mcc_emu::energy::SleepSummary>,
+    /// The real clock's requests.csv and migrations.csv rows.
+    real_requests: Vec<BTreeMap<String, String>>,
+    real_migrations: Vec<BTreeMap<String, String>>,
+}
+
 /// Runs the scenario (with `addresses` for `[cloudlets.addresses]`, and
 /// `extra` sections after it) on the virtual clock and on the real one
-/// with `nodes`, and checks they agree. Returns the real clock's
-/// `access_ms` of every answered request.
+/// with `nodes`, and checks they agree.
 fn run_and_compare(
     addresses: &str,
     extra: &str,
     nodes: NodeLaunch,
     runtime: &tokio::runtime::Runtime,
-) -> Vec<f64> {
+) -> Compared {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("agree.toml");
     let text = common::agreement_scenario(addresses) + extra;
@@ -192,12 +202,13 @@ fn run_and_compare(
     // series of three runs): cloudlets 0.02-0.08 %, network under 0.1 %,
     // devices under 0.01 %, migrations under 0.3 % apart; the bounds leave
     // 5-10× that.
-    let energy = |dir: &Path| {
+    let summary = |dir: &Path| {
         let text = std::fs::read(dir.join("summary.json")).expect("summary.json");
-        let summary: mcc_emu::output::Summary = serde_json::from_slice(&text).expect("summary");
-        summary.energy_j.expect("energy_j in summary.json")
+        serde_json::from_slice::<mcc_emu::output::Summary>(&text).expect("summary")
     };
-    let (v, r) = (energy(&virtual_out), energy(&real_out));
+    let (virtual_summary, real_summary) = (summary(&virtual_out), summary(&real_out));
+    let energy = |s: &mcc_emu::output::Summary| s.energy_j.expect("energy_j in summary.json");
+    let (v, r) = (energy(&virtual_summary), energy(&real_summary));
     eprintln!("energy, J: virtual {v:?}, real {r:?}");
     let close = |what: &str, a: f64, b: f64, tolerance: f64| {
         assert!(
@@ -225,11 +236,34 @@ fn run_and_compare(
         device_energy(&real_out),
         0.005,
     );
-    common::rows(&real_out, "requests.csv")
-        .into_iter()
-        .filter(|r| r["outcome"] == "ok")
-        .map(|r| r["access_ms"].parse().expect("access_ms"))
-        .collect()
+    // Sleeping cloudlets (when the scenario lets them sleep): the same
+    // wake-ups at the same decisions, so the same time waking; asleep
+    // within the cloudlets' tolerance (a cloudlet's idle time starts when
+    // its last VM switches away, which the real clock measures).
+    let sleep = virtual_summary.cloudlet_sleep;
+    eprintln!(
+        "cloudlet_sleep: virtual {sleep:?}, real {:?}",
+        real_summary.cloudlet_sleep
+    );
+    match (sleep, real_summary.cloudlet_sleep) {
+        (None, None) => {}
+        (Some(v), Some(r)) => {
+            assert_eq!(v.wake_ups, r.wake_ups, "wake-ups");
+            assert_eq!(v.waking_s, r.waking_s, "time waking");
+            close("asleep_s", v.asleep_s, r.asleep_s, 0.005);
+        }
+        (v, r) => panic!("cloudlet_sleep: virtual {v:?}, real {r:?}"),
+    }
+    Compared {
+        access_ms: common::rows(&real_out, "requests.csv")
+            .into_iter()
+            .filter(|r| r["outcome"] == "ok")
+            .map(|r| r["access_ms"].parse().expect("access_ms"))
+            .collect(),
+        sleep,
+        real_requests: common::rows(&real_out, "requests.csv"),
+        real_migrations: common::rows(&real_out, "migrations.csv"),
+    }
 }
 
 /// The two comparisons run one after the other: each measures delays on
@@ -255,6 +289,44 @@ fn both_clocks_tell_the_same_story() {
     run_and_compare("", "", NodeLaunch::InProcess, &runtime());
 }
 
+/// The same with empty cloudlets asleep: a migration onto a sleeping
+/// cloudlet waits for its wake-up on both clocks (on the real one, on the
+/// wall clock), and both report the same sleep and energy.
+#[test]
+fn both_clocks_tell_the_same_story_with_sleeping_cloudlets() {
+    let _alone = one_at_a_time();
+    let compared = run_and_compare(
+        "",
+        "\n[energy]\nsleep_empty_cloudlets = true\n",
+        NodeLaunch::InProcess,
+        &runtime(),
+    );
+    let sleep = compared.sleep.expect("cloudlet_sleep in summary.json");
+    // The scenario wakes a cloudlet (so a migration waited for it), and
+    // cloudlets sleep for part of the run.
+    assert!(sleep.wake_ups >= 1, "{sleep:?}");
+    assert!(sleep.asleep_s > 0.0, "{sleep:?}");
+    // On the real clock too the VM waited for the wake-up where it was:
+    // through the 10 s (the default wake_delay_s) before each copy began,
+    // its requests were answered by the migration's source (had the real
+    // clock started the copy at the decision, the VM would have answered
+    // from the target for most of them).
+    const WAKE_S: f64 = 10.0;
+    let mut checked = 0;
+    for m in &compared.real_migrations {
+        let start: f64 = m["time_s"].parse().expect("time_s");
+        for r in &compared.real_requests {
+            let sent: f64 = r["time_s"].parse().expect("time_s");
+            if r["vm"] == m["vm"] && r["outcome"] == "ok" && (start - WAKE_S..start).contains(&sent)
+            {
+                assert_eq!(r["host"], m["from"], "{r:?} before {m:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "{checked} requests checked");
+}
+
 /// Distinct values among `access_ms` (to 0.01 ms).
 fn distinct(access_ms: &[f64]) -> usize {
     let mut hundredths: Vec<i64> = access_ms
@@ -277,7 +349,8 @@ fn both_clocks_tell_the_same_story_with_radio() {
         "\n[radio]\npreset = \"lte\"\n",
         NodeLaunch::InProcess,
         &runtime(),
-    );
+    )
+    .access_ms;
     // The fixed hop gives every 1 kB request one access delay; the radio
     // model one per place and crowd.
     assert!(distinct(&access_ms) > 20, "{access_ms:?}");

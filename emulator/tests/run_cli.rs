@@ -291,7 +291,7 @@ fn real_clock_options_are_checked_before_anything_runs() {
 }
 
 #[test]
-fn sleeping_cloudlets_run_on_the_virtual_clock_and_the_real_clock_refuses_them() {
+fn sleeping_cloudlets_run_on_both_clocks_and_serve_refuses_them() {
     // small-real.toml with cloudlets that sleep when empty, its files
     // named by absolute path so the copy runs from anywhere.
     let dir = tempfile::tempdir().unwrap();
@@ -313,20 +313,32 @@ fn sleeping_cloudlets_run_on_the_virtual_clock_and_the_real_clock_refuses_them()
     let out = dir.path().join("out");
     let out = out.to_str().unwrap();
 
-    let output = mcc_emu(&["run", scenario, "--out", out, "--clock", "real"]);
+    // serve refuses it, naming the key and saying why, before it writes
+    // anything.
+    let output = mcc_emu(&["serve", scenario, "--listen", "127.0.0.1:0", "--out", out]);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "the real clock accepted it");
+    assert!(!output.status.success(), "serve accepted it");
     assert!(
-        stderr.contains("energy.sleep_empty_cloudlets") && stderr.contains("--clock virtual"),
+        stderr.contains("energy.sleep_empty_cloudlets") && stderr.contains("`serve`"),
         "{stderr}"
     );
     assert!(std::fs::read_dir(out).is_err(), "outputs left behind");
 
-    // The virtual clock runs it and reports the sleep.
-    let summary = json_of(&["run", scenario, "--out", out, "--json"]);
-    let sleep = &summary["cloudlet_sleep"];
-    assert!(sleep["asleep_s"].as_f64().unwrap() > 0.0, "{summary}");
-    assert!(sleep["wake_ups"].is_u64(), "{summary}");
+    // Both clocks of `run` run it and report the sleep (one of the four
+    // cloudlets is never used: it sleeps on both).
+    for clock in [
+        &["--clock", "virtual"][..],
+        &["--clock", "real", "--speed", "60"],
+    ] {
+        let args = [&["run", scenario, "--out", out, "--json"][..], clock].concat();
+        let summary = json_of(&args);
+        let sleep = &summary["cloudlet_sleep"];
+        assert!(
+            sleep["asleep_s"].as_f64().unwrap() > 0.0,
+            "{clock:?}: {summary}"
+        );
+        assert!(sleep["wake_ups"].is_u64(), "{clock:?}: {summary}");
+    }
 }
 
 #[test]

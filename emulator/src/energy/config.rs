@@ -28,6 +28,14 @@ pub const DEFAULT_RADIO_ACCESS_NJ_PER_BIT: f64 = 0.12 * 3.6e6 / 8e9 * 1e9 * 6.0 
 /// of arXiv:2504.14022's appendix against Van Heddeghem et al.'s 2012
 /// reference values.
 pub const DEFAULT_HOP_NJ_PER_BIT: f64 = 2.0 + 2.0 * 0.09;
+/// The data centre's switching hop per bit: a top-of-rack switch whose
+/// typical power is under 7 W per 100GbE port (Arista's 7050X3 series
+/// datasheet, the 7050CX3-32S), over its full capacity as the hop figures
+/// are: each port receives and sends up to 100 Gbit/s and every bit
+/// crosses two ports, so the switch forwards at most ports × 100 Gbit/s for
+/// ports × 7 W: 7 W / 100 Gbit/s = 0.07 nJ/bit (an upper bound, "under
+/// 7 W"; in-rack copper cables draw no optics power).
+pub const DEFAULT_DATA_CENTRE_NJ_PER_BIT: f64 = 7.0 / 100.0;
 
 /// Power of one reference server asleep (ACPI S3, suspend to RAM): 9 W,
 /// what Goiri et al. (GreenHadoop, EuroSys 2012) give for a 4-core Xeon
@@ -118,7 +126,7 @@ impl Default for EnergyConfig {
                 radio_access: DEFAULT_RADIO_ACCESS_NJ_PER_BIT,
                 aggregation: DEFAULT_HOP_NJ_PER_BIT,
                 metro_core: DEFAULT_HOP_NJ_PER_BIT,
-                data_centre: DEFAULT_HOP_NJ_PER_BIT,
+                data_centre: DEFAULT_DATA_CENTRE_NJ_PER_BIT,
             },
             device: DeviceRadio {
                 promotion_mw: 1210.7,
@@ -286,6 +294,8 @@ mod tests {
         // 0.12 kWh/GB is 54 µJ/bit; 6/7 of it 46.3 µJ/bit.
         assert!((DEFAULT_RADIO_ACCESS_NJ_PER_BIT - 46_285.714).abs() < 1e-3);
         assert!((DEFAULT_HOP_NJ_PER_BIT - 2.18).abs() < 1e-12);
+        // 7 W per 100 Gbit/s port.
+        assert!((DEFAULT_DATA_CENTRE_NJ_PER_BIT - 0.07).abs() < 1e-12);
     }
 
     #[test]

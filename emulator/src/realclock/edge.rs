@@ -233,6 +233,8 @@ pub(super) struct EdgeState {
     pub covered_ns: u64,
     /// Nodes found dead and the VMs lost with them.
     pub losses: super::node_loss::Losses,
+    /// Which empty cloudlets sleep (`sleep.rs`; `None`: none do).
+    pub sleep: Option<crate::energy::Sleepers>,
 }
 
 /// What the parts of the edge share.
@@ -650,12 +652,10 @@ impl RealEdge {
             .migration
             .validate()
             .map_err(|e| RealClockError::invalid(format!("migration: {e}")))?;
-        if scenario.energy.sleep.is_some() {
-            // The sleep model is the virtual clock's: it delays a
-            // migration onto a sleeping cloudlet by the wake-up, which
-            // the real clock's placement does not do yet.
+        if scenario.energy.sleep.is_some() && !options.scenario_devices {
+            // Why serve cannot: `sleep.rs`.
             return Err(RealClockError::invalid(
-                "key `energy.sleep_empty_cloudlets`: sleeping cloudlets run on the virtual clock only (the real clock cannot hold a migration for a cloudlet's wake-up yet); run with --clock virtual or set it to false",
+                "key `energy.sleep_empty_cloudlets`: sleeping cloudlets need the scenario's own devices (`mcc-emu run`, either clock); `serve`, where devices register and leave while it runs, does not support them; set it to false",
             ));
         }
         let policy = placement::build(&scenario.policy, &scenario.policy_configs)
@@ -721,6 +721,7 @@ impl RealEdge {
             totals: Totals::default(),
             covered_ns: 0,
             losses: super::node_loss::Losses::new(cloudlets),
+            sleep: None,
         };
         let gated_devices = if options.scenario_devices {
             scenario.world.devices.len()
@@ -784,6 +785,7 @@ impl RealEdge {
                     for device in devices {
                         shared.admit_device(&mut state, device, true);
                     }
+                    shared.start_sleep(&mut state);
                 }
                 Err(error) => {
                     shared.nodes.stop().await;
@@ -1028,7 +1030,11 @@ impl RealEdge {
                 now_ns
             };
             let summary = shared.summary(&state, interrupted || !drained, wall_s);
-            (summary, lock(&shared.sink).take(), state.outputs.take())
+            let mut sink = lock(&shared.sink).take();
+            if let Some(sink) = sink.as_mut() {
+                shared.finish_sleep(&mut state, sink);
+            }
+            (summary, sink, state.outputs.take())
         };
         if let (Some(sink), Some(outputs)) = (sink, outputs) {
             outputs

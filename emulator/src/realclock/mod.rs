@@ -25,7 +25,9 @@
 //! ([`crate::engine::placement_tables`]), the migration row
 //! ([`crate::engine::migrations::metric_columns`]), the radio access model
 //! ([`crate::radio`], its cells on the wall clock in [`radio`]) and the
-//! outputs.
+//! outputs. Empty cloudlets may sleep (`sleep.rs`): the energy model's
+//! state machine, a migration onto a sleeping cloudlet waiting for its
+//! wake-up on the wall clock.
 //! `docs/real-clock.md` says what the two clocks agree on and where they
 //! differ.
 
@@ -45,6 +47,7 @@ pub mod radio;
 pub mod relay;
 pub mod request;
 pub mod run;
+mod sleep;
 pub mod tap;
 mod tick_gate;
 pub mod ticks;

@@ -167,6 +167,7 @@ impl Shared {
                 vms,
                 devices,
                 losses,
+                sleep,
                 ..
             } = &mut *state;
             let mut lost_vms = Vec::new();
@@ -175,6 +176,10 @@ impl Shared {
                     continue;
                 }
                 vm.lost = true;
+                // Gone from the node (`sleep.rs`), migrating away or not.
+                if let Some(sleep) = sleep.as_mut() {
+                    sleep.leave(node, now_ns);
+                }
                 let doing = match vm.migrating_to {
                     Some(to) if vm.migrating => format!("migrating to {}", self.cloudlet_name(to)),
                     _ => "running".to_owned(),
@@ -307,6 +312,7 @@ impl Shared {
                 devices,
                 losses,
                 memory_used_bytes,
+                sleep,
                 ..
             } = &mut *state;
             let Some(v) = vms.get_mut(vm as usize) else {
@@ -318,6 +324,9 @@ impl Shared {
             v.lost = true;
             if let Some(used) = memory_used_bytes.get_mut(host as usize) {
                 *used = used.saturating_sub(vm_bytes);
+            }
+            if let Some(sleep) = sleep.as_mut() {
+                sleep.leave(host, self.clock.now_ns());
             }
             let node = self.cloudlet_name(host);
             eprintln!(
@@ -376,7 +385,7 @@ impl Shared {
     fn restart_vm(self: &Arc<Self>, vm: u32, found: Instant) {
         let vm_bytes = self.scenario.settings.migration.vm_memory_bytes();
         let now_ns = self.clock.now_ns();
-        let (done, vm_id, from, host) = {
+        let (done, vm_id, from, host, ready_ns) = {
             let mut state = self.lock();
             let Some(device) = state.devices.get(vm as usize) else {
                 return;
@@ -391,6 +400,7 @@ impl Shared {
                 vms,
                 losses,
                 memory_used_bytes,
+                sleep,
                 ..
             } = &mut *state;
             let Some(v) = vms.get_mut(vm as usize) else {
@@ -408,14 +418,22 @@ impl Shared {
             if let Some(used) = memory_used_bytes.get_mut(host as usize) {
                 *used += vm_bytes;
             }
+            // A sleeping host wakes before the VM starts there (`sleep.rs`).
+            let ready_ns = sleep.as_mut().map_or(now_ns, |s| s.arrive(host, now_ns));
             let (done, waiters) = tokio::sync::watch::channel(());
             v.restarting = Some(waiters);
             v.lost = false;
-            (done, v.id.clone(), v.host, host)
+            (done, v.id.clone(), v.host, host, ready_ns)
         };
         let shared = self.clone();
         self.runtime.spawn(async move {
-            let hosted = shared.host_vm_on(&vm_id, host).await;
+            let hosted = if ready_ns > now_ns && !shared.wait_until_awake(ready_ns).await {
+                Err(super::RealClockError::unavailable(
+                    "the edge stopped while its new host woke",
+                ))
+            } else {
+                shared.host_vm_on(&vm_id, host).await
+            };
             if hosted.is_ok() {
                 // Started from scratch: it boots before it answers, and its
                 // requests wait for that too (on the precise timer, as every
@@ -432,6 +450,7 @@ impl Shared {
                 vms,
                 losses,
                 memory_used_bytes,
+                sleep,
                 ..
             } = &mut *state;
             let Some(v) = vms.get_mut(vm as usize) else {
@@ -461,6 +480,9 @@ impl Shared {
                     v.lost = true;
                     if let Some(used) = memory_used_bytes.get_mut(host as usize) {
                         *used = used.saturating_sub(vm_bytes);
+                    }
+                    if let Some(sleep) = sleep.as_mut() {
+                        sleep.leave(host, now_ns);
                     }
                     let fate = format!("restart failed: {error}");
                     eprintln!("mcc-emu: {vm_id}: {fate}");

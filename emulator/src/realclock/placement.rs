@@ -17,6 +17,7 @@
 //! it reaches it, and the edge emits it as an [`EdgeEvent::MigrationPhase`].
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use mcc_cloudlet::migration::PathEstimate;
@@ -246,22 +247,64 @@ impl Shared {
             v.migrating_to = Some(to);
         }
         let from = current.host;
-        self.metrics.migration(super::metrics::Phase::Start);
-        self.emit(EdgeEvent::MigrationStarted {
-            time_ns: now_ns,
-            vm: current.id.clone(),
-            from: self.cloudlet_name(from),
-            to: self.cloudlet_name(to),
-            reason,
-        });
+        // A sleeping target wakes first (`sleep.rs`): the copy starts, and
+        // the migration is announced, when it is awake.
+        let ready_ns = self.sleep_arrive(state, to, now_ns);
+        if ready_ns == now_ns {
+            self.announce_migration(&current.id, from, to, now_ns, reason);
+        }
         let shared = self.clone();
         let pending = PendingGuard::new(self);
         self.runtime.spawn(async move {
             let _pending = pending;
+            if ready_ns > now_ns {
+                if !shared.wait_until_awake(ready_ns).await {
+                    shared.abandon_migration(vm, to);
+                    return;
+                }
+                shared.announce_migration(&current.id, from, to, ready_ns, reason);
+            }
             shared
-                .migrate(index, vm, current.id, from, to, now_ns, reason)
+                .migrate(index, vm, current.id, from, to, ready_ns, reason)
                 .await;
         });
+    }
+
+    /// Says that `vm_id`'s migration from `from` to `to` starts at scenario
+    /// time `time_ns` (the metrics and the event stream).
+    fn announce_migration(
+        &self,
+        vm_id: &str,
+        from: u32,
+        to: u32,
+        time_ns: u64,
+        reason: &'static str,
+    ) {
+        self.metrics.migration(super::metrics::Phase::Start);
+        self.emit(EdgeEvent::MigrationStarted {
+            time_ns,
+            vm: vm_id.to_owned(),
+            from: self.cloudlet_name(from),
+            to: self.cloudlet_name(to),
+            reason,
+        });
+    }
+
+    /// The edge stopped while `vm`'s migration to `to` waited for `to` to
+    /// wake: it never starts (no row, as on the virtual clock, whose run
+    /// ends before the wake-up's event), and the VM stays where it is.
+    fn abandon_migration(&self, vm: u32, to: u32) {
+        let now_ns = self.clock.now_ns();
+        let vm_bytes = self.scenario.settings.migration.vm_memory_bytes();
+        let mut state = self.lock();
+        if let Some(v) = state.vms.get_mut(vm as usize) {
+            v.migrating = false;
+            v.migrating_to = None;
+        }
+        if let Some(used) = state.memory_used_bytes.get_mut(to as usize) {
+            *used = used.saturating_sub(vm_bytes);
+        }
+        self.sleep_leave(&mut state, to, now_ns);
     }
 
     /// Runs one real migration and records how it went.
@@ -297,8 +340,13 @@ impl Shared {
         };
         let started = Instant::now();
         let names = (self.cloudlet_name(from), self.cloudlet_name(to));
+        // When the VM switched to the target (the source leaves it then).
+        let switched_ns = AtomicU64::new(u64::MAX);
         // Each step as the source reaches it, on the edge's event stream.
         let watch = |step: Step| {
+            if step == Step::Switch {
+                switched_ns.store(self.clock.now_ns(), Ordering::Relaxed);
+            }
             self.emit(EdgeEvent::MigrationPhase {
                 time_ns: self.clock.now_ns(),
                 vm: vm_id.clone(),
@@ -340,6 +388,11 @@ impl Shared {
                 }
                 // Only completed migrations count.
                 state.totals.run.migrations += 1;
+                if !source_lost {
+                    // A lost source was left when it was found lost.
+                    let switched_ns = switched_ns.load(Ordering::Relaxed).min(now_ns);
+                    self.sleep_leave(&mut state, from, switched_ns);
+                }
                 let used = &mut state.memory_used_bytes[from as usize];
                 *used = used.saturating_sub(vm_bytes);
                 state.totals.run.downtime_ns_total += downtime_ns;
@@ -379,6 +432,7 @@ impl Shared {
                 }
                 let used = &mut state.memory_used_bytes[to as usize];
                 *used = used.saturating_sub(vm_bytes);
+                self.sleep_leave(&mut state, to, now_ns);
                 state.totals.migrations_failed += 1;
                 // A row of its own, with why it failed (metrics empty).
                 let record = MigrationRecord {
