@@ -418,6 +418,13 @@ fn print_summary(scenario: &Scenario, s: &Summary, out: &std::path::Path) {
         "delay ms  mean {:.3}   p50 {:.3}   p95 {:.3}   p99 {:.3}   max {:.3}",
         s.delay_ms.mean, s.delay_ms.p50, s.delay_ms.p95, s.delay_ms.p99, s.delay_ms.max
     );
+    if let Some(real) = &s.real_clock {
+        let added = &real.added_delay_ms;
+        println!(
+            "added ms  p50 {:.3}   p99 {:.3}   max {:.3}   (measured minus the model's delay, answered requests)",
+            added.p50, added.p99, added.max
+        );
+    }
     println!(
         "migrations {:>9}   downtime {:.3} ms in all   {} bytes moved",
         s.migrations, s.downtime_ms_total, s.bytes_migrated
