@@ -35,6 +35,7 @@ fn config(url: String, movement: Movement) -> FleetConfig {
         },
         position_interval_s: 0.5,
         request_timeout: Duration::from_secs(10),
+        max_in_flight: fleet::MAX_IN_FLIGHT,
     }
 }
 

@@ -3,45 +3,17 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
 use common::http_get;
+use common::metrics::{family_sum, sample};
 use common::serve::{Served, phone_in_limerick};
 use mcc_proto::v1::DeviceRequest;
 
 const SCENARIO: &str = "topologies/small-real.toml";
 
-/// The metrics address serve printed on stderr.
-fn metrics_address(served: &Served) -> SocketAddr {
-    let stderr = served.stderr();
-    stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("mcc-emu serve: metrics on http://"))
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("no metrics address on stderr: {stderr}"))
-        .parse()
-        .unwrap()
-}
-
-/// The value of the sample `name` (with its labels, as rendered), if any.
-fn sample(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-}
-
-/// The sum of every sample of `family` whatever its labels.
-fn family_sum(text: &str, family: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{family}{{")))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 #[test]
 fn the_counters_match_the_requests_sent() {
     let served = Served::start(&[SCENARIO, "--metrics-listen", "127.0.0.1:0"]);
-    let metrics = metrics_address(&served);
+    let metrics = served.metrics_address();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sent = 7u64;
     runtime.block_on(async {
@@ -138,7 +110,7 @@ fn the_endpoint_follows_serves_token_rule() {
         "--metrics-listen",
         "127.0.0.1:0",
     ]);
-    let metrics = metrics_address(&served);
+    let metrics = served.metrics_address();
     assert_eq!(http_get(metrics, "/metrics", "").0, 401);
     assert_eq!(
         http_get(metrics, "/metrics", "Authorization: Bearer wrong\r\n").0,

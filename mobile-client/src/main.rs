@@ -67,6 +67,10 @@ struct Args {
     /// Milliseconds a device waits for an answer.
     #[arg(long, default_value_t = 10_000)]
     timeout_ms: u64,
+    /// Most requests the whole fleet keeps in flight; a request due beyond
+    /// it is not sent and is a row with outcome `not_sent` (1 to 65,536).
+    #[arg(long, default_value_t = fleet::MAX_IN_FLIGHT)]
+    max_in_flight: usize,
 }
 
 fn main() -> std::process::ExitCode {
@@ -124,6 +128,7 @@ fn run(args: Args) -> Result<(), String> {
         },
         position_interval_s: args.position_interval_s,
         request_timeout: Duration::from_millis(args.timeout_ms),
+        max_in_flight: args.max_in_flight,
     };
     config.validate().map_err(|e| e.to_string())?;
     check_output_folder(&args.out)?;
@@ -141,11 +146,11 @@ fn run(args: Args) -> Result<(), String> {
         .map_err(|_| "the row writer thread panicked".to_owned())?;
     let report = report.map_err(|e| e.to_string())?;
     let sorted = sorted.map_err(cannot_write)?;
-    let (requests, ok) = (sorted.rows(), sorted.ok());
+    let (requests, ok, not_sent) = (sorted.rows(), sorted.ok(), sorted.not_sent());
     fleet::rows::write_atomically_with(&args.out, |file| sorted.finish(file))
         .map_err(cannot_write)?;
     eprintln!(
-        "mobile-client: {requests} requests ({ok} ok), {} hand-overs, {} failed position reports; rows in {}",
+        "mobile-client: {requests} requests ({ok} ok, {not_sent} not sent: over --max-in-flight), {} hand-overs, {} failed position reports; rows in {}",
         report.handovers,
         report.position_errors,
         args.out.display()

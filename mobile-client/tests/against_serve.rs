@@ -47,27 +47,35 @@ fn start_service(
     (format!("http://{addr}"), stop_tx, thread)
 }
 
+/// `mobile-client --emulator URL --out CSV` with the bus trace: add the
+/// fleet's flags and run it.
+fn fleet(url: &str, csv: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mobile-client"));
+    command
+        .args(["--emulator", url, "--trace"])
+        .arg(repo("topologies/traces/bus-304-limerick.gpx"))
+        .arg("--out")
+        .arg(csv);
+    command
+}
+
+/// The rows of the CSV file `csv`, split at commas (no field here holds one).
+fn rows_of(csv: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(csv).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
 #[test]
 fn the_binary_writes_one_sorted_row_per_request() {
     let dir = tempfile::tempdir().unwrap();
     let (url, stop, thread) = start_service(&dir.path().join("emu-out"));
     let csv = dir.path().join("rows.csv");
-    let output = Command::new(env!("CARGO_BIN_EXE_mobile-client"))
-        .args([
-            "--emulator",
-            &url,
-            "--devices",
-            "2",
-            "--duration-s",
-            "2",
-            "--rate",
-            "4",
-        ])
+    let output = fleet(&url, &csv)
+        .args(["--devices", "2", "--duration-s", "2", "--rate", "4"])
         .args(["--arrivals", "periodic", "--seed", "3", "--speed", "20"])
-        .arg("--trace")
-        .arg(repo("topologies/traces/bus-304-limerick.gpx"))
-        .arg("--out")
-        .arg(&csv)
         .output()
         .unwrap();
     assert!(
@@ -101,12 +109,9 @@ fn the_binary_writes_one_sorted_row_per_request() {
     assert!(!stderr.contains("unregister failed"), "{stderr}");
     // The devices left at the end: the same ids run again (they were
     // ALREADY_EXISTS before UnregisterDevice).
-    let again = Command::new(env!("CARGO_BIN_EXE_mobile-client"))
-        .args(["--emulator", &url, "--devices", "2", "--duration-s", "1"])
-        .args(["--rate", "2", "--speed", "20", "--trace"])
-        .arg(repo("topologies/traces/bus-304-limerick.gpx"))
-        .arg("--out")
-        .arg(dir.path().join("again.csv"))
+    let again = fleet(&url, &dir.path().join("again.csv"))
+        .args(["--devices", "2", "--duration-s", "1"])
+        .args(["--rate", "2", "--speed", "20"])
         .output()
         .unwrap();
     assert!(
@@ -117,4 +122,63 @@ fn the_binary_writes_one_sorted_row_per_request() {
     stop.send(()).unwrap();
     thread.join().unwrap();
     assert!(dir.path().join("emu-out/requests.csv").is_file());
+}
+
+/// The fleet's bound on requests in flight: against an edge where every
+/// request takes 1.5 s of CPU, a device due to send 20 requests in its one
+/// second sends the first three (`--max-in-flight 3`; none of them can be
+/// answered before the second is over) and writes the others as `not_sent`
+/// rows, which the summary line counts.
+#[test]
+fn requests_beyond_the_in_flight_bound_are_not_sent_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, stop, thread) = start_service(&dir.path().join("emu-out"));
+    let csv = dir.path().join("rows.csv");
+    let output = fleet(&url, &csv)
+        .args(["--devices", "1", "--duration-s", "1", "--rate", "20"])
+        .args(["--arrivals", "periodic", "--cpu-us", "1500000"])
+        .args(["--max-in-flight", "3", "--timeout-ms", "30000"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let rows = rows_of(&csv);
+    // Periodic at 20/s for 1 s: 20 due (19 if the phase falls late).
+    assert!((19..=20).contains(&rows.len()), "{rows:?}");
+    let sent: Vec<&Vec<String>> = rows.iter().filter(|r| r[4] != "not_sent").collect();
+    assert_eq!(sent.len(), 3, "{rows:?}");
+    for (n, row) in sent.iter().enumerate() {
+        // The first three, answered after their CPU time.
+        assert_eq!(row[5], n.to_string(), "{row:?}");
+        assert_eq!(row[4], "ok", "{row:?}");
+        assert!(row[3].starts_with("cl-"), "{row:?}");
+        let delay_ms: f64 = row[2].parse().unwrap();
+        assert!(delay_ms >= 1_500.0, "{row:?}");
+    }
+    for row in rows.iter().filter(|r| r[4] == "not_sent") {
+        assert_eq!((row[2].as_str(), row[3].as_str()), ("0.000", ""), "{row:?}");
+        assert!(row[6..].iter().all(String::is_empty), "{row:?}");
+    }
+    let not_sent = rows.len() - 3;
+    assert!(
+        stderr.contains(&format!(
+            "{} requests (3 ok, {not_sent} not sent",
+            rows.len()
+        )),
+        "{stderr}"
+    );
+    // A bound of none is refused before anything is sent.
+    let refused = fleet(&url, &dir.path().join("zero.csv"))
+        .args(["--duration-s", "1", "--max-in-flight", "0"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("--max-in-flight 0 is out of range"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("zero.csv").exists());
+    stop.send(()).unwrap();
+    thread.join().unwrap();
 }

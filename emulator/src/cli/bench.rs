@@ -37,6 +37,10 @@ pub enum BenchCommand {
     /// and answered rates, failures, the delay added to the configured
     /// path, serve's and the generator's CPU and memory, per step.
     Serve(super::bench_serve::ServeBenchArgs),
+    /// Real-clock runs of a scenario (the default one without a file) with
+    /// fleets of several sizes: requests, the delay the emulator added to
+    /// the model's, CPU and memory, per fleet size.
+    Real(super::bench_real::RealBenchArgs),
 }
 
 /// Arguments of `mcc-emu bench delay`.
@@ -95,6 +99,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchCommand::Delay(args) => run_delay(args),
         BenchCommand::Serve(args) => super::bench_serve::run(args),
+        BenchCommand::Real(args) => super::bench_real::run(args),
     }
 }
 
@@ -288,6 +293,20 @@ pub(super) fn cpu_time(pid: &str) -> Option<Duration> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     Some(Duration::from_millis((utime + stime) * 10))
+}
+
+/// Resident memory of process `pid` (`self` for this one), from
+/// `/proc/PID/status` (Linux only), in MiB.
+pub(super) fn rss_mib(pid: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 /// The load average of the machine (1, 5 and 15 minutes), Linux only.

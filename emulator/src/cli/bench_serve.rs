@@ -452,9 +452,9 @@ async fn run_step(
             tally.least_us as f64 / 1e3
         },
         serve_cpu_pct,
-        serve_rss_mib: serve_pid.and_then(|pid| rss_mib(&pid.to_string())),
+        serve_rss_mib: serve_pid.and_then(|pid| super::bench::rss_mib(&pid.to_string())),
         client_cpu_pct,
-        client_rss_mib: rss_mib("self"),
+        client_rss_mib: super::bench::rss_mib("self"),
     }
 }
 
@@ -531,20 +531,6 @@ impl Step {
             opt(self.client_rss_mib, 1),
         )
     }
-}
-
-/// Resident memory of process `pid` (`self` for this one), from
-/// `/proc/PID/status` (Linux only), in MiB.
-fn rss_mib(pid: &str) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(kib / 1024.0)
 }
 
 /// `mcc-emu serve` as a child process, with its outputs in a temporary

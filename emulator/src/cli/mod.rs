@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_real;
 mod bench_serve;
 pub mod compare;
 pub mod inspect;

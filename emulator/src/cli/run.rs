@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -72,6 +72,26 @@ pub struct RunArgs {
     /// (or --token-file), which every scrape must then carry.
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// With --metrics-listen: keep serving /metrics this many seconds
+    /// after the run's outputs are written (at most 3,600), so that a last
+    /// scrape reads the final figures; Ctrl-C ends the wait. Default 0.
+    #[arg(long, value_name = "SECONDS", requires = "metrics_listen")]
+    pub metrics_linger_s: Option<f64>,
+}
+
+/// Longest `--metrics-linger-s`: an hour.
+const MAX_METRICS_LINGER_S: f64 = 3_600.0;
+
+/// `run --clock real --metrics-listen`: where the endpoint listens, the
+/// token it wants, and how long it stays after the run.
+#[derive(Debug, Clone)]
+pub struct MetricsEndpoint {
+    /// The address to listen on.
+    pub address: std::net::SocketAddr,
+    /// The bearer token every scrape must carry, if any.
+    pub token: Option<String>,
+    /// How long the endpoint serves after the outputs are written.
+    pub linger: std::time::Duration,
 }
 
 /// The clock of `mcc-emu run`.
@@ -164,7 +184,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             let nodes = args.nodes.launch()?;
             let token = args.ui.token()?;
             let ui = args.ui.ui.map(|address| (address, token.clone()));
-            let metrics = args.metrics_listen.map(|address| (address, token));
+            let linger = args.metrics_linger_s.unwrap_or(0.0);
+            if !(0.0..=MAX_METRICS_LINGER_S).contains(&linger) {
+                anyhow::bail!(
+                    "--metrics-linger-s {linger} is out of range; it must be from 0 to \
+                     {MAX_METRICS_LINGER_S}"
+                );
+            }
+            let metrics = args.metrics_listen.map(|address| MetricsEndpoint {
+                address,
+                token,
+                linger: std::time::Duration::from_secs_f64(linger),
+            });
             run_real(scenario.clone(), &out, speed, nodes, progress, ui, metrics)?
         }
     };
@@ -285,9 +316,9 @@ pub fn run_real(
     nodes: crate::realclock::NodeLaunch,
     progress: bool,
     ui: Option<(std::net::SocketAddr, Option<String>)>,
-    metrics: Option<(std::net::SocketAddr, Option<String>)>,
+    metrics: Option<MetricsEndpoint>,
 ) -> anyhow::Result<Summary> {
-    if let Some((address, token)) = &metrics {
+    if let Some(MetricsEndpoint { address, token, .. }) = &metrics {
         crate::serve::auth::check_listen_address(*address, token.as_deref())
             .map_err(|e| anyhow::anyhow!("--metrics-listen {address}: {e}"))?;
     }
@@ -316,7 +347,7 @@ pub fn run_real(
     let running: std::sync::Arc<std::sync::Mutex<Option<crate::realclock::RealEdge>>> =
         Default::default();
     let metrics_server = match &metrics {
-        Some((address, token)) => {
+        Some(MetricsEndpoint { address, token, .. }) => {
             let recorder = crate::metrics_http::install("--metrics-listen")?;
             let running = running.clone();
             let refresh: crate::metrics_http::Refresh = std::sync::Arc::new(move || {
@@ -369,6 +400,30 @@ pub fn run_real(
         watcher.abort();
     }
     if let Some(server) = metrics_server {
+        let linger = metrics.as_ref().map_or(Duration::ZERO, |m| m.linger);
+        if summary.is_ok() && !linger.is_zero() {
+            runtime.block_on(async {
+                let interrupted = tokio::signal::ctrl_c();
+                tokio::pin!(interrupted);
+                // Listening before the line is printed, so that a Ctrl-C
+                // sent once it is read ends the wait.
+                tokio::select! {
+                    biased;
+                    _ = &mut interrupted => return,
+                    () = std::future::ready(()) => {}
+                }
+                eprintln!(
+                    "mcc-emu: outputs written; metrics stay on http://{}/metrics for {:.0} s \
+                     (Ctrl-C ends the wait)",
+                    server.address,
+                    linger.as_secs_f64()
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(linger) => {}
+                    _ = interrupted => {}
+                }
+            });
+        }
         runtime.block_on(async move { server.stop() });
     }
     if let Some((server, feed)) = view {
@@ -418,6 +473,13 @@ fn print_summary(scenario: &Scenario, s: &Summary, out: &std::path::Path) {
         "delay ms  mean {:.3}   p50 {:.3}   p95 {:.3}   p99 {:.3}   max {:.3}",
         s.delay_ms.mean, s.delay_ms.p50, s.delay_ms.p95, s.delay_ms.p99, s.delay_ms.max
     );
+    if let Some(real) = &s.real_clock {
+        let added = &real.added_delay_ms;
+        println!(
+            "added ms  p50 {:.3}   p99 {:.3}   max {:.3}   (measured minus the model's delay, answered requests)",
+            added.p50, added.p99, added.max
+        );
+    }
     println!(
         "migrations {:>9}   downtime {:.3} ms in all   {} bytes moved",
         s.migrations, s.downtime_ms_total, s.bytes_migrated

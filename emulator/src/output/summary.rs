@@ -379,6 +379,15 @@ pub struct RealClockSummary {
     /// Requests from outside (`serve`) refused with `RESOURCE_EXHAUSTED`
     /// because too many were in flight; they are not in `requests`.
     pub refused_overload: u64,
+    /// What the emulator added to each answered request beyond the
+    /// model's delay, in ms: the answer's arrival on the wall clock minus
+    /// its arrival in the emulated world (the deadline of the request's
+    /// last wait, from the links', cells' and cores' bookings). Timer
+    /// lateness, Tokio wake-ups, the loopback gRPC hop to a node outside
+    /// the process and the machine's load; not the queueing the model asks
+    /// for (docs/real-clock.md, "The delay the emulator adds").
+    #[serde(default)]
+    pub added_delay_ms: DelayStats,
     /// Cloudlet nodes that died during the run, in the order they were
     /// found dead.
     pub nodes_lost: Vec<NodeLost>,

@@ -203,6 +203,9 @@ pub(super) struct Totals {
     pub migrations_started: u64,
     pub answered_by_handoff_peer: u64,
     pub redirected: u64,
+    /// What the emulator added to each answered request beyond the
+    /// model's delay (`request.rs`, `Exchange::due`).
+    pub added: crate::output::DelayStatsBuilder,
 }
 
 /// A device whose VM is being hosted: its name and memory are reserved (no
@@ -581,6 +584,7 @@ impl Shared {
                 answered_by_handoff_peer: state.totals.answered_by_handoff_peer,
                 redirected: state.totals.redirected,
                 refused_overload: self.in_flight.refused(),
+                added_delay_ms: state.totals.added.stats(),
                 nodes_lost: state.losses.nodes.clone(),
                 vms_lost: state.losses.vms.clone(),
                 node_rtt_ms: self

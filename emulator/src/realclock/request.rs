@@ -569,6 +569,9 @@ impl Shared {
             let totals = &mut state.totals;
             totals.answered_by_handoff_peer += u64::from(by_peer);
             totals.redirected += u64::from(redirected);
+            if let Some((_, added)) = answer {
+                totals.added.record_ns(nanos(added));
+            }
             totals.run.requests += 1;
             totals
                 .run

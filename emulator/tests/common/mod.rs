@@ -262,7 +262,49 @@ pub fn rows(dir: &Path, file: &str) -> Vec<BTreeMap<String, String>> {
     reader.deserialize().map(|r| r.expect("row")).collect()
 }
 
+pub mod metrics;
 pub mod serve;
+
+/// Waits (at most a minute) until `find` finds what it looks for in the
+/// text of `file` (a child's stderr being written), and returns it; fails
+/// the test naming `what` and the text otherwise.
+pub fn wait_for_text<T>(file: &Path, what: &str, find: impl Fn(&str) -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        if let Some(found) = find(&text) {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {what} within a minute: {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Sends `child` SIGINT (Ctrl-C) and waits for its exit (at most 60 s;
+/// then it is killed and the test fails with `output()`, what it printed).
+pub fn interrupt(
+    mut child: std::process::Child,
+    output: impl Fn() -> String,
+) -> std::process::ExitStatus {
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no exit within 60 s of SIGINT: {}", output());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
 
 /// The `cloudlet` executable of this workspace, built for this test (Cargo
 /// builds a package's executables for its own tests only, and `cloudlet`

@@ -5,7 +5,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
 
 use super::repo;
 
@@ -77,15 +76,15 @@ impl Served {
     /// The live view's page address (`http://ADDR/`) once serve has printed
     /// it (at most a minute).
     pub fn live_view_url(&self) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let stderr = self.stderr();
-            if let Some(url) = super::live_view_url(&stderr) {
-                return url;
-            }
-            assert!(Instant::now() < deadline, "no live view line: {stderr}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        super::wait_for_text(&self.stderr, "live view line", super::live_view_url)
+    }
+
+    /// The metrics address (`--metrics-listen`) once serve has printed it
+    /// (at most a minute).
+    pub fn metrics_address(&self) -> std::net::SocketAddr {
+        super::wait_for_text(&self.stderr, "metrics address", |text| {
+            super::metrics::metrics_address(text, "mcc-emu serve: metrics on ")
+        })
     }
 
     /// Stops the served run, loads the repository's scenario `file` over
@@ -118,24 +117,8 @@ impl Served {
 
     /// Sends SIGINT (Ctrl-C) and waits for the exit (at most 60 s).
     pub fn interrupt(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("still running");
-        let _ = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!(
-                    "serve did not stop within 60 s of SIGINT: {}",
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = self.child.take().expect("still running");
+        super::interrupt(child, || self.stderr())
     }
 }
 

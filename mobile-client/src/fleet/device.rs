@@ -132,7 +132,7 @@ impl DevicePlan {
     /// reports and requests on two tasks, then waits for the answers still
     /// outstanding (each bounded by the request timeout). Each request's
     /// row goes to `rows` as it ends; `in_flight` counts the fleet's
-    /// requests in flight (bounded by [`super::MAX_IN_FLIGHT`]).
+    /// requests in flight (bounded by [`FleetConfig::max_in_flight`]).
     pub(super) async fn run(
         self,
         client: Client,
@@ -220,7 +220,7 @@ async fn send_requests(
         // whole future's memory until it is joined, which grew the client
         // by gigabytes over a run at 10,000 requests/s.
         while in_flight.try_join_next().is_some() {}
-        let Some(slot) = InFlightSlot::take(&fleet_in_flight) else {
+        let Some(slot) = InFlightSlot::take(&fleet_in_flight, config.max_in_flight) else {
             // The fleet has its bound in flight: the request is not sent.
             let _ = rows.send(not_sent(&plan, request_id, at)).await;
             at = at.saturating_add(Duration::from_nanos(clock.gap_ns()));
@@ -249,16 +249,16 @@ async fn send_requests(
 /// The fleet's requests in flight, shared by its devices.
 pub(super) type InFlightCount = std::sync::Arc<std::sync::atomic::AtomicUsize>;
 
-/// One request in flight of the fleet's [`super::MAX_IN_FLIGHT`].
+/// One request in flight of the fleet's [`FleetConfig::max_in_flight`].
 struct InFlightSlot(InFlightCount);
 
 impl InFlightSlot {
-    /// A slot, or `None` when the fleet has its bound in flight.
-    fn take(count: &InFlightCount) -> Option<Self> {
+    /// A slot, or `None` when the fleet has `max` in flight.
+    fn take(count: &InFlightCount, max: usize) -> Option<Self> {
         use std::sync::atomic::Ordering;
         count
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < super::MAX_IN_FLIGHT).then_some(n + 1)
+                (n < max).then_some(n + 1)
             })
             .ok()
             .map(|_| Self(count.clone()))
@@ -378,6 +378,18 @@ mod tests {
             code_name(tonic::Code::DeadlineExceeded),
             "deadline_exceeded"
         );
+    }
+
+    #[test]
+    fn slots_stop_at_the_bound_and_come_back_when_dropped() {
+        let count = InFlightCount::default();
+        let first = InFlightSlot::take(&count, 2).expect("one free");
+        let second = InFlightSlot::take(&count, 2).expect("two free");
+        assert!(InFlightSlot::take(&count, 2).is_none());
+        drop(first);
+        let third = InFlightSlot::take(&count, 2).expect("one given back");
+        drop((second, third));
+        assert_eq!(count.load(std::sync::atomic::Ordering::Acquire), 0);
     }
 
     #[test]

@@ -79,6 +79,9 @@ pub struct FleetConfig {
     pub position_interval_s: f64,
     /// How long a device waits for an answer before it gives up.
     pub request_timeout: Duration,
+    /// Most requests the whole fleet has in flight ([`MAX_IN_FLIGHT`]
+    /// unless a test or a user says otherwise; `--max-in-flight`).
+    pub max_in_flight: usize,
 }
 
 /// Rows a fleet's requests may have ended and the caller not taken yet:
@@ -86,7 +89,8 @@ pub struct FleetConfig {
 /// measured already), so what waits is bounded.
 pub const ROW_BUFFER: usize = 4096;
 
-/// Most requests the whole fleet has in flight: 4,096, four times what
+/// Most requests the whole fleet has in flight by default
+/// ([`FleetConfig::max_in_flight`], `--max-in-flight`): 4,096, four times what
 /// `mcc-emu serve` admits at once (1,024; beyond that a request waits in
 /// this client's HTTP/2 queue or is refused). A request due beyond it is
 /// not sent and is a row with outcome `not_sent`: when the emulator (or
@@ -178,6 +182,9 @@ pub mod limits {
     pub const MAX_CPU_US: u64 = 60_000_000;
     /// Longest wait for an answer, in ms: one hour.
     pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
+    /// Highest bound on the requests in flight (`--max-in-flight`):
+    /// 65,536, about 1.3 GB at the 20 KB a request in flight holds.
+    pub const MAX_IN_FLIGHT: usize = 65_536;
 }
 
 /// `value` of `flag` in `(0, max]` (or `[min, max]` with `min`), or the
@@ -257,6 +264,13 @@ impl FleetConfig {
         }
         if self.id_prefix.is_empty() {
             return bad("--id-prefix must not be empty".into());
+        }
+        if self.max_in_flight == 0 || self.max_in_flight > limits::MAX_IN_FLIGHT {
+            return bad(format!(
+                "--max-in-flight {} is out of range; it must be from 1 to {}",
+                self.max_in_flight,
+                limits::MAX_IN_FLIGHT
+            ));
         }
         Ok(())
     }

@@ -138,6 +138,7 @@ pub struct SortedRows {
     spools_made: u32,
     rows: u64,
     ok: u64,
+    not_sent: u64,
 }
 
 impl SortedRows {
@@ -168,6 +169,7 @@ impl SortedRows {
             spools_made: 0,
             rows: 0,
             ok: 0,
+            not_sent: 0,
         }
     }
 
@@ -181,11 +183,18 @@ impl SortedRows {
         self.ok
     }
 
+    /// Rows taken so far whose outcome is `not_sent` (the fleet had its
+    /// bound in flight).
+    pub fn not_sent(&self) -> u64 {
+        self.not_sent
+    }
+
     /// Takes one row (formatted now; spilled to disk with its chunk when
     /// the chunk is full).
     pub fn push(&mut self, row: &RequestRow) -> io::Result<()> {
         self.rows += 1;
         self.ok += u64::from(row.outcome == "ok");
+        self.not_sent += u64::from(row.outcome == "not_sent");
         let start = self.text.len();
         push_csv_line(row, &mut self.text);
         let key = (
