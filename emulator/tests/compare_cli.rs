@@ -490,7 +490,7 @@ fn the_sweep_example_prints_a_table_from_the_json() {
 }
 
 #[test]
-fn on_the_default_scenario_ga_moves_vms_and_is_no_slower_than_nearest_or_never() {
+fn on_the_default_scenario_ga_moves_vms_and_fewer_requests_fail_or_miss_the_sla() {
     // The default world's first ten minutes (a whole hour is 5 M requests
     // per policy, too long for a debug build), from a copy whose files
     // point at the repository's.
@@ -534,30 +534,23 @@ fn on_the_default_scenario_ga_moves_vms_and_is_no_slower_than_nearest_or_never()
     };
     let (ga, nearest, never) = (row("ga"), row("nearest"), row("never"));
     // In this world the cloudlets where buses meet queue: the GA moves VMs
-    // (more often than `nearest`, to spread the load) and its delays are
-    // no worse than either baseline's.
+    // to spread the load, and fewer of its requests time out or miss the
+    // SLA (which counts the timed-out ones) than under either baseline.
+    // The delay percentiles are over answered requests only, so a policy
+    // whose slowest requests time out drops them from its figures: they
+    // cannot rank policies that fail different numbers of requests.
     assert!(ga["migrations"].as_u64().unwrap() > 0, "{ga}");
-    let p = |row: &Value, q: &str| row["delay_ms"][q].as_f64().unwrap();
-    for q in ["p50", "p95", "p99"] {
-        assert!(
-            p(&ga, q) <= p(&never, q),
-            "{q}: ga {} vs never {}",
-            ga["delay_ms"],
-            never["delay_ms"]
-        );
-        assert!(
-            p(&ga, q) <= p(&nearest, q),
-            "{q}: ga {} vs nearest {}",
-            ga["delay_ms"],
-            nearest["delay_ms"]
-        );
+    let count = |row: &Value, key: &str| row[key].as_u64().unwrap();
+    for (name, baseline) in [("never", &never), ("nearest", &nearest)] {
+        for key in ["failed", "sla_violations"] {
+            assert!(
+                count(&ga, key) < count(baseline, key),
+                "{key}: ga {} vs {name} {}",
+                ga[key],
+                baseline[key]
+            );
+        }
     }
-    assert!(
-        ga["sla_violations"].as_u64().unwrap() < never["sla_violations"].as_u64().unwrap(),
-        "ga {} vs never {}",
-        ga["sla_violations"],
-        never["sla_violations"]
-    );
     assert_eq!(never["migrations"], 0);
 }
 
