@@ -63,6 +63,16 @@ fn a_tiny_step_runs_and_its_counts_add_up() {
         }
         assert!(step["added_p50_ms"].as_f64() <= step["added_p99_ms"].as_f64());
         assert!(step["added_p99_ms"].as_f64() <= step["added_max_ms"].as_f64());
+        // The transport probes (one every 10 ms, 50 in the half second)
+        // were all refused as the unregistered device they name, and timed.
+        assert_eq!(count("floor_unexpected"), 0, "{step}");
+        let floor = |key: &str| {
+            step[key]
+                .as_f64()
+                .unwrap_or_else(|| panic!("{key}: {step}"))
+        };
+        assert!(floor("floor_p50_ms") > 0.0, "{step}");
+        assert!(floor("floor_p50_ms") <= floor("floor_p99_ms"), "{step}");
     }
 }
 

@@ -8,8 +8,11 @@
 //! task, so a late answer never delays the next send (an open loop). Per
 //! step it prints the offered and answered rates, the failures by gRPC code,
 //! the delay the emulator added to the configured path (client-measured
-//! minus the configured delay, p50/p99/max), and the CPU and resident
-//! memory of serve and of this load generator.
+//! minus the configured delay, p50/p99/max), the floor of that added delay
+//! (the round trip of a request serve refuses at once, sent every 10 ms
+//! meanwhile: the gRPC hop and the two processes' scheduling, no
+//! emulation), and the CPU and resident memory of serve and of this load
+//! generator.
 //!
 //! The configured delay of a request is what the edge's own link
 //! arithmetic gives on idle links: the access point's wireless hop and the
@@ -47,6 +50,11 @@ const MAX_CLIENT_IN_FLIGHT: usize = 20_000;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest serve may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a step sends a transport probe (see [`probe_floor`]).
+const PROBE_PERIOD: Duration = Duration::from_millis(10);
+/// The device the probes name: never registered, so serve refuses each
+/// probe as soon as it has read it.
+const PROBE_DEVICE: &str = "bench-probe";
 
 /// Arguments of `mcc-emu bench serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -112,6 +120,16 @@ pub struct Step {
     pub added_max_ms: f64,
     /// See `added_p50_ms` (negative would mean an answer beat the model).
     pub added_min_ms: f64,
+    /// Round trip of a request serve refuses at once (a device that is not
+    /// registered), in ms, sent every 10 ms on the devices' connections
+    /// during the step: the floor of the added delay that the gRPC hop
+    /// between the generator and serve and their schedulers set under the
+    /// step's load, before any emulation. Median and 99th percentile.
+    pub floor_p50_ms: f64,
+    /// See `floor_p50_ms`.
+    pub floor_p99_ms: f64,
+    /// Probes answered other than as refused (not in the floor).
+    pub floor_unexpected: u64,
     /// serve's CPU time over the step's wall time, % of one core.
     pub serve_cpu_pct: Option<f64>,
     /// serve's resident memory at the step's end, MiB.
@@ -405,11 +423,18 @@ async fn run_step(
             (sent, not_sent)
         });
     }
+    let floor = tokio::spawn(probe_floor(
+        devices.iter().map(|d| d.client.clone()).collect(),
+        start,
+        length,
+        args.request_bytes,
+    ));
     let (mut sent, mut not_sent) = (0, 0);
     while let Some(Ok((s, n))) = senders.join_next().await {
         sent += s;
         not_sent += n;
     }
+    let floor = floor.await.unwrap_or_else(|_| Floor::new());
     let elapsed = wall.elapsed().as_secs_f64();
     let pct = |before: Option<Duration>, after: Option<Duration>| {
         Some((after? - before?).as_secs_f64() / elapsed * 100.0)
@@ -451,11 +476,79 @@ async fn run_step(
         } else {
             tally.least_us as f64 / 1e3
         },
+        floor_p50_ms: floor.quantile_ms(0.5),
+        floor_p99_ms: floor.quantile_ms(0.99),
+        floor_unexpected: floor.unexpected,
         serve_cpu_pct,
         serve_rss_mib: serve_pid.and_then(|pid| super::bench::rss_mib(&pid.to_string())),
         client_cpu_pct,
         client_rss_mib: super::bench::rss_mib("self"),
     }
+}
+
+/// Round trips of the probes of one step.
+struct Floor {
+    /// In µs.
+    rtt: Histogram<u64>,
+    unexpected: u64,
+}
+
+impl Floor {
+    fn new() -> Self {
+        Self {
+            // 1 µs to a minute, 3 significant figures.
+            rtt: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds"),
+            unexpected: 0,
+        }
+    }
+
+    fn quantile_ms(&self, q: f64) -> f64 {
+        if self.rtt.is_empty() {
+            f64::NAN
+        } else {
+            self.rtt.value_at_quantile(q) as f64 / 1e3
+        }
+    }
+}
+
+/// Every [`PROBE_PERIOD`] from `start` for `length`, sends a request of the
+/// same size as the step's for [`PROBE_DEVICE`] on the next of `clients`
+/// and times the refusal (`not_found`). One probe at a time: a slow one
+/// delays the next rather than piling up.
+async fn probe_floor(
+    clients: Vec<Client>,
+    start: tokio::time::Instant,
+    length: Duration,
+    request_bytes: u64,
+) -> Floor {
+    let mut floor = Floor::new();
+    let payload = vec![0; usize::try_from(request_bytes).unwrap_or(0)];
+    for k in 0u32.. {
+        let at = PROBE_PERIOD * k;
+        if at >= length || clients.is_empty() {
+            break;
+        }
+        tokio::time::sleep_until(start + at).await;
+        let mut client = clients[k as usize % clients.len()].clone();
+        let mut request = tonic::Request::new(v1::DeviceRequest {
+            device_id: PROBE_DEVICE.to_owned(),
+            request_id: u64::from(k),
+            payload: payload.clone(),
+            cpu_cost_us: 0,
+            response_bytes: 0,
+        });
+        request.set_timeout(REQUEST_TIMEOUT);
+        let sent = Instant::now();
+        match client.send_request(request).await {
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                floor
+                    .rtt
+                    .saturating_record(sent.elapsed().as_micros().max(1) as u64);
+            }
+            _ => floor.unexpected += 1,
+        }
+    }
+    floor
 }
 
 /// Sends one request of `device` and tallies how it ended.
@@ -497,27 +590,31 @@ async fn send_one(
 }
 
 impl Step {
-    const HEADER: &'static str = "  rate/s offered/s answered/s  failures                 added ms: p50      p99      max    serve cpu%  rss MiB   client cpu%  rss MiB";
+    const HEADER: &'static str = "  rate/s offered/s answered/s  failures                 added ms: p50      p99      max  floor ms: p50      p99    serve cpu%  rss MiB   client cpu%  rss MiB";
 
     fn line(&self) -> String {
-        let failures = if self.failures.is_empty() && self.not_sent == 0 {
-            "none".to_owned()
-        } else {
-            let mut parts: Vec<String> = self
-                .failures
-                .iter()
-                .map(|(code, n)| format!("{code} {n}"))
-                .collect();
-            if self.not_sent > 0 {
-                parts.push(format!("not_sent {}", self.not_sent));
-            }
-            parts.join(", ")
-        };
+        let failures =
+            if self.failures.is_empty() && self.not_sent == 0 && self.floor_unexpected == 0 {
+                "none".to_owned()
+            } else {
+                let mut parts: Vec<String> = self
+                    .failures
+                    .iter()
+                    .map(|(code, n)| format!("{code} {n}"))
+                    .collect();
+                if self.not_sent > 0 {
+                    parts.push(format!("not_sent {}", self.not_sent));
+                }
+                if self.floor_unexpected > 0 {
+                    parts.push(format!("probes not refused {}", self.floor_unexpected));
+                }
+                parts.join(", ")
+            };
         let opt = |v: Option<f64>, digits: usize| {
             v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
         };
         format!(
-            "{:>8.0} {:>9.0} {:>10.0}  {:<24} {:>13.3} {:>8.3} {:>8.3} {:>13} {:>8} {:>13} {:>8}",
+            "{:>8.0} {:>9.0} {:>10.0}  {:<24} {:>13.3} {:>8.3} {:>8.3} {:>15.3} {:>8.3} {:>13} {:>8} {:>13} {:>8}",
             self.rate_per_s,
             self.offered_per_s,
             self.answered_per_s,
@@ -525,6 +622,8 @@ impl Step {
             self.added_p50_ms,
             self.added_p99_ms,
             self.added_max_ms,
+            self.floor_p50_ms,
+            self.floor_p99_ms,
             opt(self.serve_cpu_pct, 0),
             opt(self.serve_rss_mib, 1),
             opt(self.client_cpu_pct, 0),
