@@ -7,7 +7,7 @@ use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::single_link::{self, SingleLink};
 use mcc_cloudlet::migration::{
     CapScope, FaultChannel, MAX_PAGES_PER_REQUEST, MAX_ROUNDS_LIMIT, MigrationConfig,
-    MigrationReport, PushOrder, Technique,
+    MigrationReport, PassEnd, PushOrder, Technique,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -62,6 +62,10 @@ pub struct MigrateArgs {
     /// Throttle the dirty rate when it outpaces the link (QEMU auto-converge).
     #[arg(long)]
     pub auto_converge: bool,
+    /// When a copy round ends: drained (all of it sent) or below-target
+    /// (QEMU 7.2: when what is left, in whole pages, fits the downtime target).
+    #[arg(long, default_value = "drained")]
+    pub pass_end: String,
     /// Order of the background push after the switch: address or around-faults.
     #[arg(long, default_value = "address")]
     pub push_order: String,
@@ -256,6 +260,7 @@ impl MigrateArgs {
         config.max_rounds = self.max_rounds;
         config.downtime_target = duration_ms("downtime-target-ms", self.downtime_target_ms)?;
         config.auto_converge = self.auto_converge;
+        config.pass_end = PassEnd::from_name(&self.pass_end).context("--pass-end")?;
         config.push_order = PushOrder::from_name(&self.push_order).context("--push-order")?;
         config.cpu_state_bytes = (self.cpu_state_kib * 1024.0) as u64;
         config.pages_per_request = self.pages_per_request;

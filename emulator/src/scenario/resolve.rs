@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
-use mcc_cloudlet::migration::{CapScope, FaultChannel, MigrationConfig, Technique};
+use mcc_cloudlet::migration::{CapScope, FaultChannel, MigrationConfig, PassEnd, Technique};
 use mcc_mobile_client::readers::{
     CsvPreset, ReadOptions, TraceFormat, csv::parse_csv, gpx::parse_gpx, plt::parse_plt,
 };
@@ -1051,6 +1051,10 @@ impl Resolver<'_> {
         if let Some(name) = &m.cap_scope {
             config.cap_scope = CapScope::from_name(name)
                 .map_err(|e| self.error(format!("key `migration.cap_scope`: {e}")))?;
+        }
+        if let Some(name) = &m.pass_end {
+            config.pass_end = PassEnd::from_name(name)
+                .map_err(|e| self.error(format!("key `migration.pass_end`: {e}")))?;
         }
         if let Some(d) = ms("migration.setup_ms", m.setup_ms)? {
             config.setup = d;

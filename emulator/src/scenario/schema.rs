@@ -424,6 +424,9 @@ pub struct MigrationSection {
     /// `except-completion` (absent: QEMU's) or `all`.
     #[serde(default)]
     pub cap_scope: Option<String>,
+    /// When a copy round ends: `drained` (absent) or `below-target` (QEMU 7.2's sync rule).
+    #[serde(default)]
+    pub pass_end: Option<String>,
     /// Setup time before the first byte, in milliseconds (absent: 0).
     #[serde(default)]
     pub setup_ms: Option<f64>,
@@ -464,6 +467,7 @@ impl Default for MigrationSection {
             fault_channel: None,
             rate_cap_mbps: None,
             cap_scope: None,
+            pass_end: None,
             setup_ms: None,
             sync_ms: None,
             resume_ms: None,
