@@ -518,3 +518,36 @@ fn the_bandwidth_is_measured_from_the_first_byte_not_over_the_setup() {
         "stop bytes: the working set and the CPU state",
     );
 }
+
+#[test]
+fn kernel_data_pages_are_stale_by_the_last_round_s_length_not_the_working_set_s() {
+    // 20,000 pages/s on a 64 MiB working set at 1 Gbit/s: round 1 sends the
+    // working set (0.54 s) and dirties 10,700 of its 16,384 pages again, too
+    // many for the 300 ms target, so hybrid switches after two rounds. The
+    // writer is slower than the push (30,500 pages/s) and never faults: the
+    // faults are the execution chain's.
+    let profile = VmProfile::new(512 * MIB, 64 * MIB, 20_000.0, 0.0, DirtyModel::Linear).unwrap();
+    let link = SingleLink::new(Duration::from_millis(1), 1e9);
+    let mut config = MigrationConfig::new(Technique::Hybrid);
+    config.max_rounds = 2;
+    config.exec_data_pages = 50;
+    let in_ws = run(profile.clone(), config.clone(), link);
+    assert!(!in_ws.converged, "{in_ws:?}");
+    // In the working set: as stale as it is, about 50 x 10,700/16,384 = 33
+    // at the switch; each fault waits behind a 4 MiB push chunk, a tenth of
+    // the 42 MB stale, which brings some of the others.
+    assert!(in_ws.page_faults >= 8, "{in_ws:?}");
+    // The kernel's own, written at 15 pages/s: 50 (1 - e^(-15 x 0.54 / 50))
+    // = 7.5 stale at the switch, fewer once the push brings some.
+    config.exec_data_write_rate_pps = Some(15.0);
+    let kernel = run(profile.clone(), config.clone(), link);
+    assert!(
+        (1..=7).contains(&kernel.page_faults) && kernel.page_faults < in_ws.page_faults,
+        "{kernel:?} against {in_ws:?}"
+    );
+    assert!(kernel.stall_ms < in_ws.stall_ms, "{kernel:?} {in_ws:?}");
+    // Never written: nothing of the execution set is stale after the rounds.
+    config.exec_data_write_rate_pps = Some(0.0);
+    let idle = run(profile, config, link);
+    assert_eq!(idle.page_faults, 0, "{idle:?}");
+}

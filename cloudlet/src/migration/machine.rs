@@ -171,6 +171,9 @@ impl Migration {
         config.validate()?;
         path.validate()?;
         let mut regions = profile.regions();
+        if let Some(rate) = config.exec_data_write_rate_pps {
+            carve_kernel_data(&mut regions, config.exec_data_pages, rate);
+        }
         for region in &mut regions {
             if region.kind != RegionKind::Zero {
                 region.wire_bytes_per_page += config.page_header_bytes;
@@ -752,9 +755,10 @@ impl Migration {
     }
 
     /// The execution set's pages the target lacks: the text in the idle
-    /// data, the data in the working set, each in proportion to what its
-    /// region lacks.
+    /// data, the data in the working set (or all of the kernel's data
+    /// region), each in proportion to what its region lacks.
     fn init_exec_missing(&mut self) {
+        let kernel_data = self.config.exec_data_write_rate_pps.is_some();
         let ws_pages: u64 = self
             .regions
             .iter()
@@ -771,8 +775,10 @@ impl Migration {
             if region.pages == 0 || missing == 0 {
                 continue;
             }
-            let in_region = if is_working_set(region.kind) && ws_pages > 0 {
+            let in_region = if is_working_set(region.kind) && ws_pages > 0 && !kernel_data {
                 self.config.exec_data_pages as f64 * region.pages as f64 / ws_pages as f64
+            } else if region.kind == RegionKind::KernelData {
+                region.pages as f64
             } else if region.kind == RegionKind::IdleData {
                 self.config.exec_text_pages as f64
             } else {
@@ -1104,6 +1110,28 @@ fn is_working_set(kind: RegionKind) -> bool {
     matches!(kind, RegionKind::HotWorkingSet | RegionKind::ColdWorkingSet)
 }
 
+/// Carves `pages` of the kernel's own data out of the idle data, written
+/// uniformly at `rate_pps`; none when the idle data is empty.
+fn carve_kernel_data(regions: &mut Vec<Region>, pages: u64, rate_pps: f64) {
+    let Some(idle) = regions.iter_mut().find(|r| r.kind == RegionKind::IdleData) else {
+        return;
+    };
+    let pages = pages.min(idle.pages);
+    if pages == 0 {
+        return;
+    }
+    idle.pages -= pages;
+    let wire_bytes_per_page = idle.wire_bytes_per_page;
+    regions.push(Region {
+        kind: RegionKind::KernelData,
+        pages,
+        write_rate_pps: rate_pps,
+        law: crate::memory::DirtyLaw::Uniform,
+        wire_bytes_per_page,
+        touch_weight: 0.0,
+    });
+}
+
 /// Writes per second of `region` that can hit a page the target lacks,
 /// with the push moving `push_pps` pages a second. Under the linear law the
 /// writes sweep the region in order (round-robin), and the source's push
@@ -1113,6 +1141,10 @@ fn is_working_set(kind: RegionKind) -> bool {
 /// it; only the part of its rate above the push's can fault. Under the
 /// uniform law writes land anywhere: all of them can.
 fn faulting_write_rate(region: &Region, push_pps: f64) -> f64 {
+    if region.kind == RegionKind::KernelData {
+        // The kernel's accesses to its own pages are the execution chain.
+        return 0.0;
+    }
     match region.law {
         crate::memory::DirtyLaw::Linear => (region.write_rate_pps - push_pps).max(0.0),
         crate::memory::DirtyLaw::Uniform => region.write_rate_pps,

@@ -343,8 +343,15 @@ pub struct MigrationConfig {
     /// that it needs before it makes any progress; they lie in the idle data.
     pub exec_text_pages: u64,
     /// Pages the guest's execution writes (kernel data, stacks) that it
-    /// needs before it makes any progress; they lie in the working set.
+    /// needs before it makes any progress; they lie in the working set,
+    /// unless `exec_data_write_rate_pps` is set.
     pub exec_data_pages: u64,
+    /// When set, the execution data pages are the kernel's own, outside the
+    /// working set, written uniformly at this many pages per second whatever
+    /// the working set does: how many are stale at a switch follows from
+    /// the last round's length, not from the working set's stale share.
+    /// `None`: they lie in the working set (the previous behaviour).
+    pub exec_data_write_rate_pps: Option<f64>,
     /// Time the target takes, once the last byte it needs has arrived,
     /// before the guest runs (loading device state, restarting the vCPUs).
     pub resume_cost: Duration,
@@ -375,6 +382,7 @@ impl MigrationConfig {
             page_header_bytes: 0,
             exec_text_pages: 0,
             exec_data_pages: 0,
+            exec_data_write_rate_pps: None,
             resume_cost: Duration::ZERO,
             heartbeat: DEFAULT_HEARTBEAT,
         }
@@ -445,6 +453,14 @@ impl MigrationConfig {
                     reason: format!("must be at most {MAX_EXEC_PAGES}, got {pages}"),
                 });
             }
+        }
+        if let Some(rate) = self.exec_data_write_rate_pps
+            && !(rate.is_finite() && rate >= 0.0)
+        {
+            return Err(MigrationError::Config {
+                field: "exec_data_write_rate_pps",
+                reason: format!("must be a finite number of pages/s >= 0, got {rate}"),
+            });
         }
         if self.heartbeat.is_zero() {
             return Err(MigrationError::Config {

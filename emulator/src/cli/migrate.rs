@@ -114,6 +114,10 @@ pub struct MigrateArgs {
     /// Written pages (kernel data) the guest needs before it makes progress.
     #[arg(long, default_value_t = 0)]
     pub exec_data_pages: u64,
+    /// The kernel writes its execution data pages on its own at this many
+    /// pages/s, outside the working set (absent: they lie in the working set).
+    #[arg(long)]
+    pub exec_data_write_rate_pps: Option<f64>,
     /// Period of the guest heartbeat stall_ms is measured with, in ms.
     #[arg(long, default_value_t = 10.0)]
     pub heartbeat_ms: f64,
@@ -236,6 +240,9 @@ impl MigrateArgs {
             check("rate-cap-mbps", cap, 0.0, true, "")?;
         }
         check("heartbeat-ms", self.heartbeat_ms, 0.0, true, "")?;
+        if let Some(rate) = self.exec_data_write_rate_pps {
+            check("exec-data-write-rate-pps", rate, 0.0, false, "")?;
+        }
         Ok(())
     }
 
@@ -275,6 +282,7 @@ impl MigrateArgs {
         config.page_header_bytes = self.page_header_bytes;
         config.exec_text_pages = self.exec_text_pages;
         config.exec_data_pages = self.exec_data_pages;
+        config.exec_data_write_rate_pps = self.exec_data_write_rate_pps;
         config.heartbeat = duration_ms("heartbeat-ms", self.heartbeat_ms)?;
         config.validate().context("migration settings")?;
         Ok(config)

@@ -1074,6 +1074,10 @@ impl Resolver<'_> {
         if let Some(p) = m.exec_data_pages {
             config.exec_data_pages = p;
         }
+        if let Some(rate) = m.exec_data_write_rate_pps {
+            let rate = self.non_negative("migration.exec_data_write_rate_pps", rate)?;
+            config.exec_data_write_rate_pps = Some(rate);
+        }
         Ok(())
     }
 }

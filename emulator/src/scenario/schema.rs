@@ -445,6 +445,10 @@ pub struct MigrationSection {
     /// Written pages the guest needs before any progress (absent: 0).
     #[serde(default)]
     pub exec_data_pages: Option<u64>,
+    /// Pages/s the kernel writes its execution data pages at, outside the
+    /// working set (absent: they lie in the working set).
+    #[serde(default)]
+    pub exec_data_write_rate_pps: Option<f64>,
 }
 
 fn default_technique() -> String {
@@ -474,6 +478,7 @@ impl Default for MigrationSection {
             page_header_bytes: None,
             exec_text_pages: None,
             exec_data_pages: None,
+            exec_data_write_rate_pps: None,
         }
     }
 }
