@@ -1111,7 +1111,9 @@ fn is_working_set(kind: RegionKind) -> bool {
 }
 
 /// Carves `pages` of the kernel's own data out of the idle data, written
-/// uniformly at `rate_pps`; none when the idle data is empty.
+/// uniformly at `rate_pps`; none when the idle data is empty. It goes first
+/// in a round's order: Linux's own data lies low in physical memory, where
+/// QEMU's pass begins.
 fn carve_kernel_data(regions: &mut Vec<Region>, pages: u64, rate_pps: f64) {
     let Some(idle) = regions.iter_mut().find(|r| r.kind == RegionKind::IdleData) else {
         return;
@@ -1122,14 +1124,17 @@ fn carve_kernel_data(regions: &mut Vec<Region>, pages: u64, rate_pps: f64) {
     }
     idle.pages -= pages;
     let wire_bytes_per_page = idle.wire_bytes_per_page;
-    regions.push(Region {
-        kind: RegionKind::KernelData,
-        pages,
-        write_rate_pps: rate_pps,
-        law: crate::memory::DirtyLaw::Uniform,
-        wire_bytes_per_page,
-        touch_weight: 0.0,
-    });
+    regions.insert(
+        0,
+        Region {
+            kind: RegionKind::KernelData,
+            pages,
+            write_rate_pps: rate_pps,
+            law: crate::memory::DirtyLaw::Uniform,
+            wire_bytes_per_page,
+            touch_weight: 0.0,
+        },
+    );
 }
 
 /// Writes per second of `region` that can hit a page the target lacks,
