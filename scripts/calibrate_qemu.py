@@ -48,10 +48,13 @@ GLOBAL = {
     "setup_ms": 330.0,        # README: setup-time 0.2-0.7 s; median of setup_ms
     "sync_ms": 10.0,          # TCG's dirty-bitmap sync per pass
     "resume_ms": 20.0,        # target start after the last byte (TCG re-translation)
-    "queue_kib": 1024.0,      # bytes queued ahead of a fault on the stream
+    "queue_kib": 1536.0,      # bytes queued ahead of a fault on the stream
     "page_header_bytes": 8,   # QEMU: 8-byte page header (README: 4,104 bytes a page)
     "exec_text_pages": 150,   # read-only pages the guest needs to progress
     "exec_data_pages": 50,    # written pages the guest needs to progress
+    # The data pages are the kernel's own, written at this many pages/s
+    # outside the working set (None: they lie in the working set).
+    "exec_data_write_rate_pps": 15.0,
     "cpu_state_kib": 256.0,
     # When a copy round ends. QEMU 7.2 syncs the dirty bitmap when what is
     # left of the pass is below bandwidth x downtime-limit (below-target);
@@ -101,7 +104,8 @@ def flags(row, g, row_zero_pages=False):
         "--exec-data-pages", str(g["exec_data_pages"]),
         "--cpu-state-kib", repr(g["cpu_state_kib"]),
         "--json",
-    ]
+    ] + ([] if g["exec_data_write_rate_pps"] is None
+         else ["--exec-data-write-rate-pps", repr(g["exec_data_write_rate_pps"])])
 
 
 def replay(binary, row, g, row_zero_pages=False):
