@@ -147,6 +147,11 @@ pub enum RegionKind {
     IdleData,
     /// Pages that hold only zeroes.
     Zero,
+    /// Pages the guest's kernel writes on its own (its data and stacks),
+    /// outside the working set. [`VmProfile::regions`] never makes one; a
+    /// migration carves it out of the idle data when asked to
+    /// (`exec_data_write_rate_pps`).
+    KernelData,
 }
 
 /// A region of interchangeable pages.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::single_link::{self, SingleLink};
-use mcc_cloudlet::migration::{MigrationConfig, MigrationReport, Technique};
+use mcc_cloudlet::migration::{MigrationConfig, MigrationReport, PassEnd, Technique};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -446,4 +446,108 @@ fn back_to_back_write_faults_are_separate_waits_not_one_freeze() {
     let wait_ms = (0.010 + ((4 * MIB) as f64 + PAGE) * 8.0 / 1e8) * 1e3;
     assert!(wait_ms > report.downtime_ms, "{report:?}");
     close(report.stall_ms, wait_ms + 10.0, 1e-6, "stall_ms");
+}
+
+#[test]
+fn below_target_rounds_end_when_the_rest_fits_the_target_and_carry_it() {
+    // Nothing is written: the drained rounds send all memory in round 0 and
+    // stop with nothing left; QEMU's rule ends round 0 when what is left,
+    // in whole pages, could be sent within the 300 ms target (37.5 MB at
+    // 1 Gbit/s) and copies that rest while stopped.
+    let profile = VmProfile::new(512 * MIB, 64 * MIB, 0.0, 0.0, DirtyModel::Linear).unwrap();
+    let link = SingleLink::new(Duration::from_millis(1), 1e9);
+    let mut config = MigrationConfig::new(Technique::PreCopy);
+    let cpu = config.cpu_state_bytes as f64;
+    let drained = run(profile.clone(), config.clone(), link);
+    config.pass_end = PassEnd::BelowTarget;
+    let below = run(profile, config, link);
+    assert_eq!(drained.bytes_stop as f64, cpu, "{drained:?}");
+    assert_eq!(below.bytes_total, drained.bytes_total, "every page once");
+    assert!(below.converged && below.rounds == 1, "{below:?}");
+    let rest = below.bytes_stop as f64 - cpu;
+    // Below 37.5 MB, and at most one 4 MiB chunk under it (the rounds hand
+    // out whole chunks).
+    assert!(
+        rest < 37.5e6 && rest > 37.5e6 - (5 * MIB) as f64,
+        "{below:?}"
+    );
+    assert!(below.downtime_ms > drained.downtime_ms, "{below:?}");
+}
+
+#[test]
+fn a_below_target_hybrid_switches_with_the_rest_of_its_last_round_stale() {
+    // Saturated, as in `hybrid_switches_to_post_copy_after_its_rounds`.
+    // Round 0 ends with up to 37.5 MB (300 ms at 1 Gbit/s) of idle data
+    // unsent, carried into round 1; round 1 ends as soon as what it has left
+    // is under 37.5 MB again. At the switch the target lacks that rest
+    // and the whole working set, dirtied again meanwhile.
+    let profile = VmProfile::new(512 * MIB, 64 * MIB, 50_000.0, 0.0, DirtyModel::Linear).unwrap();
+    let link = SingleLink::new(Duration::from_millis(1), 1e9);
+    let mut config = MigrationConfig::new(Technique::Hybrid);
+    config.max_rounds = 2;
+    let drained = run(profile.clone(), config.clone(), link);
+    config.pass_end = PassEnd::BelowTarget;
+    let below = run(profile, config, link);
+    assert!(!below.converged && below.rounds == 2, "{below:?}");
+    assert_eq!(drained.bytes_postcopy, 64 * MIB, "{drained:?}");
+    let rest = below.bytes_postcopy as f64 - (64 * MIB) as f64;
+    assert!(
+        rest > 37.5e6 - (5 * MIB) as f64 && rest < 37.5e6,
+        "{below:?}"
+    );
+    assert!(below.bytes_precopy < drained.bytes_precopy, "{below:?}");
+}
+
+#[test]
+fn the_bandwidth_is_measured_from_the_first_byte_not_over_the_setup() {
+    // Round 0 sends 512 MiB in 4.3 s at 1 Gbit/s and dirties the whole
+    // 32 MiB working set: 0.27 s at the link's 125 MB/s, within the 300 ms
+    // target, so pre-copy stops after one round. Measured over the 10 s
+    // setup as well the bandwidth would look like 38 MB/s and the rest
+    // like 0.9 s.
+    let profile = VmProfile::new(512 * MIB, 32 * MIB, 10_000.0, 0.0, DirtyModel::Linear).unwrap();
+    let link = SingleLink::new(Duration::from_millis(1), 1e9);
+    let mut config = MigrationConfig::new(Technique::PreCopy);
+    config.setup = Duration::from_secs(10);
+    let report = run(profile, config, link);
+    assert!(report.converged && report.rounds == 1, "{report:?}");
+    close(
+        report.bytes_stop as f64,
+        (32 * MIB) as f64 + 256.0 * 1024.0,
+        PAGE,
+        "stop bytes: the working set and the CPU state",
+    );
+}
+
+#[test]
+fn kernel_data_pages_are_stale_by_the_last_round_s_length_not_the_working_set_s() {
+    // 20,000 pages/s on a 64 MiB working set at 1 Gbit/s: round 1 sends the
+    // working set (0.54 s) and dirties 10,700 of its 16,384 pages again, too
+    // many for the 300 ms target, so hybrid switches after two rounds. The
+    // writer is slower than the push (30,500 pages/s) and never faults: the
+    // faults are the execution chain's.
+    let profile = VmProfile::new(512 * MIB, 64 * MIB, 20_000.0, 0.0, DirtyModel::Linear).unwrap();
+    let link = SingleLink::new(Duration::from_millis(1), 1e9);
+    let mut config = MigrationConfig::new(Technique::Hybrid);
+    config.max_rounds = 2;
+    config.exec_data_pages = 50;
+    let in_ws = run(profile.clone(), config.clone(), link);
+    assert!(!in_ws.converged, "{in_ws:?}");
+    // In the working set: as stale as it is, about 50 x 10,700/16,384 = 33
+    // at the switch; each fault waits behind a 4 MiB push chunk, a tenth of
+    // the 42 MB stale, which brings some of the others.
+    assert!(in_ws.page_faults >= 8, "{in_ws:?}");
+    // The kernel's own, written at 15 pages/s: 50 (1 - e^(-15 x 0.54 / 50))
+    // = 7.5 stale at the switch, fewer once the push brings some.
+    config.exec_data_write_rate_pps = Some(15.0);
+    let kernel = run(profile.clone(), config.clone(), link);
+    assert!(
+        (1..=7).contains(&kernel.page_faults) && kernel.page_faults < in_ws.page_faults,
+        "{kernel:?} against {in_ws:?}"
+    );
+    assert!(kernel.stall_ms < in_ws.stall_ms, "{kernel:?} {in_ws:?}");
+    // Never written: nothing of the execution set is stale after the rounds.
+    config.exec_data_write_rate_pps = Some(0.0);
+    let idle = run(profile, config, link);
+    assert_eq!(idle.page_faults, 0, "{idle:?}");
 }

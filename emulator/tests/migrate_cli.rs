@@ -182,6 +182,14 @@ fn impossible_input_exits_non_zero_with_a_clear_message() {
         "unknown technique \"teleport\"",
     );
     fails_with(&["--dirty-model", "zipf"], "unknown dirty model \"zipf\"");
+    fails_with(
+        &["--pass-end", "soon"],
+        "pass_end must be drained or below-target",
+    );
+    fails_with(
+        &["--exec-data-write-rate-pps", "-1"],
+        "--exec-data-write-rate-pps must be a number >= 0",
+    );
     fails_with(&["--latency-ms", "nan"], "--latency-ms");
     fails_with(&["--request-rate", "1e9"], "--request-rate");
     fails_with(&["--latency-ms", "1e300"], "--latency-ms must be a time");

@@ -162,6 +162,14 @@ fn values_out_of_range_are_named_by_key() {
             "migration.cap_scope",
         ),
         (
+            format!("{GOOD}[migration]\npass_end = \"soon\"\n"),
+            "migration.pass_end",
+        ),
+        (
+            format!("{GOOD}[migration]\nexec_data_write_rate_pps = -2\n"),
+            "migration.exec_data_write_rate_pps",
+        ),
+        (
             format!("{GOOD}[migration]\nqueue_kib = 0\n"),
             "migration.queue_kib",
         ),
@@ -508,7 +516,8 @@ fn the_migration_fidelity_keys_reach_the_model() {
         "{GOOD}[migration]\ntechnique = \"hybrid\"\nfault_channel = \"preempt\"\n\
          queue_kib = 1024\nrate_cap_mbps = 250\ncap_scope = \"all\"\nsetup_ms = 330\n\
          sync_ms = 10\nresume_ms = 20\npage_header_bytes = 8\nexec_text_pages = 150\n\
-         exec_data_pages = 50\n"
+         exec_data_pages = 50\npass_end = \"below-target\"\n\
+         exec_data_write_rate_pps = 15\n"
     ))
     .unwrap();
     let c = &s.settings.migration.config;
@@ -520,6 +529,8 @@ fn the_migration_fidelity_keys_reach_the_model() {
     assert_eq!(c.queue_bytes, 1 << 20);
     assert_eq!(c.rate_cap_bps, Some(250e6));
     assert_eq!(c.cap_scope, mcc_cloudlet::migration::CapScope::All);
+    assert_eq!(c.pass_end, mcc_cloudlet::migration::PassEnd::BelowTarget);
+    assert_eq!(c.exec_data_write_rate_pps, Some(15.0));
     assert_eq!(c.setup, std::time::Duration::from_millis(330));
     assert_eq!(c.sync_cost, std::time::Duration::from_millis(10));
     assert_eq!(c.resume_cost, std::time::Duration::from_millis(20));

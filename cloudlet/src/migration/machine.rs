@@ -14,9 +14,15 @@ use rand::{Rng, RngExt};
 use super::report::{DelaySummary, MigrationReport};
 use super::{
     Answer, Answers, CapScope, FaultChannel, Host, MigrationConfig, MigrationError, MigrationEvent,
-    PathEstimate, Phase, Plan, PushOrder, Ready, RequestOutcome, Switch, Transfer, TransferKind,
+    PassEnd, PathEstimate, Phase, Plan, PushOrder, Ready, RequestOutcome, Switch, Transfer,
+    TransferKind,
 };
 use crate::memory::{PageCounts, Region, RegionKind, VmProfile};
+
+/// Shortest span of deliveries a bandwidth measured in the current round
+/// must cover before [`PassEnd::BelowTarget`] goes by it: QEMU measures its
+/// bandwidth over windows of 100 ms (`BUFFER_DELAY` in `migration.c`).
+const SYNC_BANDWIDTH_SPAN_S: f64 = 0.1;
 
 /// Slack when comparing the driver's time with the model's own deadlines
 /// (a driver's clock has nanoseconds; the model computes in seconds).
@@ -80,6 +86,11 @@ impl RateWindow {
             self.bytes += bytes;
             self.last_delivery_s = self.last_delivery_s.max(now_s);
         }
+    }
+
+    /// Seconds from the window's start to its latest delivery.
+    fn span_s(&self) -> f64 {
+        self.last_delivery_s - self.start_s
     }
 
     fn bytes_per_s(&self, latency_s: f64) -> Option<f64> {
@@ -160,6 +171,9 @@ impl Migration {
         config.validate()?;
         path.validate()?;
         let mut regions = profile.regions();
+        if let Some(rate) = config.exec_data_write_rate_pps {
+            carve_kernel_data(&mut regions, config.exec_data_pages, rate);
+        }
         for region in &mut regions {
             if region.kind != RegionKind::Zero {
                 region.wire_bytes_per_page += config.page_header_bytes;
@@ -224,6 +238,8 @@ impl Migration {
 
     /// Enters the first stage after the setup, at `now_s`.
     fn begin(&mut self, now_s: f64, all: PageCounts) {
+        // The bandwidth is measured from the first byte, not over the setup.
+        self.rate = RateWindow::new(now_s, true);
         if self.plan.live_rounds {
             self.stage = Stage::Rounds {
                 round: 0,
@@ -299,6 +315,10 @@ impl Migration {
             if self.cap_applies() && now_s + TIME_SLACK_S < self.stream_free_s {
                 self.declined_until_s = Some(self.stream_free_s);
                 return None;
+            }
+            if self.round_below_target() {
+                self.end_round(now_s);
+                continue;
             }
             let chunk = self.config.chunk_bytes;
             let queue = self.config.queue_bytes.min(chunk);
@@ -544,10 +564,7 @@ impl Migration {
     /// the current copy round, else over the last round that had
     /// deliveries, else the driver's path estimate.
     pub fn measured_bandwidth_bytes_per_s(&self) -> f64 {
-        let latency_s = secs(self.path.one_way_latency);
-        self.rate
-            .bytes_per_s(latency_s)
-            .or(self.measured_bytes_per_s)
+        self.known_bandwidth_bytes_per_s()
             .unwrap_or_else(|| self.path.bandwidth_bytes_per_s())
     }
 
@@ -590,16 +607,22 @@ impl Migration {
     /// All of the current round has been handed out at `now_s`: start the
     /// next round or switch.
     fn end_round(&mut self, now_s: f64) {
-        let Stage::Rounds { round, sync_s, .. } = self.stage else {
+        let Stage::Rounds {
+            round,
+            sync_s,
+            to_send: ref left,
+        } = self.stage
+        else {
             return;
         };
-        let dirty =
+        let dirtied =
             self.profile
                 .dirty_in_window(&self.regions, now_s - sync_s, 1.0 - self.throttle);
+        // What the round left (none unless it ended below the target) stays dirty.
+        let dirty = merge_independent(left, &dirtied, &self.regions);
         let remaining_bytes = dirty.wire_bytes(&self.regions);
         self.rounds = round + 1;
-        let remaining_s = remaining_bytes as f64 / self.measured_bandwidth_bytes_per_s();
-        let fits = remaining_s <= secs(self.config.downtime_target);
+        let fits = self.fits_target(&dirty);
         // The dirty bitmap is synced before anything else is sent.
         self.hold_until_s = now_s + secs(self.config.sync_cost);
         if fits || self.rounds >= self.config.max_rounds {
@@ -625,6 +648,61 @@ impl Migration {
             sync_s: now_s,
             to_send: dirty,
         };
+    }
+
+    /// The bandwidth measured so far (this round's, else the last round's), if any.
+    fn known_bandwidth_bytes_per_s(&self) -> Option<f64> {
+        let latency_s = secs(self.path.one_way_latency);
+        self.rate
+            .bytes_per_s(latency_s)
+            .or(self.measured_bytes_per_s)
+    }
+
+    /// The bandwidth [`PassEnd::BelowTarget`] goes by: this round's once its
+    /// deliveries span QEMU's 100 ms measuring window, else the last round's.
+    fn sync_bandwidth_bytes_per_s(&self) -> Option<f64> {
+        let latency_s = secs(self.path.one_way_latency);
+        self.rate
+            .bytes_per_s(latency_s)
+            .filter(|_| self.rate.span_s() >= SYNC_BANDWIDTH_SPAN_S)
+            .or(self.measured_bytes_per_s)
+    }
+
+    /// `pages` may be sent while the VM is stopped: within the downtime
+    /// target at the measured bandwidth, counted by their wire bytes
+    /// ([`PassEnd::Drained`]) or, as QEMU counts them, in whole pages, at the
+    /// bandwidth the round's end went by ([`PassEnd::BelowTarget`]).
+    fn fits_target(&self, pages: &PageCounts) -> bool {
+        let target_s = secs(self.config.downtime_target);
+        match self.config.pass_end {
+            PassEnd::Drained => {
+                pages.wire_bytes(&self.regions) as f64 / self.measured_bandwidth_bytes_per_s()
+                    <= target_s
+            }
+            PassEnd::BelowTarget => {
+                let bandwidth = self
+                    .sync_bandwidth_bytes_per_s()
+                    .unwrap_or_else(|| self.measured_bandwidth_bytes_per_s());
+                ((pages.total() * self.profile.page_bytes) as f64) < bandwidth * target_s
+            }
+        }
+    }
+
+    /// Under [`PassEnd::BelowTarget`], the current round has sent something
+    /// since it began, a bandwidth has been measured, and what it has left,
+    /// in whole pages, is below the downtime target's worth of it.
+    fn round_below_target(&self) -> bool {
+        if self.config.pass_end != PassEnd::BelowTarget || self.round_sent_bytes == 0 {
+            return false;
+        }
+        let Stage::Rounds { to_send, .. } = &self.stage else {
+            return false;
+        };
+        let Some(bandwidth) = self.sync_bandwidth_bytes_per_s() else {
+            return false;
+        };
+        let left = (to_send.total() * self.profile.page_bytes) as f64;
+        to_send.total() > 0 && left < bandwidth * secs(self.config.downtime_target)
     }
 
     /// Hands the VM over at `now_s`; `stale` are the pages the target lacks.
@@ -677,9 +755,10 @@ impl Migration {
     }
 
     /// The execution set's pages the target lacks: the text in the idle
-    /// data, the data in the working set, each in proportion to what its
-    /// region lacks.
+    /// data, the data in the working set (or all of the kernel's data
+    /// region), each in proportion to what its region lacks.
     fn init_exec_missing(&mut self) {
+        let kernel_data = self.config.exec_data_write_rate_pps.is_some();
         let ws_pages: u64 = self
             .regions
             .iter()
@@ -696,8 +775,10 @@ impl Migration {
             if region.pages == 0 || missing == 0 {
                 continue;
             }
-            let in_region = if is_working_set(region.kind) && ws_pages > 0 {
+            let in_region = if is_working_set(region.kind) && ws_pages > 0 && !kernel_data {
                 self.config.exec_data_pages as f64 * region.pages as f64 / ws_pages as f64
+            } else if region.kind == RegionKind::KernelData {
+                region.pages as f64
             } else if region.kind == RegionKind::IdleData {
                 self.config.exec_text_pages as f64
             } else {
@@ -1004,9 +1085,56 @@ impl Migration {
     }
 }
 
+/// The pages of `left` and of `dirtied` together, region by region, when
+/// each is a set of pages drawn independently over its region:
+/// L + D − L·D/N of a region's N pages.
+fn merge_independent(left: &PageCounts, dirtied: &PageCounts, regions: &[Region]) -> PageCounts {
+    PageCounts(
+        left.0
+            .iter()
+            .zip(&dirtied.0)
+            .zip(regions)
+            .map(|((&l, &d), region)| {
+                if l == 0 || d == 0 || region.pages == 0 {
+                    return l + d;
+                }
+                let both = (l as f64 * d as f64 / region.pages as f64).round() as u64;
+                (l + d).saturating_sub(both).min(region.pages)
+            })
+            .collect(),
+    )
+}
+
 /// The region is part of the writable working set.
 fn is_working_set(kind: RegionKind) -> bool {
     matches!(kind, RegionKind::HotWorkingSet | RegionKind::ColdWorkingSet)
+}
+
+/// Carves `pages` of the kernel's own data out of the idle data, written
+/// uniformly at `rate_pps`; none when the idle data is empty. It goes first
+/// in a round's order: Linux's own data lies low in physical memory, where
+/// QEMU's pass begins.
+fn carve_kernel_data(regions: &mut Vec<Region>, pages: u64, rate_pps: f64) {
+    let Some(idle) = regions.iter_mut().find(|r| r.kind == RegionKind::IdleData) else {
+        return;
+    };
+    let pages = pages.min(idle.pages);
+    if pages == 0 {
+        return;
+    }
+    idle.pages -= pages;
+    let wire_bytes_per_page = idle.wire_bytes_per_page;
+    regions.insert(
+        0,
+        Region {
+            kind: RegionKind::KernelData,
+            pages,
+            write_rate_pps: rate_pps,
+            law: crate::memory::DirtyLaw::Uniform,
+            wire_bytes_per_page,
+            touch_weight: 0.0,
+        },
+    );
 }
 
 /// Writes per second of `region` that can hit a page the target lacks,
@@ -1018,8 +1146,42 @@ fn is_working_set(kind: RegionKind) -> bool {
 /// it; only the part of its rate above the push's can fault. Under the
 /// uniform law writes land anywhere: all of them can.
 fn faulting_write_rate(region: &Region, push_pps: f64) -> f64 {
+    if region.kind == RegionKind::KernelData {
+        // The kernel's accesses to its own pages are the execution chain.
+        return 0.0;
+    }
     match region.law {
         crate::memory::DirtyLaw::Linear => (region.write_rate_pps - push_pps).max(0.0),
         crate::memory::DirtyLaw::Uniform => region.write_rate_pps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{DirtyModel, VmProfile};
+
+    #[test]
+    fn the_rest_of_a_round_and_the_newly_dirtied_merge_as_independent_draws() {
+        // Regions: working set (1,000 pages), idle data, zero pages.
+        let profile = VmProfile::new(8000 * 4096, 1000 * 4096, 0.0, 0.0, DirtyModel::Linear)
+            .expect("profile");
+        let regions = profile.regions();
+        let left = PageCounts(vec![400, 30, 0]);
+        let dirtied = PageCounts(vec![500, 0, 0]);
+        // 400 + 500 − 400·500/1000 = 700 in the working set; the idle rest stays.
+        assert_eq!(
+            merge_independent(&left, &dirtied, &regions),
+            PageCounts(vec![700, 30, 0])
+        );
+        // Nothing left (a drained round): exactly the newly dirtied.
+        let none = PageCounts::zero(3);
+        assert_eq!(merge_independent(&none, &dirtied, &regions), dirtied);
+        // A whole region dirtied absorbs what was left of it.
+        let all = PageCounts(vec![1000, 0, 0]);
+        assert_eq!(
+            merge_independent(&left, &all, &regions),
+            PageCounts(vec![1000, 30, 0])
+        );
     }
 }

@@ -222,6 +222,48 @@ impl CapScope {
     }
 }
 
+/// When a live copy round ends: the source syncs the dirty bitmap and
+/// decides whether to stop, switch or start the next round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PassEnd {
+    /// When all of the round has been handed out; the next round sends the
+    /// pages dirtied meanwhile (the model's previous behaviour).
+    Drained,
+    /// When what is left of the round, counted in whole pages, could be sent
+    /// within the downtime target at the measured bandwidth: QEMU 7.2 syncs
+    /// then (`ram_save_pending`: `remaining_size < max_size`, with
+    /// `max_size` = bandwidth × `downtime-limit`) and decides to stop when the
+    /// pages then dirty, counted the same way, are below that threshold. The
+    /// pages left are carried into the next round, merged with the pages
+    /// dirtied since the last sync; the model does not know which pages those
+    /// are, so it merges them as independent draws over their region
+    /// (L + D − L·D/N pages).
+    BelowTarget,
+}
+
+impl PassEnd {
+    /// The rule's name (`drained`, `below-target`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PassEnd::Drained => "drained",
+            PassEnd::BelowTarget => "below-target",
+        }
+    }
+
+    /// The rule of that name.
+    pub fn from_name(name: &str) -> Result<Self, MigrationError> {
+        match name {
+            "drained" => Ok(PassEnd::Drained),
+            "below-target" => Ok(PassEnd::BelowTarget),
+            other => Err(MigrationError::Config {
+                field: "pass_end",
+                reason: format!("must be drained or below-target, got {other:?}"),
+            }),
+        }
+    }
+}
+
 /// Which pages the source pushes first after the switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -265,6 +307,8 @@ pub struct MigrationConfig {
     pub downtime_target: Duration,
     /// Throttle the dirty rate when it outpaces the link, as QEMU's auto-converge does.
     pub auto_converge: bool,
+    /// When a live copy round ends.
+    pub pass_end: PassEnd,
     /// Which pages the source pushes first after the switch.
     pub push_order: PushOrder,
     /// Bytes of CPU and device state sent at the switch.
@@ -299,8 +343,15 @@ pub struct MigrationConfig {
     /// that it needs before it makes any progress; they lie in the idle data.
     pub exec_text_pages: u64,
     /// Pages the guest's execution writes (kernel data, stacks) that it
-    /// needs before it makes any progress; they lie in the working set.
+    /// needs before it makes any progress; they lie in the working set,
+    /// unless `exec_data_write_rate_pps` is set.
     pub exec_data_pages: u64,
+    /// When set, the execution data pages are the kernel's own, outside the
+    /// working set, written uniformly at this many pages per second whatever
+    /// the working set does: how many are stale at a switch follows from
+    /// the last round's length, not from the working set's stale share.
+    /// `None`: they lie in the working set (the previous behaviour).
+    pub exec_data_write_rate_pps: Option<f64>,
     /// Time the target takes, once the last byte it needs has arrived,
     /// before the guest runs (loading device state, restarting the vCPUs).
     pub resume_cost: Duration,
@@ -316,6 +367,7 @@ impl MigrationConfig {
             max_rounds: DEFAULT_MAX_ROUNDS,
             downtime_target: DEFAULT_DOWNTIME_TARGET,
             auto_converge: false,
+            pass_end: PassEnd::Drained,
             push_order: PushOrder::Address,
             cpu_state_bytes: DEFAULT_CPU_STATE_BYTES,
             chunk_bytes: DEFAULT_CHUNK_BYTES,
@@ -330,6 +382,7 @@ impl MigrationConfig {
             page_header_bytes: 0,
             exec_text_pages: 0,
             exec_data_pages: 0,
+            exec_data_write_rate_pps: None,
             resume_cost: Duration::ZERO,
             heartbeat: DEFAULT_HEARTBEAT,
         }
@@ -400,6 +453,14 @@ impl MigrationConfig {
                     reason: format!("must be at most {MAX_EXEC_PAGES}, got {pages}"),
                 });
             }
+        }
+        if let Some(rate) = self.exec_data_write_rate_pps
+            && !(rate.is_finite() && rate >= 0.0)
+        {
+            return Err(MigrationError::Config {
+                field: "exec_data_write_rate_pps",
+                reason: format!("must be a finite number of pages/s >= 0, got {rate}"),
+            });
         }
         if self.heartbeat.is_zero() {
             return Err(MigrationError::Config {

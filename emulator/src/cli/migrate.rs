@@ -7,7 +7,7 @@ use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::single_link::{self, SingleLink};
 use mcc_cloudlet::migration::{
     CapScope, FaultChannel, MAX_PAGES_PER_REQUEST, MAX_ROUNDS_LIMIT, MigrationConfig,
-    MigrationReport, PushOrder, Technique,
+    MigrationReport, PassEnd, PushOrder, Technique,
 };
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -62,6 +62,10 @@ pub struct MigrateArgs {
     /// Throttle the dirty rate when it outpaces the link (QEMU auto-converge).
     #[arg(long)]
     pub auto_converge: bool,
+    /// When a copy round ends: drained (all of it sent) or below-target
+    /// (QEMU 7.2: when what is left, in whole pages, fits the downtime target).
+    #[arg(long, default_value = "drained")]
+    pub pass_end: String,
     /// Order of the background push after the switch: address or around-faults.
     #[arg(long, default_value = "address")]
     pub push_order: String,
@@ -110,6 +114,10 @@ pub struct MigrateArgs {
     /// Written pages (kernel data) the guest needs before it makes progress.
     #[arg(long, default_value_t = 0)]
     pub exec_data_pages: u64,
+    /// The kernel writes its execution data pages on its own at this many
+    /// pages/s, outside the working set (absent: they lie in the working set).
+    #[arg(long)]
+    pub exec_data_write_rate_pps: Option<f64>,
     /// Period of the guest heartbeat stall_ms is measured with, in ms.
     #[arg(long, default_value_t = 10.0)]
     pub heartbeat_ms: f64,
@@ -232,6 +240,9 @@ impl MigrateArgs {
             check("rate-cap-mbps", cap, 0.0, true, "")?;
         }
         check("heartbeat-ms", self.heartbeat_ms, 0.0, true, "")?;
+        if let Some(rate) = self.exec_data_write_rate_pps {
+            check("exec-data-write-rate-pps", rate, 0.0, false, "")?;
+        }
         Ok(())
     }
 
@@ -256,6 +267,7 @@ impl MigrateArgs {
         config.max_rounds = self.max_rounds;
         config.downtime_target = duration_ms("downtime-target-ms", self.downtime_target_ms)?;
         config.auto_converge = self.auto_converge;
+        config.pass_end = PassEnd::from_name(&self.pass_end).context("--pass-end")?;
         config.push_order = PushOrder::from_name(&self.push_order).context("--push-order")?;
         config.cpu_state_bytes = (self.cpu_state_kib * 1024.0) as u64;
         config.pages_per_request = self.pages_per_request;
@@ -270,6 +282,7 @@ impl MigrateArgs {
         config.page_header_bytes = self.page_header_bytes;
         config.exec_text_pages = self.exec_text_pages;
         config.exec_data_pages = self.exec_data_pages;
+        config.exec_data_write_rate_pps = self.exec_data_write_rate_pps;
         config.heartbeat = duration_ms("heartbeat-ms", self.heartbeat_ms)?;
         config.validate().context("migration settings")?;
         Ok(config)

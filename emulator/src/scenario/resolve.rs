@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
-use mcc_cloudlet::migration::{CapScope, FaultChannel, MigrationConfig, Technique};
+use mcc_cloudlet::migration::{CapScope, FaultChannel, MigrationConfig, PassEnd, Technique};
 use mcc_mobile_client::readers::{
     CsvPreset, ReadOptions, TraceFormat, csv::parse_csv, gpx::parse_gpx, plt::parse_plt,
 };
@@ -1052,6 +1052,10 @@ impl Resolver<'_> {
             config.cap_scope = CapScope::from_name(name)
                 .map_err(|e| self.error(format!("key `migration.cap_scope`: {e}")))?;
         }
+        if let Some(name) = &m.pass_end {
+            config.pass_end = PassEnd::from_name(name)
+                .map_err(|e| self.error(format!("key `migration.pass_end`: {e}")))?;
+        }
         if let Some(d) = ms("migration.setup_ms", m.setup_ms)? {
             config.setup = d;
         }
@@ -1069,6 +1073,10 @@ impl Resolver<'_> {
         }
         if let Some(p) = m.exec_data_pages {
             config.exec_data_pages = p;
+        }
+        if let Some(rate) = m.exec_data_write_rate_pps {
+            let rate = self.non_negative("migration.exec_data_write_rate_pps", rate)?;
+            config.exec_data_write_rate_pps = Some(rate);
         }
         Ok(())
     }

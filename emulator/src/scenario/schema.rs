@@ -424,6 +424,9 @@ pub struct MigrationSection {
     /// `except-completion` (absent: QEMU's) or `all`.
     #[serde(default)]
     pub cap_scope: Option<String>,
+    /// When a copy round ends: `drained` (absent) or `below-target` (QEMU 7.2's sync rule).
+    #[serde(default)]
+    pub pass_end: Option<String>,
     /// Setup time before the first byte, in milliseconds (absent: 0).
     #[serde(default)]
     pub setup_ms: Option<f64>,
@@ -442,6 +445,10 @@ pub struct MigrationSection {
     /// Written pages the guest needs before any progress (absent: 0).
     #[serde(default)]
     pub exec_data_pages: Option<u64>,
+    /// Pages/s the kernel writes its execution data pages at, outside the
+    /// working set (absent: they lie in the working set).
+    #[serde(default)]
+    pub exec_data_write_rate_pps: Option<f64>,
 }
 
 fn default_technique() -> String {
@@ -464,12 +471,14 @@ impl Default for MigrationSection {
             fault_channel: None,
             rate_cap_mbps: None,
             cap_scope: None,
+            pass_end: None,
             setup_ms: None,
             sync_ms: None,
             resume_ms: None,
             page_header_bytes: None,
             exec_text_pages: None,
             exec_data_pages: None,
+            exec_data_write_rate_pps: None,
         }
     }
 }
