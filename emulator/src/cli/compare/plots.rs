@@ -1,8 +1,10 @@
 //! The comparison's SVG figures, drawn with plotters (SVG backend only: text
 //! stays SVG `<text>`, no font files needed).
 //!
-//! - `delay_cdf.svg`: the distribution of answered requests' delays, one line
-//!   per combination (all runs merged), log delay axis;
+//! - `delay_cdf.svg`: the share of the requests sent that were answered
+//!   within each delay, one line per combination (all runs merged), log
+//!   delay axis: a line tops out at the share answered, so the requests a
+//!   policy lets time out show instead of vanishing from its distribution;
 //! - `migrations_over_time.svg`: cumulative migrations against emulated time,
 //!   one line per combination (mean over runs);
 //! - `delay_energy.svg`: each combination's energy (the summary's
@@ -127,19 +129,23 @@ fn looks(combos: &[Combination]) -> Vec<Look> {
         .collect()
 }
 
-/// The staircase (delay ms, fraction of requests at most that delay) of
-/// the runs' merged delays: steps smaller than 1/[`CDF_STEPS`] of the
-/// requests are merged into the next, so a line has about a thousand points
-/// at most.
+/// The staircase (delay ms, fraction of the requests sent answered within
+/// that delay) of the runs' merged delays: steps smaller than
+/// 1/[`CDF_STEPS`] of the requests are merged into the next, so a line has
+/// about a thousand points at most. The fraction is of the requests the
+/// runs' summaries count as sent (of the answered ones when a summary
+/// counts fewer), so a line ends at the share answered.
 pub fn cdf_points(runs: &[RunResult]) -> Vec<(f64, f64)> {
     let mut merged = empty_histogram();
     for run in runs {
         // Same bounds and resolution: adding cannot fail.
         let _ = merged.add(&run.figures.delay_us);
     }
-    let total = merged.len();
+    let answered = merged.len();
+    let sent: u64 = runs.iter().map(|run| run.summary.requests).sum();
+    let total = sent.max(answered);
     let mut points = Vec::new();
-    if total == 0 {
+    if answered == 0 {
         return points;
     }
     let mut seen = 0u64;
@@ -177,7 +183,10 @@ fn delay_cdf(labels: &[String], looks: &[Look], results: &[Vec<RunResult>]) -> D
         let builder = || {
             let mut builder = ChartBuilder::on(&root);
             builder
-                .caption("Delay of answered requests (CDF)", ("sans-serif", 22))
+                .caption(
+                    "Requests answered within a delay (share of all sent)",
+                    ("sans-serif", 22),
+                )
                 .margin(12)
                 .x_label_area_size(45)
                 .y_label_area_size(55);
@@ -257,7 +266,7 @@ fn draw_lines<'a>(
         .x_labels(12)
         .x_label_formatter(label)
         .x_desc(x_desc)
-        .y_desc("fraction of answered requests")
+        .y_desc("fraction of the requests sent")
         .draw()
         .map_err(err)?;
     draw_labelled_lines(
@@ -805,6 +814,19 @@ mod tests {
         assert!((at(50.5) - 0.25).abs() < 0.01, "{}", at(50.5));
         assert!(at(199.0) < 0.5 + 1e-9 && at(203.0) == 1.0);
         assert!(cdf_points(&[run_with_delays_us([])]).is_empty());
+    }
+
+    #[test]
+    fn a_cdf_line_ends_at_the_share_of_the_requests_sent_that_were_answered() {
+        // 1,000 answered of 4,000 sent, and 1,000 of 1,000 in a second run.
+        let mut a = run_with_delays_us((1..=1_000u64).map(|i| i * 100));
+        a.summary.requests = 4_000;
+        let points = cdf_points(std::slice::from_ref(&a));
+        assert_eq!(points.last().unwrap().1, 0.25);
+        let mut b = run_with_delays_us(std::iter::repeat_n(200_000, 1_000));
+        b.summary.requests = 1_000;
+        let points = cdf_points(&[a, b]);
+        assert_eq!(points.last().unwrap().1, 0.4);
     }
 
     #[test]
