@@ -26,8 +26,33 @@ impl Drop for Replaying {
     }
 }
 
+/// Longest one headless Chromium run may take: a run that loads, draws and
+/// exits takes a few seconds; a rare one hangs after its work (seen once
+/// in CI, nine minutes in a `--screenshot` run), and is killed.
+const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Runs headless Chromium on `url` with a profile of its own, `args` added;
+/// a run that has not exited within [`CHROMIUM_TIMEOUT`] is killed with its
+/// process group and tried once more on a fresh profile.
 fn chromium(profile: &Path, args: &[&str], url: &str) -> std::process::Output {
-    Command::new("chromium")
+    for attempt in 1..=2 {
+        if let Some(output) = chromium_once(profile, args, url) {
+            return output;
+        }
+        eprintln!(
+            "chromium {args:?} on {url}: no exit within {CHROMIUM_TIMEOUT:?} (attempt {attempt}), killed"
+        );
+        let _ = std::fs::remove_dir_all(profile);
+    }
+    panic!("chromium {args:?} on {url}: twice no exit within {CHROMIUM_TIMEOUT:?}");
+}
+
+/// One Chromium run; `None` when it had to be killed.
+fn chromium_once(profile: &Path, args: &[&str], url: &str) -> Option<std::process::Output> {
+    use std::os::unix::process::CommandExt;
+    let stdout_path = profile.with_extension("stdout");
+    let stderr_path = profile.with_extension("stderr");
+    let mut child = Command::new("chromium")
         .args([
             "--headless",
             "--no-sandbox",
@@ -45,8 +70,32 @@ fn chromium(profile: &Path, args: &[&str], url: &str) -> std::process::Output {
         .args(args)
         .arg(url)
         .stdin(Stdio::null())
-        .output()
-        .expect("chromium runs")
+        .stdout(std::fs::File::create(&stdout_path).expect("chromium's stdout file"))
+        .stderr(std::fs::File::create(&stderr_path).expect("chromium's stderr file"))
+        // Its own group: a kill reaches the renderer and GPU processes too.
+        .process_group(0)
+        .spawn()
+        .expect("chromium runs");
+    let deadline = Instant::now() + CHROMIUM_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for chromium") {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = Command::new("kill")
+                .args(["-KILL", &format!("-{}", child.id())])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }?;
+    Some(std::process::Output {
+        status,
+        stdout: std::fs::read(&stdout_path).unwrap_or_default(),
+        stderr: std::fs::read(&stderr_path).unwrap_or_default(),
+    })
 }
 
 /// Whether Chromium runs here; without it the test is skipped, unless
