@@ -309,6 +309,11 @@ pub(super) fn rss_mib(pid: &str) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// `v` with `digits` decimals, or `-` when it could not be measured.
+pub(super) fn figure_or_dash(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
+}
+
 /// The load average of the machine (1, 5 and 15 minutes), Linux only.
 pub(super) fn load_average() -> Option<String> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;

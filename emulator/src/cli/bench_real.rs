@@ -129,7 +129,7 @@ pub fn run(args: RealBenchArgs) -> anyhow::Result<()> {
         .context("starting the Tokio runtime")?;
     let mut runs = Vec::new();
     for devices in sizes {
-        let fleet = fleet_scenario(&scenario, devices, &args)?;
+        let fleet = fleet_scenario(&scenario, devices, &args);
         let run = runtime.block_on(run_fleet(fleet, devices, &args))?;
         if !args.json {
             println!("{}", run.line());
@@ -193,18 +193,14 @@ fn validate(args: &RealBenchArgs, scenario: &Scenario) -> anyhow::Result<()> {
 
 /// `scenario` cut to the run's length, with a fleet of `devices` and its
 /// rates scaled.
-fn fleet_scenario(
-    scenario: &Scenario,
-    devices: u32,
-    args: &RealBenchArgs,
-) -> anyhow::Result<Scenario> {
+fn fleet_scenario(scenario: &Scenario, devices: u32, args: &RealBenchArgs) -> Scenario {
     let mut fleet = scenario.clone();
     fleet.settings.duration_ns = (args.seconds * args.speed * 1e9).round() as u64;
     resize_fleet(&mut fleet.world, devices as usize);
     for workload in &mut fleet.world.workloads {
         workload.rate_hz *= args.rate_scale;
     }
-    Ok(fleet)
+    fleet
 }
 
 /// Makes `world`'s fleet `n` devices long (see the module doc): fewer, `n`
@@ -298,9 +294,6 @@ impl FleetRun {
     const HEADER: &'static str = " devices nominal/s   ended/s    failed  added ms: p50      p99      max   holds  migrations  wall s   cpu%  rss MiB";
 
     fn line(&self) -> String {
-        let opt = |v: Option<f64>, digits: usize| {
-            v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
-        };
         format!(
             "{:>8} {:>9.0} {:>9.0} {:>9} {:>13.3} {:>8.3} {:>8.3} {:>7} {:>11} {:>7.1} {:>6} {:>8}",
             self.devices,
@@ -313,8 +306,8 @@ impl FleetRun {
             if self.holds { "yes" } else { "no" },
             self.migrations,
             self.wall_s,
-            opt(self.cpu_pct, 0),
-            opt(self.rss_mib, 1),
+            super::bench::figure_or_dash(self.cpu_pct, 0),
+            super::bench::figure_or_dash(self.rss_mib, 1),
         )
     }
 }

@@ -610,9 +610,6 @@ impl Step {
                 }
                 parts.join(", ")
             };
-        let opt = |v: Option<f64>, digits: usize| {
-            v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
-        };
         format!(
             "{:>8.0} {:>9.0} {:>10.0}  {:<24} {:>13.3} {:>8.3} {:>8.3} {:>15.3} {:>8.3} {:>13} {:>8} {:>13} {:>8}",
             self.rate_per_s,
@@ -624,10 +621,10 @@ impl Step {
             self.added_max_ms,
             self.floor_p50_ms,
             self.floor_p99_ms,
-            opt(self.serve_cpu_pct, 0),
-            opt(self.serve_rss_mib, 1),
-            opt(self.client_cpu_pct, 0),
-            opt(self.client_rss_mib, 1),
+            super::bench::figure_or_dash(self.serve_cpu_pct, 0),
+            super::bench::figure_or_dash(self.serve_rss_mib, 1),
+            super::bench::figure_or_dash(self.client_cpu_pct, 0),
+            super::bench::figure_or_dash(self.client_rss_mib, 1),
         )
     }
 }
