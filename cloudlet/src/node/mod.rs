@@ -30,6 +30,7 @@ pub mod pages;
 mod service;
 pub mod state;
 pub mod transfer;
+mod waits;
 
 pub use error::NodeError;
 pub use service::{MAX_CPU_COST_US, MAX_MIGRATION_WAIT, MAX_PAYLOAD_BYTES, MAX_RESPONSE_BYTES};

@@ -261,6 +261,42 @@ fn check_execute(request: &ExecuteRequest) -> Result<(), NodeError> {
     Ok(())
 }
 
+/// A request's wait for a VM suspended on this source, counted by the
+/// source until the suspension ends ([`NodeState::begin_source_wait`]);
+/// dropping it before then (the request was cancelled or gave up) ends the
+/// wait there.
+struct SourceWait<'a> {
+    inner: &'a Inner,
+    migration_id: String,
+    suspended_at: Instant,
+    began: Instant,
+}
+
+impl<'a> SourceWait<'a> {
+    /// The wait of a request that met `migration_id`'s suspension at
+    /// `began`; `None` if the VM is no longer suspended by it.
+    fn begin(inner: &'a Inner, migration_id: &str, began: Instant) -> Option<Self> {
+        let suspended_at = inner.lock().begin_source_wait(migration_id, began)?;
+        Some(Self {
+            inner,
+            migration_id: migration_id.to_owned(),
+            suspended_at,
+            began,
+        })
+    }
+}
+
+impl Drop for SourceWait<'_> {
+    fn drop(&mut self) {
+        self.inner.lock().end_source_wait(
+            &self.migration_id,
+            self.suspended_at,
+            self.began,
+            Instant::now(),
+        );
+    }
+}
+
 /// Who waits out a request's CPU time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Cpu {
@@ -273,6 +309,29 @@ pub(super) enum Cpu {
 }
 
 impl Service {
+    /// How `request` is taken now. A request that waited here for the
+    /// suspension of `waited_for` goes where the VM went even when the
+    /// hand-over committed before the request ran again (the switch woke
+    /// it, the commit followed before it was scheduled): it is forwarded,
+    /// as it would have been a moment earlier, rather than redirected,
+    /// which would drop its wait from its answer.
+    fn admission(
+        &self,
+        request: &ExecuteRequest,
+        waited_for: Option<&str>,
+    ) -> Result<Admission, Status> {
+        let state = self.0.lock();
+        match state.admit(&request.vm_id, request.request_id) {
+            Ok(admission) => Ok(admission),
+            Err(error) => match (waited_for, state.moved_to(&request.vm_id)) {
+                (Some(migration_id), Some(peer)) => {
+                    Ok(Admission::Forward(peer.clone(), migration_id.to_owned()))
+                }
+                _ => Err(error.into()),
+            },
+        }
+    }
+
     /// Runs a request that arrived at `arrived` (at most now; the moment
     /// its last byte reached this node in the emulated network): it waits
     /// for a free core (`queue_us`), then holds it for `cpu_cost_us`
@@ -295,9 +354,12 @@ impl Service {
     ) -> Result<(ExecuteResponse, Instant), Status> {
         check_execute(&request)?;
         let mut waited = Duration::ZERO;
-        let mut waited_for = None;
+        // The migration whose suspension this request waited for, and the
+        // wait as the source counts it.
+        let mut waited_for: Option<String> = None;
+        let mut source_wait = None;
         let (missing, pull, handoff) = loop {
-            let admission = self.0.lock().admit(&request.vm_id, request.request_id)?;
+            let admission = self.admission(&request, waited_for.as_deref())?;
             match admission {
                 Admission::Serve {
                     missing,
@@ -311,8 +373,11 @@ impl Service {
                     let notified = self.0.changed.notified();
                     tokio::pin!(notified);
                     notified.as_mut().enable();
-                    let still = self.0.lock().admit(&request.vm_id, request.request_id)?;
+                    let still = self.admission(&request, waited_for.as_deref())?;
                     if still == Admission::Wait(migration_id.clone()) {
+                        if source_wait.is_none() {
+                            source_wait = SourceWait::begin(&self.0, &migration_id, from);
+                        }
                         let woken = tokio::time::timeout(MAX_MIGRATION_WAIT, notified).await;
                         if woken.is_err() {
                             return Err(Status::unavailable(format!(
@@ -324,16 +389,14 @@ impl Service {
                     waited += from.elapsed();
                     waited_for = Some(migration_id);
                 }
-                Admission::Forward(peer, migration_id) => {
-                    self.0.lock().record_source_stall(&migration_id, waited);
+                Admission::Forward(peer, _) => {
+                    drop(source_wait);
                     let answer = self.forward(request, peer, waited).await?.into_inner();
                     return Ok((answer, Instant::now()));
                 }
             }
         };
-        if let Some(migration_id) = &waited_for {
-            self.0.lock().record_source_stall(migration_id, waited);
-        }
+        drop(source_wait);
         let mut faults = 0;
         if let (false, Some((migration_id, address))) = (missing.is_empty(), &pull) {
             let from = Instant::now();
@@ -704,3 +767,153 @@ impl Service {
 
 /// A boxed future, for [`super::serve`]'s shutdown signal.
 pub(super) type ShutdownSignal = Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+#[cfg(test)]
+mod tests {
+    use mcc_proto::v1::PrepareHandoverRequest;
+
+    use super::*;
+    use crate::node::{CloudletNode, NodeConfig};
+
+    fn node(host_id: &str) -> CloudletNode {
+        CloudletNode::new(NodeConfig {
+            host_id: host_id.to_owned(),
+            cores: 1,
+            memory_bytes: 1 << 30,
+        })
+        .expect("node")
+    }
+
+    fn request() -> ExecuteRequest {
+        ExecuteRequest {
+            vm_id: "vm-1".to_owned(),
+            request_id: 1,
+            ..Default::default()
+        }
+    }
+
+    // The order of events a loaded machine produced (a test's device lost
+    // its wait this way about once in 40 runs): a request waits for the
+    // suspended VM at the source; the switch wakes it, and the source
+    // commits before the request is scheduled again. On one thread the
+    // order is fixed: the request runs only when the test yields.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_request_woken_by_the_switch_after_the_commit_is_forwarded_with_its_wait() {
+        // The target, already running the VM, on loopback.
+        let b = node("b");
+        b.host_vm("vm-1", 1 << 20, 0.0).expect("host at b");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let b_address = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(super::super::serve(b, listener, async move {
+            let _ = stopped.await;
+        }));
+
+        let a = node("a");
+        a.host_vm("vm-1", 1 << 20, 0.0).expect("host at a");
+        let prepare = PrepareHandoverRequest {
+            migration_id: "m".to_owned(),
+            vm_id: "vm-1".to_owned(),
+            source_host_id: "a".to_owned(),
+            target_host_id: "b".to_owned(),
+            target_address: b_address,
+            ..Default::default()
+        };
+        let inner = a.inner.clone();
+        let refusal = inner
+            .change(|state| state.prepare(&prepare, Instant::now()))
+            .expect("prepare");
+        assert_eq!(refusal, None);
+        inner
+            .change(|state| state.suspend("m", Instant::now()))
+            .expect("suspend");
+
+        let waiting = tokio::spawn({
+            let a = a.clone();
+            async move { a.execute_at(request(), Instant::now()).await }
+        });
+        // The request runs until it waits for the VM.
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        let suspended_for = Duration::from_millis(2);
+        std::thread::sleep(suspended_for);
+        // Switch and commit, with no chance for the request to run between.
+        inner
+            .change(|state| state.switched("m", Instant::now(), false))
+            .expect("switch");
+        let figures = inner
+            .change(|state| state.commit("m", Instant::now()))
+            .expect("commit");
+
+        let (answer, _) = waiting
+            .await
+            .expect("request task")
+            .expect("forwarded, not redirected");
+        assert_eq!(answer.host_id, "b");
+        assert!(
+            answer.migration_stall_us >= micros(suspended_for),
+            "{answer:?}"
+        );
+        assert!(
+            figures.stall_us >= micros(suspended_for),
+            "the commit missed the wait: {figures:?}"
+        );
+        // A request that never waited here is redirected as before.
+        let redirected = a
+            .execute_at(request(), Instant::now())
+            .await
+            .expect_err("moved");
+        assert_eq!(redirected.code(), tonic::Code::FailedPrecondition);
+        let _ = stop.send(());
+        server.await.expect("server task").expect("server");
+    }
+
+    // A request that gives up its wait before the suspension ends counts
+    // only until it left.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_cancelled_wait_counts_until_the_request_left() {
+        let a = node("a");
+        a.host_vm("vm-1", 1 << 20, 0.0).expect("host");
+        let prepare = PrepareHandoverRequest {
+            migration_id: "m".to_owned(),
+            vm_id: "vm-1".to_owned(),
+            source_host_id: "a".to_owned(),
+            target_host_id: "b".to_owned(),
+            ..Default::default()
+        };
+        let inner = a.inner.clone();
+        inner
+            .change(|state| state.prepare(&prepare, Instant::now()))
+            .expect("prepare");
+        inner
+            .change(|state| state.suspend("m", Instant::now()))
+            .expect("suspend");
+        let before = Instant::now();
+        let waiting = tokio::spawn({
+            let a = a.clone();
+            async move { a.execute_at(request(), Instant::now()).await }
+        });
+        tokio::task::yield_now().await;
+        let waited_at_least = Duration::from_millis(1);
+        std::thread::sleep(waited_at_least);
+        waiting.abort();
+        assert!(waiting.await.expect_err("cancelled").is_cancelled());
+        // The wait lay inside this span.
+        let lasted = before.elapsed();
+        // The suspension goes on well past the request's leaving.
+        std::thread::sleep(Duration::from_millis(5));
+        inner
+            .change(|state| state.switched("m", Instant::now(), false))
+            .expect("switch");
+        let figures = inner
+            .change(|state| state.commit("m", Instant::now()))
+            .expect("commit");
+        assert!(figures.stall_us >= micros(waited_at_least), "{figures:?}");
+        assert!(
+            figures.stall_us <= micros(lasted),
+            "counted past the request's leaving: {figures:?} (left after {lasted:?})"
+        );
+    }
+}

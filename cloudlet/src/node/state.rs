@@ -33,6 +33,7 @@ use rand_chacha::ChaCha8Rng;
 use super::error::{NodeError, Peer};
 use super::pages::{PageSet, VmMemory};
 use super::transfer::{ReceivedVm, memory_from_profile};
+use super::waits::SuspensionWaits;
 
 /// Pages a request touches when the migration did not say (the model's default).
 pub const DEFAULT_PAGES_PER_REQUEST: u32 = crate::migration::DEFAULT_PAGES_PER_REQUEST;
@@ -168,7 +169,10 @@ enum Role {
         downtime: Duration,
         fetched: u64,
         fetch_bytes: u64,
+        /// Waits of requests for the suspended VM that ended.
         stall: Duration,
+        /// Waits still open during the suspension.
+        waits: SuspensionWaits,
     },
     Target {
         memory: VmMemory,
@@ -205,7 +209,8 @@ pub struct CommitFigures {
     /// Encoded bytes of those `FetchPage` answers.
     pub fetch_bytes: u64,
     /// Summed time requests waited: for pulled pages (target) or for the
-    /// VM to resume (source), in µs.
+    /// VM to resume (source: each from when it met the suspended VM to the
+    /// end of the suspension, counted by the source itself), in µs.
     pub stall_us: u64,
 }
 
@@ -326,6 +331,15 @@ impl NodeState {
         )))
     }
 
+    /// The host `vm_id` went to when it left this node by a committed
+    /// migration, while this node does not host it again.
+    pub fn moved_to(&self, vm_id: &str) -> Option<&Peer> {
+        if self.vms.contains_key(vm_id) {
+            return None;
+        }
+        self.moved.get(vm_id)
+    }
+
     /// How a request `request_id` for `vm_id` is taken now.
     pub fn admit(&self, vm_id: &str, request_id: u64) -> Result<Admission, NodeError> {
         let vm = self.vm(vm_id)?;
@@ -439,6 +453,7 @@ impl NodeState {
                 fetched: 0,
                 fetch_bytes: 0,
                 stall: Duration::ZERO,
+                waits: SuspensionWaits::default(),
             }
         } else {
             let Some(profile) = &request.profile else {
@@ -662,14 +677,57 @@ impl NodeState {
         }
     }
 
-    /// A request at the source waited `stall` for a suspended VM.
-    pub fn record_source_stall(&mut self, migration_id: &str, stall: Duration) {
-        if let Some(Handover {
-            role: Role::Source { stall: total, .. },
+    /// A request begins waiting at `now` for the VM that `migration_id`
+    /// suspended on this source. Returns the suspend instant, which names
+    /// the suspension for [`Self::end_source_wait`]; `None` when the VM is
+    /// not suspended by it. The wait counts in the commit's `stall_us`
+    /// until the suspension ends (switch or commit), unless the request
+    /// leaves first.
+    pub fn begin_source_wait(&mut self, migration_id: &str, now: Instant) -> Option<Instant> {
+        let Some(Handover {
+            role:
+                Role::Source {
+                    suspended_at: Some(since),
+                    waits,
+                    ..
+                },
             ..
         }) = self.handovers.get_mut(migration_id)
+        else {
+            return None;
+        };
+        waits.begin(now.saturating_duration_since(*since));
+        Some(*since)
+    }
+
+    /// A request that began waiting at `began` for the suspension of
+    /// `migration_id` that began at `suspended_at` leaves at `now` (it was
+    /// cancelled or gave up) while that suspension lasts: its wait counts
+    /// until now. Nothing to do once the suspension ended: its end ended
+    /// the wait.
+    pub fn end_source_wait(
+        &mut self,
+        migration_id: &str,
+        suspended_at: Instant,
+        began: Instant,
+        now: Instant,
+    ) {
+        if let Some(Handover {
+            role:
+                Role::Source {
+                    suspended_at: Some(since),
+                    waits,
+                    stall,
+                    ..
+                },
+            ..
+        }) = self.handovers.get_mut(migration_id)
+            && *since == suspended_at
         {
-            *total += stall;
+            *stall += waits.end_one(
+                began.saturating_duration_since(*since),
+                now.saturating_duration_since(*since),
+            );
         }
     }
 
@@ -688,7 +746,8 @@ impl NodeState {
 
     /// The target acknowledged the execution state of `migration_id` at
     /// `now`: the VM runs there. With `dual` (soft) the source keeps serving
-    /// too; else it forwards. Ends a suspension and records its length.
+    /// too; else it forwards. Ends a suspension and records its length and
+    /// the waits of the requests it held.
     pub fn switched(
         &mut self,
         migration_id: &str,
@@ -708,13 +767,17 @@ impl NodeState {
                 Role::Source {
                     suspended_at,
                     downtime,
+                    stall,
+                    waits,
                     ..
                 },
             ..
         }) = self.handovers.get_mut(migration_id)
             && let Some(since) = suspended_at.take()
         {
-            *downtime = (*downtime).max(now.saturating_duration_since(since));
+            let lasted = now.saturating_duration_since(since);
+            *downtime = (*downtime).max(lasted);
+            *stall += waits.end_all(lasted);
         }
         Ok(())
     }
@@ -790,12 +853,17 @@ impl NodeState {
                 fetched,
                 fetch_bytes,
                 stall,
+                waits,
                 ..
             } => {
-                // Committed while suspended: the suspension lasted until now.
-                let downtime = match suspended_at {
-                    Some(since) => (*downtime).max(now.saturating_duration_since(*since)),
-                    None => *downtime,
+                // Committed while suspended: the suspension, and the waits
+                // it held, lasted until now.
+                let (downtime, stall) = match suspended_at {
+                    Some(since) => {
+                        let lasted = now.saturating_duration_since(*since);
+                        ((*downtime).max(lasted), *stall + waits.total_at(lasted))
+                    }
+                    None => (*downtime, *stall),
                 };
                 CommitFigures {
                     total_us,
@@ -803,7 +871,7 @@ impl NodeState {
                     bytes: 0,
                     pages_fetched: *fetched,
                     fetch_bytes: *fetch_bytes,
-                    stall_us: micros(*stall),
+                    stall_us: micros(stall),
                 }
             }
         };
