@@ -674,9 +674,9 @@ mod real_migration {
         longest_idle: Duration,
         /// The longest time one request spent outside any migration wait:
         /// its round trip less its `migration_stall_us` (transport, the
-        /// nodes' scheduling, service). About a millisecond on an idle
-        /// machine; under load, a request sent just as the VM was
-        /// suspended was admitted at the source up to this much later.
+        /// nodes' scheduling, service). A few milliseconds at most; a
+        /// wait missing from an answer shows here (a request redirected
+        /// after waiting out a suspension once showed 383 ms).
         longest_overhead: Duration,
     }
 
@@ -1263,35 +1263,25 @@ mod real_migration {
             .filter(|a| a.migration_stall_us > 0)
             .collect();
         // The device sends every 5 ms, so some request meets the
-        // suspension, unless its requests were held up outside the node for
-        // about as long: seen in one CI run and once in 28 local runs (none
-        // waited across a 388 ms suspension while one request spent 383 ms
-        // outside any migration wait and the device was never idle more
-        // than 6.4 ms; where it spent them is not known yet). Then the hold
-        // cannot be seen this run, and the test says so rather than judge it.
+        // suspension, and its wait is in its answer even when the source
+        // committed before that request was scheduled again (it is then
+        // forwarded all the same, not redirected), and in the source's
+        // figures.
         let suspended = Duration::from_micros(report.source_commit.downtime_us);
-        if waited.is_empty() && run.longest_overhead >= suspended / 2 {
-            eprintln!(
-                "note: a request spent {:?} outside any migration wait, against a suspension of \
-                 {suspended:?}: whether requests are held is not checked this run",
-                run.longest_overhead
-            );
-        } else {
-            assert!(
-                !waited.is_empty(),
-                "no request met the VM suspended for {suspended:?} (the device was idle for up \
-                 to {:?}, a request spent up to {:?} outside any migration wait; answers: {:?})",
-                run.longest_idle,
-                run.longest_overhead,
-                answers
-                    .iter()
-                    .flatten()
-                    .map(|a| (a.host_id.as_str(), a.migration_stall_us))
-                    .collect::<Vec<_>>()
-            );
-            assert!(waited.iter().all(|a| a.host_id == "b"));
-            assert!(report.source_commit.stall_us > 0);
-        }
+        assert!(
+            !waited.is_empty(),
+            "no request met the VM suspended for {suspended:?} (the device was idle for up \
+             to {:?}, a request spent up to {:?} outside any migration wait; answers: {:?})",
+            run.longest_idle,
+            run.longest_overhead,
+            answers
+                .iter()
+                .flatten()
+                .map(|a| (a.host_id.as_str(), a.migration_stall_us))
+                .collect::<Vec<_>>()
+        );
+        assert!(waited.iter().all(|a| a.host_id == "b"));
+        assert!(report.source_commit.stall_us > 0);
         // The link cannot carry the bytes faster than its rate plus one latency.
         let floor = Duration::from_secs_f64(report.wire_bytes as f64 * 8.0 / rate_bps)
             + Duration::from_millis(2);
