@@ -784,6 +784,30 @@ mod tests {
         .expect("node")
     }
 
+    /// Node `a` hosting `vm-1`, its hand-over `m` to `b` (at
+    /// `target_address`, none if empty) prepared and the VM suspended.
+    fn suspended_source(target_address: String) -> (CloudletNode, Arc<Inner>) {
+        let a = node("a");
+        a.host_vm("vm-1", 1 << 20, 0.0).expect("host at a");
+        let prepare = PrepareHandoverRequest {
+            migration_id: "m".to_owned(),
+            vm_id: "vm-1".to_owned(),
+            source_host_id: "a".to_owned(),
+            target_host_id: "b".to_owned(),
+            target_address,
+            ..Default::default()
+        };
+        let inner = a.inner.clone();
+        let refusal = inner
+            .change(|state| state.prepare(&prepare, Instant::now()))
+            .expect("prepare");
+        assert_eq!(refusal, None);
+        inner
+            .change(|state| state.suspend("m", Instant::now()))
+            .expect("suspend");
+        (a, inner)
+    }
+
     fn request() -> ExecuteRequest {
         ExecuteRequest {
             vm_id: "vm-1".to_owned(),
@@ -811,24 +835,7 @@ mod tests {
             let _ = stopped.await;
         }));
 
-        let a = node("a");
-        a.host_vm("vm-1", 1 << 20, 0.0).expect("host at a");
-        let prepare = PrepareHandoverRequest {
-            migration_id: "m".to_owned(),
-            vm_id: "vm-1".to_owned(),
-            source_host_id: "a".to_owned(),
-            target_host_id: "b".to_owned(),
-            target_address: b_address,
-            ..Default::default()
-        };
-        let inner = a.inner.clone();
-        let refusal = inner
-            .change(|state| state.prepare(&prepare, Instant::now()))
-            .expect("prepare");
-        assert_eq!(refusal, None);
-        inner
-            .change(|state| state.suspend("m", Instant::now()))
-            .expect("suspend");
+        let (a, inner) = suspended_source(b_address);
 
         let waiting = tokio::spawn({
             let a = a.clone();
@@ -874,22 +881,7 @@ mod tests {
     // only until it left.
     #[tokio::test(flavor = "current_thread")]
     async fn a_cancelled_wait_counts_until_the_request_left() {
-        let a = node("a");
-        a.host_vm("vm-1", 1 << 20, 0.0).expect("host");
-        let prepare = PrepareHandoverRequest {
-            migration_id: "m".to_owned(),
-            vm_id: "vm-1".to_owned(),
-            source_host_id: "a".to_owned(),
-            target_host_id: "b".to_owned(),
-            ..Default::default()
-        };
-        let inner = a.inner.clone();
-        inner
-            .change(|state| state.prepare(&prepare, Instant::now()))
-            .expect("prepare");
-        inner
-            .change(|state| state.suspend("m", Instant::now()))
-            .expect("suspend");
+        let (a, inner) = suspended_source(String::new());
         let before = Instant::now();
         let waiting = tokio::spawn({
             let a = a.clone();
