@@ -808,6 +808,16 @@ mod tests {
         (a, inner)
     }
 
+    /// The hand-over `m` switches to the target and commits at once.
+    fn switch_and_commit(inner: &Inner) -> crate::node::state::CommitFigures {
+        inner
+            .change(|state| state.switched("m", Instant::now(), false))
+            .expect("switch");
+        inner
+            .change(|state| state.commit("m", Instant::now()))
+            .expect("commit")
+    }
+
     fn request() -> ExecuteRequest {
         ExecuteRequest {
             vm_id: "vm-1".to_owned(),
@@ -847,12 +857,7 @@ mod tests {
         let suspended_for = Duration::from_millis(2);
         std::thread::sleep(suspended_for);
         // Switch and commit, with no chance for the request to run between.
-        inner
-            .change(|state| state.switched("m", Instant::now(), false))
-            .expect("switch");
-        let figures = inner
-            .change(|state| state.commit("m", Instant::now()))
-            .expect("commit");
+        let figures = switch_and_commit(&inner);
 
         let (answer, _) = waiting
             .await
@@ -896,12 +901,7 @@ mod tests {
         let lasted = before.elapsed();
         // The suspension goes on well past the request's leaving.
         std::thread::sleep(Duration::from_millis(5));
-        inner
-            .change(|state| state.switched("m", Instant::now(), false))
-            .expect("switch");
-        let figures = inner
-            .change(|state| state.commit("m", Instant::now()))
-            .expect("commit");
+        let figures = switch_and_commit(&inner);
         assert!(figures.stall_us >= micros(waited_at_least), "{figures:?}");
         assert!(
             figures.stall_us <= micros(lasted),
