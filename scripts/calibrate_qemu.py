@@ -43,16 +43,9 @@ GUEST_ZERO_PAGES = 94_959
 # The 64 MiB working set's pages are not zero; with another working set the
 # guest's other non-zero pages stay as many.
 DATA_WORKING_SET_MIB = 64
-
-
 # Runs whose zero pages lie this close to the model's guest's had its memory
 # layout; the guest's other layouts have 1,100-2,300 more (docs/migration.md).
 SAME_GUEST_PAGES = 500
-
-
-def guest_zero_pages(ws_mib):
-    """The zero pages of the data's guest with a working set of ws_mib."""
-    return GUEST_ZERO_PAGES + (DATA_WORKING_SET_MIB - ws_mib) * MIB // PAGE
 # Loopback: the stop phase runs at ~1.2 GB/s (README, "What the data says").
 LINK_MBPS = 1.2e9 * 8 / 1e6
 LINK_LATENCY_MS = 0.05
@@ -87,6 +80,11 @@ TECHNIQUE = {
     "hybrid": "hybrid",
     "stop": "stop-and-copy",
 }
+
+
+def guest_zero_pages(ws_mib):
+    """The zero pages of the data's guest with a working set of ws_mib."""
+    return GUEST_ZERO_PAGES + (DATA_WORKING_SET_MIB - ws_mib) * MIB // PAGE
 
 
 def flags(row, g, row_zero_pages=False):
