@@ -80,7 +80,7 @@ def kernel_image():
     packages = sorted((n for n in names if n.startswith("linux-image-")),
                       key=version_key)
     if not packages:
-        sys.exit("no linux-image-6.1.*-cloud-amd64-unsigned package: pass --kernel")
+        sys.exit("no linux-image-6.1.*-cloud-amd64-unsigned package (run apt-get update?): pass --kernel")
     subprocess.run(["apt-get", "download", packages[-1]], cwd=CACHE,
                    check=True, capture_output=True)
     deb = sorted(glob.glob(os.path.join(CACHE, packages[-1] + "_*.deb")))[-1]
@@ -318,6 +318,13 @@ def migrate(args, source, target, port, run):
             cancelled = True
         time.sleep(POLL_S)
     finished = time.monotonic()
+    if status == "completed":
+        # QEMU 7.2 reports `completed` a moment before it fills in the
+        # times; ask again until they are there.
+        deadline = time.monotonic() + 2
+        while not info.get("total-time") and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+            info = source.qmp.cmd("query-migrate")
     if status == "completed" and not args.check_memory:
         if target.qmp.cmd("query-status").get("status") != "running":
             target.qmp.cmd("cont")
