@@ -37,6 +37,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -170,9 +171,12 @@ class Guest:
             args += ["-incoming", "defer"]
         if paused:
             args += ["-S"]  # stays paused after an incoming migration
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE)
+        # QEMU's own messages go to a file: an unread pipe could fill and
+        # stall it.
+        self.log_path = os.path.join(workdir, name + ".log")
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=log)
         self.lines = []  # (monotonic seconds, text)
         self.ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
@@ -191,7 +195,8 @@ class Guest:
         out = []
         for t, text in list(self.lines):
             parts = text.split()
-            if len(parts) == 4 and parts[0] == "H":
+            if len(parts) == 4 and parts[0] == "H" and parts[2].isdigit() \
+                    and parts[3].isdigit():
                 out.append((t, int(parts[2]), int(parts[3])))
         return out
 
@@ -273,7 +278,10 @@ def free_port():
 
 def migrate(args, source, target, port, run):
     if not source.ready.wait(args.boot_timeout_s):
-        raise RuntimeError(f"guest not ready in {args.boot_timeout_s} s")
+        with open(source.log_path, errors="replace") as log:
+            qemu_said = log.read()[-2000:]
+        raise RuntimeError(f"guest not ready in {args.boot_timeout_s} s; QEMU said: "
+                           f"{qemu_said or 'nothing'}")
     time.sleep(args.warmup_s)
     postcopy = args.tech in ("postcopy", "hybrid")
     for side in (source, target):
@@ -405,6 +413,10 @@ def main():
     if args.check_memory and args.tech not in ("precopy", "stop"):
         sys.exit("--check-memory: only precopy and stop leave the target paused "
                  "at completion")
+    if shutil.which("qemu-system-x86_64") is None:
+        sys.exit("qemu-system-x86_64 not found: install Debian's qemu-system-x86")
+    if args.kernel and not os.path.isfile(args.kernel):
+        sys.exit(f"--kernel {args.kernel}: no such file")
     kernel = args.kernel or kernel_image()
     with tempfile.TemporaryDirectory(prefix="qemu-initrd-") as build:
         initrd = build_initrd(build)
