@@ -2,7 +2,8 @@
 # Smoke test of the QEMU measurement harness (scripts/qemu_measure/): two real
 # QEMU 7.2 migrations of the rebuilt guest, checked for what a row must hold.
 # Installs Debian's qemu-system-x86 when missing and fetches the guest kernel
-# (measure.py does, into ~/.cache/mcc-emu-qemu); about 40 s here.
+# (measure.py does, into ~/.cache/mcc-emu-qemu); 14 s here once both are
+# there, about 30 s more when they are fetched.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
