@@ -3,7 +3,7 @@
 # QEMU 7.2 migrations of the rebuilt guest, checked for what a row must hold.
 # Installs Debian's qemu-system-x86 when missing and fetches the guest kernel
 # (measure.py does, into ~/.cache/mcc-emu-qemu); 14 s here once both are
-# there, about 30 s more when they are fetched.
+# there (installing QEMU took 6-8 s more, plus apt-get update and the kernel).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
