@@ -292,3 +292,100 @@ fn with_preempt_a_fault_does_not_wait_for_the_push() {
         "ready at {ready}, expected {expected}"
     );
 }
+
+/// A post-copy migration with no writes of its own, capped at 80 Mbit/s
+/// (10 MB/s) applied in QEMU's 100 ms windows, over a path of
+/// `path_bps`, 1 ms one way; resumed at 8 ms. Hands out what the first
+/// window lets through and returns the migration and those bytes.
+fn windowed_post_copy(path_bps: f64) -> (Migration, u64) {
+    let path = PathEstimate {
+        one_way_latency: Duration::from_millis(1),
+        bandwidth_bps: path_bps,
+    };
+    let mut config = MigrationConfig::new(Technique::PostCopy);
+    config.rate_cap_bps = Some(80e6);
+    config.cap_window = Some(mcc_cloudlet::migration::QEMU_CAP_WINDOW);
+    config.pages_per_request = 1;
+    // A small CPU state, on the link well before the resume at 8 ms.
+    config.cpu_state_bytes = 4096;
+    let quiet = VmProfile::new(256 * MIB, 64 * MIB, 0.0, 0.0, DirtyModel::Linear).unwrap();
+    let mut m = Migration::new(quiet, config, path, Duration::ZERO).unwrap();
+    let cpu = m.poll_transmit(Duration::ZERO).unwrap();
+    assert_eq!(cpu.kind, TransferKind::CpuState);
+    let resume = Duration::from_millis(8);
+    m.on_delivered(resume, &cpu);
+    let mut sent = 0;
+    while let Some(push) = m.poll_transmit(resume) {
+        assert_eq!(push.kind, TransferKind::Push);
+        sent += push.bytes;
+    }
+    (m, sent)
+}
+
+/// The ready time of a one-page request at `at`, which must fault.
+fn fault_ready_s(m: &mut Migration, at: Duration) -> f64 {
+    let served = m.on_request(at, &mut ChaCha8Rng::seed_from_u64(5));
+    assert_eq!(served.faults, 1, "the request must fault: {served:?}");
+    match served.answers[0].ready {
+        Ready::At(t) => t.as_secs_f64(),
+        Ready::AtResume => panic!("the VM runs"),
+    }
+}
+
+#[test]
+fn in_rate_limit_windows_a_window_lets_its_budget_through_then_the_stream_waits() {
+    let (mut m, sent) = windowed_post_copy(10e9);
+    // 10 MB/s x 100 ms. QEMU checks the limit before each page, so it sends
+    // at most a page more; the model's push takes pages from each region
+    // in proportion, rounding each up: at most a page more per region
+    // (working set, idle data, zero pages).
+    assert!((1_000_000..1_000_000 + 3 * 4096).contains(&sent), "{sent}");
+    // The next window begins 100 ms after the first, which began at the start.
+    assert_eq!(m.poll_timeout(), Some(Duration::from_millis(100)));
+    let next = m.poll_transmit(Duration::from_millis(100)).unwrap();
+    assert_eq!(next.kind, TransferKind::Push);
+    assert!(next.bytes <= 1_000_000 + 3 * 4096, "{next:?}");
+}
+
+#[test]
+fn in_rate_limit_windows_a_fault_after_the_burst_waits_for_the_next_window() {
+    // At 10 Gbit/s the window's 1 MB is out by 8.8 ms; the request at 9 ms
+    // reaches the source at 10 ms, when the source waits the window out.
+    let (mut m, _) = windowed_post_copy(10e9);
+    let ready = fault_ready_s(&mut m, Duration::from_millis(9));
+    let expected = 0.100 + 4096.0 * 8.0 / 10e9 + 0.001;
+    assert!(
+        (ready - expected).abs() < 1e-9,
+        "ready at {ready}, expected {expected}"
+    );
+    // Paced evenly instead, the page queues behind the push's chunk at the cap.
+    let path = PathEstimate {
+        one_way_latency: Duration::from_millis(1),
+        bandwidth_bps: 10e9,
+    };
+    let mut config = MigrationConfig::new(Technique::PostCopy);
+    config.rate_cap_bps = Some(80e6);
+    config.pages_per_request = 1;
+    let quiet = VmProfile::new(256 * MIB, 64 * MIB, 0.0, 0.0, DirtyModel::Linear).unwrap();
+    let mut even = Migration::new(quiet, config, path, Duration::ZERO).unwrap();
+    let cpu = even.poll_transmit(Duration::ZERO).unwrap();
+    even.on_delivered(Duration::from_millis(8), &cpu);
+    let chunk = even.poll_transmit(Duration::from_millis(8)).unwrap();
+    let behind_chunk = 0.008 + chunk.bytes as f64 / 10e6;
+    assert!(fault_ready_s(&mut even, Duration::from_millis(9)) > behind_chunk);
+}
+
+#[test]
+fn in_rate_limit_windows_a_fault_during_the_burst_goes_behind_it() {
+    // At 100 Mbit/s the window's 1 MB takes 80 ms to go out: the request
+    // reaching the source at 10 ms goes behind it, not to the next window.
+    let (mut m, sent) = windowed_post_copy(100e6);
+    let ready = fault_ready_s(&mut m, Duration::from_millis(9));
+    let burst_end = 0.008 + sent as f64 * 8.0 / 100e6;
+    let expected = burst_end + 4096.0 * 8.0 / 100e6 + 0.001;
+    assert!(
+        (ready - expected).abs() < 1e-9,
+        "ready at {ready}, expected {expected}"
+    );
+    assert!(ready < 0.100, "not held for the next window: {ready}");
+}

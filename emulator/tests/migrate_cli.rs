@@ -193,6 +193,10 @@ fn impossible_input_exits_non_zero_with_a_clear_message() {
     fails_with(&["--latency-ms", "nan"], "--latency-ms");
     fails_with(&["--request-rate", "1e9"], "--request-rate");
     fails_with(&["--latency-ms", "1e300"], "--latency-ms must be a time");
+    fails_with(
+        &["--rate-cap-mbps", "100", "--cap-window-ms", "0"],
+        "--cap-window-ms must lie in (0, 10000] ms",
+    );
     fails_with(&["--downtime-target-ms", "-3"], "--downtime-target-ms");
     fails_with(&["--bandwidth-mbps", "1e-300"], "raise the bandwidth");
     fails_with(

@@ -174,6 +174,14 @@ fn values_out_of_range_are_named_by_key() {
             "migration.queue_kib",
         ),
         (
+            format!("{GOOD}[migration]\ncap_window_ms = 0\n"),
+            "migration.cap_window_ms",
+        ),
+        (
+            format!("{GOOD}[migration]\ncap_window_ms = 20000\n"),
+            "migration.cap_window_ms",
+        ),
+        (
             format!("{GOOD}[migration]\nsetup_ms = -1\n"),
             "migration.setup_ms",
         ),
@@ -514,7 +522,7 @@ fn energy_keys_are_optional_reach_the_model_and_are_checked_by_name() {
 fn the_migration_fidelity_keys_reach_the_model() {
     let s = load(&format!(
         "{GOOD}[migration]\ntechnique = \"hybrid\"\nfault_channel = \"preempt\"\n\
-         queue_kib = 1024\nrate_cap_mbps = 250\ncap_scope = \"all\"\nsetup_ms = 330\n\
+         queue_kib = 1024\nrate_cap_mbps = 250\ncap_scope = \"all\"\ncap_window_ms = 100\nsetup_ms = 330\n\
          sync_ms = 10\nresume_ms = 20\npage_header_bytes = 8\nexec_text_pages = 150\n\
          exec_data_pages = 50\npass_end = \"below-target\"\n\
          exec_data_write_rate_pps = 15\n"
@@ -529,6 +537,7 @@ fn the_migration_fidelity_keys_reach_the_model() {
     assert_eq!(c.queue_bytes, 1 << 20);
     assert_eq!(c.rate_cap_bps, Some(250e6));
     assert_eq!(c.cap_scope, mcc_cloudlet::migration::CapScope::All);
+    assert_eq!(c.cap_window, Some(std::time::Duration::from_millis(100)));
     assert_eq!(c.pass_end, mcc_cloudlet::migration::PassEnd::BelowTarget);
     assert_eq!(c.exec_data_write_rate_pps, Some(15.0));
     assert_eq!(c.setup, std::time::Duration::from_millis(330));

@@ -140,6 +140,10 @@ pub struct Migration {
     declined_until_s: Option<f64>,
     /// When the migration stream, as the model sees it, has sent all it was handed.
     stream_free_s: f64,
+    /// When the current rate-limit window began and the bytes handed out
+    /// in it, when the cap is applied in windows.
+    window_start_s: f64,
+    window_bytes: f64,
     /// Expected pages of the guest's execution set the target lacks, per region.
     exec_missing: Vec<f64>,
     /// The vCPU is blocked until then (a faulted execution page, or the resume).
@@ -214,6 +218,8 @@ impl Migration {
             hold_until_s: start_s,
             declined_until_s: None,
             stream_free_s: start_s,
+            window_start_s: start_s,
+            window_bytes: 0.0,
             exec_missing: vec![0.0; n],
             exec_due_s: None,
             frozen_since_s: None,
@@ -312,7 +318,13 @@ impl Migration {
                 self.declined_until_s = Some(self.hold_until_s);
                 return None;
             }
-            if self.cap_applies() && now_s + TIME_SLACK_S < self.stream_free_s {
+            let window_room = self.window_room(now_s);
+            if let Some(room) = window_room {
+                if room <= 0.0 {
+                    self.declined_until_s = Some(self.window_end_s());
+                    return None;
+                }
+            } else if self.cap_applies() && now_s + TIME_SLACK_S < self.stream_free_s {
                 self.declined_until_s = Some(self.stream_free_s);
                 return None;
             }
@@ -320,7 +332,11 @@ impl Migration {
                 self.end_round(now_s);
                 continue;
             }
-            let chunk = self.config.chunk_bytes;
+            // In a rate-limit window, no more than the window still lets
+            // through (QEMU checks the limit before each page).
+            let chunk = window_room.map_or(self.config.chunk_bytes, |room| {
+                self.config.chunk_bytes.min(room.ceil() as u64).max(1)
+            });
             let queue = self.config.queue_bytes.min(chunk);
             let rounds = self.rounds;
             let next = match &mut self.stage {
@@ -588,8 +604,11 @@ impl Migration {
         // Everything but a faulted page (booked on the stream when the fault
         // happened, or sent on the urgent channel) queues on the stream.
         if kind != TransferKind::FaultPull {
-            let rate = self.stream_rate_bytes_per_s();
+            let rate = self.stream_drain_bytes_per_s();
             self.stream_free_s = self.stream_free_s.max(now_s) + bytes as f64 / rate;
+            if self.window_room(now_s).is_some() {
+                self.window_bytes += bytes as f64;
+            }
         }
         self.in_flight += 1;
         let id = self.next_id;
@@ -888,6 +907,70 @@ impl Migration {
         }
     }
 
+    /// Bytes/s the stream drains what it was handed: in rate-limit windows
+    /// the path's speed (the cap is the windows' budget), else the rate
+    /// the stream is paced at.
+    fn stream_drain_bytes_per_s(&self) -> f64 {
+        if self.cap_window().is_some() {
+            self.path.bandwidth_bytes_per_s()
+        } else {
+            self.stream_rate_bytes_per_s()
+        }
+    }
+
+    /// The rate-limit window's length and budget in bytes, when the cap
+    /// holds the current stage and is applied in windows.
+    fn cap_window(&self) -> Option<(f64, f64)> {
+        let window_s = secs(self.config.cap_window?);
+        let cap_bps = self.config.rate_cap_bps?;
+        self.cap_applies()
+            .then_some((window_s, cap_bps / 8.0 * window_s))
+    }
+
+    /// When the current rate-limit window ends.
+    fn window_end_s(&self) -> f64 {
+        let window_s = self.cap_window().map_or(0.0, |(window_s, _)| window_s);
+        self.window_start_s + window_s
+    }
+
+    /// Bytes the rate-limit window holding `now_s` still lets through;
+    /// `None` when the cap is not applied in windows now. A window that
+    /// has run out is followed by a new one from `now_s`: QEMU's
+    /// `migration_update_counters` resets the budget and the window's
+    /// start to the time it finds the old window over, so time the source
+    /// spends elsewhere (setup, a bitmap sync) shifts the windows.
+    fn window_room(&mut self, now_s: f64) -> Option<f64> {
+        let (window_s, budget) = self.cap_window()?;
+        if now_s + TIME_SLACK_S >= self.window_start_s + window_s {
+            self.window_start_s = now_s;
+            self.window_bytes = 0.0;
+        }
+        Some(budget - self.window_bytes)
+    }
+
+    /// When a page requested at `t_s` reaching the source can leave it:
+    /// behind what the stream was handed and, in rate-limit windows, not
+    /// before the next window once this one's budget has gone out (QEMU
+    /// 7.2's `qemu_savevm_state_iterate` returns before RAM's iterate while
+    /// the limit is reached; the reset at the next window sends the request
+    /// first).
+    fn page_leaves_s(&self, t_s: f64) -> f64 {
+        let start = t_s.max(self.stream_free_s);
+        let Some((window_s, budget)) = self.cap_window() else {
+            return start;
+        };
+        let window_over = t_s + TIME_SLACK_S >= self.window_start_s + window_s;
+        let burst_sent = t_s + TIME_SLACK_S >= self.stream_free_s;
+        if !window_over && self.window_bytes >= budget && burst_sent {
+            // The window's burst is out and the source waits the window
+            // out; the reset at its end sends the request first. (While the
+            // burst is still going out, the request goes behind it.)
+            start.max(self.window_end_s())
+        } else {
+            start
+        }
+    }
+
     /// Seconds from `now_s` until a page the target faults on at `now_s`
     /// arrives. On the shared stream the request reaches the source one
     /// latency later and the page is sent after every byte queued ahead of
@@ -898,8 +981,8 @@ impl Migration {
         match self.config.fault_channel {
             FaultChannel::Preempt => 2.0 * latency_s + page / self.path.bandwidth_bytes_per_s(),
             FaultChannel::Shared => {
-                let rate = self.stream_rate_bytes_per_s();
-                let start = (now_s + latency_s).max(self.stream_free_s);
+                let rate = self.stream_drain_bytes_per_s();
+                let start = self.page_leaves_s(now_s + latency_s);
                 self.stream_free_s = start + page / rate;
                 self.stream_free_s + latency_s - now_s
             }
@@ -929,6 +1012,15 @@ impl Migration {
     fn request_fault_wait_s(&mut self, now_s: f64, faults: u32) -> f64 {
         if faults == 0 {
             return 0.0;
+        }
+        if self.cap_window().is_some() && self.config.fault_channel == FaultChannel::Shared {
+            // In rate-limit windows each page is requested when the one
+            // before it arrived, and meets the windows as they fall.
+            let mut at_s = now_s;
+            for _ in 0..faults {
+                at_s += self.fault_wait_s(at_s);
+            }
+            return at_s - now_s;
         }
         let first = self.fault_wait_s(now_s);
         first + f64::from(faults - 1) * self.refilled_fault_wait_s()
@@ -987,11 +1079,11 @@ impl Migration {
             }
         }
         if write_faults > 0 {
-            self.account_write_freeze();
+            self.account_write_freeze(now_s);
         }
         // On the shared stream the faulted pages queue with the push.
         if write_faults > 0 && self.config.fault_channel == FaultChannel::Shared {
-            let rate = self.stream_rate_bytes_per_s();
+            let rate = self.stream_drain_bytes_per_s();
             let bytes = (write_faults * self.page_wire_bytes()) as f64;
             self.stream_free_s = self.stream_free_s.max(now_s) + bytes / rate;
         }
@@ -1006,11 +1098,23 @@ impl Migration {
     /// at 5,800 pages/s after the switch) but do not join into one freeze
     /// (the same rows' largest heartbeat gap at the target: 101 ms). Only
     /// while the target alone runs the VM (soft's source keeps it going).
-    fn account_write_freeze(&mut self) {
+    fn account_write_freeze(&mut self, now_s: f64) {
         if matches!(self.stage, Stage::Target { dual: true, .. }) {
             return;
         }
-        let wait_s = self.refilled_fault_wait_s();
+        let wait_s =
+            if self.cap_window().is_some() && self.config.fault_channel == FaultChannel::Shared {
+                // In rate-limit windows: behind what is queued, or until the
+                // next window once this one's budget is spent.
+                let latency_s = secs(self.path.one_way_latency);
+                let page = self.page_wire_bytes() as f64;
+                self.page_leaves_s(now_s + latency_s)
+                    + page / self.stream_drain_bytes_per_s()
+                    + latency_s
+                    - now_s
+            } else {
+                self.refilled_fault_wait_s()
+            };
         self.longest_freeze_s = self.longest_freeze_s.max(wait_s);
     }
 

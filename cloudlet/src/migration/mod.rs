@@ -50,6 +50,12 @@ pub const DEFAULT_EXECUTION_FAULT_TICK: Duration = Duration::from_millis(10);
 /// (`net.ipv4.tcp_wmem` max, set in `net/ipv4/tcp.c` `tcp_init` as
 /// `min(4 MiB, ...)`), which the kernel autotunes a bulk sender up to.
 pub const DEFAULT_QUEUE_BYTES: u64 = 4 << 20;
+/// QEMU's rate-limit window (`BUFFER_DELAY` in `migration/migration.c`).
+pub const QEMU_CAP_WINDOW: Duration = Duration::from_millis(100);
+
+/// The longest rate-limit window accepted.
+pub const MAX_CAP_WINDOW: Duration = Duration::from_secs(10);
+
 /// Default period of the guest heartbeat `stall_ms` is seen by: 10 ms, the
 /// heartbeat of the guest in `data/qemu/` (README, "The guest").
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_millis(10);
@@ -330,6 +336,14 @@ pub struct MigrationConfig {
     pub rate_cap_bps: Option<f64>,
     /// Which transfers the cap holds.
     pub cap_scope: CapScope,
+    /// How the cap is applied. `Some(w)`: as QEMU's rate limiter, in
+    /// windows of `w` (`BUFFER_DELAY`, 100 ms) counted from the start: each
+    /// window lets `cap × w` through at the path's speed, then the stream
+    /// waits for the next window, and a faulted page requested after the
+    /// window's budget is spent waits for the next window and goes out
+    /// first. `None`: the cap paces every transfer evenly (the previous
+    /// behaviour).
+    pub cap_window: Option<Duration>,
     /// Time from the start before the first byte is sent (QEMU's
     /// `setup-time`: the first dirty-bitmap sync).
     pub setup: Duration,
@@ -377,6 +391,7 @@ impl MigrationConfig {
             fault_channel: FaultChannel::Shared,
             rate_cap_bps: None,
             cap_scope: CapScope::ExceptCompletion,
+            cap_window: None,
             setup: Duration::ZERO,
             sync_cost: Duration::ZERO,
             page_header_bytes: 0,
@@ -460,6 +475,18 @@ impl MigrationConfig {
             return Err(MigrationError::Config {
                 field: "exec_data_write_rate_pps",
                 reason: format!("must be a finite number of pages/s >= 0, got {rate}"),
+            });
+        }
+        if let Some(window) = self.cap_window
+            && (window.is_zero() || window > MAX_CAP_WINDOW)
+        {
+            return Err(MigrationError::Config {
+                field: "cap_window",
+                reason: format!(
+                    "must lie in (0, {} ms], got {} ms",
+                    MAX_CAP_WINDOW.as_millis(),
+                    window.as_secs_f64() * 1e3
+                ),
             });
         }
         if self.heartbeat.is_zero() {

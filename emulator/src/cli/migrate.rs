@@ -96,6 +96,12 @@ pub struct MigrateArgs {
     /// Which transfers the cap holds: except-completion (QEMU) or all.
     #[arg(long, default_value = "except-completion")]
     pub cap_scope: String,
+    /// Apply the cap as QEMU's rate limiter does, in windows of this many ms
+    /// (QEMU: 100): each lets cap x window through at the link's speed, and a
+    /// page faulted after the window's budget is spent waits for the next
+    /// one. Absent: the cap paces every transfer evenly.
+    #[arg(long)]
+    pub cap_window_ms: Option<f64>,
     /// Setup time before the first byte (QEMU's setup-time), in ms.
     #[arg(long, default_value_t = 0.0)]
     pub setup_ms: f64,
@@ -239,6 +245,12 @@ impl MigrateArgs {
         if let Some(cap) = self.rate_cap_mbps {
             check("rate-cap-mbps", cap, 0.0, true, "")?;
         }
+        if let Some(ms) = self.cap_window_ms {
+            let max_ms = mcc_cloudlet::migration::MAX_CAP_WINDOW.as_secs_f64() * 1e3;
+            if !(ms.is_finite() && ms > 0.0 && ms <= max_ms) {
+                bail!("--cap-window-ms must lie in (0, {max_ms}] ms (QEMU: 100), got {ms:?}");
+            }
+        }
         check("heartbeat-ms", self.heartbeat_ms, 0.0, true, "")?;
         if let Some(rate) = self.exec_data_write_rate_pps {
             check("exec-data-write-rate-pps", rate, 0.0, false, "")?;
@@ -276,6 +288,10 @@ impl MigrateArgs {
             FaultChannel::from_name(&self.fault_channel).context("--fault-channel")?;
         config.rate_cap_bps = self.rate_cap_mbps.map(|mbps| mbps * 1e6);
         config.cap_scope = CapScope::from_name(&self.cap_scope).context("--cap-scope")?;
+        config.cap_window = self
+            .cap_window_ms
+            .map(|ms| duration_ms("cap-window-ms", ms))
+            .transpose()?;
         config.setup = duration_ms("setup-ms", self.setup_ms)?;
         config.sync_cost = duration_ms("sync-ms", self.sync_ms)?;
         config.resume_cost = duration_ms("resume-ms", self.resume_ms)?;

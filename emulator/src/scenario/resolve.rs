@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
-use mcc_cloudlet::migration::{CapScope, FaultChannel, MigrationConfig, PassEnd, Technique};
+use mcc_cloudlet::migration::{
+    CapScope, FaultChannel, MAX_CAP_WINDOW, MigrationConfig, PassEnd, Technique,
+};
 use mcc_mobile_client::readers::{
     CsvPreset, ReadOptions, TraceFormat, csv::parse_csv, gpx::parse_gpx, plt::parse_plt,
 };
@@ -1051,6 +1053,15 @@ impl Resolver<'_> {
         if let Some(name) = &m.cap_scope {
             config.cap_scope = CapScope::from_name(name)
                 .map_err(|e| self.error(format!("key `migration.cap_scope`: {e}")))?;
+        }
+        if let Some(d) = ms("migration.cap_window_ms", m.cap_window_ms)? {
+            if d.is_zero() || d > MAX_CAP_WINDOW {
+                return Err(self.error(format!(
+                    "key `migration.cap_window_ms`: must lie in (0, {}] ms (leave it out to pace the cap evenly)",
+                    MAX_CAP_WINDOW.as_millis()
+                )));
+            }
+            config.cap_window = Some(d);
         }
         if let Some(name) = &m.pass_end {
             config.pass_end = PassEnd::from_name(name)

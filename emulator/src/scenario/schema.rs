@@ -424,6 +424,10 @@ pub struct MigrationSection {
     /// `except-completion` (absent: QEMU's) or `all`.
     #[serde(default)]
     pub cap_scope: Option<String>,
+    /// Apply the cap in rate-limit windows of this many ms, as QEMU does
+    /// (100); absent: the cap paces every transfer evenly.
+    #[serde(default)]
+    pub cap_window_ms: Option<f64>,
     /// When a copy round ends: `drained` (absent) or `below-target` (QEMU 7.2's sync rule).
     #[serde(default)]
     pub pass_end: Option<String>,
@@ -471,6 +475,7 @@ impl Default for MigrationSection {
             fault_channel: None,
             rate_cap_mbps: None,
             cap_scope: None,
+            cap_window_ms: None,
             pass_end: None,
             setup_ms: None,
             sync_ms: None,
