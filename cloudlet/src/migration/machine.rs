@@ -971,6 +971,17 @@ impl Migration {
         }
     }
 
+    /// When a page the target faults on at `now_s` arrives on the shared
+    /// stream: the request takes one latency, the page leaves as
+    /// [`Self::page_leaves_s`] says and crosses the path. (A faulted page
+    /// does not count against a rate-limit window's budget: one page
+    /// against megabytes.)
+    fn shared_page_arrives_s(&self, now_s: f64) -> f64 {
+        let latency_s = secs(self.path.one_way_latency);
+        let page = self.page_wire_bytes() as f64;
+        self.page_leaves_s(now_s + latency_s) + page / self.stream_drain_bytes_per_s() + latency_s
+    }
+
     /// Seconds from `now_s` until a page the target faults on at `now_s`
     /// arrives. On the shared stream the request reaches the source one
     /// latency later and the page is sent after every byte queued ahead of
@@ -981,10 +992,9 @@ impl Migration {
         match self.config.fault_channel {
             FaultChannel::Preempt => 2.0 * latency_s + page / self.path.bandwidth_bytes_per_s(),
             FaultChannel::Shared => {
-                let rate = self.stream_drain_bytes_per_s();
-                let start = self.page_leaves_s(now_s + latency_s);
-                self.stream_free_s = start + page / rate;
-                self.stream_free_s + latency_s - now_s
+                let arrives_s = self.shared_page_arrives_s(now_s);
+                self.stream_free_s = arrives_s - latency_s;
+                arrives_s - now_s
             }
         }
     }
@@ -1105,13 +1115,8 @@ impl Migration {
         let wait_s =
             if self.cap_window().is_some() && self.config.fault_channel == FaultChannel::Shared {
                 // In rate-limit windows: behind what is queued, or until the
-                // next window once this one's budget is spent.
-                let latency_s = secs(self.path.one_way_latency);
-                let page = self.page_wire_bytes() as f64;
-                self.page_leaves_s(now_s + latency_s)
-                    + page / self.stream_drain_bytes_per_s()
-                    + latency_s
-                    - now_s
+                // next window once this one's burst has gone out.
+                self.shared_page_arrives_s(now_s) - now_s
             } else {
                 self.refilled_fault_wait_s()
             };
