@@ -1049,6 +1049,38 @@ mod real_migration {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rate_limit_windows_hold_the_cap_between_real_nodes() {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let mut migration = plan_between(Technique::PostCopy, &a, &b);
+        // 80 Mbit/s in QEMU's 100 ms windows: 1 MB a window, each sent as a
+        // burst over a 1 Gbit/s link (8 ms) in 256 KiB chunks.
+        migration.config.rate_cap_bps = Some(80e6);
+        migration.config.cap_window = Some(mcc_cloudlet::migration::QEMU_CAP_WINDOW);
+        migration.config.chunk_bytes = 256 * 1024;
+        let mut to_b = b.client.clone();
+        let report = a
+            .node
+            .migrate_to(&mut to_b, migration, Some(shaped_link(1e9)))
+            .await
+            .expect("post-copy in windows");
+        assert_counts_agree(&report);
+        // The 4 MiB push needs five windows of 1 MB: its last burst starts
+        // at least four windows after the first (uncapped: 35 ms).
+        assert!(
+            report.elapsed >= Duration::from_millis(400),
+            "{:?}",
+            report.elapsed
+        );
+        assert!(report.model.total_ms >= 400.0, "{:?}", report.model);
+        let at_b = vm_status(&b.node).expect("the VM is at b");
+        assert_eq!((at_b.state.as_str(), at_b.pages_missing), ("RUNNING", 0));
+        a.stop().await;
+        b.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn hybrid_falls_back_to_post_copy_between_real_nodes() {
         let a = start("a", 2, 64 * MIB).await;
         let b = start("b", 2, 64 * MIB).await;
