@@ -62,6 +62,15 @@ fn status(node: &CloudletNode) -> Option<String> {
         .map(|vm| vm.state)
 }
 
+/// Pages the target still lacks of `vm-1`, if it lists the VM.
+fn pages_missing(node: &CloudletNode) -> Option<u64> {
+    node.status()
+        .vms
+        .into_iter()
+        .find(|vm| vm.vm_id == "vm-1")
+        .map(|vm| vm.pages_missing)
+}
+
 fn in_phase(phase: Phase, a: &CloudletNode, b: &CloudletNode) -> bool {
     let (source, target) = (status(a), status(b));
     match phase {
@@ -92,10 +101,35 @@ fn config(technique: Technique) -> MigrationConfig {
     config
 }
 
+/// A source killed after the switch, but the push brought the target
+/// every page anyway (its last bytes were already on the link, or the
+/// test's task ran late between seeing the switch and the kill): the row
+/// "after the switch, before the commit" of docs/real-clock.md (the VM runs
+/// on at the target), not the pushing phase the case is about. Seen in
+/// about one run in four of this file for hybrid, whose push after two
+/// rounds is short.
+#[derive(Debug)]
+struct PushEndedFirst;
+
+/// [`kill_during_once`], again when the kill came after the push had ended
+/// (at most three tries).
+async fn kill_during(technique: Technique, phase: Phase, dies: Dies) -> (Fate, Option<String>) {
+    for _ in 0..3 {
+        if let Ok(outcome) = kill_during_once(technique, phase, dies).await {
+            return outcome;
+        }
+    }
+    panic!("{technique:?}/{phase:?}: three times the push ended before the source was killed");
+}
+
 /// Migrates `vm-1` from a to b by `technique`, kills `dies` once the
 /// migration is in `phase`, and says where the VM is then (and, when the
 /// target died, the driver's error).
-async fn kill_during(technique: Technique, phase: Phase, dies: Dies) -> (Fate, Option<String>) {
+async fn kill_during_once(
+    technique: Technique,
+    phase: Phase,
+    dies: Dies,
+) -> Result<(Fate, Option<String>), PushEndedFirst> {
     let a = start("a", 2, 64 * MIB).await;
     let b = start("b", 2, 64 * MIB).await;
     a.node.host_vm("vm-1", VM_BYTES, 0.0).expect("host");
@@ -145,7 +179,7 @@ async fn kill_during(technique: Technique, phase: Phase, dies: Dies) -> (Fate, O
             drop(target);
             let fate = fate_at_source(&a).await;
             a.stop().await;
-            (fate, Some(error_text(&error)))
+            Ok((fate, Some(error_text(&error))))
         }
         Dies::Source => {
             driver.abort();
@@ -158,10 +192,20 @@ async fn kill_during(technique: Technique, phase: Phase, dies: Dies) -> (Fate, O
             }
             let fate = match status(&target) {
                 None => Fate::Lost,
-                Some(state) => panic!("{technique:?}/{phase:?}: the target kept it as {state}"),
+                // The push had brought every page before the stream was cut
+                // (its last bytes may still have been on the link): the
+                // phase was missed, not the row.
+                Some(_) if phase == Phase::Switched && pages_missing(&target) == Some(0) => {
+                    b.stop().await;
+                    return Err(PushEndedFirst);
+                }
+                Some(state) => panic!(
+                    "{technique:?}/{phase:?}: the target kept it as {state}, lacking {:?} pages",
+                    pages_missing(&target)
+                ),
             };
             b.stop().await;
-            (fate, None)
+            Ok((fate, None))
         }
     }
 }
