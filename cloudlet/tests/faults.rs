@@ -54,21 +54,18 @@ enum Fate {
     Lost,
 }
 
+/// `vm-1` as `node` lists it, if it does.
+fn vm(node: &CloudletNode) -> Option<mcc_proto::v1::VmStatus> {
+    node.status().vms.into_iter().find(|vm| vm.vm_id == "vm-1")
+}
+
 fn status(node: &CloudletNode) -> Option<String> {
-    node.status()
-        .vms
-        .into_iter()
-        .find(|vm| vm.vm_id == "vm-1")
-        .map(|vm| vm.state)
+    vm(node).map(|vm| vm.state)
 }
 
 /// Pages the target still lacks of `vm-1`, if it lists the VM.
 fn pages_missing(node: &CloudletNode) -> Option<u64> {
-    node.status()
-        .vms
-        .into_iter()
-        .find(|vm| vm.vm_id == "vm-1")
-        .map(|vm| vm.pages_missing)
+    vm(node).map(|vm| vm.pages_missing)
 }
 
 fn in_phase(phase: Phase, a: &CloudletNode, b: &CloudletNode) -> bool {

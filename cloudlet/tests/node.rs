@@ -596,6 +596,15 @@ mod real_migration {
 
     const MODEL_VM_BYTES: u64 = 4 * MIB;
 
+    /// Nodes `a` and `b` (2 cores, 64 MiB each), `a` hosting `vm-1` of
+    /// [`MODEL_VM_BYTES`].
+    async fn source_hosting_the_vm_and_target() -> (Running, Running) {
+        let a = start("a", 2, 64 * MIB).await;
+        let b = start("b", 2, 64 * MIB).await;
+        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        (a, b)
+    }
+
     fn plan(technique: Technique) -> RealMigration {
         RealMigration {
             migration_id: format!("real-{}", technique.name()),
@@ -786,9 +795,7 @@ mod real_migration {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn post_copy_runs_the_vm_at_the_target_while_faults_are_pulled() {
-        let a = start("a", 2, 64 * MIB).await;
-        let b = start("b", 2, 64 * MIB).await;
-        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let (a, b) = source_hosting_the_vm_and_target().await;
         let device = device(a.client.clone(), Duration::from_millis(2));
         tokio::time::sleep(Duration::from_millis(10)).await;
         let mut to_b = b.client.clone();
@@ -859,9 +866,7 @@ mod real_migration {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn fault_pulls_cross_the_shaped_link_behind_the_push() {
-        let a = start("a", 2, 64 * MIB).await;
-        let b = start("b", 2, 64 * MIB).await;
-        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let (a, b) = source_hosting_the_vm_and_target().await;
         let link = shaped_link(100e6);
         // b reaches a over the link's B→A direction; answers come back A→B,
         // behind the push.
@@ -895,9 +900,7 @@ mod real_migration {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn soft_migration_serves_from_both_hosts_without_downtime() {
-        let a = start("a", 2, 64 * MIB).await;
-        let b = start("b", 2, 64 * MIB).await;
-        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let (a, b) = source_hosting_the_vm_and_target().await;
         let device = device(a.client.clone(), Duration::from_millis(2));
         let mut to_b = b.client.clone();
         let report = a
@@ -958,9 +961,7 @@ mod real_migration {
     async fn run_with_execution_set(
         technique: Technique,
     ) -> (RealMigrationReport, Vec<ExecuteResponse>, Duration) {
-        let a = start("a", 2, 64 * MIB).await;
-        let b = start("b", 2, 64 * MIB).await;
-        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let (a, b) = source_hosting_the_vm_and_target().await;
         let device = device(a.client.clone(), EXECUTION_SET_DEVICE_PERIOD);
         tokio::time::sleep(Duration::from_millis(10)).await;
         let mut migration = plan_between(technique, &a, &b);
@@ -1050,9 +1051,7 @@ mod real_migration {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn rate_limit_windows_hold_the_cap_between_real_nodes() {
-        let a = start("a", 2, 64 * MIB).await;
-        let b = start("b", 2, 64 * MIB).await;
-        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let (a, b) = source_hosting_the_vm_and_target().await;
         let mut migration = plan_between(Technique::PostCopy, &a, &b);
         // 80 Mbit/s in QEMU's 100 ms windows: 1 MB a window, each sent as a
         // burst over a 1 Gbit/s link (8 ms) in 256 KiB chunks.
@@ -1082,9 +1081,7 @@ mod real_migration {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn hybrid_falls_back_to_post_copy_between_real_nodes() {
-        let a = start("a", 2, 64 * MIB).await;
-        let b = start("b", 2, 64 * MIB).await;
-        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let (a, b) = source_hosting_the_vm_and_target().await;
         let mut migration = plan_between(Technique::Hybrid, &a, &b);
         // One round, and a target no remainder meets: the switch is post-copy's.
         migration.config.max_rounds = 1;
@@ -1108,9 +1105,7 @@ mod real_migration {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_post_copy_that_fails_after_the_switch_says_what_was_lost() {
-        let a = start("a", 2, 64 * MIB).await;
-        let b = start("b", 2, 64 * MIB).await;
-        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let (a, b) = source_hosting_the_vm_and_target().await;
         let source = a.node.clone();
         let mut migration_plan = plan_between(Technique::PostCopy, &a, &b);
         // The push goes in 256 KiB chunks, so some are still to send when
@@ -1170,9 +1165,7 @@ mod real_migration {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_killed_migration_before_the_switch_leaves_the_vm_running_at_the_source() {
-        let a = start("a", 2, 64 * MIB).await;
-        let b = start("b", 2, 64 * MIB).await;
-        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let (a, b) = source_hosting_the_vm_and_target().await;
         let source = a.node.clone();
         let migration_plan = plan_between(Technique::PreCopy, &a, &b);
         let mut to_b = b.client.clone();
@@ -1231,9 +1224,7 @@ mod real_migration {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pre_copy_moves_every_byte_it_counts_and_hands_the_vm_over() {
-        let a = start("a", 2, 64 * MIB).await;
-        let b = start("b", 2, 64 * MIB).await;
-        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let (a, b) = source_hosting_the_vm_and_target().await;
         let mut to_b = b.client.clone();
         let report = a
             .node
@@ -1261,9 +1252,7 @@ mod real_migration {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_emulated_link_paces_the_transfer() {
-        let a = start("a", 2, 64 * MIB).await;
-        let b = start("b", 2, 64 * MIB).await;
-        a.node.host_vm("vm-1", MODEL_VM_BYTES, 0.0).expect("host");
+        let (a, b) = source_hosting_the_vm_and_target().await;
         // 100 Mbit/s: the VM stays suspended for the 4 MiB's 0.36 s at
         // least, so the device (a request every 5 ms) meets it even when a
         // loaded machine keeps the device's task from running for a while.

@@ -606,7 +606,7 @@ impl Migration {
         if kind != TransferKind::FaultPull {
             let rate = self.stream_drain_bytes_per_s();
             self.stream_free_s = self.stream_free_s.max(now_s) + bytes as f64 / rate;
-            if self.window_room(now_s).is_some() {
+            if self.cap_window().is_some() {
                 self.window_bytes += bytes as f64;
             }
         }
@@ -927,6 +927,11 @@ impl Migration {
             .then_some((window_s, cap_bps / 8.0 * window_s))
     }
 
+    /// Faulted pages share the stream with a cap applied in windows.
+    fn windowed_shared_faults(&self) -> bool {
+        self.cap_window().is_some() && self.config.fault_channel == FaultChannel::Shared
+    }
+
     /// When the current rate-limit window ends.
     fn window_end_s(&self) -> f64 {
         let window_s = self.cap_window().map_or(0.0, |(window_s, _)| window_s);
@@ -1023,7 +1028,7 @@ impl Migration {
         if faults == 0 {
             return 0.0;
         }
-        if self.cap_window().is_some() && self.config.fault_channel == FaultChannel::Shared {
+        if self.windowed_shared_faults() {
             // In rate-limit windows each page is requested when the one
             // before it arrived, and meets the windows as they fall.
             let mut at_s = now_s;
@@ -1112,14 +1117,13 @@ impl Migration {
         if matches!(self.stage, Stage::Target { dual: true, .. }) {
             return;
         }
-        let wait_s =
-            if self.cap_window().is_some() && self.config.fault_channel == FaultChannel::Shared {
-                // In rate-limit windows: behind what is queued, or until the
-                // next window once this one's burst has gone out.
-                self.shared_page_arrives_s(now_s) - now_s
-            } else {
-                self.refilled_fault_wait_s()
-            };
+        let wait_s = if self.windowed_shared_faults() {
+            // In rate-limit windows: behind what is queued, or until the
+            // next window once this one's burst has gone out.
+            self.shared_page_arrives_s(now_s) - now_s
+        } else {
+            self.refilled_fault_wait_s()
+        };
         self.longest_freeze_s = self.longest_freeze_s.max(wait_s);
     }
 

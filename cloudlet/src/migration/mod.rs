@@ -56,6 +56,11 @@ pub const QEMU_CAP_WINDOW: Duration = Duration::from_millis(100);
 /// The longest rate-limit window accepted.
 pub const MAX_CAP_WINDOW: Duration = Duration::from_secs(10);
 
+/// A rate-limit window is longer than zero and at most [`MAX_CAP_WINDOW`].
+pub fn cap_window_is_valid(window: Duration) -> bool {
+    !window.is_zero() && window <= MAX_CAP_WINDOW
+}
+
 /// Default period of the guest heartbeat `stall_ms` is seen by: 10 ms, the
 /// heartbeat of the guest in `data/qemu/` (README, "The guest").
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_millis(10);
@@ -478,7 +483,7 @@ impl MigrationConfig {
             });
         }
         if let Some(window) = self.cap_window
-            && (window.is_zero() || window > MAX_CAP_WINDOW)
+            && !cap_window_is_valid(window)
         {
             return Err(MigrationError::Config {
                 field: "cap_window",

@@ -245,12 +245,6 @@ impl MigrateArgs {
         if let Some(cap) = self.rate_cap_mbps {
             check("rate-cap-mbps", cap, 0.0, true, "")?;
         }
-        if let Some(ms) = self.cap_window_ms {
-            let max_ms = mcc_cloudlet::migration::MAX_CAP_WINDOW.as_secs_f64() * 1e3;
-            if !(ms.is_finite() && ms > 0.0 && ms <= max_ms) {
-                bail!("--cap-window-ms must lie in (0, {max_ms}] ms (QEMU: 100), got {ms:?}");
-            }
-        }
         check("heartbeat-ms", self.heartbeat_ms, 0.0, true, "")?;
         if let Some(rate) = self.exec_data_write_rate_pps {
             check("exec-data-write-rate-pps", rate, 0.0, false, "")?;
@@ -290,7 +284,14 @@ impl MigrateArgs {
         config.cap_scope = CapScope::from_name(&self.cap_scope).context("--cap-scope")?;
         config.cap_window = self
             .cap_window_ms
-            .map(|ms| duration_ms("cap-window-ms", ms))
+            .map(|ms| {
+                let window = duration_ms("cap-window-ms", ms)?;
+                if !mcc_cloudlet::migration::cap_window_is_valid(window) {
+                    let max_ms = mcc_cloudlet::migration::MAX_CAP_WINDOW.as_millis();
+                    bail!("--cap-window-ms must lie in (0, {max_ms}] ms (QEMU: 100), got {ms:?}");
+                }
+                Ok(window)
+            })
             .transpose()?;
         config.setup = duration_ms("setup-ms", self.setup_ms)?;
         config.sync_cost = duration_ms("sync-ms", self.sync_ms)?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use mcc_cloudlet::memory::{DirtyModel, VmProfile};
 use mcc_cloudlet::migration::{
     CapScope, FaultChannel, MAX_CAP_WINDOW, MigrationConfig, PassEnd, Technique,
+    cap_window_is_valid,
 };
 use mcc_mobile_client::readers::{
     CsvPreset, ReadOptions, TraceFormat, csv::parse_csv, gpx::parse_gpx, plt::parse_plt,
@@ -1055,7 +1056,7 @@ impl Resolver<'_> {
                 .map_err(|e| self.error(format!("key `migration.cap_scope`: {e}")))?;
         }
         if let Some(d) = ms("migration.cap_window_ms", m.cap_window_ms)? {
-            if d.is_zero() || d > MAX_CAP_WINDOW {
+            if !cap_window_is_valid(d) {
                 return Err(self.error(format!(
                     "key `migration.cap_window_ms`: must lie in (0, {}] ms (leave it out to pace the cap evenly)",
                     MAX_CAP_WINDOW.as_millis()
