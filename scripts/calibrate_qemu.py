@@ -8,6 +8,7 @@ Usage: scripts/calibrate_qemu.py [--bin target/release/mcc-emu]
                                  [--pass-end drained|below-target]
                                  [--row-zero-pages]
                                  [--runs scripts/qemu_measure/runs-ws64.csv]
+                                 [--windows]
 
 --split adds a second table for the rows that switched to post-copy: bytes
 sent before and after the switch and the faults, model against measurement.
@@ -18,6 +19,8 @@ zero pages that row counted (zero_pg) instead of the median over all rows.
 (scripts/qemu_measure/measure.py), the released ones and other working
 sets, against the runs whose guest had the model's zero pages (see
 measured_here below).
+--windows replays with QEMU's 100 ms rate-limit windows and the parameters
+fitted for them (GLOBAL_WINDOWS below).
 
 Standard library only. Every row is replayed with the same global
 parameters (GLOBAL below): nothing is tuned per row. A row's own columns

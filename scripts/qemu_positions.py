@@ -48,13 +48,13 @@ import csv
 import random
 import statistics
 
-PAGE = 4096
+# The model's guest, as the calibration replays it.
+from calibrate_qemu import GUEST_MEMORY_MIB, MIB, PAGE, SAME_GUEST_PAGES, guest_zero_pages
+
 NORMAL_WIRE = PAGE + 8
 ZERO_WIRE = 9
-FRAMES = 512 * 1024 * 1024 // PAGE
+FRAMES = GUEST_MEMORY_MIB * MIB // PAGE
 WS_FIRST_FRAME = 10_240
-# Zero pages of the model's guest with a 64 MiB working set (calibrate_qemu.py).
-ZERO_PAGES_WS64 = 94_959
 LINK_BYTES_PER_S = 1.2e9
 WINDOW_S = 0.1
 DOWNTIME_LIMIT_S = 0.3
@@ -75,7 +75,8 @@ def layout(ws_pages, idle_layout, seed):
     for frame in range(WS_FIRST_FRAME, WS_FIRST_FRAME + ws_pages):
         kind[frame] = 2
     others = [f for f in range(FRAMES) if kind[f] == 0]
-    idle = FRAMES - ZERO_PAGES_WS64 - ws_pages  # the guest's other non-zero pages
+    # The guest's other non-zero pages.
+    idle = FRAMES - guest_zero_pages(ws_pages * PAGE // MIB) - ws_pages
     if idle_layout == "random":
         chosen = random.Random(seed).sample(others, idle)
     elif idle_layout == "low":
@@ -151,7 +152,8 @@ def measured(path, released_path):
     """Median MiB of the runs here with the model's guest, and the released rows."""
     here = {}
     for run in csv.DictReader(open(path, newline="")):
-        if run["status"] not in ("completed", "cancelled") or abs(float(run["zero_pg"]) - ZERO_PAGES_WS64) > 500:
+        same_guest = abs(float(run["zero_pg"]) - guest_zero_pages(64)) <= SAME_GUEST_PAGES
+        if run["status"] not in ("completed", "cancelled") or not same_guest:
             continue
         here.setdefault((run["tech"], int(run["rate"]), int(run["BW"])), []).append(run)
     released = {(r["tech"], int(r["rate"]), int(r["BW"])): r
