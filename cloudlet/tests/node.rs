@@ -596,6 +596,17 @@ mod real_migration {
 
     const MODEL_VM_BYTES: u64 = 4 * MIB;
 
+    /// Runs `plan` from `a` to `b`, over `link` when given.
+    async fn migrate_a_to_b(
+        a: &Running,
+        b: &Running,
+        plan: RealMigration,
+        link: Option<Arc<EmulatedLink>>,
+    ) -> Result<RealMigrationReport, MigrateError> {
+        let mut to_b = b.client.clone();
+        a.node.migrate_to(&mut to_b, plan, link).await
+    }
+
     /// Nodes `a` and `b` (2 cores, 64 MiB each), `a` hosting `vm-1` of
     /// [`MODEL_VM_BYTES`].
     async fn source_hosting_the_vm_and_target() -> (Running, Running) {
@@ -875,10 +886,7 @@ mod real_migration {
         let device = device(b.client.clone(), Duration::from_millis(2));
         let mut migration = plan_between(Technique::PostCopy, &a, &b);
         migration.config.chunk_bytes = 256 * 1024;
-        let mut to_b = b.client.clone();
-        let report = a
-            .node
-            .migrate_to(&mut to_b, migration, Some(link))
+        let report = migrate_a_to_b(&a, &b, migration, Some(link))
             .await
             .expect("post-copy");
         // The device talks to b directly: NOT_FOUND until the VM is there.
@@ -967,10 +975,7 @@ mod real_migration {
         let mut migration = plan_between(technique, &a, &b);
         migration.config.exec_text_pages = 100;
         migration.config.chunk_bytes = 256 * 1024;
-        let mut to_b = b.client.clone();
-        let report = a
-            .node
-            .migrate_to(&mut to_b, migration, Some(shaped_link(100e6)))
+        let report = migrate_a_to_b(&a, &b, migration, Some(shaped_link(100e6)))
             .await
             .expect("migration");
         let run = device.finish_run().await;
@@ -1058,10 +1063,7 @@ mod real_migration {
         migration.config.rate_cap_bps = Some(80e6);
         migration.config.cap_window = Some(mcc_cloudlet::migration::QEMU_CAP_WINDOW);
         migration.config.chunk_bytes = 256 * 1024;
-        let mut to_b = b.client.clone();
-        let report = a
-            .node
-            .migrate_to(&mut to_b, migration, Some(shaped_link(1e9)))
+        let report = migrate_a_to_b(&a, &b, migration, Some(shaped_link(1e9)))
             .await
             .expect("post-copy in windows");
         assert_counts_agree(&report);
@@ -1086,10 +1088,7 @@ mod real_migration {
         // One round, and a target no remainder meets: the switch is post-copy's.
         migration.config.max_rounds = 1;
         migration.config.downtime_target = Duration::from_micros(1);
-        let mut to_b = b.client.clone();
-        let report = a
-            .node
-            .migrate_to(&mut to_b, migration, Some(shaped_link(100e6)))
+        let report = migrate_a_to_b(&a, &b, migration, Some(shaped_link(100e6)))
             .await
             .expect("hybrid");
         assert_counts_agree(&report);
@@ -1225,10 +1224,7 @@ mod real_migration {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pre_copy_moves_every_byte_it_counts_and_hands_the_vm_over() {
         let (a, b) = source_hosting_the_vm_and_target().await;
-        let mut to_b = b.client.clone();
-        let report = a
-            .node
-            .migrate_to(&mut to_b, plan(Technique::PreCopy), None)
+        let report = migrate_a_to_b(&a, &b, plan(Technique::PreCopy), None)
             .await
             .expect("migration");
         assert!(report.model.rounds >= 1);
