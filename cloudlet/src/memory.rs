@@ -152,6 +152,12 @@ pub enum RegionKind {
     /// migration carves it out of the idle data when asked to
     /// (`exec_data_write_rate_pps`).
     KernelData,
+    /// Idle data at the top of guest memory, where a pass over memory ends
+    /// (Linux's page array: a 64-byte `struct page` per page, which memblock
+    /// allocates top-down). [`VmProfile::regions`] never makes one; a
+    /// migration carves it out of the idle data when asked to
+    /// (`top_data_bytes`) and sends it after the zero pages.
+    TopData,
 }
 
 /// A region of interchangeable pages.
@@ -234,9 +240,32 @@ impl PageCounts {
     /// returning only how many pages were taken and their wire bytes (no
     /// allocation: a copy round calls this for every chunk).
     pub fn take_in_order_up_to(&mut self, regions: &[Region], max_bytes: u64) -> (u64, u64) {
+        self.take_in_order_from(regions, 0, max_bytes)
+    }
+
+    /// [`take_in_order_up_to`](Self::take_in_order_up_to) beginning at
+    /// region `first` and wrapping around to the regions before it: a scan
+    /// over memory that goes on from where it stood.
+    pub fn take_in_order_from(
+        &mut self,
+        regions: &[Region],
+        first: usize,
+        max_bytes: u64,
+    ) -> (u64, u64) {
+        let n = self.0.len();
+        let first = first.min(n);
         let mut pages = 0;
-        let bytes = self.take_each(regions, 0..self.0.len(), max_bytes, |_, n| pages += n);
+        let order = (first..n).chain(0..first);
+        let bytes = self.take_each(regions, order, max_bytes, |_, n| pages += n);
         (pages, bytes)
+    }
+
+    /// The first region, in order from `first` and wrapping around, that
+    /// has pages left; `None` when there are none.
+    pub fn first_nonempty_from(&self, first: usize) -> Option<usize> {
+        let n = self.0.len();
+        let first = first.min(n);
+        (first..n).chain(0..first).find(|&i| self.0[i] > 0)
     }
 
     /// The walk both take functions share: `taken(region, pages)` for each

@@ -190,6 +190,28 @@ fn impossible_input_exits_non_zero_with_a_clear_message() {
         &["--exec-data-write-rate-pps", "-1"],
         "--exec-data-write-rate-pps must be a number >= 0",
     );
+    fails_with(
+        &["--top-data-mib", "-1"],
+        "--top-data-mib must be a number >= 0",
+    );
+    fails_with(
+        &["--top-data-mib", "2048"],
+        "--top-data-mib must be at most --memory-mib",
+    );
+    // Within the memory, but more than its idle data.
+    fails_with(
+        &[
+            "--memory-mib",
+            "64",
+            "--working-set-mib",
+            "16",
+            "--zero-fraction",
+            "0.5",
+            "--top-data-mib",
+            "17",
+        ],
+        "--top-data-mib (within the VM's memory): top_data_bytes must be at most the idle data (4096 pages",
+    );
     fails_with(&["--latency-ms", "nan"], "--latency-ms");
     fails_with(&["--request-rate", "1e9"], "--request-rate");
     fails_with(&["--latency-ms", "1e300"], "--latency-ms must be a time");

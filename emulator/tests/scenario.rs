@@ -170,6 +170,14 @@ fn values_out_of_range_are_named_by_key() {
             "migration.exec_data_write_rate_pps",
         ),
         (
+            format!("{GOOD}[migration]\ntop_data_mib = -1\n"),
+            "migration.top_data_mib",
+        ),
+        (
+            format!("{GOOD}[migration]\ntop_data_mib = 1e9\n"),
+            "migration.top_data_mib` (within the [vm] memory): top_data_bytes must be at most the idle data",
+        ),
+        (
             format!("{GOOD}[migration]\nqueue_kib = 0\n"),
             "migration.queue_kib",
         ),
@@ -525,7 +533,7 @@ fn the_migration_fidelity_keys_reach_the_model() {
          queue_kib = 1024\nrate_cap_mbps = 250\ncap_scope = \"all\"\ncap_window_ms = 100\nsetup_ms = 330\n\
          sync_ms = 10\nresume_ms = 20\npage_header_bytes = 8\nexec_text_pages = 150\n\
          exec_data_pages = 50\npass_end = \"below-target\"\n\
-         exec_data_write_rate_pps = 15\n"
+         exec_data_write_rate_pps = 15\ntop_data_mib = 8\n"
     ))
     .unwrap();
     let c = &s.settings.migration.config;
@@ -540,6 +548,7 @@ fn the_migration_fidelity_keys_reach_the_model() {
     assert_eq!(c.cap_window, Some(std::time::Duration::from_millis(100)));
     assert_eq!(c.pass_end, mcc_cloudlet::migration::PassEnd::BelowTarget);
     assert_eq!(c.exec_data_write_rate_pps, Some(15.0));
+    assert_eq!(c.top_data_bytes, 8 << 20);
     assert_eq!(c.setup, std::time::Duration::from_millis(330));
     assert_eq!(c.sync_cost, std::time::Duration::from_millis(10));
     assert_eq!(c.resume_cost, std::time::Duration::from_millis(20));

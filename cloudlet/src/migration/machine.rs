@@ -88,14 +88,17 @@ impl RateWindow {
         }
     }
 
-    /// Seconds from the window's start to its latest delivery.
-    fn span_s(&self) -> f64 {
-        self.last_delivery_s - self.start_s
+    fn bytes_per_s(&self, latency_s: f64) -> Option<f64> {
+        self.bytes_per_s_until(self.last_delivery_s, latency_s)
     }
 
-    fn bytes_per_s(&self, latency_s: f64) -> Option<f64> {
+    /// The bytes delivered per second of the time from the window's start
+    /// to `now_s` (or its latest delivery, if later): what QEMU divides by
+    /// (`time_spent`), so that a stream paced in chunks does not look
+    /// faster than its pace between one chunk's delivery and the next.
+    fn bytes_per_s_until(&self, now_s: f64, latency_s: f64) -> Option<f64> {
         let idle_s = if self.from_idle { latency_s } else { 0.0 };
-        let span = self.last_delivery_s - self.start_s - idle_s;
+        let span = now_s.max(self.last_delivery_s) - self.start_s - idle_s;
         (self.bytes > 0 && span > 0.0).then(|| self.bytes as f64 / span)
     }
 }
@@ -124,10 +127,21 @@ pub struct Migration {
     bytes_stop: u64,
     bytes_postcopy: u64,
     round_sent_bytes: u64,
+    /// The region a round's scan begins at: where the last round's scan
+    /// stood when it ended below the target (QEMU's scan goes on from the
+    /// page it last sent after a sync), else the first.
+    scan_from: usize,
+    /// A stopped VM's copy has fallen below the downtime target: the cap
+    /// no longer holds it (QEMU's completion).
+    stop_cap_lifted: bool,
     /// Bandwidth measurement over the current window (one copy round).
     rate: RateWindow,
     /// The last bandwidth measured over a whole window, bytes/s.
     measured_bytes_per_s: Option<f64>,
+    /// The last round's bytes per second of its whole length, up to its
+    /// end (what [`PassEnd::BelowTarget`] falls back on; see
+    /// `RateWindow::bytes_per_s_until`).
+    last_round_bytes_per_s: Option<f64>,
     downtime_s: f64,
     page_faults: u64,
     fault_stall_s: f64,
@@ -174,15 +188,7 @@ impl Migration {
     ) -> Result<Self, MigrationError> {
         config.validate()?;
         path.validate()?;
-        let mut regions = profile.regions();
-        if let Some(rate) = config.exec_data_write_rate_pps {
-            carve_kernel_data(&mut regions, config.exec_data_pages, rate);
-        }
-        for region in &mut regions {
-            if region.kind != RegionKind::Zero {
-                region.wire_bytes_per_page += config.page_header_bytes;
-            }
-        }
+        let regions = migrated_regions(&profile, &config)?;
         let all = PageCounts(regions.iter().map(|r| r.pages).collect());
         let n = regions.len();
         let plan = config.technique.plan();
@@ -207,8 +213,11 @@ impl Migration {
             bytes_stop: 0,
             bytes_postcopy: 0,
             round_sent_bytes: 0,
+            scan_from: 0,
+            stop_cap_lifted: false,
             rate: RateWindow::new(start_s, true),
             measured_bytes_per_s: None,
+            last_round_bytes_per_s: None,
             downtime_s: 0.0,
             page_faults: 0,
             fault_stall_s: 0.0,
@@ -328,8 +337,15 @@ impl Migration {
                 self.declined_until_s = Some(self.stream_free_s);
                 return None;
             }
-            if self.round_below_target() {
+            // QEMU asks how much is pending between its sends: in rate-limit
+            // windows once a window, at its start, before the burst.
+            let may_check = window_room.is_none() || self.window_bytes == 0.0;
+            if may_check && self.round_below_target(now_s) {
                 self.end_round(now_s);
+                continue;
+            }
+            if may_check && self.stopped_copy_below_target(now_s) {
+                self.stop_cap_lifted = true;
                 continue;
             }
             // In a rate-limit window, no more than the window still lets
@@ -337,6 +353,7 @@ impl Migration {
             let chunk = window_room.map_or(self.config.chunk_bytes, |room| {
                 self.config.chunk_bytes.min(room.ceil() as u64).max(1)
             });
+            let chunk = chunk.min(self.pending_check_bytes());
             let queue = self.config.queue_bytes.min(chunk);
             let rounds = self.rounds;
             let next = match &mut self.stage {
@@ -346,7 +363,8 @@ impl Migration {
                         self.end_round(now_s);
                         continue;
                     }
-                    let (pages, bytes) = to_send.take_in_order_up_to(&self.regions, chunk);
+                    let (pages, bytes) =
+                        to_send.take_in_order_from(&self.regions, self.scan_from, chunk);
                     Some((bytes, pages, Phase::PreCopy, *round, TransferKind::Pages))
                 }
                 Stage::Stop {
@@ -355,7 +373,8 @@ impl Migration {
                     ..
                 } => {
                     if to_send.total() > 0 {
-                        let (pages, bytes) = to_send.take_in_order_up_to(&self.regions, chunk);
+                        let (pages, bytes) =
+                            to_send.take_in_order_from(&self.regions, self.scan_from, chunk);
                         Some((bytes, pages, Phase::Stop, rounds, TransferKind::Pages))
                     } else if *cpu_pending {
                         *cpu_pending = false;
@@ -637,11 +656,13 @@ impl Migration {
         let dirtied =
             self.profile
                 .dirty_in_window(&self.regions, now_s - sync_s, 1.0 - self.throttle);
-        // What the round left (none unless it ended below the target) stays dirty.
+        // What the round left (none unless it ended below the target) stays
+        // dirty, and the next scan begins where this one stood.
+        self.scan_from = left.first_nonempty_from(self.scan_from).unwrap_or(0);
         let dirty = merge_independent(left, &dirtied, &self.regions);
         let remaining_bytes = dirty.wire_bytes(&self.regions);
         self.rounds = round + 1;
-        let fits = self.fits_target(&dirty);
+        let fits = self.fits_target(&dirty, now_s);
         // The dirty bitmap is synced before anything else is sent.
         self.hold_until_s = now_s + secs(self.config.sync_cost);
         if fits || self.rounds >= self.config.max_rounds {
@@ -661,6 +682,9 @@ impl Migration {
         if let Some(rate) = self.rate.bytes_per_s(latency_s) {
             self.measured_bytes_per_s = Some(rate);
         }
+        if let Some(rate) = self.rate.bytes_per_s_until(now_s, latency_s) {
+            self.last_round_bytes_per_s = Some(rate);
+        }
         self.rate = RateWindow::new(now_s, false);
         self.stage = Stage::Rounds {
             round: round + 1,
@@ -677,21 +701,22 @@ impl Migration {
             .or(self.measured_bytes_per_s)
     }
 
-    /// The bandwidth [`PassEnd::BelowTarget`] goes by: this round's once its
-    /// deliveries span QEMU's 100 ms measuring window, else the last round's.
-    fn sync_bandwidth_bytes_per_s(&self) -> Option<f64> {
+    /// The bandwidth [`PassEnd::BelowTarget`] goes by: this round's bytes
+    /// per second of its length so far once that spans QEMU's 100 ms
+    /// measuring window (`BUFFER_DELAY`), else the last round's.
+    fn sync_bandwidth_bytes_per_s(&self, now_s: f64) -> Option<f64> {
         let latency_s = secs(self.path.one_way_latency);
         self.rate
-            .bytes_per_s(latency_s)
-            .filter(|_| self.rate.span_s() >= SYNC_BANDWIDTH_SPAN_S)
-            .or(self.measured_bytes_per_s)
+            .bytes_per_s_until(now_s, latency_s)
+            .filter(|_| now_s - self.rate.start_s >= SYNC_BANDWIDTH_SPAN_S)
+            .or(self.last_round_bytes_per_s)
     }
 
     /// `pages` may be sent while the VM is stopped: within the downtime
     /// target at the measured bandwidth, counted by their wire bytes
     /// ([`PassEnd::Drained`]) or, as QEMU counts them, in whole pages, at the
     /// bandwidth the round's end went by ([`PassEnd::BelowTarget`]).
-    fn fits_target(&self, pages: &PageCounts) -> bool {
+    fn fits_target(&self, pages: &PageCounts, now_s: f64) -> bool {
         let target_s = secs(self.config.downtime_target);
         match self.config.pass_end {
             PassEnd::Drained => {
@@ -700,7 +725,7 @@ impl Migration {
             }
             PassEnd::BelowTarget => {
                 let bandwidth = self
-                    .sync_bandwidth_bytes_per_s()
+                    .sync_bandwidth_bytes_per_s(now_s)
                     .unwrap_or_else(|| self.measured_bandwidth_bytes_per_s());
                 ((pages.total() * self.profile.page_bytes) as f64) < bandwidth * target_s
             }
@@ -710,18 +735,71 @@ impl Migration {
     /// Under [`PassEnd::BelowTarget`], the current round has sent something
     /// since it began, a bandwidth has been measured, and what it has left,
     /// in whole pages, is below the downtime target's worth of it.
-    fn round_below_target(&self) -> bool {
+    fn round_below_target(&self, now_s: f64) -> bool {
         if self.config.pass_end != PassEnd::BelowTarget || self.round_sent_bytes == 0 {
             return false;
         }
         let Stage::Rounds { to_send, .. } = &self.stage else {
             return false;
         };
-        let Some(bandwidth) = self.sync_bandwidth_bytes_per_s() else {
+        self.rest_below_target(to_send, now_s)
+    }
+
+    /// The most a transfer of a pass may carry so that the pass's end is
+    /// checked as often as QEMU checks it: under [`PassEnd::BelowTarget`]
+    /// with an evenly paced cap, what the cap lets through in QEMU's 100 ms
+    /// (`BUFFER_DELAY`); otherwise, and after the switch, no limit (in
+    /// rate-limit windows a window's budget is the limit already).
+    fn pending_check_bytes(&self) -> u64 {
+        let in_a_pass = match self.stage {
+            Stage::Rounds { .. } => true,
+            Stage::Stop { .. } => self.copies_stopped_vm(),
+            _ => false,
+        };
+        match self.config.rate_cap_bps {
+            Some(cap)
+                if in_a_pass
+                    && self.config.pass_end == PassEnd::BelowTarget
+                    && self.config.cap_window.is_none()
+                    && self.cap_applies() =>
+            {
+                ((cap / 8.0 * SYNC_BANDWIDTH_SPAN_S) as u64).max(1)
+            }
+            _ => u64::MAX,
+        }
+    }
+
+    /// The VM was stopped before the migration and its memory is copied
+    /// while it stays stopped (stop-and-copy).
+    fn copies_stopped_vm(&self) -> bool {
+        !self.plan.live_rounds && self.plan.switch == Switch::Suspend { copy_memory: true }
+    }
+
+    /// Under [`PassEnd::BelowTarget`], a capped copy of a stopped VM has
+    /// left less than the downtime target's worth: QEMU completes the
+    /// migration, whose rest goes at the link's speed.
+    fn stopped_copy_below_target(&self, now_s: f64) -> bool {
+        if self.config.pass_end != PassEnd::BelowTarget
+            || self.stop_cap_lifted
+            || !self.copies_stopped_vm()
+        {
+            return false;
+        }
+        let Stage::Stop { to_send, .. } = &self.stage else {
             return false;
         };
-        let left = (to_send.total() * self.profile.page_bytes) as f64;
-        to_send.total() > 0 && left < bandwidth * secs(self.config.downtime_target)
+        self.rest_below_target(to_send, now_s)
+    }
+
+    /// A bandwidth has been measured and `rest`, in whole pages, is below
+    /// the downtime target's worth of it (QEMU's `ram_save_pending` test
+    /// against `threshold_size`).
+    fn rest_below_target(&self, rest: &PageCounts, now_s: f64) -> bool {
+        let Some(bandwidth) = self.sync_bandwidth_bytes_per_s(now_s) else {
+            return false;
+        };
+        let left = (rest.total() * self.profile.page_bytes) as f64;
+        rest.total() > 0 && left < bandwidth * secs(self.config.downtime_target)
     }
 
     /// Hands the VM over at `now_s`; `stale` are the pages the target lacks.
@@ -888,11 +966,11 @@ impl Migration {
         match (self.config.cap_scope, &self.stage) {
             (CapScope::All, _) => true,
             // QEMU lifts the cap for the completion and the post-copy
-            // switch; a VM stopped before the migration is copied by capped passes.
+            // switch; a VM stopped before the migration is copied by capped
+            // passes, and under QEMU's rule for the end of a pass its
+            // completion begins once what is left is below the target.
             (CapScope::ExceptCompletion, Stage::Stop { to_send, .. }) => {
-                !self.plan.live_rounds
-                    && self.plan.switch == Switch::Suspend { copy_memory: true }
-                    && to_send.total() > 0
+                self.copies_stopped_vm() && to_send.total() > 0 && !self.stop_cap_lifted
             }
             (CapScope::ExceptCompletion, _) => true,
         }
@@ -1223,6 +1301,27 @@ fn is_working_set(kind: RegionKind) -> bool {
     matches!(kind, RegionKind::HotWorkingSet | RegionKind::ColdWorkingSet)
 }
 
+/// The regions of `profile` as `config` migrates them: the kernel's data
+/// and the data at the top of memory carved out of the idle data, and each
+/// non-zero page with its header on the wire. An error when the top data
+/// does not fit in the idle data.
+pub(crate) fn migrated_regions(
+    profile: &VmProfile,
+    config: &MigrationConfig,
+) -> Result<Vec<Region>, MigrationError> {
+    let mut regions = profile.regions();
+    if let Some(rate) = config.exec_data_write_rate_pps {
+        carve_kernel_data(&mut regions, config.exec_data_pages, rate);
+    }
+    carve_top_data(&mut regions, config.top_data_bytes, profile.page_bytes)?;
+    for region in &mut regions {
+        if region.kind != RegionKind::Zero {
+            region.wire_bytes_per_page += config.page_header_bytes;
+        }
+    }
+    Ok(regions)
+}
+
 /// Carves `pages` of the kernel's own data out of the idle data, written
 /// uniformly at `rate_pps`; none when the idle data is empty. It goes first
 /// in a round's order: Linux's own data lies low in physical memory, where
@@ -1250,6 +1349,40 @@ fn carve_kernel_data(regions: &mut Vec<Region>, pages: u64, rate_pps: f64) {
     );
 }
 
+/// Moves `bytes` of the idle data (whole pages, rounded up) to the end of
+/// the regions, after the zero pages: the data at the top of memory, which
+/// a pass reaches last. An error when the idle data has fewer pages.
+fn carve_top_data(
+    regions: &mut Vec<Region>,
+    bytes: u64,
+    page_bytes: u64,
+) -> Result<(), MigrationError> {
+    if bytes == 0 {
+        return Ok(());
+    }
+    let pages = bytes.div_ceil(page_bytes.max(1));
+    let idle = regions.iter_mut().find(|r| r.kind == RegionKind::IdleData);
+    let available = idle.as_ref().map_or(0, |r| r.pages);
+    let Some(idle) = idle.filter(|_| pages <= available) else {
+        return Err(MigrationError::Config {
+            field: "top_data_bytes",
+            reason: format!(
+                "must be at most the idle data ({available} pages of {page_bytes} bytes: \
+                 memory less the working set, the zero pages and the kernel data), \
+                 got {pages} pages"
+            ),
+        });
+    };
+    idle.pages -= pages;
+    let region = Region {
+        kind: RegionKind::TopData,
+        pages,
+        ..*idle
+    };
+    regions.push(region);
+    Ok(())
+}
+
 /// Writes per second of `region` that can hit a page the target lacks,
 /// with the push moving `push_pps` pages a second. Under the linear law the
 /// writes sweep the region in order (round-robin), and the source's push
@@ -1273,6 +1406,60 @@ fn faulting_write_rate(region: &Region, push_pps: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::memory::{DirtyModel, VmProfile};
+
+    #[test]
+    fn after_a_pass_ends_below_the_target_the_next_goes_on_from_where_it_stood() {
+        // 64 MiB: a 16 MiB working set written round-robin at 500 pages/s,
+        // half zero pages, 1 MiB of data at the top; 10 MB/s, QEMU's end of
+        // a pass (under 3 MB of pages left).
+        let profile =
+            VmProfile::new(64 << 20, 16 << 20, 500.0, 0.5, DirtyModel::Linear).expect("profile");
+        let mut config = MigrationConfig::new(crate::migration::Technique::PreCopy);
+        config.rate_cap_bps = Some(80e6);
+        config.pass_end = PassEnd::BelowTarget;
+        config.top_data_bytes = 1 << 20;
+        let path = PathEstimate {
+            one_way_latency: Duration::from_micros(50),
+            bandwidth_bps: 10e9,
+        };
+        let mut m = Migration::new(profile, config, path, Duration::ZERO).expect("migration");
+        let top = m
+            .regions
+            .iter()
+            .position(|r| r.kind == RegionKind::TopData)
+            .expect("top data");
+        let ws = m
+            .regions
+            .iter()
+            .position(|r| r.kind == RegionKind::HotWorkingSet)
+            .expect("working set");
+        let to_send = |m: &Migration| match &m.stage {
+            Stage::Rounds { to_send, .. } => to_send.clone(),
+            other => panic!("not in the rounds: {other:?}"),
+        };
+        let mut now = Duration::ZERO;
+        let mut left_in_round_0 = None;
+        loop {
+            let Some(t) = m.poll_transmit(now) else {
+                now = m.poll_timeout().expect("a deadline");
+                continue;
+            };
+            if t.round == 0 {
+                left_in_round_0 = Some(to_send(&m));
+            } else {
+                // Round 0 stopped inside the top data; round 1 sends that
+                // rest first, though the working set it dirtied comes
+                // before it in address order and is left after the transfer.
+                let left = left_in_round_0.expect("round 0 sent something");
+                assert!(left.0[top] > 0, "round 0 sent all the top data: {left:?}");
+                let after = to_send(&m);
+                assert_eq!(after.0[top], 0, "{t:?} left {after:?}");
+                assert!(after.0[ws] > 0, "{t:?} left {after:?}");
+                break;
+            }
+            m.on_delivered(now, &t);
+        }
+    }
 
     #[test]
     fn the_rest_of_a_round_and_the_newly_dirtied_merge_as_independent_draws() {

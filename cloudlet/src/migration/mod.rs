@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::memory::VmProfile;
+
 pub mod hybrid;
 mod machine;
 pub mod post_copy;
@@ -371,6 +373,14 @@ pub struct MigrationConfig {
     /// the last round's length, not from the working set's stale share.
     /// `None`: they lie in the working set (the previous behaviour).
     pub exec_data_write_rate_pps: Option<f64>,
+    /// Bytes of the idle data that lie at the top of guest memory, after
+    /// the zero pages in the order a pass sends them (whole pages, rounded
+    /// up; at most the idle data). A pass then ends on data, which matters
+    /// where QEMU lifts the cap: what is left when the pass falls below the
+    /// downtime target goes at the link's speed. Linux puts its page array
+    /// there (memory / 64). 0: all idle data comes before the zero pages
+    /// (the previous behaviour).
+    pub top_data_bytes: u64,
     /// Time the target takes, once the last byte it needs has arrived,
     /// before the guest runs (loading device state, restarting the vCPUs).
     pub resume_cost: Duration,
@@ -403,9 +413,17 @@ impl MigrationConfig {
             exec_text_pages: 0,
             exec_data_pages: 0,
             exec_data_write_rate_pps: None,
+            top_data_bytes: 0,
             resume_cost: Duration::ZERO,
             heartbeat: DEFAULT_HEARTBEAT,
         }
+    }
+
+    /// [`validate`](Self::validate), and that the knobs fit the memory of
+    /// `profile` (the data at the top of memory lies in its idle data).
+    pub fn validate_for(&self, profile: &VmProfile) -> Result<(), MigrationError> {
+        self.validate()?;
+        machine::migrated_regions(profile, self).map(|_| ())
     }
 
     /// Checks that the knobs make sense.

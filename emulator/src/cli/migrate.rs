@@ -124,6 +124,11 @@ pub struct MigrateArgs {
     /// pages/s, outside the working set (absent: they lie in the working set).
     #[arg(long)]
     pub exec_data_write_rate_pps: Option<f64>,
+    /// MiB of the idle data at the top of guest memory, which a pass sends
+    /// last, after the zero pages (Linux's page array: memory / 64). 0: all
+    /// idle data comes before the zero pages.
+    #[arg(long, default_value_t = 0.0)]
+    pub top_data_mib: f64,
     /// Period of the guest heartbeat stall_ms is measured with, in ms.
     #[arg(long, default_value_t = 10.0)]
     pub heartbeat_ms: f64,
@@ -249,6 +254,14 @@ impl MigrateArgs {
         if let Some(rate) = self.exec_data_write_rate_pps {
             check("exec-data-write-rate-pps", rate, 0.0, false, "")?;
         }
+        check("top-data-mib", self.top_data_mib, 0.0, false, "")?;
+        if self.top_data_mib > self.memory_mib {
+            bail!(
+                "--top-data-mib must be at most --memory-mib ({:?}), got {:?}",
+                self.memory_mib,
+                self.top_data_mib
+            );
+        }
         Ok(())
     }
 
@@ -300,6 +313,7 @@ impl MigrateArgs {
         config.exec_text_pages = self.exec_text_pages;
         config.exec_data_pages = self.exec_data_pages;
         config.exec_data_write_rate_pps = self.exec_data_write_rate_pps;
+        config.top_data_bytes = (self.top_data_mib * MIB).ceil() as u64;
         config.heartbeat = duration_ms("heartbeat-ms", self.heartbeat_ms)?;
         config.validate().context("migration settings")?;
         Ok(config)
@@ -326,6 +340,10 @@ pub fn reports(args: &MigrateArgs) -> anyhow::Result<Vec<MigrationReport>> {
         .map(|technique| {
             let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
             let config = args.config(technique)?;
+            // What is left to check needs the VM's memory.
+            config
+                .validate_for(&profile)
+                .context("--top-data-mib (within the VM's memory)")?;
             single_link::run(profile.clone(), config, &link, &mut rng)
                 .with_context(|| format!("{} migration", technique.name()))
         })

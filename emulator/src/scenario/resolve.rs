@@ -1003,6 +1003,12 @@ impl Resolver<'_> {
         config
             .validate()
             .map_err(|e| self.error(format!("key `migration`: {e}")))?;
+        // What is left to check needs the VM's memory.
+        config.validate_for(&profile).map_err(|e| {
+            self.error(format!(
+                "key `migration.top_data_mib` (within the [vm] memory): {e}"
+            ))
+        })?;
         Ok(MigrationSettings { profile, config })
     }
 }
@@ -1089,6 +1095,10 @@ impl Resolver<'_> {
         if let Some(rate) = m.exec_data_write_rate_pps {
             let rate = self.non_negative("migration.exec_data_write_rate_pps", rate)?;
             config.exec_data_write_rate_pps = Some(rate);
+        }
+        if let Some(top) = m.top_data_mib {
+            let top = self.non_negative("migration.top_data_mib", top)?;
+            config.top_data_bytes = (top * 1_048_576.0).ceil() as u64;
         }
         Ok(())
     }

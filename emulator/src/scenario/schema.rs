@@ -453,6 +453,10 @@ pub struct MigrationSection {
     /// working set (absent: they lie in the working set).
     #[serde(default)]
     pub exec_data_write_rate_pps: Option<f64>,
+    /// MiB of the idle data at the top of memory, sent last in a pass,
+    /// after the zero pages (absent: 0).
+    #[serde(default)]
+    pub top_data_mib: Option<f64>,
 }
 
 fn default_technique() -> String {
@@ -484,6 +488,7 @@ impl Default for MigrationSection {
             exec_text_pages: None,
             exec_data_pages: None,
             exec_data_write_rate_pps: None,
+            top_data_mib: None,
         }
     }
 }
