@@ -4,7 +4,7 @@ round-robin, one row per run, with the writer's position at the start.
 
 Usage: scripts/qemu_measure/measure.py --tech precopy --ws 64 --rate 25000
            --bw 100 --runs 5 --out runs.csv [--kernel VMLINUZ] [--cancel-s 120]
-           [--kernel-args nokaslr] [--check-memory]
+           [--kernel-args nokaslr] [--check-memory] [--trace trace.csv]
 
 The guest is the one of data/qemu/README.md (a 512 MiB, 1 vCPU TCG guest
 whose /init, guest_init.c here, fills WS MiB with random non-zero bytes, then
@@ -23,6 +23,8 @@ Each run appends one CSV row (columns: see COLUMNS and docs/migration.md).
 Beyond the released data's columns it records `writer_page`, the page the
 writer was about to dirty when `migrate` was sent, and `layout`, where the
 working set lay in guest-physical memory (runs of frames, see guest_init.c).
+--trace also appends every `query-migrate` poll of the run (every 5 ms) to
+another CSV: how the bytes went out over time, window by window.
 
 Needs qemu-system-x86_64 (Debian: qemu-system-x86), gcc with a static C
 library, and a Linux 6.1 kernel image: by default the newest Debian
@@ -276,6 +278,31 @@ def free_port():
         return s.getsockname()[1]
 
 
+TRACE_COLUMNS = ["tech", "WS", "rate", "BW", "run", "t_s", "status",
+                 "transferred", "remaining", "syncs"]
+
+
+class TraceWriter:
+    """Appends one row per `query-migrate` poll to a CSV (--trace)."""
+
+    def __init__(self, path):
+        new_file = not os.path.exists(path) or os.path.getsize(path) == 0
+        self.file = open(path, "a", newline="")
+        self.out = csv.writer(self.file)
+        if new_file:
+            self.out.writerow(TRACE_COLUMNS)
+
+    def writerow(self, row):
+        self.out.writerow(row)
+
+    def close(self):
+        self.file.close()
+
+
+def open_trace(path):
+    return TraceWriter(path) if path else None
+
+
 def migrate(args, source, target, port, run):
     if not source.ready.wait(args.boot_timeout_s):
         with open(source.log_path, errors="replace") as log:
@@ -304,9 +331,16 @@ def migrate(args, source, target, port, run):
     cancelled = False
     last_status = None
     last_running = {}
+    trace = open_trace(args.trace)
     while True:
         info = source.qmp.cmd("query-migrate")
         status = info.get("status")
+        if trace:
+            ram = info.get("ram", {})
+            trace.writerow([args.tech, args.ws, args.rate, args.bw, run,
+                            f"{time.monotonic() - started:.4f}", status,
+                            ram.get("transferred", ""), ram.get("remaining", ""),
+                            ram.get("dirty-sync-count", "")])
         if status == "cancelled" and last_running:
             # A cancelled migration's figures are gone: keep the last seen.
             info = dict(last_running, status=status)
@@ -326,6 +360,8 @@ def migrate(args, source, target, port, run):
             cancelled = True
         time.sleep(POLL_S)
     finished = time.monotonic()
+    if trace:
+        trace.close()
     if status == "completed":
         # QEMU 7.2 reports `completed` a moment before it fills in the
         # times; ask again until they are there.
@@ -401,6 +437,10 @@ def main():
     ap.add_argument("--boot-timeout-s", type=float, default=120.0)
     ap.add_argument("--kernel-args", default="",
                     help="more guest kernel parameters (e.g. nokaslr)")
+    ap.add_argument("--trace",
+                    help="CSV to append every query-migrate poll to (every 5 ms: "
+                         "time since migrate, status, bytes transferred, "
+                         "remaining, syncs)")
     ap.add_argument("--check-memory", action="store_true",
                     help="precopy/stop: keep the target paused when done and "
                          "count the pages that differ from the source "
