@@ -3,12 +3,12 @@
 `mcc-emu migrate` and prints model against measurement.
 
 Usage: scripts/calibrate_qemu.py [--bin target/release/mcc-emu]
-                                 [--csv /work/shared/data/qemu/qemu72-migrations-ws64.csv]
+                                 [--csv data/qemu/qemu72-migrations-ws64.csv]
                                  [--markdown] [--split]
                                  [--pass-end drained|below-target]
                                  [--row-zero-pages]
                                  [--runs scripts/qemu_measure/runs-ws64.csv]
-                                 [--windows]
+                                 [--windows] [--check]
 
 --split adds a second table for the rows that switched to post-copy: bytes
 sent before and after the switch and the faults, model against measurement.
@@ -21,6 +21,10 @@ sets, against the runs whose guest had the model's zero pages (see
 measured_here below).
 --windows replays with QEMU's 100 ms rate-limit windows and the parameters
 fitted for them (GLOBAL_WINDOWS below).
+--check exits with status 1 unless the table meets the targets of
+docs/migration.md: stall and verdict on every row, the pre-copy and
+stop-and-copy times, and bytes on every row whose runs had the model's
+guest, except the one whose runs disagree with each other (RUNS_DISAGREE).
 
 Standard library only. Every row is replayed with the same global
 parameters (GLOBAL below): nothing is tuned per row. A row's own columns
@@ -32,6 +36,7 @@ import argparse
 import csv
 import json
 import statistics
+import os
 import subprocess
 import sys
 
@@ -94,6 +99,19 @@ GLOBAL_WINDOWS = dict(
     exec_data_pages=80,
     exec_data_write_rate_pps=10.0,
 )
+
+# The released data (data/qemu/ in this repository, with its README).
+RELEASED_CSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                            "data", "qemu", "qemu72-migrations-ws64.csv")
+
+# Released rows whose own runs disagree by more than the bytes target: at
+# lambda ~ 0.98 the passes hang on timing (236-730 MiB over six runs here of
+# this configuration; docs/migration.md). --check does not hold their bytes.
+RUNS_DISAGREE = {("precopy", "25000", "100")}
+
+# Targets of the issue: stall within 30 % or 20 ms, total time within 5 %
+# (median), bytes within 5 %.
+STALL_REL, STALL_ABS_MS, TIME_REL, BYTES_REL = 0.30, 20.0, 0.05, 0.05
 
 TECHNIQUE = {
     "precopy": "pre-copy",
@@ -233,7 +251,7 @@ def print_table(head, lines, markdown):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bin", default="target/release/mcc-emu")
-    ap.add_argument("--csv", default="/work/shared/data/qemu/qemu72-migrations-ws64.csv")
+    ap.add_argument("--csv", default=RELEASED_CSV)
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--split", action="store_true",
                     help="also print the pre/post split of the rows that switched")
@@ -244,6 +262,8 @@ def main():
     ap.add_argument("--runs", help="per-run measurements (scripts/qemu_measure/measure.py)")
     ap.add_argument("--windows", action="store_true",
                     help="QEMU's 100 ms rate-limit windows (GLOBAL_WINDOWS)")
+    ap.add_argument("--check", action="store_true",
+                    help="exit with status 1 unless the targets are met")
     args = ap.parse_args()
     g = dict(GLOBAL_WINDOWS if args.windows else GLOBAL, pass_end=args.pass_end)
     rows = list(csv.DictReader(open(args.csv, newline="")))
@@ -251,6 +271,7 @@ def main():
     split = []
     stall_ok = bytes_ok = verdict_ok = completed = 0
     time_err = {"precopy": [], "stop": []}
+    failures = []
     head = ("tech", "rate", "BW", "verdict", "stall model", "gap real", "stall ok",
             "total model", "total real", "MiB model", "MiB real", "bytes ok")
     for row in rows:
@@ -259,6 +280,9 @@ def main():
         model_cancel = row["tech"] == "precopy" and not r["converged"]
         v_ok = cancelled == model_cancel
         verdict_ok += v_ok
+        key = (row["tech"], row["rate"], row["BW"])
+        if not v_ok:
+            failures.append(f"{' '.join(key)}: converge/cancel verdict differs")
         mib = r["bytes_total"] / MIB
         if cancelled:
             # Only the verdict is compared.
@@ -267,9 +291,16 @@ def main():
         else:
             gap = float(row["guest_gap_ms"])
             completed += 1
-            s_ok = within(r["stall_ms"], gap, 0.30, 20.0)
+            s_ok = within(r["stall_ms"], gap, STALL_REL, STALL_ABS_MS)
             real_mib = float(row["xfer_MiB"])
-            b_ok = within(mib, real_mib, 0.05)
+            b_ok = within(mib, real_mib, BYTES_REL)
+            if not s_ok:
+                failures.append(f"{' '.join(key)}: stall {r['stall_ms']:.0f} ms against "
+                                f"{gap:.0f}")
+            same_guest = (abs(float(row["zero_pg"]) - guest_zero_pages(float(row["WS"])))
+                          <= SAME_GUEST_PAGES)
+            if not b_ok and same_guest and key not in RUNS_DISAGREE:
+                failures.append(f"{' '.join(key)}: {mib:.1f} MiB against {real_mib:.1f}")
             if row["tech"] in time_err:
                 total = float(row["total_ms"])
                 time_err[row["tech"]].append(abs(r["total_ms"] - total) / total)
@@ -307,8 +338,18 @@ def main():
     print(f"same converge/cancel verdict: {verdict_ok}/{n} rows")
     for tech, errs in time_err.items():
         if errs:
-            print(f"total time, {tech}: median error {100 * statistics.median(errs):.1f} % "
+            median = statistics.median(errs)
+            print(f"total time, {tech}: median error {100 * median:.1f} % "
                   f"over {len(errs)} completed rows")
+            if median > TIME_REL:
+                failures.append(f"total time, {tech}: median error {100 * median:.1f} %")
+    if args.check:
+        print()
+        print("check: " + ("targets met" if not failures else "MISSED"))
+        for failure in failures:
+            print(f"  {failure}")
+        if failures:
+            return 1
     if args.runs:
         print()
         measured_here(args.runs, args.bin, g, args.markdown)

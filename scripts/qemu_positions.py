@@ -51,7 +51,8 @@ import random
 import statistics
 
 # The model's guest, as the calibration replays it.
-from calibrate_qemu import GUEST_MEMORY_MIB, MIB, PAGE, SAME_GUEST_PAGES, guest_zero_pages
+from calibrate_qemu import (GUEST_MEMORY_MIB, MIB, PAGE, RELEASED_CSV, SAME_GUEST_PAGES,
+                            guest_zero_pages)
 
 NORMAL_WIRE = PAGE + 8
 ZERO_WIRE = 9
@@ -177,7 +178,7 @@ def main():
                     help="the limiter over the cap in the later passes")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--runs", default="scripts/qemu_measure/runs-ws64.csv")
-    ap.add_argument("--released", default="/work/shared/data/qemu/qemu72-migrations-ws64.csv")
+    ap.add_argument("--released", default=RELEASED_CSV)
     args = ap.parse_args()
     here, released = measured(args.runs, args.released)
     print("tech      rate   BW  outcome    syncs  MiB before  MiB all | here: syncs  before  all"
