@@ -5,6 +5,10 @@
 //! (post-copy, soft, and hybrid when its rounds missed the downtime target)
 //! → done. A technique's [`Plan`] picks the stages. Memory is tracked as
 //! per-region page counts ([`PageCounts`]), so no call walks the pages.
+//!
+//! Beside this file: `regions` builds the regions a migration sends (in the
+//! order QEMU's pass meets them), and `pass_end` decides when a copy round
+//! ends and measures the bandwidth that decision goes by.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -14,15 +18,15 @@ use rand::{Rng, RngExt};
 use super::report::{DelaySummary, MigrationReport};
 use super::{
     Answer, Answers, CapScope, FaultChannel, Host, MigrationConfig, MigrationError, MigrationEvent,
-    PassEnd, PathEstimate, Phase, Plan, PushOrder, Ready, RequestOutcome, Switch, Transfer,
-    TransferKind,
+    PathEstimate, Phase, Plan, PushOrder, Ready, RequestOutcome, Switch, Transfer, TransferKind,
 };
 use crate::memory::{PageCounts, Region, RegionKind, VmProfile};
 
-/// Shortest span of deliveries a bandwidth measured in the current round
-/// must cover before [`PassEnd::BelowTarget`] goes by it: QEMU measures its
-/// bandwidth over windows of 100 ms (`BUFFER_DELAY` in `migration.c`).
-const SYNC_BANDWIDTH_SPAN_S: f64 = 0.1;
+mod pass_end;
+mod regions;
+
+use pass_end::{RateWindow, merge_independent};
+pub(crate) use regions::migrated_regions;
 
 /// Slack when comparing the driver's time with the model's own deadlines
 /// (a driver's clock has nanoseconds; the model computes in seconds).
@@ -58,49 +62,6 @@ enum Stage {
     Target { dual: bool, last_exec_s: f64 },
     /// Over.
     Done { at_s: f64 },
-}
-
-/// Bytes delivered since a window began, to measure the bandwidth.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct RateWindow {
-    start_s: f64,
-    /// The window began with nothing in flight: its first byte also paid
-    /// one latency, which is not bandwidth.
-    from_idle: bool,
-    bytes: u64,
-    last_delivery_s: f64,
-}
-
-impl RateWindow {
-    fn new(start_s: f64, from_idle: bool) -> Self {
-        Self {
-            start_s,
-            from_idle,
-            bytes: 0,
-            last_delivery_s: start_s,
-        }
-    }
-
-    fn record(&mut self, now_s: f64, bytes: u64) {
-        if now_s >= self.start_s {
-            self.bytes += bytes;
-            self.last_delivery_s = self.last_delivery_s.max(now_s);
-        }
-    }
-
-    fn bytes_per_s(&self, latency_s: f64) -> Option<f64> {
-        self.bytes_per_s_until(self.last_delivery_s, latency_s)
-    }
-
-    /// The bytes delivered per second of the time from the window's start
-    /// to `now_s` (or its latest delivery, if later): what QEMU divides by
-    /// (`time_spent`), so that a stream paced in chunks does not look
-    /// faster than its pace between one chunk's delivery and the next.
-    fn bytes_per_s_until(&self, now_s: f64, latency_s: f64) -> Option<f64> {
-        let idle_s = if self.from_idle { latency_s } else { 0.0 };
-        let span = now_s.max(self.last_delivery_s) - self.start_s - idle_s;
-        (self.bytes > 0 && span > 0.0).then(|| self.bytes as f64 / span)
-    }
 }
 
 /// One migration of one VM from a source to a target host.
@@ -701,107 +662,6 @@ impl Migration {
             .or(self.measured_bytes_per_s)
     }
 
-    /// The bandwidth [`PassEnd::BelowTarget`] goes by: this round's bytes
-    /// per second of its length so far once that spans QEMU's 100 ms
-    /// measuring window (`BUFFER_DELAY`), else the last round's.
-    fn sync_bandwidth_bytes_per_s(&self, now_s: f64) -> Option<f64> {
-        let latency_s = secs(self.path.one_way_latency);
-        self.rate
-            .bytes_per_s_until(now_s, latency_s)
-            .filter(|_| now_s - self.rate.start_s >= SYNC_BANDWIDTH_SPAN_S)
-            .or(self.last_round_bytes_per_s)
-    }
-
-    /// `pages` may be sent while the VM is stopped: within the downtime
-    /// target at the measured bandwidth, counted by their wire bytes
-    /// ([`PassEnd::Drained`]) or, as QEMU counts them, in whole pages, at the
-    /// bandwidth the round's end went by ([`PassEnd::BelowTarget`]).
-    fn fits_target(&self, pages: &PageCounts, now_s: f64) -> bool {
-        let target_s = secs(self.config.downtime_target);
-        match self.config.pass_end {
-            PassEnd::Drained => {
-                pages.wire_bytes(&self.regions) as f64 / self.measured_bandwidth_bytes_per_s()
-                    <= target_s
-            }
-            PassEnd::BelowTarget => {
-                let bandwidth = self
-                    .sync_bandwidth_bytes_per_s(now_s)
-                    .unwrap_or_else(|| self.measured_bandwidth_bytes_per_s());
-                ((pages.total() * self.profile.page_bytes) as f64) < bandwidth * target_s
-            }
-        }
-    }
-
-    /// Under [`PassEnd::BelowTarget`], the current round has sent something
-    /// since it began, a bandwidth has been measured, and what it has left,
-    /// in whole pages, is below the downtime target's worth of it.
-    fn round_below_target(&self, now_s: f64) -> bool {
-        if self.config.pass_end != PassEnd::BelowTarget || self.round_sent_bytes == 0 {
-            return false;
-        }
-        let Stage::Rounds { to_send, .. } = &self.stage else {
-            return false;
-        };
-        self.rest_below_target(to_send, now_s)
-    }
-
-    /// The most a transfer of a pass may carry so that the pass's end is
-    /// checked as often as QEMU checks it: under [`PassEnd::BelowTarget`]
-    /// with an evenly paced cap, what the cap lets through in QEMU's 100 ms
-    /// (`BUFFER_DELAY`); otherwise, and after the switch, no limit (in
-    /// rate-limit windows a window's budget is the limit already).
-    fn pending_check_bytes(&self) -> u64 {
-        let in_a_pass = match self.stage {
-            Stage::Rounds { .. } => true,
-            Stage::Stop { .. } => self.copies_stopped_vm(),
-            _ => false,
-        };
-        match self.config.rate_cap_bps {
-            Some(cap)
-                if in_a_pass
-                    && self.config.pass_end == PassEnd::BelowTarget
-                    && self.config.cap_window.is_none()
-                    && self.cap_applies() =>
-            {
-                ((cap / 8.0 * SYNC_BANDWIDTH_SPAN_S) as u64).max(1)
-            }
-            _ => u64::MAX,
-        }
-    }
-
-    /// The VM was stopped before the migration and its memory is copied
-    /// while it stays stopped (stop-and-copy).
-    fn copies_stopped_vm(&self) -> bool {
-        !self.plan.live_rounds && self.plan.switch == Switch::Suspend { copy_memory: true }
-    }
-
-    /// Under [`PassEnd::BelowTarget`], a capped copy of a stopped VM has
-    /// left less than the downtime target's worth: QEMU completes the
-    /// migration, whose rest goes at the link's speed.
-    fn stopped_copy_below_target(&self, now_s: f64) -> bool {
-        if self.config.pass_end != PassEnd::BelowTarget
-            || self.stop_cap_lifted
-            || !self.copies_stopped_vm()
-        {
-            return false;
-        }
-        let Stage::Stop { to_send, .. } = &self.stage else {
-            return false;
-        };
-        self.rest_below_target(to_send, now_s)
-    }
-
-    /// A bandwidth has been measured and `rest`, in whole pages, is below
-    /// the downtime target's worth of it (QEMU's `ram_save_pending` test
-    /// against `threshold_size`).
-    fn rest_below_target(&self, rest: &PageCounts, now_s: f64) -> bool {
-        let Some(bandwidth) = self.sync_bandwidth_bytes_per_s(now_s) else {
-            return false;
-        };
-        let left = (rest.total() * self.profile.page_bytes) as f64;
-        rest.total() > 0 && left < bandwidth * secs(self.config.downtime_target)
-    }
-
     /// Hands the VM over at `now_s`; `stale` are the pages the target lacks.
     fn switch(&mut self, now_s: f64, stale: PageCounts) {
         let n = self.regions.len();
@@ -1276,111 +1136,9 @@ impl Migration {
     }
 }
 
-/// The pages of `left` and of `dirtied` together, region by region, when
-/// each is a set of pages drawn independently over its region:
-/// L + D − L·D/N of a region's N pages.
-fn merge_independent(left: &PageCounts, dirtied: &PageCounts, regions: &[Region]) -> PageCounts {
-    PageCounts(
-        left.0
-            .iter()
-            .zip(&dirtied.0)
-            .zip(regions)
-            .map(|((&l, &d), region)| {
-                if l == 0 || d == 0 || region.pages == 0 {
-                    return l + d;
-                }
-                let both = (l as f64 * d as f64 / region.pages as f64).round() as u64;
-                (l + d).saturating_sub(both).min(region.pages)
-            })
-            .collect(),
-    )
-}
-
 /// The region is part of the writable working set.
 fn is_working_set(kind: RegionKind) -> bool {
     matches!(kind, RegionKind::HotWorkingSet | RegionKind::ColdWorkingSet)
-}
-
-/// The regions of `profile` as `config` migrates them: the kernel's data
-/// and the data at the top of memory carved out of the idle data, and each
-/// non-zero page with its header on the wire. An error when the top data
-/// does not fit in the idle data.
-pub(crate) fn migrated_regions(
-    profile: &VmProfile,
-    config: &MigrationConfig,
-) -> Result<Vec<Region>, MigrationError> {
-    let mut regions = profile.regions();
-    if let Some(rate) = config.exec_data_write_rate_pps {
-        carve_kernel_data(&mut regions, config.exec_data_pages, rate);
-    }
-    carve_top_data(&mut regions, config.top_data_bytes, profile.page_bytes)?;
-    for region in &mut regions {
-        if region.kind != RegionKind::Zero {
-            region.wire_bytes_per_page += config.page_header_bytes;
-        }
-    }
-    Ok(regions)
-}
-
-/// Carves `pages` of the kernel's own data out of the idle data, written
-/// uniformly at `rate_pps`; none when the idle data is empty. It goes first
-/// in a round's order: Linux's own data lies low in physical memory, where
-/// QEMU's pass begins.
-fn carve_kernel_data(regions: &mut Vec<Region>, pages: u64, rate_pps: f64) {
-    let Some(idle) = regions.iter_mut().find(|r| r.kind == RegionKind::IdleData) else {
-        return;
-    };
-    let pages = pages.min(idle.pages);
-    if pages == 0 {
-        return;
-    }
-    idle.pages -= pages;
-    let wire_bytes_per_page = idle.wire_bytes_per_page;
-    regions.insert(
-        0,
-        Region {
-            kind: RegionKind::KernelData,
-            pages,
-            write_rate_pps: rate_pps,
-            law: crate::memory::DirtyLaw::Uniform,
-            wire_bytes_per_page,
-            touch_weight: 0.0,
-        },
-    );
-}
-
-/// Moves `bytes` of the idle data (whole pages, rounded up) to the end of
-/// the regions, after the zero pages: the data at the top of memory, which
-/// a pass reaches last. An error when the idle data has fewer pages.
-fn carve_top_data(
-    regions: &mut Vec<Region>,
-    bytes: u64,
-    page_bytes: u64,
-) -> Result<(), MigrationError> {
-    if bytes == 0 {
-        return Ok(());
-    }
-    let pages = bytes.div_ceil(page_bytes.max(1));
-    let idle = regions.iter_mut().find(|r| r.kind == RegionKind::IdleData);
-    let available = idle.as_ref().map_or(0, |r| r.pages);
-    let Some(idle) = idle.filter(|_| pages <= available) else {
-        return Err(MigrationError::Config {
-            field: "top_data_bytes",
-            reason: format!(
-                "must be at most the idle data ({available} pages of {page_bytes} bytes: \
-                 memory less the working set, the zero pages and the kernel data), \
-                 got {pages} pages"
-            ),
-        });
-    };
-    idle.pages -= pages;
-    let region = Region {
-        kind: RegionKind::TopData,
-        pages,
-        ..*idle
-    };
-    regions.push(region);
-    Ok(())
 }
 
 /// Writes per second of `region` that can hit a page the target lacks,
@@ -1399,89 +1157,5 @@ fn faulting_write_rate(region: &Region, push_pps: f64) -> f64 {
     match region.law {
         crate::memory::DirtyLaw::Linear => (region.write_rate_pps - push_pps).max(0.0),
         crate::memory::DirtyLaw::Uniform => region.write_rate_pps,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::memory::{DirtyModel, VmProfile};
-
-    #[test]
-    fn after_a_pass_ends_below_the_target_the_next_goes_on_from_where_it_stood() {
-        // 64 MiB: a 16 MiB working set written round-robin at 500 pages/s,
-        // half zero pages, 1 MiB of data at the top; 10 MB/s, QEMU's end of
-        // a pass (under 3 MB of pages left).
-        let profile =
-            VmProfile::new(64 << 20, 16 << 20, 500.0, 0.5, DirtyModel::Linear).expect("profile");
-        let mut config = MigrationConfig::new(crate::migration::Technique::PreCopy);
-        config.rate_cap_bps = Some(80e6);
-        config.pass_end = PassEnd::BelowTarget;
-        config.top_data_bytes = 1 << 20;
-        let path = PathEstimate {
-            one_way_latency: Duration::from_micros(50),
-            bandwidth_bps: 10e9,
-        };
-        let mut m = Migration::new(profile, config, path, Duration::ZERO).expect("migration");
-        let top = m
-            .regions
-            .iter()
-            .position(|r| r.kind == RegionKind::TopData)
-            .expect("top data");
-        let ws = m
-            .regions
-            .iter()
-            .position(|r| r.kind == RegionKind::HotWorkingSet)
-            .expect("working set");
-        let to_send = |m: &Migration| match &m.stage {
-            Stage::Rounds { to_send, .. } => to_send.clone(),
-            other => panic!("not in the rounds: {other:?}"),
-        };
-        let mut now = Duration::ZERO;
-        let mut left_in_round_0 = None;
-        loop {
-            let Some(t) = m.poll_transmit(now) else {
-                now = m.poll_timeout().expect("a deadline");
-                continue;
-            };
-            if t.round == 0 {
-                left_in_round_0 = Some(to_send(&m));
-            } else {
-                // Round 0 stopped inside the top data; round 1 sends that
-                // rest first, though the working set it dirtied comes
-                // before it in address order and is left after the transfer.
-                let left = left_in_round_0.expect("round 0 sent something");
-                assert!(left.0[top] > 0, "round 0 sent all the top data: {left:?}");
-                let after = to_send(&m);
-                assert_eq!(after.0[top], 0, "{t:?} left {after:?}");
-                assert!(after.0[ws] > 0, "{t:?} left {after:?}");
-                break;
-            }
-            m.on_delivered(now, &t);
-        }
-    }
-
-    #[test]
-    fn the_rest_of_a_round_and_the_newly_dirtied_merge_as_independent_draws() {
-        // Regions: working set (1,000 pages), idle data, zero pages.
-        let profile = VmProfile::new(8000 * 4096, 1000 * 4096, 0.0, 0.0, DirtyModel::Linear)
-            .expect("profile");
-        let regions = profile.regions();
-        let left = PageCounts(vec![400, 30, 0]);
-        let dirtied = PageCounts(vec![500, 0, 0]);
-        // 400 + 500 − 400·500/1000 = 700 in the working set; the idle rest stays.
-        assert_eq!(
-            merge_independent(&left, &dirtied, &regions),
-            PageCounts(vec![700, 30, 0])
-        );
-        // Nothing left (a drained round): exactly the newly dirtied.
-        let none = PageCounts::zero(3);
-        assert_eq!(merge_independent(&none, &dirtied, &regions), dirtied);
-        // A whole region dirtied absorbs what was left of it.
-        let all = PageCounts(vec![1000, 0, 0]);
-        assert_eq!(
-            merge_independent(&left, &all, &regions),
-            PageCounts(vec![1000, 30, 0])
-        );
     }
 }
