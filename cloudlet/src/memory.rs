@@ -252,10 +252,8 @@ impl PageCounts {
         first: usize,
         max_bytes: u64,
     ) -> (u64, u64) {
-        let n = self.0.len();
-        let first = first.min(n);
         let mut pages = 0;
-        let order = (first..n).chain(0..first);
+        let order = self.order_from(first);
         let bytes = self.take_each(regions, order, max_bytes, |_, n| pages += n);
         (pages, bytes)
     }
@@ -263,9 +261,14 @@ impl PageCounts {
     /// The first region, in order from `first` and wrapping around, that
     /// has pages left; `None` when there are none.
     pub fn first_nonempty_from(&self, first: usize) -> Option<usize> {
+        self.order_from(first).find(|&i| self.0[i] > 0)
+    }
+
+    /// The regions' indices from `first` on, wrapping around to those before it.
+    fn order_from(&self, first: usize) -> impl Iterator<Item = usize> + use<> {
         let n = self.0.len();
         let first = first.min(n);
-        (first..n).chain(0..first).find(|&i| self.0[i] > 0)
+        (first..n).chain(0..first)
     }
 
     /// The walk both take functions share: `taken(region, pages)` for each

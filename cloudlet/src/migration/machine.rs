@@ -301,12 +301,12 @@ impl Migration {
             // QEMU asks how much is pending between its sends: in rate-limit
             // windows once a window, at its start, before the burst.
             let may_check = window_room.is_none() || self.window_bytes == 0.0;
-            if may_check && self.round_below_target(now_s) {
-                self.end_round(now_s);
-                continue;
-            }
-            if may_check && self.stopped_copy_below_target(now_s) {
-                self.stop_cap_lifted = true;
+            if may_check && self.pass_below_target(now_s) {
+                if matches!(self.stage, Stage::Rounds { .. }) {
+                    self.end_round(now_s);
+                } else {
+                    self.stop_cap_lifted = true;
+                }
                 continue;
             }
             // In a rate-limit window, no more than the window still lets

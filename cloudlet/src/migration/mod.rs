@@ -419,10 +419,10 @@ impl MigrationConfig {
         }
     }
 
-    /// [`validate`](Self::validate), and that the knobs fit the memory of
-    /// `profile` (the data at the top of memory lies in its idle data).
-    pub fn validate_for(&self, profile: &VmProfile) -> Result<(), MigrationError> {
-        self.validate()?;
+    /// Checks the knobs that depend on the VM's memory, which
+    /// [`validate`](Self::validate) cannot: the data at the top of memory
+    /// must lie in `profile`'s idle data.
+    pub fn validate_memory(&self, profile: &VmProfile) -> Result<(), MigrationError> {
         machine::migrated_regions(profile, self).map(|_| ())
     }
 

@@ -342,7 +342,7 @@ pub fn reports(args: &MigrateArgs) -> anyhow::Result<Vec<MigrationReport>> {
             let config = args.config(technique)?;
             // What is left to check needs the VM's memory.
             config
-                .validate_for(&profile)
+                .validate_memory(&profile)
                 .context("--top-data-mib (within the VM's memory)")?;
             single_link::run(profile.clone(), config, &link, &mut rng)
                 .with_context(|| format!("{} migration", technique.name()))

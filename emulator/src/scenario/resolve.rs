@@ -1004,7 +1004,7 @@ impl Resolver<'_> {
             .validate()
             .map_err(|e| self.error(format!("key `migration`: {e}")))?;
         // What is left to check needs the VM's memory.
-        config.validate_for(&profile).map_err(|e| {
+        config.validate_memory(&profile).map_err(|e| {
             self.error(format!(
                 "key `migration.top_data_mib` (within the [vm] memory): {e}"
             ))

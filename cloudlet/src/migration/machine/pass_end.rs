@@ -88,17 +88,36 @@ impl Migration {
         }
     }
 
-    /// Under [`PassEnd::BelowTarget`], the current round has sent something
-    /// since it began, a bandwidth has been measured, and what it has left,
-    /// in whole pages, is below the downtime target's worth of it.
-    pub(super) fn round_below_target(&self, now_s: f64) -> bool {
-        if self.config.pass_end != PassEnd::BelowTarget || self.round_sent_bytes == 0 {
+    /// What is left of the current capped pass: a live round's rest, or the
+    /// copy of a VM stopped before the migration; `None` in other stages.
+    fn pass_rest(&self) -> Option<&PageCounts> {
+        match &self.stage {
+            Stage::Rounds { to_send, .. } => Some(to_send),
+            Stage::Stop { to_send, .. } if self.copies_stopped_vm() => Some(to_send),
+            _ => None,
+        }
+    }
+
+    /// Under [`PassEnd::BelowTarget`], the pass has sent something since it
+    /// began (a stopped VM's copy: it is still capped), a bandwidth has been
+    /// measured, and what it has left, in whole pages, is below the downtime
+    /// target's worth of it (QEMU's `ram_save_pending` test against
+    /// `threshold_size`): a live round ends, a stopped VM's copy completes.
+    pub(super) fn pass_below_target(&self, now_s: f64) -> bool {
+        if self.config.pass_end != PassEnd::BelowTarget || self.stop_cap_lifted {
             return false;
         }
-        let Stage::Rounds { to_send, .. } = &self.stage else {
+        if matches!(self.stage, Stage::Rounds { .. }) && self.round_sent_bytes == 0 {
+            return false;
+        }
+        let Some(rest) = self.pass_rest() else {
             return false;
         };
-        self.rest_below_target(to_send, now_s)
+        let Some(bandwidth) = self.sync_bandwidth_bytes_per_s(now_s) else {
+            return false;
+        };
+        let left = (rest.total() * self.profile.page_bytes) as f64;
+        rest.total() > 0 && left < bandwidth * secs(self.config.downtime_target)
     }
 
     /// The most a transfer of a pass may carry so that the pass's end is
@@ -107,14 +126,9 @@ impl Migration {
     /// (`BUFFER_DELAY`); otherwise, and after the switch, no limit (in
     /// rate-limit windows a window's budget is the limit already).
     pub(super) fn pending_check_bytes(&self) -> u64 {
-        let in_a_pass = match self.stage {
-            Stage::Rounds { .. } => true,
-            Stage::Stop { .. } => self.copies_stopped_vm(),
-            _ => false,
-        };
         match self.config.rate_cap_bps {
             Some(cap)
-                if in_a_pass
+                if self.pass_rest().is_some()
                     && self.config.pass_end == PassEnd::BelowTarget
                     && self.config.cap_window.is_none()
                     && self.cap_applies() =>
@@ -129,33 +143,6 @@ impl Migration {
     /// while it stays stopped (stop-and-copy).
     pub(super) fn copies_stopped_vm(&self) -> bool {
         !self.plan.live_rounds && self.plan.switch == Switch::Suspend { copy_memory: true }
-    }
-
-    /// Under [`PassEnd::BelowTarget`], a capped copy of a stopped VM has
-    /// left less than the downtime target's worth: QEMU completes the
-    /// migration, whose rest goes at the link's speed.
-    pub(super) fn stopped_copy_below_target(&self, now_s: f64) -> bool {
-        if self.config.pass_end != PassEnd::BelowTarget
-            || self.stop_cap_lifted
-            || !self.copies_stopped_vm()
-        {
-            return false;
-        }
-        let Stage::Stop { to_send, .. } = &self.stage else {
-            return false;
-        };
-        self.rest_below_target(to_send, now_s)
-    }
-
-    /// A bandwidth has been measured and `rest`, in whole pages, is below
-    /// the downtime target's worth of it (QEMU's `ram_save_pending` test
-    /// against `threshold_size`).
-    pub(super) fn rest_below_target(&self, rest: &PageCounts, now_s: f64) -> bool {
-        let Some(bandwidth) = self.sync_bandwidth_bytes_per_s(now_s) else {
-            return false;
-        };
-        let left = (rest.total() * self.profile.page_bytes) as f64;
-        rest.total() > 0 && left < bandwidth * secs(self.config.downtime_target)
     }
 }
 
