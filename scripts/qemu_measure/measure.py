@@ -299,10 +299,6 @@ class TraceWriter:
         self.file.close()
 
 
-def open_trace(path):
-    return TraceWriter(path) if path else None
-
-
 def migrate(args, source, target, port, run):
     if not source.ready.wait(args.boot_timeout_s):
         with open(source.log_path, errors="replace") as log:
@@ -331,7 +327,7 @@ def migrate(args, source, target, port, run):
     cancelled = False
     last_status = None
     last_running = {}
-    trace = open_trace(args.trace)
+    trace = TraceWriter(args.trace) if args.trace else None
     while True:
         info = source.qmp.cmd("query-migrate")
         status = info.get("status")
